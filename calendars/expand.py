@@ -1,0 +1,224 @@
+"""Expansion: rules x one organization's facts x a window of dates -> dated occurrences.
+
+Pure and deterministic: the same profile, facts and window always give the same list, in the same order.
+
+Which occurrences a window holds:
+- periodic and quota rules: every period whose due date lies in the window;
+- event rules: every trigger that has begun by the window's end and whose deadline is not before the
+  window's start, except triggers that describe a present state (a seat still vacant, a term not yet
+  renewed, a member still on probation): those stay outstanding, however old, until the facts change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from calendars import recurrence
+from calendars.model import OrgKind, Profile, Rule, RuleKind, Subject, Trigger, Unit
+from calendars.periods import Offset, Period, periods_overlapping, term
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    id: str
+    status: str = "full"  # full | probationary
+    joined_on: dt.date | None = None
+    probation_start: dt.date | None = None
+    staff_since: dt.date | None = None  # full-time party staff (专职党务干部) since
+
+
+@dataclass(frozen=True)
+class PositionFacts:
+    role: str
+    member: str | None = None
+    since: dt.date | None = None
+    vacant_since: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class OrgFacts:
+    code: str
+    kind: OrgKind
+    members: tuple[MemberFacts, ...] = ()
+    positions: tuple[PositionFacts, ...] = ()
+    has_groups: bool = False
+    elected_on: dt.date | None = None
+    term_years: int | None = None
+    full_members: int | None = None  # when members are not listed one by one
+
+    @property
+    def full_count(self) -> int:
+        if self.full_members is not None:
+            return self.full_members
+        return sum(1 for member in self.members if member.status == "full")
+
+    @property
+    def officer_ids(self) -> frozenset[str]:
+        return frozenset(position.member for position in self.positions if position.member)
+
+
+@dataclass(frozen=True)
+class Window:
+    start: dt.date
+    end: dt.date  # inclusive
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"窗口结束日期 {self.end} 早于开始日期 {self.start}")
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    rule: str
+    subject: str  # an organization code, or a member id for per-member duties
+    subject_kind: Subject
+    period: str  # stable key: 2026-11, 2026-Q4, 2023-11-20/P3Y, vacancy:deputy_secretary:2026-06-01, …
+    start: dt.date
+    due: dt.date
+    required: int
+    unit: Unit
+    responsible: str
+
+    @property
+    def sort_key(self) -> tuple[dt.date, str, str, str]:
+        return (self.due, self.rule, self.subject, self.period)
+
+
+def applies(rule: Rule, org: OrgFacts) -> bool:
+    condition = rule.applies_to
+    if org.kind not in condition.kinds:
+        return False
+    full = org.full_count
+    if condition.min_full_members is not None and full < condition.min_full_members:
+        return False
+    if condition.max_full_members is not None and full > condition.max_full_members:
+        return False
+    return condition.has_groups is None or condition.has_groups == org.has_groups
+
+
+def expand(profile: Profile, org: OrgFacts, window: Window) -> list[Occurrence]:
+    found: list[Occurrence] = []
+    for rule in profile.rules.values():
+        if not applies(rule, org):
+            continue
+        if rule.kind is RuleKind.EVENT:
+            found.extend(_event(rule, org, window))
+        else:
+            found.extend(_periodic(rule, org, window))
+    return sorted(found, key=lambda occurrence: occurrence.sort_key)
+
+
+def _subjects(rule: Rule, org: OrgFacts) -> list[tuple[str, dt.date | None, bool]]:
+    """(subject id, date from which the subject exists, holds a position) for each subject of the rule."""
+    if rule.subject is Subject.ORG:
+        return [(org.code, None, False)]
+    officers = org.officer_ids
+    statuses = rule.applies_to.member_status
+    chosen = []
+    for member in org.members:
+        if statuses is not None and member.status not in statuses:
+            continue
+        if rule.subject is Subject.OFFICER and member.id not in officers:
+            continue
+        chosen.append((member.id, member.joined_on, member.id in officers))
+    return chosen
+
+
+def _periodic(rule: Rule, org: OrgFacts, window: Window) -> Iterator[Occurrence]:
+    assert rule.cadence is not None
+    joined = {member.id: member.joined_on for member in org.members}
+    for period in periods_overlapping(rule.cadence, window.start, window.end):
+        if rule.effective_from is not None and period.end < rule.effective_from:
+            continue
+        if rule.effective_until is not None and period.start > rule.effective_until:
+            continue
+        for subject, since, officer in _subjects(rule, org):
+            if since is not None and period.end < since:
+                continue
+            due = _due(rule, period, joined.get(subject))
+            if due is None or not window.start <= due <= window.end:
+                continue
+            if rule.due == "anniversary" and since is not None and due <= since:
+                continue
+            required = rule.officer_count if officer and rule.officer_count else rule.count
+            yield Occurrence(
+                rule.id,
+                subject,
+                rule.subject,
+                period.key,
+                period.start,
+                due,
+                required,
+                rule.unit,
+                rule.responsible,
+            )
+
+
+def _due(rule: Rule, period: Period, anchor: dt.date | None) -> dt.date | None:
+    exception = rule.due_exceptions.get(period.key)
+    if exception is not None:
+        return exception
+    if rule.due == "end":
+        return period.end
+    if rule.due == "start":
+        return period.start
+    if rule.due == "anniversary":
+        if anchor is None:
+            return None
+        return next(recurrence.anniversaries(anchor, period.start, period.end), None)
+    if rule.due.startswith("+"):
+        return min(Offset.parse(rule.due).after(period.start) - dt.timedelta(days=1), period.end)
+    month, day = (int(part) for part in rule.due.split("-"))
+    if month == 2 and day == 29:
+        return recurrence.shift(dt.date(period.start.year, 2, 1), months=1) - dt.timedelta(days=1)
+    return dt.date(period.start.year, month, day)
+
+
+def _event(rule: Rule, org: OrgFacts, window: Window) -> Iterator[Occurrence]:
+    assert rule.trigger is not None
+    for subject, key, start, due in _triggers(rule, org):
+        if start > window.end:
+            continue
+        if due < window.start and not rule.trigger.persists:
+            continue
+        yield Occurrence(
+            rule.id, subject, rule.subject, key, start, due, rule.count, rule.unit, rule.responsible
+        )
+
+
+def _triggers(rule: Rule, org: OrgFacts) -> Iterator[tuple[str, str, dt.date, dt.date]]:
+    """(subject, period key, start, due) for every trigger of the rule present in the facts."""
+    trigger = rule.trigger
+    roles = rule.trigger_roles
+    if trigger is Trigger.ELECTION:
+        years = rule.term_for(org.kind, org.term_years)
+        if org.elected_on is not None and years is not None:
+            current = term(org.elected_on, years)
+            yield org.code, current.key, current.start, current.end
+        return
+    assert rule.offset is not None
+    offset = rule.offset
+    positions = [position for position in org.positions if roles is None or position.role in roles]
+    if trigger is Trigger.VACANCY:
+        for position in positions:
+            if position.member is None and position.vacant_since is not None:
+                key = f"vacancy:{position.role}:{position.vacant_since.isoformat()}"
+                yield org.code, key, position.vacant_since, offset.after(position.vacant_since)
+    elif trigger is Trigger.APPOINTMENT:
+        for position in positions:
+            if position.member is not None and position.since is not None:
+                subject = position.member if rule.subject is not Subject.ORG else org.code
+                key = f"appointment:{position.role}:{position.since.isoformat()}"
+                yield subject, key, position.since, offset.after(position.since)
+    elif trigger is Trigger.PROBATION:
+        for member in org.members:
+            if member.status == "probationary" and member.probation_start is not None:
+                key = f"probation:{member.probation_start.isoformat()}"
+                yield member.id, key, member.probation_start, offset.after(member.probation_start)
+    elif trigger is Trigger.STAFF:
+        for member in org.members:
+            if member.staff_since is not None:
+                key = f"staff:{member.staff_since.isoformat()}"
+                yield member.id, key, member.staff_since, offset.after(member.staff_since)

@@ -1,0 +1,58 @@
+"""The one place that talks to python-dateutil.
+
+Everything else in the project asks this module for recurring dates and calendar arithmetic, so that
+rrule's sharp edges (it silently skips dates that do not exist, e.g. the 31st in February) are handled
+once, here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+from dateutil.relativedelta import relativedelta
+from dateutil.rrule import MONTHLY, WEEKLY, YEARLY, rrule
+
+
+def shift(day: dt.date, *, years: int = 0, months: int = 0, weeks: int = 0, days: int = 0) -> dt.date:
+    """Calendar arithmetic that clamps to the end of a shorter month (08-31 + 6 months = 02-28)."""
+    moved: dt.date = day + relativedelta(years=years, months=months, weeks=weeks, days=days)
+    return moved
+
+
+def month_starts(first: dt.date, until: dt.date, step: int = 1) -> Iterator[dt.date]:
+    """First days of every `step`-th month from the month of `first` (which must be a 1st) to `until`."""
+    if first.day != 1:
+        raise ValueError(f"month_starts needs the first day of a month, got {first}")
+    for moment in rrule(MONTHLY, interval=step, dtstart=_midnight(first), until=_midnight(until)):
+        yield moment.date()
+
+
+def week_starts(first: dt.date, until: dt.date) -> Iterator[dt.date]:
+    """Mondays from the Monday on or before `first` to `until`."""
+    monday = first - dt.timedelta(days=first.weekday())
+    for moment in rrule(WEEKLY, dtstart=_midnight(monday), until=_midnight(until)):
+        yield moment.date()
+
+
+def anniversaries(anchor: dt.date, first: dt.date, until: dt.date) -> Iterator[dt.date]:
+    """The anniversary of `anchor` in every year from first.year to until.year, inside [first, until].
+
+    An anchor of 29 February falls on 28 February in common years (rrule alone would skip those years).
+    """
+    if first > until:
+        return
+    start = _midnight(dt.date(first.year, 1, 1))
+    end = _midnight(dt.date(until.year, 12, 31))
+    if anchor.month == 2 and anchor.day == 29:
+        rule = rrule(YEARLY, bymonth=2, bymonthday=-1, dtstart=start, until=end)
+    else:
+        rule = rrule(YEARLY, bymonth=anchor.month, bymonthday=anchor.day, dtstart=start, until=end)
+    for moment in rule:
+        day = moment.date()
+        if first <= day <= until:
+            yield day
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day)

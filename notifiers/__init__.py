@@ -1,0 +1,1 @@
+"""Delivery channels (email, WeCom, console) and message templates. Knows nothing of the database."""

@@ -1,0 +1,322 @@
+"""The `obligations` command line. Each command is a few lines that call the core."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from calendars.expand import OrgFacts, Window, expand
+from calendars.model import OrgKind, Profile, Rule
+from calendars.profiles import ProfileError, load_profiles
+from calendars.workdays import WorkCalendar
+from obligations import render
+from obligations.config import Config, ConfigError, load_config
+from obligations.errors import UserError, not_found
+
+PARTY_TIME = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass
+class App:
+    """What every command needs, built once in the group callback."""
+
+    config_path: Path
+    db_url: str | None
+    warn: Callable[[str], None] = field(default=lambda message: click.echo(message, err=True))
+
+    @cached_property
+    def config(self) -> Config:
+        config = load_config(self.config_path)
+        for warning in config.warnings:
+            self.warn(f"警告：{warning}")
+        return config
+
+    @cached_property
+    def profiles(self) -> dict[str, Profile]:
+        return load_profiles(self.config.profile_dirs)
+
+    def profile(self, profile_id: str | None) -> Profile:
+        wanted = profile_id or str(self.config.get("profiles", "default"))
+        if wanted not in self.profiles:
+            raise not_found("职责日历", wanted, self.profiles)
+        return self.profiles[wanted]
+
+    @cached_property
+    def work_calendar(self) -> WorkCalendar:
+        return WorkCalendar(self.config.calendar, warn=self.warn)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+class _Cli(click.Group):
+    """Turns user mistakes into one Chinese message and a non-zero exit, without a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as error:
+            click.echo(f"错误：{error}", err=True)
+            ctx.exit(error.exit_code)
+        except (ConfigError, ProfileError) as error:
+            click.echo(f"错误：{error}", err=True)
+            ctx.exit(3)
+
+
+def today() -> dt.date:
+    """The only place the CLI reads the clock for a date: today in party time (Asia/Shanghai)."""
+    return dt.datetime.now(PARTY_TIME).date()
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="config.toml",
+    envvar="OBLIGATIONS_CONFIG",
+    show_default=True,
+    help="配置文件路径（环境变量 OBLIGATIONS_CONFIG）。",
+)
+@click.option(
+    "--db", "db_url", envvar="OBLIGATIONS_DATABASE_URL", help="数据库地址，覆盖配置文件中的 [database] url。"
+)
+@click.version_option(package_name="obligations")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, db_url: str | None) -> None:
+    """党组织职责日历与提醒：把“三会一课”、换届、空缺补齐等职责变成有期限的任务。
+
+    \b
+    示例：
+      obligations rules list --profile wujin-2016
+      obligations --config /etc/obligations/config.toml rules show term-election
+    """
+    ctx.obj = App(config_path=config_path, db_url=db_url)
+
+
+# ---------------------------------------------------------------------------------------------------
+# rules
+
+
+@cli.group()
+def rules() -> None:
+    """查看职责日历中的规则（周期、适用对象、依据条款）。
+
+    \b
+    示例：
+      obligations rules list
+      obligations rules show organizational-life-meeting --profile wujin-2016
+    """
+
+
+profile_option = click.option("--profile", "profile_id", help="职责日历编号，默认取配置 [profiles] default。")
+format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="输出格式。",
+)
+
+RULE_FIELDS = ("id", "title", "kind", "cadence", "applies_to", "responsible", "source")
+RULE_HEADERS = ("编号", "名称", "类型", "周期/期限", "适用对象", "责任人", "依据")
+
+
+@rules.command("list")
+@profile_option
+@format_option
+@pass_app
+def rules_list(app: App, profile_id: str | None, output_format: str) -> None:
+    """列出职责日历的全部规则。
+
+    \b
+    示例：
+      obligations rules list
+      obligations rules list --profile luoyang-2020 --format csv > 洛阳规则.csv
+    """
+    profile = app.profile(profile_id)
+    records = [_rule_record(rule) for rule in profile.rules.values()]
+    if output_format == "json":
+        click.echo(render.as_json(records))
+    elif output_format == "csv":
+        click.echo(render.as_csv(RULE_FIELDS, records), nl=False)
+    else:
+        click.echo(
+            f"职责日历：{profile.id}（{profile.title}），继承链：{' → '.join(profile.chain)}，共 {len(records)} 条规则"
+        )
+        rows = [[record[name] for name in RULE_FIELDS] for record in records]
+        click.echo(render.table(RULE_HEADERS, rows, max_width={1: 28, 4: 24, 6: 48}))
+
+
+def _rule_record(rule: Rule) -> dict[str, str]:
+    return {
+        "id": rule.id,
+        "title": rule.title,
+        "kind": rule.kind.label,
+        "cadence": rule.describe_cadence(),
+        "applies_to": _applies_text(rule),
+        "responsible": _responsible_text(rule.responsible),
+        "source": rule.source,
+    }
+
+
+def _applies_text(rule: Rule) -> str:
+    text = rule.applies_to.describe()
+    if rule.subject.value != "org":
+        text += f"（{rule.subject.label}）"
+    return text
+
+
+def _responsible_text(responsible: str) -> str:
+    from calendars.model import ROLE_LABELS, Role
+
+    if responsible == "member":
+        return "本人"
+    if responsible == "parent.secretary":
+        return "上级党组织书记"
+    return ROLE_LABELS[Role(responsible)]
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@profile_option
+@pass_app
+def rules_show(app: App, rule_id: str, profile_id: str | None) -> None:
+    """显示一条规则经职责日历继承链解析后的完整内容和依据条款。
+
+    \b
+    示例：
+      obligations rules show term-election --profile wujin-2016
+    """
+    profile = app.profile(profile_id)
+    rule = profile.rules.get(rule_id)
+    if rule is None:
+        if rule_id in profile.disabled:
+            raise UserError(f"规则 {rule_id} 在职责日历 {profile.id} 中已停用：{profile.disabled[rule_id]}")
+        raise not_found(f"职责日历 {profile.id} 中的规则", rule_id, profile.rules)
+    lines = [
+        ("编号", rule.id),
+        ("名称", rule.title),
+        ("类型", rule.kind.label),
+        ("周期/期限", rule.describe_cadence()),
+        ("适用对象", _applies_text(rule)),
+        ("责任人", _responsible_text(rule.responsible)),
+        ("台账要求", rule.record.describe()),
+        ("提醒", _ladder_text(rule)),
+        ("依据", rule.source),
+    ]
+    if rule.effective_from or rule.effective_until:
+        lines.append(("有效期", f"{rule.effective_from or '—'} 至 {rule.effective_until or '—'}"))
+    if rule.note:
+        lines.append(("说明", rule.note))
+    width = max(render.display_width(label) for label, _ in lines)
+    for label, value in lines:
+        click.echo(f"{label}{' ' * (width - render.display_width(label))}  {value}")
+    click.echo(f"\n职责日历 {profile.id} 的继承链：{' → '.join(profile.chain)}")
+    for step in rule.provenance:
+        action = "定义" if step.action == "defined" else f"修改 {', '.join(step.fields)}"
+        click.echo(f"  - {step.profile}：{action}（依据：{step.source}）")
+
+
+_STEP_NAMES = {
+    "early": "提前一月",
+    "upcoming": "临近",
+    "final": "最后提醒",
+    "overdue": "逾期",
+    "escalated": "逾期上报",
+    "six-months": "提前六个月",
+    "three-months": "提前三个月",
+    "one-month": "提前一个月",
+}
+_RECIPIENT_NAMES = {
+    "responsible": "责任人",
+    "secretary": "本组织书记",
+    "parent.secretary": "上级书记",
+    "grandparent.secretary": "再上一级书记",
+}
+
+
+def _ladder_text(rule: Rule) -> str:
+    parts = []
+    for step in rule.ladder.steps:
+        when = f"到期前{step.at.label}" if str(step.at).startswith("-") else f"逾期{step.at.label}"
+        whom = "、".join(_RECIPIENT_NAMES[name] for name in step.notify)
+        parts.append(f"{_STEP_NAMES.get(step.name, step.name)}（{when}，{whom}）")
+    return f"{rule.ladder.name}：" + "；".join(parts)
+
+
+@rules.command("preview")
+@profile_option
+@click.option(
+    "--kind",
+    type=click.Choice([kind.value for kind in OrgKind]),
+    default="branch",
+    show_default=True,
+    help="组织类型。",
+)
+@click.option(
+    "--full-members", type=click.IntRange(min=0), default=9, show_default=True, help="正式党员人数。"
+)
+@click.option("--has-groups", is_flag=True, help="是否设有党小组。")
+@click.option("--elected-on", type=click.DateTime(["%Y-%m-%d"]), help="上次换届日期。")
+@click.option("--term-years", type=click.IntRange(min=1), help="任期年数（职责日历允许时生效）。")
+@click.option("--year", type=click.IntRange(min=1949, max=2200), help="预览的年份，默认今年。")
+@pass_app
+def rules_preview(
+    app: App,
+    profile_id: str | None,
+    kind: str,
+    full_members: int,
+    has_groups: bool,
+    elected_on: dt.datetime | None,
+    term_years: int | None,
+    year: int | None,
+) -> None:
+    """预览一个组织在某一年按职责日历应完成的全部任务（不读写数据库）。
+
+    \b
+    示例：
+      obligations rules preview --profile wujin-2016 --kind branch --full-members 5 --year 2027
+      obligations rules preview --kind branch --elected-on 2023-11-20 --year 2026
+    """
+    profile = app.profile(profile_id)
+    chosen_year = year or today().year
+    org = OrgFacts(
+        code="preview",
+        kind=OrgKind(kind),
+        full_members=full_members,
+        has_groups=has_groups,
+        elected_on=elected_on.date() if elected_on else None,
+        term_years=term_years,
+    )
+    window = Window(dt.date(chosen_year, 1, 1), dt.date(chosen_year, 12, 31))
+    occurrences = expand(profile, org, window)
+    calendar = app.work_calendar
+    rows = []
+    for occurrence in occurrences:
+        rule = profile.rules[occurrence.rule]
+        due = occurrence.due
+        rest = "" if calendar.is_workday(due) else "（休息日）"
+        rows.append(
+            [due.isoformat() + rest, rule.title, occurrence.period, str(occurrence.required), rule.source]
+        )
+    click.echo(
+        f"{profile.id}：{OrgKind(kind).label}，正式党员 {full_members} 人，{chosen_year} 年共 {len(rows)} 项任务"
+    )
+    click.echo(render.table(("期限", "职责", "周期", "要求", "依据"), rows, max_width={1: 28, 4: 40}))
+
+
+def main() -> None:
+    cli(prog_name="obligations")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
