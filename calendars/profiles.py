@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
+from calendars import tomlfile
 from calendars.model import (
     RECIPIENTS,
     RESPONSIBLES,
@@ -359,12 +359,9 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 def _read_layer(path: Path, problems: list[Problem]) -> _Layer | None:
     file = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as error:
-        problems.append(Problem(file, f"不是 UTF-8 编码的文本（第 {error.start} 字节）"))
-        return None
-    except tomllib.TOMLDecodeError as error:
-        problems.append(Problem(file, f"TOML 语法错误：{_toml_error_text(error)}"))
+        data = tomlfile.read(path)
+    except tomlfile.TomlFileError as error:
+        problems.append(Problem(file, str(error).removeprefix(f"{file}：")))
         return None
     for key in sorted(set(data) - set(_TOP_LEVEL_KEYS)):
         problems.append(Problem(file, f"未知的顶层键 {key}，可用：{', '.join(_TOP_LEVEL_KEYS)}"))
@@ -404,15 +401,6 @@ def _read_layer(path: Path, problems: list[Problem]) -> _Layer | None:
     else:
         problems.append(Problem(file, "ladder 应写作 [ladder.名称] 表"))
     return layer
-
-
-def _toml_error_text(error: tomllib.TOMLDecodeError) -> str:
-    line = getattr(error, "lineno", None)
-    column = getattr(error, "colno", None)
-    message = getattr(error, "msg", str(error))
-    if line is not None:
-        return f"第 {line} 行第 {column} 列：{message}"
-    return str(error)
 
 
 class _Resolver:

@@ -6,12 +6,12 @@ errors, so that a newer config still loads in an older version. Relative paths a
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from calendars import tomlfile
 from calendars.workdays import CalendarConfigError, YearArrangement, arrangements_from_config
 
 
@@ -70,11 +70,9 @@ def load_config(path: Path, *, required: bool = False) -> Config:
             raise ConfigError(f"找不到配置文件 {path}（可用 obligations init 创建，或用 --config 指定）")
         return defaults()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}：不是 UTF-8 编码的文本") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}：TOML 语法错误：{error}") from None
+        data = tomlfile.read(path)
+    except tomlfile.TomlFileError as error:
+        raise ConfigError(str(error)) from None
     return parse_config(data, path)
 
 

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from obligations.cli import cli
+from obligations.config import example
+
+
+def _run(*args: str, config: Path | None = None) -> tuple[int, str, str]:
+    runner = CliRunner()
+    prefix = ["--config", str(config)] if config else ["--config", "/nonexistent/config.toml"]
+    result = runner.invoke(cli, [*prefix, *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
+    found: list[tuple[tuple[str, ...], click.Command]] = [(path, group)]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found.extend(_commands(command, (*path, name)))
+        else:
+            found.append(((*path, name), command))
+    return found
+
+
+@pytest.mark.parametrize(
+    "path", [path for path, _ in _commands(cli)], ids=lambda path: " ".join(path) or "obligations"
+)
+def test_every_command_has_help_with_an_example(path: tuple[str, ...]) -> None:
+    code, out, _ = _run(*path, "--help")
+    assert code == 0
+    assert "示例" in out, f"`obligations {' '.join(path)} --help` has no example"
+    assert "obligations " in out.split("示例", 1)[1], "the example shows no command line"
+
+
+def test_rules_list_shows_a_chinese_table_of_the_profile() -> None:
+    code, out, _ = _run("rules", "list", "--profile", "wujin-2016")
+    assert code == 0
+    header = out.splitlines()[1]
+    for column in ("编号", "名称", "周期/期限", "适用对象", "依据"):
+        assert column in header
+    assert "继承链：wujin-2016 → national" in out
+    line = next(line for line in out.splitlines() if line.startswith("organizational-life-meeting"))
+    assert "每半年" in line and "武组发〔2016〕113号" in line
+
+
+def test_rules_list_json_and_csv_are_machine_readable() -> None:
+    code, out, _ = _run("rules", "list", "--format", "json")
+    assert code == 0
+    records = json.loads(out)
+    assert {record["id"] for record in records} >= {"general-meeting", "term-election", "study-hours"}
+    assert set(records[0]) == {"id", "title", "kind", "cadence", "applies_to", "responsible", "source"}
+    code, out, _ = _run("rules", "list", "--format", "csv", "--profile", "suzhou-2020")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assessment = next(row for row in rows if row["id"] == "standard-assessment")
+    assert assessment["cadence"] == "每年（11月30日前）"
+    assert assessment["responsible"] == "上级党组织书记"
+
+
+def test_rules_show_resolves_the_rule_through_the_chain_with_its_clause() -> None:
+    code, out, _ = _run("rules", "show", "organizational-life-meeting", "--profile", "wujin-2016")
+    assert code == 0
+    assert "周期/期限  每半年" in out
+    assert "依据       武组发〔2016〕113号 二(三)2" in out
+    assert "national：定义" in out
+    assert "wujin-2016：修改 cadence, note, source" in out
+
+
+def test_rules_show_of_a_term_election_lists_its_long_reminder_ladder() -> None:
+    code, out, _ = _run("rules", "show", "term-election")
+    assert code == 0
+    assert "提前六个月（到期前6个月，责任人、上级书记）" in out
+
+
+def test_an_unknown_rule_is_a_chinese_error_suggesting_the_closest_ids() -> None:
+    code, out, err = _run("rules", "show", "term-elections")
+    assert code != 0
+    assert out == ""
+    assert "错误：没有职责日历 national 中的规则 'term-elections'" in err
+    assert "term-election" in err
+    assert "Traceback" not in err
+
+
+def test_an_unknown_profile_is_a_chinese_error_suggesting_the_closest() -> None:
+    code, _, err = _run("rules", "list", "--profile", "wujin")
+    assert code != 0
+    assert "没有职责日历 'wujin'" in err and "wujin-2016" in err
+
+
+def test_rules_preview_expands_a_profile_for_one_organization() -> None:
+    code, out, _ = _run(
+        "rules", "preview", "--profile", "wujin-2016", "--full-members", "5", "--year", "2026",
+        "--elected-on", "2024-11-20", "--term-years", "2",
+    )  # fmt: skip
+    assert code == 0
+    assert "支部委员会会议" not in out
+    assert out.count("组织生活会") == 2
+    assert "2026-11-20" in out and "按期换届" in out
+    assert "2026-10-31（休息日）" in out  # a Saturday
+
+
+def test_a_broken_config_file_is_reported_with_its_path_and_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[profiles]\ndefault = "national"\ndirectory = \n', encoding="utf-8")
+    code, _, err = _run("rules", "list", config=config)
+    assert code == 3
+    assert f"{config}：TOML 语法错误：第 3 行" in err
+
+
+def test_a_config_value_of_the_wrong_type_names_section_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[profiles]\ndefault = 7\n[calendar.2027]\nholidays = ["2027-13-01"]\n', encoding="utf-8"
+    )
+    code, _, err = _run("rules", "list", config=config)
+    assert code == 3
+    assert "[profiles] default 应为字符串" in err
+    assert "[calendar.2027] holidays 中的 '2027-13-01'" in err
+
+
+def test_config_names_the_default_profile_and_extra_profile_directory(tmp_path: Path) -> None:
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / "county.toml").write_text(
+        '[profile]\nid = "county"\ntitle = "某县"\nextends = "wujin-2016"\n', encoding="utf-8"
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[profiles]\ndefault = "county"\ndirectory = "local"\n[surprise]\nx = 1\n', encoding="utf-8"
+    )
+    code, out, err = _run("rules", "list", config=config)
+    assert code == 0
+    assert "继承链：county → wujin-2016 → national" in out
+    assert "未知的配置节 [surprise]" in err
+
+
+def test_a_calendar_declared_in_config_silences_the_unknown_year_warning(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    args = ("rules", "preview", "--year", "2027", "--full-members", "5")
+    config.write_text("", encoding="utf-8")
+    _, _, err = _run(*args, config=config)
+    assert "不知道 2027 年的法定节假日和调休安排" in err
+    config.write_text(
+        '[calendar.2027]\nholidays = ["2027-01-01", "2027-02-05..2027-02-11"]\n', encoding="utf-8"
+    )
+    code, out, err = _run(*args, config=config)
+    assert code == 0 and err == ""
+    assert "2027-01-31（休息日）" in out
+
+
+def test_the_shipped_config_toml_is_the_documented_example() -> None:
+    shipped = Path(__file__).resolve().parents[2] / "config.toml"
+    assert shipped.read_text(encoding="utf-8") == example()
