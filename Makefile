@@ -12,17 +12,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The main job on the embedded default: a SQLite database beside config.toml, loaded with the demo registry.
 run: $(STAMP)
-	$(BIN)/obligations rules list
-	$(BIN)/obligations rules show term-election --profile wujin-2016
+	$(BIN)/obligations init --demo
+	$(BIN)/obligations org list
+	$(BIN)/obligations due
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The suite runs against SQLite and, through scripts/with-postgres, a throwaway PostgreSQL server.
 test: lint
-	$(BIN)/pytest
+	scripts/with-postgres $(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from calendars import recurrence
-from calendars.model import OrgKind, Profile, Rule, RuleKind, Subject, Trigger, Unit
+from calendars.model import OrgKind, Profile, Role, Rule, RuleKind, Subject, Trigger, Unit
 from calendars.periods import Offset, Period, periods_overlapping, term
 
 
@@ -222,3 +222,19 @@ def _triggers(rule: Rule, org: OrgFacts) -> Iterator[tuple[str, str, dt.date, dt
             if member.staff_since is not None:
                 key = f"staff:{member.staff_since.isoformat()}"
                 yield member.id, key, member.staff_since, offset.after(member.staff_since)
+
+
+_EVENT_LABELS = {"vacancy": "空缺", "appointment": "任职", "probation": "预备期", "staff": "专职党务工作"}
+
+
+def period_label(key: str) -> str:
+    """A period key as a person reads it: 2026-11 stays, 2023-11-20/P3Y is 2023-11-20起3年, …"""
+    if "/P" in key and key.endswith("Y"):
+        start, years = key.split("/P")
+        return f"{start}起{years[:-1]}年任期"
+    event, _, rest = key.partition(":")
+    if event not in _EVENT_LABELS:
+        return key
+    role, _, day = rest.rpartition(":")
+    label = Role(role).label if role in Role._value2member_map_ else role
+    return f"{label}{_EVENT_LABELS[event]} {day}起"

@@ -30,6 +30,15 @@ class Key:
 
 
 SPEC: tuple[Key, ...] = (
+    Key(
+        "database",
+        "url",
+        str,
+        "sqlite:///obligations.db",
+        "数据库地址：SQLite 文件（相对路径相对于本文件）或 postgresql://用户:密码@主机/库名；"
+        "命令行 --db 和环境变量 OBLIGATIONS_DATABASE_URL 优先",
+    ),
+    Key("planner", "horizon_years", int, 1, "任务计划到第几年年底：1 表示计划到明年年底"),
     Key("profiles", "default", str, "national", "组织未指定职责日历时使用的职责日历编号"),
     Key(
         "profiles",

@@ -1,105 +1,16 @@
-"""The `obligations` command line. Each command is a few lines that call the core."""
+"""`obligations rules`: the duty calendars."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cached_property
-from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 
 from calendars.expand import OrgFacts, Window, expand
-from calendars.model import OrgKind, Profile, Rule
-from calendars.profiles import ProfileError, load_profiles
-from calendars.workdays import WorkCalendar
+from calendars.model import ROLE_LABELS, OrgKind, Role, Rule
 from obligations import render
-from obligations.config import Config, ConfigError, load_config
+from obligations.cli.app import App, cli, format_option, pass_app, profile_option, today
 from obligations.errors import UserError, not_found
-
-PARTY_TIME = ZoneInfo("Asia/Shanghai")
-
-
-@dataclass
-class App:
-    """What every command needs, built once in the group callback."""
-
-    config_path: Path
-    db_url: str | None
-    warn: Callable[[str], None] = field(default=lambda message: click.echo(message, err=True))
-
-    @cached_property
-    def config(self) -> Config:
-        config = load_config(self.config_path)
-        for warning in config.warnings:
-            self.warn(f"警告：{warning}")
-        return config
-
-    @cached_property
-    def profiles(self) -> dict[str, Profile]:
-        return load_profiles(self.config.profile_dirs)
-
-    def profile(self, profile_id: str | None) -> Profile:
-        wanted = profile_id or str(self.config.get("profiles", "default"))
-        if wanted not in self.profiles:
-            raise not_found("职责日历", wanted, self.profiles)
-        return self.profiles[wanted]
-
-    @cached_property
-    def work_calendar(self) -> WorkCalendar:
-        return WorkCalendar(self.config.calendar, warn=self.warn)
-
-
-pass_app = click.make_pass_decorator(App)
-
-
-class _Cli(click.Group):
-    """Turns user mistakes into one Chinese message and a non-zero exit, without a traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except UserError as error:
-            click.echo(f"错误：{error}", err=True)
-            ctx.exit(error.exit_code)
-        except (ConfigError, ProfileError) as error:
-            click.echo(f"错误：{error}", err=True)
-            ctx.exit(3)
-
-
-def today() -> dt.date:
-    """The only place the CLI reads the clock for a date: today in party time (Asia/Shanghai)."""
-    return dt.datetime.now(PARTY_TIME).date()
-
-
-@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default="config.toml",
-    envvar="OBLIGATIONS_CONFIG",
-    show_default=True,
-    help="配置文件路径（环境变量 OBLIGATIONS_CONFIG）。",
-)
-@click.option(
-    "--db", "db_url", envvar="OBLIGATIONS_DATABASE_URL", help="数据库地址，覆盖配置文件中的 [database] url。"
-)
-@click.version_option(package_name="obligations")
-@click.pass_context
-def cli(ctx: click.Context, config_path: Path, db_url: str | None) -> None:
-    """党组织职责日历与提醒：把“三会一课”、换届、空缺补齐等职责变成有期限的任务。
-
-    \b
-    示例：
-      obligations rules list --profile wujin-2016
-      obligations --config /etc/obligations/config.toml rules show term-election
-    """
-    ctx.obj = App(config_path=config_path, db_url=db_url)
-
 
 # ---------------------------------------------------------------------------------------------------
 # rules
@@ -116,23 +27,13 @@ def rules() -> None:
     """
 
 
-profile_option = click.option("--profile", "profile_id", help="职责日历编号，默认取配置 [profiles] default。")
-format_option = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="输出格式。",
-)
-
 RULE_FIELDS = ("id", "title", "kind", "cadence", "applies_to", "responsible", "source")
 RULE_HEADERS = ("编号", "名称", "类型", "周期/期限", "适用对象", "责任人", "依据")
 
 
 @rules.command("list")
 @profile_option
-@format_option
+@format_option()
 @pass_app
 def rules_list(app: App, profile_id: str | None, output_format: str) -> None:
     """列出职责日历的全部规则。
@@ -176,8 +77,6 @@ def _applies_text(rule: Rule) -> str:
 
 
 def _responsible_text(responsible: str) -> str:
-    from calendars.model import ROLE_LABELS, Role
-
     if responsible == "member":
         return "本人"
     if responsible == "parent.secretary":
@@ -312,11 +211,3 @@ def rules_preview(
         f"{profile.id}：{OrgKind(kind).label}，正式党员 {full_members} 人，{chosen_year} 年共 {len(rows)} 项任务"
     )
     click.echo(render.table(("期限", "职责", "周期", "要求", "依据"), rows, max_width={1: 28, 4: 40}))
-
-
-def main() -> None:
-    cli(prog_name="obligations")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -1,0 +1,203 @@
+"""`obligations init`, `import`, `org` and `plan`: the registry and the plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from calendars.model import ORG_KIND_LABELS, ROLE_LABELS, OrgKind, Role
+from obligations import db, importer, planner, queries, render
+from obligations.cli.app import App, as_of_date, as_of_option, cli, pass_app
+from obligations.config import example
+from obligations.demo import demo_registry, settle_history
+from obligations.registry import Registry, RegistryError, read_registry, resolve_org_names, validate
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="同时载入演示用的组织、党员和职务。")
+@as_of_option
+@pass_app
+def init(app: App, demo: bool, as_of: dt.datetime | None) -> None:
+    """创建配置文件（如不存在）和数据库，或把数据库升级到当前版本。
+
+    \b
+    示例：
+      obligations init
+      obligations init --demo
+      obligations --db postgresql://dangjian@localhost/obligations init
+    """
+    if not app.config_path.exists():
+        app.config_path.parent.mkdir(parents=True, exist_ok=True)
+        app.config_path.write_text(example(), encoding="utf-8")
+        click.echo(f"已创建配置文件 {app.config_path}")
+    before, after = db.upgrade(app.raw_engine)
+    where = app.raw_engine.url.render_as_string(hide_password=True)
+    if before == after:
+        click.echo(f"数据库已是最新版本（{after}）：{where}")
+    else:
+        click.echo(f"数据库已{'创建' if before is None else '升级'}到版本 {after}：{where}")
+    if demo:
+        day = as_of_date(as_of)
+        _import(app, demo_registry(day), "演示数据", prune=False, dry_run=False, as_of=day)
+        with app.session() as session:
+            settled = settle_history(session, day)
+        click.echo(f"演示数据：{settled} 项历史任务按已完成处理，留下几项逾期以便演示。")
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--prune", is_flag=True, help="移除文件中不再列出的组织、党员和职务（默认只新增和更新）。")
+@click.option("--dry-run", is_flag=True, help="只检查并报告将发生的变化，不写入数据库。")
+@as_of_option
+@pass_app
+def import_(app: App, file: Path, prune: bool, dry_run: bool, as_of: dt.datetime | None) -> None:
+    """导入组织、党员和职务：TOML 文件（[[org]]、[[member]]、[[position]]）或党员 CSV（中文或英文表头，UTF-8 或 GB18030）。
+
+    文件中有任何错误时，一条也不导入，并列出全部错误（文件、行号、字段）。
+
+    \b
+    示例：
+      obligations import registry.toml
+      obligations import 党员名册.csv --dry-run
+      obligations import registry.toml --prune
+    """
+    _import(app, read_registry(file), str(file), prune=prune, dry_run=dry_run, as_of=as_of_date(as_of))
+
+
+def _import(app: App, incoming: Registry, file: str, *, prune: bool, dry_run: bool, as_of: dt.date) -> None:
+    with app.session() as session:
+        existing = importer.existing_registry(session)
+        problems = validate(incoming, file=file, existing=existing, as_of=as_of, profiles=app.profiles)
+        if problems:
+            raise RegistryError(problems)
+        summary = importer.apply(
+            session,
+            resolve_org_names(incoming, existing),
+            prune=prune,
+            default_profile=str(app.config.get("profiles", "default")),
+            as_of=as_of,
+        )
+        if dry_run:
+            session.rollback()
+            click.echo(f"试运行（未写入）：{summary.describe()}")
+            return
+        click.echo(f"已导入 {file}：{summary.describe()}")
+        app.keep_planned(session, as_of)
+
+
+@cli.group()
+def org() -> None:
+    """查看组织树、党员、职务、空缺和任期。
+
+    \b
+    示例：
+      obligations org list
+      obligations org show jg.b1
+    """
+
+
+@org.command("list")
+@pass_app
+def org_list(app: App) -> None:
+    """以树形列出全部组织：类型、职责日历、党员人数、任期届满日期。
+
+    \b
+    示例：
+      obligations org list
+    """
+    with app.session() as session:
+        orgs = queries.all_orgs(session)
+        counts = queries.member_counts(session)
+        rows = []
+        for org_row in orgs:
+            depth = org_row.path.count("/") - 2
+            full, probationary = counts.get(org_row.code, (0, 0))
+            end = queries.term_end(org_row, app.profiles)
+            rows.append(
+                [
+                    "  " * depth + org_row.code,
+                    org_row.name,
+                    ORG_KIND_LABELS[OrgKind(org_row.kind)],
+                    org_row.effective_profile,
+                    f"{full}+{probationary}" if probationary else str(full),
+                    end.isoformat() if end else "",
+                ]
+            )
+    if not rows:
+        click.echo("还没有组织。请先运行 obligations import 文件，或 obligations init --demo。")
+        return
+    click.echo(render.table(("编号", "名称", "类型", "职责日历", "党员（正式+预备）", "任期届满"), rows))
+
+
+@org.command("show")
+@click.argument("code")
+@pass_app
+def org_show(app: App, code: str) -> None:
+    """显示一个组织：上级、下级、党员、职务与空缺、任期届满日期。
+
+    \b
+    示例：
+      obligations org show jg.b1
+    """
+    with app.session() as session:
+        view = queries.org_view(session, app.profiles, code)
+    found = view.org
+    click.echo(f"{found.name}（{found.code}，{ORG_KIND_LABELS[OrgKind(found.kind)]}）")
+    click.echo(f"上级组织：{found.parent or '—'}    职责日历：{found.effective_profile}")
+    elected = found.elected_on.isoformat() if found.elected_on else "—"
+    click.echo(f"上次换届：{elected}    任期届满：{view.term_end.isoformat() if view.term_end else '—'}")
+    if view.children:
+        click.echo("下级组织：" + "、".join(f"{child.name}（{child.code}）" for child in view.children))
+    click.echo("\n职务：")
+    if not view.positions:
+        click.echo("  （未登记）")
+    for position, holder in view.positions:
+        label = ROLE_LABELS.get(Role(position.role), position.role)
+        if holder is None:
+            since = position.vacant_since.isoformat() if position.vacant_since else "?"
+            click.echo(f"  {label}：空缺（自 {since} 起）")
+        else:
+            click.echo(f"  {label}：{holder.name}（{holder.id}，自 {position.since or '?'} 起）")
+    click.echo(f"\n党员（{len(view.members)} 人）：")
+    rows = [
+        [
+            member.id,
+            member.name,
+            "正式党员" if member.status == "full" else "预备党员",
+            member.joined_on.isoformat() if member.joined_on else "",
+            member.email or "",
+            member.wecom or "",
+        ]
+        for member in view.members
+    ]
+    if rows:
+        click.echo(render.table(("编号", "姓名", "类别", "入党日期", "邮箱", "企业微信"), rows))
+
+
+@cli.command()
+@as_of_option
+@click.option("--all", "everything", is_flag=True, help="重新核对全部组织（默认只处理有变化的组织）。")
+@pass_app
+def plan(app: App, as_of: dt.datetime | None, everything: bool) -> None:
+    """按职责日历为每个组织生成任务（从上一周期开始到计划期末），并与组织、党员、职务的变化保持一致。
+
+    导入和 due 会自动更新计划；本命令用于显式执行或全部重新核对。
+
+    \b
+    示例：
+      obligations plan
+      obligations plan --as-of 2027-01-01 --all
+    """
+    day = as_of_date(as_of)
+    with app.session() as session:
+        if not everything and not planner.needs_plan(session, day, app.horizon(day)):
+            click.echo("任务计划已是最新。")
+            return
+        summary = planner.plan(session, app.profiles, day, app.horizon(day), everything=everything)
+    start, end = summary.window
+    click.echo(
+        f"已计划 {summary.organizations} 个组织（{start} 至 {end}）：新增 {summary.inserted}，"
+        f"更新 {summary.updated}，移除 {summary.removed}。"
+    )

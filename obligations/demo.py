@@ -1,0 +1,159 @@
+"""A realistic demo registry for `obligations init --demo`, dated relative to the day it is loaded.
+
+A department's 机关党委 with three branches (one with a 党小组), about forty members with invented names,
+a vacant deputy-secretary seat, a branch term about to expire, a newly appointed secretary and a
+probationary member close to the end of probation — so that the first `obligations due` shows real work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from calendars import recurrence
+from calendars.model import OrgKind
+from obligations.models import Task
+from obligations.registry import MemberRecord, OrgRecord, PositionRecord, Registry
+
+# Duties the demo leaves undone in their last period, so that the first `obligations due` shows misses.
+MISSED = (("jg.b2", "committee-meeting"), ("jg.b3", "theme-party-day"), ("jg.b1", "party-lesson"))
+
+NAMES = [
+    "王建国",
+    "李秀兰",
+    "张伟",
+    "刘洋",
+    "陈静",
+    "杨帆",
+    "赵磊",
+    "黄丽",
+    "周强",
+    "吴敏",
+    "徐涛",
+    "孙燕",
+    "胡军",
+    "朱婷",
+    "高峰",
+    "林娜",
+    "何勇",
+    "郭玲",
+    "马超",
+    "罗欣",
+    "梁斌",
+    "宋佳",
+    "郑凯",
+    "谢芳",
+    "韩雪",
+    "唐亮",
+    "冯瑶",
+    "于洋",
+    "董浩",
+    "萧然",
+    "程琳",
+    "曹阳",
+    "袁媛",
+    "邓辉",
+    "许晴",
+    "傅明",
+    "沈悦",
+    "曾志",
+    "彭博",
+    "吕薇",
+]
+
+
+def demo_registry(as_of: dt.date) -> Registry:
+    def ago(years: int = 0, months: int = 0, days: int = 0) -> dt.date:
+        return recurrence.shift(as_of, years=-years, months=-months, days=-days)
+
+    orgs = (
+        OrgRecord(
+            "jg", "市发展改革委机关党委", OrgKind.COMMITTEE, None, "national", ago(years=3, months=8), None
+        ),
+        # Elected three years ago less 25 days: its term ends within the month.
+        OrgRecord("jg.b1", "综合处室党支部", OrgKind.BRANCH, "jg", None, ago(years=3, days=-25), None),
+        OrgRecord("jg.b1.g1", "综合处室第一党小组", OrgKind.GROUP, "jg.b1", None, None, None),
+        OrgRecord("jg.b2", "业务处室党支部", OrgKind.BRANCH, "jg", None, ago(years=1, months=2), None),
+        OrgRecord("jg.b3", "离退休干部党支部", OrgKind.BRANCH, "jg", None, ago(years=2, months=1), None),
+    )
+    # (org, how many) in the order the names are handed out; the first of each is its secretary.
+    layout = (("jg", 3), ("jg.b1", 11), ("jg.b1.g1", 6), ("jg.b2", 14), ("jg.b3", 6))
+    members: list[MemberRecord] = []
+    names = iter(NAMES)
+    number = 0
+    for org, count in layout:
+        for index in range(count):
+            number += 1
+            member_id = f"m{number:02d}"
+            joined = ago(years=4 + (number * 7) % 30, months=number % 12, days=(number * 11) % 28)
+            probationary = org == "jg.b2" and index == count - 1
+            members.append(
+                MemberRecord(
+                    id=member_id,
+                    name=next(names),
+                    org=org,
+                    status="probationary" if probationary else "full",
+                    joined_on=ago(months=11) if probationary else joined,
+                    probation_start=ago(months=11) if probationary else None,
+                    full_on=None if probationary else recurrence.shift(joined, years=1),
+                    email=f"{member_id}@example.org",
+                    wecom=member_id,
+                    mobile=f"138{number:08d}",
+                )
+            )
+    positions = (
+        PositionRecord("jg", "secretary", "m01", ago(years=3, months=8), None),
+        PositionRecord("jg", "deputy_secretary", "m02", ago(years=3, months=8), None),
+        PositionRecord("jg", "organization", "m03", ago(years=3, months=8), None),
+        PositionRecord("jg.b1", "secretary", "m04", ago(years=3), None),
+        # Vacant for five months: it must be filled within the month.
+        PositionRecord("jg.b1", "deputy_secretary", None, None, ago(months=5)),
+        PositionRecord("jg.b1", "organization", "m05", ago(years=3), None),
+        PositionRecord("jg.b1", "propaganda", "m06", ago(years=3), None),
+        PositionRecord("jg.b1", "discipline", "m15", ago(years=3), None),
+        PositionRecord("jg.b1.g1", "group_leader", "m15", ago(years=2), None),
+        # A secretary appointed two months ago: training due within six months of appointment.
+        PositionRecord("jg.b2", "secretary", "m21", ago(months=2), None),
+        PositionRecord("jg.b2", "deputy_secretary", "m22", ago(years=1, months=2), None),
+        PositionRecord("jg.b2", "organization", "m23", ago(years=1, months=2), None),
+        PositionRecord("jg.b3", "secretary", "m35", ago(years=2, months=1), None),
+    )
+    return Registry(orgs, tuple(members), positions)
+
+
+def settle_history(session: Session, as_of: dt.date) -> int:
+    """Mark the demo's past periodic tasks done, as a branch that keeps its 台账 would have them.
+
+    Everything due more than a week ago counts as done on time, except the last period of each duty in
+    MISSED. Returns how many tasks were settled.
+    """
+    cutoff = as_of - dt.timedelta(days=7)
+    past = select(Task).where(
+        col(Task.status) == "open", col(Task.due) < cutoff, col(Task.subject_kind) == "org"
+    )
+    last_missed: dict[tuple[str, str], Task] = {}
+    settled = []
+    for task in session.exec(past.order_by(col(Task.due))):
+        key = (task.org, task.rule)
+        if key in MISSED:
+            previous = last_missed.get(key)
+            last_missed[key] = task
+            if previous is None:
+                continue
+            task = previous
+        settled.append(task.id)
+    if settled:
+        session.execute(
+            update(Task)
+            .where(col(Task.id).in_(settled))
+            .values(status="done", done_count=Task.required_count, done_on=Task.due)
+        )
+    member_tasks = update(Task).where(
+        col(Task.status) == "open", col(Task.due) < cutoff, col(Task.subject_kind) != "org"
+    )
+    result = session.execute(
+        member_tasks.values(status="done", done_count=Task.required_count, done_on=Task.due)
+    )
+    return len(settled) + int(getattr(result, "rowcount", 0) or 0)

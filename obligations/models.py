@@ -1,0 +1,101 @@
+"""The tables. The database is the source of truth; the calendar model is recomputed from it.
+
+Dates are dates (a deadline is a day in party time); instants, when they appear, are stored in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Index, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Organization paths are compared as byte strings (subtree = a range of paths); PostgreSQL's default
+# collation would ignore the "/" separators, so the column is pinned to "C" there.
+PathString = String(400).with_variant(String(400, collation="C"), "postgresql")
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organization"
+
+    code: str = Field(primary_key=True, max_length=100)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=20)
+    parent: str | None = Field(default=None, foreign_key="organization.code", index=True, max_length=100)
+    # "/jg/jg.b1/": the codes from the root down; a subtree is every path that starts with its root's path.
+    path: str = Field(sa_type=PathString, index=True)
+    profile: str | None = Field(default=None, max_length=100)  # as declared; None inherits the parent's
+    effective_profile: str = Field(max_length=100)
+    elected_on: dt.date | None = None
+    term_years: int | None = None
+    active: bool = True  # pruned organizations stay, inactive, so that their history can still be reported
+    dirty: bool = True  # changed since it was last planned
+
+
+class Member(SQLModel, table=True):
+    __tablename__ = "member"
+
+    id: str = Field(primary_key=True, max_length=100)
+    name: str = Field(max_length=100)
+    org: str = Field(foreign_key="organization.code", index=True, max_length=100)
+    status: str = Field(max_length=20)  # full | probationary
+    joined_on: dt.date | None = None
+    probation_start: dt.date | None = None
+    full_on: dt.date | None = None
+    staff_since: dt.date | None = None
+    email: str | None = Field(default=None, max_length=200)
+    wecom: str | None = Field(default=None, max_length=100)
+    mobile: str | None = Field(default=None, max_length=30)
+    active: bool = True
+
+
+class Position(SQLModel, table=True):
+    __tablename__ = "position"
+    __table_args__ = (UniqueConstraint("org", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(foreign_key="organization.code", index=True, max_length=100)
+    role: str = Field(max_length=30)
+    member: str | None = Field(default=None, foreign_key="member.id", max_length=100)
+    since: dt.date | None = None
+    vacant_since: dt.date | None = None
+
+
+class Task(SQLModel, table=True):
+    """One occurrence of a rule for one subject in one period, persisted."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        UniqueConstraint("rule", "subject", "period"),
+        Index("ix_task_org_due", "org", "due"),
+        Index("ix_task_status_due", "status", "due"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(foreign_key="organization.code", max_length=100)
+    rule: str = Field(max_length=100)
+    subject: str = Field(max_length=100)  # org code, or member id for per-member duties
+    subject_kind: str = Field(max_length=10)  # org | member | officer
+    period: str = Field(max_length=100)
+    period_start: dt.date
+    due: dt.date
+    original_due: dt.date | None = None  # set when an approved extension moved the due date
+    required_count: float = 1
+    done_count: float = 0
+    unit: str = Field(default="times", max_length=10)
+    status: str = Field(default="open", max_length=10)  # open | done | waived | exempt
+    responsible: str = Field(max_length=30)  # the role that holds the duty
+    assignee: str | None = Field(default=None, max_length=100)  # member id resolved from the role
+    done_on: dt.date | None = None
+
+
+class PlanState(SQLModel, table=True):
+    """What the planner last did, so that `due` re-plans only when something changed."""
+
+    __tablename__ = "plan_state"
+
+    id: int = Field(default=1, primary_key=True)
+    planned_from: dt.date | None = None
+    planned_to: dt.date | None = None
+    registry_version: int = 0  # bumped by every import
+    planned_version: int = -1

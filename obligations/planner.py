@@ -1,0 +1,365 @@
+"""The planner: persists the calendar model's occurrences as tasks, and keeps them in step with the registry.
+
+For every active organization and every rule of its profile, the planner keeps one task per (rule, subject,
+period) from the start of each rule's previous period up to the horizon. Planning is idempotent (running it
+twice changes nothing) and incremental (only organizations whose registry data changed are re-planned,
+unless the window itself moved). Reconciliation of one organization:
+
+- an occurrence with no task becomes a task;
+- an open task whose occurrence changed (due date, required count, assignee) is updated;
+- an open task with nothing done whose occurrence disappeared is removed when it is not yet due (a branch
+  that drops below 7 full members loses its future 支委会) or when it is an event task whose trigger is gone
+  (the vacancy was filled, a new election replaced the term); an overdue periodic task stays, because it
+  was owed when it fell due;
+- tasks that are done, waived or partly done are never removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, insert, select, update
+from sqlmodel import Session, col
+
+from calendars.expand import MemberFacts, OrgFacts, PositionFacts, Window, expand
+from calendars.model import OrgKind, Profile, Role, RuleKind
+from calendars.periods import period_of
+from obligations.errors import UserError
+from obligations.models import Member, Organization, PlanState, Position, Task
+
+T = TypeVar("T")
+
+CHUNK = 500
+BATCH = 1000  # organizations planned together  # ids per IN (...) clause: under SQLite's and PostgreSQL's parameter limits
+# Who stands in for a vacant responsible seat, in order (the reminders say so when they use it).
+FALLBACK_ROLES = (Role.SECRETARY.value, Role.DEPUTY_SECRETARY.value)
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    organizations: int
+    inserted: int
+    updated: int
+    removed: int
+    window: tuple[dt.date, dt.date]
+
+
+def default_horizon(as_of: dt.date, years_ahead: int = 1) -> dt.date:
+    """End of next year (by default): far enough for a term election's six-month notice."""
+    return dt.date(as_of.year + years_ahead, 12, 31)
+
+
+def window_start(as_of: dt.date) -> dt.date:
+    """The earliest date any rule's previous period can start: the previous year's first day."""
+    return dt.date(as_of.year - 1, 1, 1)
+
+
+def plan_state(session: Session) -> PlanState:
+    state = session.get(PlanState, 1)
+    if state is None:
+        state = PlanState(id=1)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def needs_plan(session: Session, as_of: dt.date, horizon: dt.date) -> bool:
+    state = plan_state(session)
+    return (
+        state.planned_version != state.registry_version
+        or state.planned_to is None
+        or state.planned_from is None
+        or horizon > state.planned_to
+        or window_start(as_of) < state.planned_from
+    )
+
+
+def ensure_planned(
+    session: Session, profiles: Mapping[str, Profile], as_of: dt.date, horizon: dt.date
+) -> PlanSummary | None:
+    """Plan if the registry changed or the window moved since the last plan; otherwise do nothing."""
+    if not needs_plan(session, as_of, horizon):
+        return None
+    return plan(session, profiles, as_of, horizon)
+
+
+def plan(
+    session: Session,
+    profiles: Mapping[str, Profile],
+    as_of: dt.date,
+    horizon: dt.date,
+    *,
+    everything: bool = False,
+) -> PlanSummary:
+    state = plan_state(session)
+    start = window_start(as_of)
+    window_moved = (
+        state.planned_to is None
+        or state.planned_from is None
+        or horizon > state.planned_to
+        or start < state.planned_from
+    )
+    registry = _Registry.load(session)
+    codes = [code for code, org in registry.orgs.items() if everything or window_moved or org.dirty]
+    missing = sorted({registry.orgs[code].effective_profile for code in codes} - set(profiles))
+    if missing:
+        raise UserError(
+            f"组织引用了不存在的职责日历：{'、'.join(missing)}。请检查职责日历目录或组织的 profile。"
+        )
+    window = Window(start, horizon)
+    inserted = updated = removed = 0
+    # Organizations are planned in batches so that memory stays flat however large the registry.
+    for batch in _chunks(codes, BATCH):
+        existing = _existing_tasks(session, batch)
+        to_insert: list[dict[str, Any]] = []
+        to_update: list[dict[str, Any]] = []
+        to_remove: list[int] = []
+        for code in batch:
+            profile = profiles[registry.orgs[code].effective_profile]
+            desired = _desired(profile, registry, code, window, as_of)
+            _reconcile(
+                profile, desired, existing.get(code, {}), as_of, window, to_insert, to_update, to_remove
+            )
+        for chunk in _chunks(to_insert, 5000):
+            session.execute(insert(Task), chunk)
+        if to_update:
+            session.execute(update(Task), to_update)
+        for ids in _chunks(to_remove, CHUNK):
+            session.execute(delete(Task).where(col(Task.id).in_(ids)))
+        inserted, updated, removed = (
+            inserted + len(to_insert),
+            updated + len(to_update),
+            removed + len(to_remove),
+        )
+    session.execute(update(Organization).where(col(Organization.dirty).is_(True)).values(dirty=False))
+    state.planned_from = (
+        start if state.planned_from is None or window_moved else min(state.planned_from, start)
+    )
+    state.planned_to = horizon if state.planned_to is None else max(state.planned_to, horizon)
+    state.planned_version = state.registry_version
+    session.add(state)
+    session.flush()
+    return PlanSummary(len(codes), inserted, updated, removed, (start, horizon))
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    for index in range(0, len(items), size):
+        yield items[index : index + size]
+
+
+@dataclass
+class _OrgRow:
+    code: str
+    kind: str
+    parent: str | None
+    effective_profile: str
+    elected_on: dt.date | None
+    term_years: int | None
+    dirty: bool
+
+
+class _Registry:
+    """The active registry, loaded in four queries and indexed for planning."""
+
+    def __init__(
+        self,
+        orgs: dict[str, _OrgRow],
+        members: dict[str, list[MemberFacts]],
+        positions: dict[str, list[PositionFacts]],
+    ) -> None:
+        self.orgs = orgs
+        self.members = members
+        self.positions = positions
+        self.with_groups = {
+            org.parent for org in orgs.values() if org.kind == OrgKind.GROUP.value and org.parent
+        }
+        # A 党小组's members are members of its branch: they count toward the branch's committee threshold.
+        self.full_count = {code: sum(1 for m in held if m.status == "full") for code, held in members.items()}
+        for code, org in orgs.items():
+            if org.kind == OrgKind.GROUP.value and org.parent in orgs:
+                self.full_count[org.parent] = self.full_count.get(org.parent, 0) + self.full_count.get(
+                    code, 0
+                )
+        self.holder = {
+            (code, position.role): position.member
+            for code, held in positions.items()
+            for position in held
+            if position.member
+        }
+
+    @classmethod
+    def load(cls, session: Session) -> _Registry:
+        orgs = {
+            row.code: _OrgRow(*row)
+            for row in session.execute(
+                select(
+                    col(Organization.code),
+                    col(Organization.kind),
+                    col(Organization.parent),
+                    col(Organization.effective_profile),
+                    col(Organization.elected_on),
+                    col(Organization.term_years),
+                    col(Organization.dirty),
+                ).where(col(Organization.active).is_(True))
+            )
+        }
+        members: dict[str, list[MemberFacts]] = defaultdict(list)
+        member_columns = (
+            col(Member.org),
+            col(Member.id),
+            col(Member.status),
+            col(Member.joined_on),
+            col(Member.probation_start),
+            col(Member.staff_since),
+        )
+        for org, *facts in session.execute(select(*member_columns).where(col(Member.active).is_(True))):
+            members[org].append(MemberFacts(*facts))
+        positions: dict[str, list[PositionFacts]] = defaultdict(list)
+        for org, *facts in session.execute(
+            select(
+                col(Position.org),
+                col(Position.role),
+                col(Position.member),
+                col(Position.since),
+                col(Position.vacant_since),
+            )
+        ):
+            positions[org].append(PositionFacts(*facts))
+        return cls(orgs, members, positions)
+
+    def facts(self, code: str) -> OrgFacts:
+        org = self.orgs[code]
+        return OrgFacts(
+            code=code,
+            kind=OrgKind(org.kind),
+            members=tuple(self.members.get(code, ())),
+            positions=tuple(self.positions.get(code, ())),
+            has_groups=code in self.with_groups,
+            elected_on=org.elected_on,
+            term_years=org.term_years,
+            full_members=self.full_count.get(code, 0),
+        )
+
+    def assignee(self, code: str, responsible: str, subject: str) -> str | None:
+        """The member who holds the duty: the role's holder, else the secretary, the deputy, the parent's secretary."""
+        if responsible == "member":
+            return subject
+        parent = self.orgs[code].parent
+        if responsible == "parent.secretary":
+            return self.holder.get((parent, Role.SECRETARY.value)) if parent else None
+        for role in (responsible, *FALLBACK_ROLES):
+            holder = self.holder.get((code, role))
+            if holder:
+                return holder
+        return self.holder.get((parent, Role.SECRETARY.value)) if parent else None
+
+
+def _desired(
+    profile: Profile, registry: _Registry, code: str, window: Window, as_of: dt.date
+) -> dict[tuple[str, str, str], dict[str, Any]]:
+    desired: dict[tuple[str, str, str], dict[str, Any]] = {}
+    previous_start: dict[str, dt.date] = {}
+    for occurrence in expand(profile, registry.facts(code), window):
+        rule = profile.rules[occurrence.rule]
+        if rule.cadence is not None:
+            first = previous_start.get(rule.cadence.value)
+            if first is None:
+                current = period_of(rule.cadence, as_of)
+                first = period_of(rule.cadence, current.start - dt.timedelta(days=1)).start
+                previous_start[rule.cadence.value] = first
+            if occurrence.start < first:
+                continue
+        desired[(occurrence.rule, occurrence.subject, occurrence.period)] = {
+            "org": code,
+            "rule": occurrence.rule,
+            "subject": occurrence.subject,
+            "subject_kind": occurrence.subject_kind.value,
+            "period": occurrence.period,
+            "period_start": occurrence.start,
+            "due": occurrence.due,
+            "required_count": float(occurrence.required),
+            "unit": occurrence.unit.value,
+            "responsible": occurrence.responsible,
+            "assignee": registry.assignee(code, occurrence.responsible, occurrence.subject),
+        }
+    return desired
+
+
+_COMPARED = ("due", "required_count", "responsible", "assignee", "period_start")
+
+
+@dataclass
+class _Existing:
+    id: int
+    rule: str
+    status: str
+    done_count: float
+    original_due: dt.date | None
+    values: dict[str, Any]
+
+
+def _existing_tasks(
+    session: Session, codes: Sequence[str]
+) -> dict[str, dict[tuple[str, str, str], _Existing]]:
+    """The tasks of the organizations being planned, keyed by (rule, subject, period)."""
+    found: dict[str, dict[tuple[str, str, str], _Existing]] = defaultdict(dict)
+    if not codes or session.scalar(select(col(Task.id)).limit(1)) is None:
+        return found
+    columns = (
+        col(Task.id),
+        col(Task.org),
+        col(Task.rule),
+        col(Task.subject),
+        col(Task.period),
+        col(Task.status),
+        col(Task.done_count),
+        col(Task.original_due),
+        *(col(getattr(Task, name)) for name in _COMPARED),
+    )
+    for batch in _chunks(codes, CHUNK):
+        for row in session.execute(select(*columns).where(col(Task.org).in_(batch))):
+            values = {name: getattr(row, name) for name in _COMPARED}
+            found[row.org][(row.rule, row.subject, row.period)] = _Existing(
+                row.id, row.rule, row.status, row.done_count, row.original_due, values
+            )
+    return found
+
+
+def _reconcile(
+    profile: Profile,
+    desired: dict[tuple[str, str, str], dict[str, Any]],
+    existing: dict[tuple[str, str, str], _Existing],
+    as_of: dt.date,
+    window: Window,
+    inserted: list[dict[str, Any]],
+    updated: list[dict[str, Any]],
+    removed: list[int],
+) -> None:
+    for key, values in desired.items():
+        task = existing.get(key)
+        if task is None:
+            inserted.append(values)
+            continue
+        if task.status != "open":
+            continue
+        changes = {name: values[name] for name in _COMPARED if task.values[name] != values[name]}
+        if task.original_due is not None:
+            changes.pop("due", None)  # an approved extension keeps its own due date
+        if changes:
+            updated.append({"id": task.id, **changes})
+    for key, task in existing.items():
+        if key in desired or task.status != "open" or task.done_count > 0:
+            continue
+        rule = profile.rules.get(task.rule)
+        due = task.values["due"]
+        if rule is None or rule.kind is RuleKind.EVENT:
+            # Expansion yields a present-state trigger whatever its age, a past event only from the window on:
+            # missing from the plan there means the trigger is gone (filled, re-elected, converted).
+            if rule is None or rule.trigger is None or rule.trigger.persists or due >= window.start:
+                removed.append(task.id)
+        elif window.start <= task.values["period_start"] and as_of <= due <= window.end:
+            removed.append(task.id)

@@ -1,0 +1,221 @@
+"""Read-side queries: what is due, and what an organization looks like."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from calendars.model import OrgKind, Profile
+from calendars.periods import term
+from obligations.errors import not_found
+from obligations.models import Member, Organization, Position, Task
+
+DUE_FIELDS = (
+    "task_id",
+    "org",
+    "org_name",
+    "rule",
+    "title",
+    "subject",
+    "period",
+    "period_start",
+    "due",
+    "status",
+    "assignee",
+    "done_count",
+    "required_count",
+    "days_left",
+)
+
+
+@dataclass(frozen=True)
+class DueRow:
+    task_id: int
+    org: str
+    org_name: str
+    rule: str
+    title: str
+    subject: str
+    subject_name: str
+    period: str
+    period_start: dt.date
+    due: dt.date
+    status: str  # open | overdue | done | waived | exempt
+    assignee: str | None  # the member's name
+    done_count: float
+    required_count: float
+    unit: str
+    days_left: int
+
+    def record(self) -> dict[str, object]:
+        """The stable machine form (`due --format json|csv`)."""
+        return {
+            "task_id": self.task_id,
+            "org": self.org,
+            "org_name": self.org_name,
+            "rule": self.rule,
+            "title": self.title,
+            "subject": self.subject,
+            "period": self.period,
+            "period_start": self.period_start.isoformat(),
+            "due": self.due.isoformat(),
+            "status": self.status,
+            "assignee": self.assignee,
+            "done_count": _number(self.done_count),
+            "required_count": _number(self.required_count),
+            "days_left": self.days_left,
+        }
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def organization(session: Session, code: str) -> Organization:
+    org = session.get(Organization, code)
+    if org is None or not org.active:
+        codes = session.exec(select(col(Organization.code)).where(col(Organization.active).is_(True))).all()
+        raise not_found("组织", code, codes)
+    return org
+
+
+def subtree_filter(root: Organization) -> ColumnElement[bool]:
+    """Paths of the subtree rooted at `root`: a range, so the path index serves it."""
+    upper = root.path[:-1] + chr(ord("/") + 1)
+    return and_(col(Organization.path) >= root.path, col(Organization.path) < upper)
+
+
+def due_rows(
+    session: Session,
+    profiles: Mapping[str, Profile],
+    *,
+    as_of: dt.date,
+    org: str | None = None,
+    within: int = 30,
+    overdue_only: bool = False,
+    include_all: bool = False,
+    rule: str | None = None,
+) -> list[DueRow]:
+    assignee = aliased(Member)
+    subject = aliased(Member)
+    query = (
+        sa_select(
+            Task,
+            col(Organization.name),
+            col(Organization.effective_profile),
+            col(assignee.name),
+            col(subject.name),
+        )
+        .join(Organization, col(Organization.code) == col(Task.org))
+        .outerjoin(assignee, col(assignee.id) == col(Task.assignee))
+        .outerjoin(subject, and_(col(subject.id) == col(Task.subject), col(Task.subject_kind) != "org"))
+        .where(col(Organization.active).is_(True))
+    )
+    if org is not None:
+        query = query.where(subtree_filter(organization(session, org)))
+    if rule is not None:
+        query = query.where(col(Task.rule) == rule)
+    if overdue_only:
+        query = query.where(col(Task.status) == "open", col(Task.due) < as_of)
+    elif not include_all:
+        query = query.where(col(Task.status) == "open", col(Task.due) <= as_of + dt.timedelta(days=within))
+    query = query.order_by(col(Task.due), col(Task.org), col(Task.rule), col(Task.subject), col(Task.period))
+    rows = []
+    for task, org_name, profile_id, assignee_name, subject_name in session.execute(query):
+        profile = profiles.get(profile_id)
+        defined = profile.rules.get(task.rule) if profile else None
+        status = "overdue" if task.status == "open" and task.due < as_of else task.status
+        assert task.id is not None
+        rows.append(
+            DueRow(
+                task_id=task.id,
+                org=task.org,
+                org_name=org_name,
+                rule=task.rule,
+                title=defined.title if defined else task.rule,
+                subject=task.subject,
+                subject_name=subject_name or (org_name if task.subject == task.org else task.subject),
+                period=task.period,
+                period_start=task.period_start,
+                due=task.due,
+                status=status,
+                assignee=assignee_name,
+                done_count=task.done_count,
+                required_count=task.required_count,
+                unit=task.unit,
+                days_left=(task.due - as_of).days,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class OrgView:
+    org: Organization
+    children: list[Organization]
+    members: list[Member]
+    positions: Sequence[tuple[Position, Member | None]]
+    term_end: dt.date | None
+
+
+def org_view(session: Session, profiles: Mapping[str, Profile], code: str) -> OrgView:
+    org = organization(session, code)
+    children = list(
+        session.exec(
+            select(Organization)
+            .where(col(Organization.parent) == code, col(Organization.active).is_(True))
+            .order_by(col(Organization.code))
+        )
+    )
+    members = list(
+        session.exec(
+            select(Member)
+            .where(col(Member.org) == code, col(Member.active).is_(True))
+            .order_by(col(Member.id))
+        )
+    )
+    positions = list(
+        session.exec(
+            select(Position, Member)
+            .outerjoin(Member, col(Member.id) == col(Position.member))
+            .where(col(Position.org) == code)
+            .order_by(col(Position.id))
+        )
+    )
+    return OrgView(org, children, members, positions, term_end(org, profiles))
+
+
+def term_end(org: Organization, profiles: Mapping[str, Profile]) -> dt.date | None:
+    profile = profiles.get(org.effective_profile)
+    rule = profile.rules.get("term-election") if profile else None
+    if rule is None or org.elected_on is None:
+        return None
+    years = rule.term_for(OrgKind(org.kind), org.term_years)
+    if years is None:
+        return None
+    return term(org.elected_on, years).end
+
+
+def all_orgs(session: Session) -> list[Organization]:
+    return list(
+        session.exec(
+            select(Organization).where(col(Organization.active).is_(True)).order_by(col(Organization.path))
+        )
+    )
+
+
+def member_counts(session: Session) -> dict[str, tuple[int, int]]:
+    """(full, probationary) members per organization."""
+    counts: dict[str, list[int]] = {}
+    for org, status in session.exec(
+        select(col(Member.org), col(Member.status)).where(col(Member.active).is_(True))
+    ):
+        pair = counts.setdefault(org, [0, 0])
+        pair[0 if status == "full" else 1] += 1
+    return {org: (full, probationary) for org, (full, probationary) in counts.items()}
