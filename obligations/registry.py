@@ -643,7 +643,6 @@ class _Validation:
     def __init__(
         self, incoming: Registry, *, file: str, existing: Registry, as_of: dt.date, profiles: Collection[str]
     ) -> None:
-        self.incoming = incoming
         self.file = file
         self.csv = file.lower().endswith(".csv")
         self.as_of = as_of
