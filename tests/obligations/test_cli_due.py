@@ -316,3 +316,24 @@ def test_plan_reports_and_is_a_no_op_the_second_time(imported: tuple[Path, str])
     assert "新增 0，更新 0，移除 0" in result.stdout
     later = run(imported, "plan", "--as-of", "2028-01-05")
     assert "已计划 4 个组织（2027-01-01 至 2029-12-31）" in later.stdout
+
+
+def test_a_gb18030_members_csv_with_chinese_headers_imports_by_org_name(
+    imported: tuple[Path, str], tmp_path: Path
+) -> None:
+    sheet = tmp_path / "党员名册.csv"
+    sheet.write_text(
+        "姓名,所在组织,人员类别,入党日期,预备期开始日期,邮箱,企业微信,手机\r\n"
+        "刘新,第二党支部,正式党员,2015/7/1,,liuxin@example.org,liuxin,13900000001\r\n"
+        "陈预,第二党支部,预备党员,2026年3月15日,2026年3月15日,,chenyu,13900000002\r\n",
+        encoding="gb18030",
+    )
+    result = run(imported, "import", str(sheet), "--as-of", "2026-11-21")
+    assert result.exit_code == 0, result.stderr
+    assert "党员：新增 2" in result.stdout
+    shown = run(imported, "org", "show", "jg.b2").stdout
+    assert "刘新" in shown and "陈预" in shown and "预备党员" in shown
+    records = json.loads(
+        run(imported, "due", "--as-of", "2027-03-01", "--rule", "probation-review", "--format", "json").stdout
+    )
+    assert [(r["subject"], r["due"]) for r in records] == [("13900000002", "2027-03-15")]
