@@ -1,0 +1,600 @@
+"""Benchmark of the registry import, the planner and `due` on a synthetic city (benchmarks/city.py).
+
+    scripts/with-postgres .venv/bin/python benchmarks/bench_planner.py --backend both
+    .venv/bin/python benchmarks/bench_planner.py --branches 200 --backend sqlite
+
+Each backend runs in its own subprocess (so that its peak RSS is its own), on a fresh database: a SQLite file
+in a temporary directory, or PostgreSQL's public schema dropped and recreated. The stages, in order:
+
+  generate    build the registry in memory (not a target; for scale)
+  validate    obligations.registry.validate against the empty database
+  import      obligations.importer.apply in one session_scope (one transaction)
+  plan        obligations.planner.plan from as-of 2026-11-21 to planner.default_horizon (2027-12-31)
+  floor       the same task rows inserted with raw sqlite3 executemany into a fresh table with the task
+              table's schema and indexes, in one transaction (PostgreSQL also: raw psycopg executemany)
+  re-plan     planner.ensure_planned with nothing changed (must be a no-op)
+  reconcile   planner.plan(..., everything=True): every organization compared with its tasks
+  due tree    obligations.queries.due_rows for the whole tree (default filters), best of up to 5 runs
+  due c7      due_rows for committee c7's subtree, best of 5 runs
+  cli import  `obligations init` then `obligations import city.toml` in a subprocess, on a smaller city
+
+It is a report, not a test: it always exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import shlex
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from city import BRANCHES_PER_COMMITTEE, city_registry, write_toml  # noqa: E402
+
+from calendars.profiles import load_profiles  # noqa: E402
+from obligations import db, importer, planner, queries  # noqa: E402
+from obligations.registry import Registry, validate  # noqa: E402
+
+AS_OF = dt.date(2026, 11, 21)
+SUBTREE = "c7"
+ROOT = Path(__file__).resolve().parent.parent
+OBLIGATIONS = Path(sys.executable).parent / "obligations"
+
+TARGET_FLOOR_RATIO = 3.0
+TARGET_SUBTREE_MS = 100.0
+TARGET_MEMORY_MIB = 1024.0
+
+T = TypeVar("T")
+
+
+class StageTimeout(Exception):
+    pass
+
+
+@dataclass
+class Stage:
+    name: str
+    seconds: float | None = None  # best of the runs for the query stages
+    runs: list[float] = field(default_factory=list)
+    rows: int | None = None
+    peak_rss_mib: float | None = None  # the process's RSS high-water mark during the stage
+    traced_peak_mib: float | None = None  # tracemalloc's peak during the stage, with --tracemalloc
+    note: str = ""
+    error: str | None = None
+
+
+@dataclass
+class Result:
+    backend: str
+    branches: int
+    stages: dict[str, Stage] = field(default_factory=dict)
+    maxrss_mib: float | None = None
+    skipped: str | None = None
+
+
+# --- measuring -----------------------------------------------------------------------------------------------
+
+
+def _log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _reset_rss_peak() -> bool:
+    """Reset the kernel's RSS high-water mark (VmHWM) of this process, so that each stage gets its own."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _rss_peak_mib() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Meter:
+    def __init__(self, result: Result, stage_timeout: int, traced: bool) -> None:
+        self.result = result
+        self.stage_timeout = stage_timeout
+        self.traced = traced
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[Stage]:
+        stage = Stage(name)
+        self.result.stages[name] = stage
+        _log(f"{self.result.backend}: {name} …")
+        _reset_rss_peak()
+        if self.traced:
+            tracemalloc.reset_peak()
+        previous = signal.signal(signal.SIGALRM, _on_alarm)
+        signal.alarm(self.stage_timeout)
+        started = time.perf_counter()
+        try:
+            yield stage
+        except StageTimeout:
+            stage.error = f"stopped after {self.stage_timeout} s"
+            raise
+        except Exception as error:
+            stage.error = f"{type(error).__name__}: {error}"[:500]
+            raise
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
+            if stage.seconds is None and not stage.runs:
+                stage.seconds = time.perf_counter() - started
+            stage.peak_rss_mib = _rss_peak_mib()
+            if self.traced:
+                stage.traced_peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
+            _log(f"{self.result.backend}: {name} {_seconds(stage.seconds)} {stage.note}")
+
+    def best_of(
+        self, stage: Stage, runs: int, budget: float, run: Callable[[], int]
+    ) -> None:
+        """Run `run` up to `runs` times (fewer once `budget` seconds are spent); keep the best time."""
+        spent = 0.0
+        for _ in range(runs):
+            started = time.perf_counter()
+            stage.rows = run()
+            elapsed = time.perf_counter() - started
+            stage.runs.append(elapsed)
+            spent += elapsed
+            if spent > budget:
+                break
+        stage.seconds = min(stage.runs)
+
+
+def _on_alarm(_signum: int, _frame: Any) -> None:
+    raise StageTimeout
+
+
+# --- the worker: one backend, in its own process -------------------------------------------------------------
+
+
+def _fresh_database(backend: str, tmp: Path, postgres_url: str | None, name: str = "bench") -> str:
+    if backend == "sqlite":
+        return db.resolve_url(f"sqlite:///{tmp / name}.db", tmp)
+    assert postgres_url
+    url = db.resolve_url(postgres_url, tmp)
+    engine = db.make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+def _task_ddl(tmp: Path) -> tuple[list[str], list[str]]:
+    """The task table's DDL and its indexes' on SQLite, exactly as the migrations create them."""
+    engine = db.make_engine(f"sqlite:///{tmp / 'schema.db'}")
+    db.upgrade(engine)
+    engine.dispose()
+    with sqlite3.connect(tmp / "schema.db") as connection:
+        found = connection.execute(
+            "SELECT type, sql FROM sqlite_master WHERE tbl_name = 'task' AND sql IS NOT NULL"
+        ).fetchall()
+    connection.close()
+    tables = [sql for kind, sql in found if kind == "table"]
+    indexes = [sql for kind, sql in found if kind == "index"]
+    return tables, indexes
+
+
+def _task_columns(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        result = connection.execute(text("SELECT * FROM task WHERE 1 = 0"))
+        return [name for name in result.keys() if name != "id"]
+
+
+def _sqlite_floor(tmp: Path, columns: list[str], rows: list[tuple[Any, ...]]) -> float:
+    tables, indexes = _task_ddl(tmp)
+    connection = sqlite3.connect(tmp / "floor.db", isolation_level=None)
+    # The application's pragmas (obligations.db._sqlite_pragmas), without foreign keys: there is no
+    # organization table here to check against.
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    for sql in [*tables, *indexes]:
+        connection.execute(sql)
+    statement = f"INSERT INTO task ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    started = time.perf_counter()
+    connection.execute("BEGIN")
+    connection.executemany(statement, rows)
+    connection.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed
+
+
+def _postgres_floor(engine: Engine, columns: list[str], rows: list[tuple[Any, ...]]) -> float:
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("DROP TABLE IF EXISTS task_floor")
+        cursor.execute("CREATE TABLE task_floor (LIKE task INCLUDING ALL)")  # indexes and defaults
+        raw.commit()
+        statement = (
+            f"INSERT INTO task_floor ({', '.join(columns)}) VALUES ({', '.join('%s' for _ in columns)})"
+        )
+        started = time.perf_counter()
+        cursor.executemany(statement, rows)
+        raw.commit()
+        elapsed = time.perf_counter() - started
+        cursor.execute("DROP TABLE task_floor")
+        raw.commit()
+        return elapsed
+    finally:
+        raw.close()
+
+
+def _count(engine: Engine, table: str) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def _cli_import(
+    meter: Meter, backend: str, tmp: Path, postgres_url: str | None, branches: int
+) -> None:
+    committees = max(1, branches // BRANCHES_PER_COMMITTEE)
+    path = tmp / "city.toml"
+    write_toml(city_registry(committees), path)
+    url = _fresh_database(backend, tmp, postgres_url, name="cli")
+    base = [str(OBLIGATIONS), "--config", str(tmp / "config.toml"), "--db", url]
+    subprocess.run([*base, "init"], check=True, capture_output=True, cwd=tmp)
+    with meter.stage("cli import") as stage:
+        command = [*base, "import", str(path), "--as-of", AS_OF.isoformat()]
+        process = subprocess.Popen(command, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except StageTimeout:
+            process.kill()
+            process.wait()
+            raise
+        output = process.stdout.read().decode() if process.stdout else ""
+        process.returncode = os.waitstatus_to_exitcode(status)
+        size = path.stat().st_size / 2**20
+        stage.note = (
+            f"{committees * BRANCHES_PER_COMMITTEE} branches, {size:.1f} MiB TOML, "
+            f"child maxrss {usage.ru_maxrss / 1024:.0f} MiB"
+        )
+        if process.returncode != 0:
+            stage.error = f"exit {process.returncode}: {output.strip()[-400:]}"
+        else:
+            stage.note += "; " + " ".join(output.split())[-200:]
+
+
+def run_backend(args: argparse.Namespace) -> Result:
+    backend = args.backend
+    result = Result(backend, args.branches)
+    if backend == "postgresql" and not args.postgres_url:
+        result.skipped = "no PostgreSQL URL (run under scripts/with-postgres or pass --postgres-url)"
+        return result
+    if args.tracemalloc:
+        tracemalloc.start()
+    meter = Meter(result, args.stage_timeout, args.tracemalloc)
+    profiles = load_profiles()
+    horizon = planner.default_horizon(AS_OF)
+    committees = max(1, args.branches // BRANCHES_PER_COMMITTEE)
+
+    with tempfile.TemporaryDirectory(prefix="bench-planner-") as directory:
+        tmp = Path(directory)
+        try:
+            with meter.stage("generate") as stage:
+                registry = city_registry(committees)
+                stage.rows = len(registry.orgs) + len(registry.members) + len(registry.positions)
+                stage.note = (
+                    f"{len(registry.orgs)} orgs, {len(registry.members)} members, "
+                    f"{len(registry.positions)} positions"
+                )
+            url = _fresh_database(backend, tmp, args.postgres_url)
+            engine = db.make_engine(url)
+            db.upgrade(engine)
+
+            if not args.skip_validate:
+                with meter.stage("validate") as stage, db.session_scope(engine) as session:
+                    existing = importer.existing_registry(session)
+                    problems = validate(
+                        registry, file="city", existing=existing, as_of=AS_OF, profiles=profiles
+                    )
+                    stage.rows = len(problems)
+                    if problems:
+                        stage.error = f"{len(problems)} problems, first: {problems[0]}"
+
+            with meter.stage("import") as stage, db.session_scope(engine) as session:
+                summary = importer.apply(
+                    session, registry, prune=False, default_profile="national", as_of=AS_OF
+                )
+                stage.rows = sum(summary.added.values())
+            del registry
+
+            with meter.stage("plan") as stage:
+                with db.session_scope(engine) as session:
+                    planned = planner.plan(session, profiles, AS_OF, horizon)
+                stage.rows = planned.inserted
+                stage.note = f"{planned.organizations} orgs, window {planned.window[0]}..{planned.window[1]}"
+            tasks = _count(engine, "task")
+            result.stages["plan"].note += f"; {tasks} rows in task"
+
+            columns = _task_columns(engine)
+            with engine.connect() as connection:
+                rows: list[tuple[Any, ...]] = [
+                    tuple(row) for row in connection.execute(text(f"SELECT {', '.join(columns)} FROM task"))
+                ]
+            # Stored as SQLite stores them (ISO text): the floor pays nothing for adapting values.
+            text_rows = [
+                tuple(value.isoformat() if isinstance(value, dt.date) else value for value in row)
+                for row in rows
+            ]
+            with meter.stage("floor sqlite3") as stage:
+                stage.seconds = _sqlite_floor(tmp, columns, text_rows)
+                stage.rows = len(text_rows)
+            del text_rows
+            if backend == "postgresql":
+                with meter.stage("floor psycopg") as stage:
+                    stage.seconds = _postgres_floor(engine, columns, rows)
+                    stage.rows = len(rows)
+            del rows
+
+            with meter.stage("re-plan (no change)") as stage, db.session_scope(engine) as session:
+                again = planner.ensure_planned(session, profiles, AS_OF, horizon)
+                stage.note = "no-op" if again is None else f"NOT a no-op: {again}"
+                stage.rows = 0 if again is None else again.inserted + again.updated + again.removed
+
+            with meter.stage("reconcile (--all)") as stage, db.session_scope(engine) as session:
+                full = planner.plan(session, profiles, AS_OF, horizon, everything=True)
+                stage.rows = full.inserted + full.updated + full.removed
+                stage.note = (
+                    f"{full.organizations} orgs: +{full.inserted} ~{full.updated} -{full.removed}"
+                )
+
+            def due(org: str | None) -> Callable[[], int]:
+                def run() -> int:
+                    with db.session_scope(engine) as session:
+                        return len(queries.due_rows(session, profiles, as_of=AS_OF, org=org))
+
+                return run
+
+            with meter.stage("due (whole tree)") as stage:
+                meter.best_of(stage, 5, args.due_budget, due(None))
+                stage.note = f"{len(stage.runs)} runs"
+            with meter.stage(f"due ({SUBTREE} subtree)") as stage:
+                meter.best_of(stage, 5, args.due_budget, due(SUBTREE))
+                stage.note = f"{len(stage.runs)} runs"
+            engine.dispose()
+
+            if args.cli_branches > 0:
+                _cli_import(meter, backend, tmp, args.postgres_url, args.cli_branches)
+        except StageTimeout:
+            _log(f"{backend}: a stage exceeded {args.stage_timeout} s; later stages skipped")
+        except Exception as error:  # a report, not a test: say what failed and show what was measured
+            _log(f"{backend}: failed: {type(error).__name__}: {error}")
+    result.maxrss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+# --- the report ----------------------------------------------------------------------------------------------
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def _cell(stage: Stage | None) -> str:
+    if stage is None:
+        return "—"
+    if stage.error and stage.seconds is None:
+        return "FAILED"
+    return _seconds(stage.seconds) + (" !" if stage.error else "")
+
+
+def _verdict(ok: bool | None) -> str:
+    return "—" if ok is None else ("met" if ok else "MISSED")
+
+
+def _figures(result: Result) -> dict[str, tuple[str, str]]:
+    """Derived figures of one backend: name -> (value, verdict)."""
+    stages = result.stages
+    figures: dict[str, tuple[str, str]] = {}
+    plan, floor = stages.get("plan"), stages.get("floor sqlite3")
+    if plan and plan.seconds and plan.rows is not None:
+        figures["tasks planned"] = (f"{plan.rows:,}", "")
+        figures["tasks / second"] = (f"{plan.rows / plan.seconds:,.0f}", "")
+    if plan and floor and plan.seconds and floor.seconds:
+        ratio = plan.seconds / floor.seconds
+        figures["plan / floor (sqlite3)"] = (f"{ratio:.1f}×", _verdict(ratio <= TARGET_FLOOR_RATIO))
+    pg_floor = stages.get("floor psycopg")
+    if plan and pg_floor and plan.seconds and pg_floor.seconds:
+        figures["plan / floor (psycopg)"] = (f"{plan.seconds / pg_floor.seconds:.1f}×", "")
+    subtree = stages.get(f"due ({SUBTREE} subtree)")
+    if subtree and subtree.seconds is not None:
+        ms = subtree.seconds * 1000
+        figures[f"due {SUBTREE} subtree"] = (f"{ms:.1f} ms", _verdict(ms <= TARGET_SUBTREE_MS))
+    if result.maxrss_mib is not None:
+        ok = result.maxrss_mib <= TARGET_MEMORY_MIB
+        figures["peak RSS (maxrss)"] = (f"{result.maxrss_mib:,.0f} MiB", _verdict(ok))
+    replan = stages.get("re-plan (no change)")
+    if replan and replan.rows is not None:
+        figures["re-plan is a no-op"] = ("yes" if replan.rows == 0 else "no", _verdict(replan.rows == 0))
+    full = stages.get("reconcile (--all)")
+    if full and full.rows is not None:
+        figures["reconcile changes nothing"] = (
+            "yes" if full.rows == 0 else f"{full.rows} changes",
+            _verdict(full.rows == 0),
+        )
+    return figures
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(cell + " " * (width - _width(cell)) for cell, width in zip(cells, widths, strict=True))
+
+    return "\n".join([line(header), line(["-" * width for width in widths]), *(line(row) for row in rows)])
+
+
+def _width(text: str) -> int:
+    return sum(2 if "\u2e80" <= char <= "\ufaff" else 1 for char in text)
+
+
+def report(results: list[Result], command: str) -> str:
+    out = [f"command: {command}", f"as of {AS_OF}, horizon {planner.default_horizon(AS_OF)}", ""]
+    backends = [r.backend for r in results]
+    for result in results:
+        if result.skipped:
+            out.append(f"{result.backend}: skipped — {result.skipped}")
+    live = [r for r in results if not r.skipped]
+    if not live:
+        return "\n".join(out)
+    names: list[str] = []
+    for result in live:
+        names.extend(name for name in result.stages if name not in names)
+    targets = {
+        "plan": f"≤ {TARGET_FLOOR_RATIO:.0f}× floor",
+        f"due ({SUBTREE} subtree)": f"≤ {TARGET_SUBTREE_MS:.0f} ms",
+    }
+    rows = []
+    for name in names:
+        stages = [r.stages.get(name) for r in live]
+        rows_cell = next((f"{s.rows:,}" for s in stages if s is not None and s.rows is not None), "")
+        rows.append([name, *(_cell(s) for s in stages), rows_cell, targets.get(name, "")])
+    out.append(f"branches: {live[0].branches:,}  (backends: {', '.join(backends)})")
+    out.append(_table(["stage", *(r.backend for r in live), "rows", "target"], rows))
+    out.append("")
+    figures = [_figures(r) for r in live]
+    keys: list[str] = []
+    for found in figures:
+        keys.extend(key for key in found if key not in keys)
+    rows = []
+    target_of = {
+        "plan / floor (sqlite3)": f"≤ {TARGET_FLOOR_RATIO:.0f}×",
+        f"due {SUBTREE} subtree": f"≤ {TARGET_SUBTREE_MS:.0f} ms",
+        "peak RSS (maxrss)": f"≤ {TARGET_MEMORY_MIB:.0f} MiB",
+    }
+    for key in keys:
+        cells = []
+        for found in figures:
+            value, verdict = found.get(key, ("—", ""))
+            cells.append(f"{value} {verdict}".strip())
+        rows.append([key, *cells, target_of.get(key, "")])
+    out.append(_table(["figure", *(r.backend for r in live), "target"], rows))
+    out.append("")
+    out.append("peak RSS per stage (MiB, VmHWM reset before each stage) and notes:")
+    for result in live:
+        for stage in result.stages.values():
+            extra = f" traced peak {stage.traced_peak_mib:.0f} MiB" if stage.traced_peak_mib else ""
+            runs = f" runs {', '.join(_seconds(r) for r in stage.runs)}" if len(stage.runs) > 1 else ""
+            rss = f"{stage.peak_rss_mib:.0f}" if stage.peak_rss_mib is not None else "—"
+            problem = f"  ERROR: {stage.error}" if stage.error else ""
+            out.append(f"  {result.backend:10} {stage.name:20} rss {rss:>6}{extra}  {stage.note}{runs}{problem}")
+    return "\n".join(out)
+
+
+# --- entry point ---------------------------------------------------------------------------------------------
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--branches", type=int, default=10_000, help="branches, 10 per committee (default 10000)")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="sqlite")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("OBLIGATIONS_TEST_POSTGRES_URL"),
+        help="PostgreSQL database whose public schema is DROPPED (default: $OBLIGATIONS_TEST_POSTGRES_URL)",
+    )
+    parser.add_argument(
+        "--cli-branches",
+        type=int,
+        default=1000,
+        help="branches for timing `obligations import` of a TOML file in a subprocess; 0 skips (default 1000)",
+    )
+    parser.add_argument("--skip-validate", action="store_true", help="do not time registry.validate")
+    parser.add_argument(
+        "--due-budget", type=float, default=60.0, help="stop repeating a due query after this many seconds"
+    )
+    parser.add_argument("--stage-timeout", type=int, default=900, help="abandon a stage after this many seconds")
+    parser.add_argument("--tracemalloc", action="store_true", help="also report tracemalloc peaks (slower)")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)  # internal: run one backend
+    return parser.parse_args()
+
+
+def _worker_command(args: argparse.Namespace, backend: str, out: Path) -> list[str]:
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        str(out),
+        "--backend",
+        backend,
+        "--branches",
+        str(args.branches),
+        "--cli-branches",
+        str(args.cli_branches),
+        "--due-budget",
+        str(args.due_budget),
+        "--stage-timeout",
+        str(args.stage_timeout),
+    ]
+    if args.postgres_url:
+        command += ["--postgres-url", args.postgres_url]
+    if args.skip_validate:
+        command.append("--skip-validate")
+    if args.tracemalloc:
+        command.append("--tracemalloc")
+    return command
+
+
+def _load(path: Path, backend: str, branches: int) -> Result:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return Result(backend, branches, skipped="the worker process died without a result")
+    stages = {name: Stage(**stage) for name, stage in data.pop("stages").items()}
+    return Result(**data, stages=stages)
+
+
+def main() -> None:
+    args = _arguments()
+    if args.worker is not None:
+        result = run_backend(args)
+        args.worker.write_text(json.dumps(asdict(result)))
+        return
+    command = shlex.join([sys.executable, *sys.argv])
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-results-") as directory:
+        for backend in backends:
+            out = Path(directory) / f"{backend}.json"
+            subprocess.run(_worker_command(args, backend, out), cwd=ROOT, check=False)
+            results.append(_load(out, backend, args.branches))
+    print()
+    print(report(results, command))
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
