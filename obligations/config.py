@@ -39,6 +39,14 @@ SPEC: tuple[Key, ...] = (
         "命令行 --db 和环境变量 OBLIGATIONS_DATABASE_URL 优先",
     ),
     Key("planner", "horizon_years", int, 1, "任务计划到第几年年底：1 表示计划到明年年底"),
+    Key(
+        "ledger",
+        "attachments",
+        str,
+        "attachments",
+        "会议记录、照片等附件的存放目录（按组织和任务分子目录）",
+        path=True,
+    ),
     Key("profiles", "default", str, "national", "组织未指定职责日历时使用的职责日历编号"),
     Key(
         "profiles",

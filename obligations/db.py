@@ -65,7 +65,7 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _alembic(connection: Any) -> AlembicConfig:
+def alembic_config(connection: Any) -> AlembicConfig:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -73,7 +73,7 @@ def _alembic(connection: Any) -> AlembicConfig:
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_alembic(None)).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config(None)).get_current_head()
     assert head is not None
     return head
 
@@ -87,7 +87,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Apply every migration not yet applied; returns (revision before, revision after)."""
     before = _checked_revision(engine)
     with engine.begin() as connection:
-        command.upgrade(_alembic(connection), "head")
+        command.upgrade(alembic_config(connection), "head")
     return before, head_revision()
 
 
@@ -99,7 +99,7 @@ def check_schema(engine: Engine) -> None:
         return
     if current is None:
         raise DatabaseError(f"数据库尚未初始化（{_where(engine)}）。请先运行：obligations init")
-    known = {script.revision for script in ScriptDirectory.from_config(_alembic(None)).walk_revisions()}
+    known = {script.revision for script in ScriptDirectory.from_config(alembic_config(None)).walk_revisions()}
     if current not in known:
         raise DatabaseError(f"数据库结构版本 {current} 比本程序新（程序版本 {head}），请升级 obligations。")
     raise DatabaseError(f"数据库结构版本 {current} 旧于程序版本 {head}。请运行 obligations init 升级数据库。")

@@ -19,7 +19,7 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from calendars.model import OrgKind
-from obligations.models import Member, Organization, Position, Task
+from obligations.models import CompletionTask, Member, Organization, Position, Task, Waiver
 from obligations.planner import plan_state
 from obligations.registry import MemberRecord, OrgRecord, PositionRecord, Registry
 
@@ -259,5 +259,7 @@ def _drop_future_open_tasks(session: Session, codes: list[str], as_of: dt.date) 
                 col(Task.status) == "open",
                 col(Task.done_count) == 0,
                 col(Task.due) >= as_of,
+                col(Task.id).not_in(select(col(CompletionTask.task_id))),
+                col(Task.id).not_in(select(col(Waiver.task_id))),
             )
         )

@@ -99,3 +99,72 @@ class PlanState(SQLModel, table=True):
     planned_to: dt.date | None = None
     registry_version: int = 0  # bumped by every import
     planned_version: int = -1
+
+
+class Completion(SQLModel, table=True):
+    """One recorded activity (台账): 时间、地点、方式、参加人员和活动内容. It may satisfy several tasks."""
+
+    __tablename__ = "completion"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(foreign_key="organization.code", index=True, max_length=100)
+    held_on: dt.date = Field(index=True)
+    place: str | None = Field(default=None, max_length=200)
+    form: str | None = Field(default=None, max_length=100)  # 方式: 集中学习、专题研讨、线上 …
+    host: str | None = Field(default=None, max_length=100)  # 主持人
+    topic: str | None = Field(default=None, max_length=500)
+    note: str | None = None
+    hours: float | None = None
+    attendee_count: int | None = None  # when attendance is given as a number, not by name
+    # Same activity recorded twice (same tasks, date, place, topic, attendees) is recognised by this.
+    fingerprint: str = Field(index=True, max_length=64)
+    recorded_at: dt.datetime
+    undone_at: dt.datetime | None = None
+    undo_reason: str | None = None
+
+
+class CompletionTask(SQLModel, table=True):
+    """What a completion counts toward: a task, and how much (1 meeting, 4 学时)."""
+
+    __tablename__ = "completion_task"
+
+    completion_id: int = Field(foreign_key="completion.id", primary_key=True)
+    task_id: int = Field(foreign_key="task.id", primary_key=True, index=True)
+    amount: float = 1
+
+
+class Attendance(SQLModel, table=True):
+    __tablename__ = "attendance"
+
+    completion_id: int = Field(foreign_key="completion.id", primary_key=True)
+    member: str = Field(foreign_key="member.id", primary_key=True, max_length=100)
+    present: bool = True
+    reason: str | None = Field(default=None, max_length=200)  # why absent (请假原因)
+
+
+class Attachment(SQLModel, table=True):
+    """Minutes or photos, copied into the attachments folder and named by task."""
+
+    __tablename__ = "attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    completion_id: int = Field(foreign_key="completion.id", index=True)
+    path: str = Field(max_length=500)  # relative to the attachments folder
+    original_name: str = Field(max_length=300)
+    sha256: str = Field(max_length=64)
+    size: int
+
+
+class Waiver(SQLModel, table=True):
+    """An approved extension (the due date moves) or an exemption (the task does not apply)."""
+
+    __tablename__ = "waiver"
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    kind: str = Field(max_length=10)  # extension | exemption
+    until: dt.date | None = None
+    reason: str = Field(max_length=500)
+    approved_by: str | None = Field(default=None, max_length=200)
+    previous_due: dt.date
+    granted_at: dt.datetime

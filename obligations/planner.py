@@ -22,14 +22,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlmodel import Session, col
 
 from calendars.expand import MemberFacts, OrgFacts, PositionFacts, Window, expand
 from calendars.model import OrgKind, Profile, Role, RuleKind
 from calendars.periods import period_of
 from obligations.errors import UserError
-from obligations.models import Member, Organization, PlanState, Position, Task
+from obligations.models import CompletionTask, Member, Organization, PlanState, Position, Task, Waiver
 
 T = TypeVar("T")
 
@@ -129,7 +129,14 @@ def plan(
         if to_update:
             session.execute(update(Task), to_update)
         for ids in _chunks(to_remove, CHUNK):
-            session.execute(delete(Task).where(col(Task.id).in_(ids)))
+            # A task the ledger refers to (a withdrawn completion, an extension) stays, for the history.
+            session.execute(
+                delete(Task).where(
+                    col(Task.id).in_(ids),
+                    col(Task.id).not_in(select(col(CompletionTask.task_id))),
+                    col(Task.id).not_in(select(col(Waiver.task_id))),
+                )
+            )
         inserted, updated, removed = (
             inserted + len(to_insert),
             updated + len(to_update),
@@ -192,42 +199,49 @@ class _Registry:
         }
 
     @classmethod
-    def load(cls, session: Session) -> _Registry:
-        orgs = {
-            row.code: _OrgRow(*row)
-            for row in session.execute(
-                select(
-                    col(Organization.code),
-                    col(Organization.kind),
-                    col(Organization.parent),
-                    col(Organization.effective_profile),
-                    col(Organization.elected_on),
-                    col(Organization.term_years),
-                    col(Organization.dirty),
-                ).where(col(Organization.active).is_(True))
+    def load(cls, session: Session, around: str | None = None) -> _Registry:
+        """The whole active registry, or only what planning the organization `around` needs
+        (itself, its parent and grandparent for assignees, its children for its groups)."""
+        org_query = select(
+            col(Organization.code),
+            col(Organization.kind),
+            col(Organization.parent),
+            col(Organization.effective_profile),
+            col(Organization.elected_on),
+            col(Organization.term_years),
+            col(Organization.dirty),
+        ).where(col(Organization.active).is_(True))
+        if around is not None:
+            row = session.get(Organization, around)
+            ancestors = [code for code in (row.path.strip("/").split("/") if row else []) if code]
+            org_query = org_query.where(
+                or_(col(Organization.code).in_(ancestors), col(Organization.parent) == around)
             )
-        }
+        orgs = {row.code: _OrgRow(*row) for row in session.execute(org_query)}
+        codes = list(orgs)
         members: dict[str, list[MemberFacts]] = defaultdict(list)
-        member_columns = (
+        member_query = select(
             col(Member.org),
             col(Member.id),
             col(Member.status),
             col(Member.joined_on),
             col(Member.probation_start),
             col(Member.staff_since),
+        ).where(col(Member.active).is_(True))
+        position_query = select(
+            col(Position.org),
+            col(Position.role),
+            col(Position.member),
+            col(Position.since),
+            col(Position.vacant_since),
         )
-        for org, *facts in session.execute(select(*member_columns).where(col(Member.active).is_(True))):
+        if around is not None:
+            member_query = member_query.where(col(Member.org).in_(codes))
+            position_query = position_query.where(col(Position.org).in_(codes))
+        for org, *facts in session.execute(member_query):
             members[org].append(MemberFacts(*facts))
         positions: dict[str, list[PositionFacts]] = defaultdict(list)
-        for org, *facts in session.execute(
-            select(
-                col(Position.org),
-                col(Position.role),
-                col(Position.member),
-                col(Position.since),
-                col(Position.vacant_since),
-            )
-        ):
+        for org, *facts in session.execute(position_query):
             positions[org].append(PositionFacts(*facts))
         return cls(orgs, members, positions)
 
@@ -363,3 +377,41 @@ def _reconcile(
                 removed.append(task.id)
         elif window.start <= task.values["period_start"] and as_of <= due <= window.end:
             removed.append(task.id)
+
+
+def materialize(
+    session: Session, profiles: Mapping[str, Profile], org: str, rule_id: str, day: dt.date
+) -> Task | None:
+    """The organization's own task of `rule_id` for the period containing `day`, planned now if it falls
+    before the planning window (a secretary back-filling the 台账 of earlier months). None when the rule
+    does not apply to the organization in that period."""
+    registry = _Registry.load(session, around=org)
+    if org not in registry.orgs:
+        return None
+    profile = profiles[registry.orgs[org].effective_profile]
+    rule = profile.rules.get(rule_id)
+    if rule is None or rule.cadence is None:
+        return None
+    period = period_of(rule.cadence, day)
+    single = Profile(
+        profile.id, profile.title, profile.document, profile.chain, {rule_id: rule}, profile.ladders, {}
+    )
+    for occurrence in expand(single, registry.facts(org), Window(period.start, period.end)):
+        if occurrence.period == period.key and occurrence.subject == org:
+            task = Task(
+                org=org,
+                rule=rule_id,
+                subject=org,
+                subject_kind=occurrence.subject_kind.value,
+                period=occurrence.period,
+                period_start=occurrence.start,
+                due=occurrence.due,
+                required_count=float(occurrence.required),
+                unit=occurrence.unit.value,
+                responsible=occurrence.responsible,
+                assignee=registry.assignee(org, occurrence.responsible, org),
+            )
+            session.add(task)
+            session.flush()
+            return task
+    return None

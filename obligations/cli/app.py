@@ -33,6 +33,11 @@ def today() -> dt.date:
     return dt.datetime.now(PARTY_TIME).date()
 
 
+def now_utc() -> dt.datetime:
+    """The CLI's clock for instants (when a record was made), aware and in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
 @dataclass
 class App:
     """What every command needs, built once in the group callback."""
@@ -82,6 +87,11 @@ class App:
     def session(self) -> Iterator[Session]:
         with db.session_scope(self.engine) as session:
             yield session
+
+    @property
+    def attachments_dir(self) -> Path:
+        folder = Path(str(self.config.get("ledger", "attachments")))
+        return folder if folder.is_absolute() else Path.cwd() / folder
 
     def horizon(self, as_of: dt.date) -> dt.date:
         return planner.default_horizon(as_of, int(self.config.get("planner", "horizon_years")))

@@ -8,115 +8,36 @@ import json
 import textwrap
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from sqlalchemy import text
 
 from obligations import db
 from obligations.cli import cli
 from obligations.queries import DUE_FIELDS
-
-REGISTRY = textwrap.dedent(
-    """
-    [[org]]
-    code = "jg"
-    name = "机关党委"
-    kind = "committee"
-    profile = "national"
-    elected_on = 2022-03-10
-
-    [[org]]
-    code = "jg.b1"
-    name = "第一党支部"
-    kind = "branch"
-    parent = "jg"
-    elected_on = 2023-11-20
-
-    [[org]]
-    code = "jg.b1.g1"
-    name = "第一党小组"
-    kind = "group"
-    parent = "jg.b1"
-
-    [[org]]
-    code = "jg.b2"
-    name = "第二党支部"
-    kind = "branch"
-    parent = "jg"
-    profile = "wujin-2016"
-    elected_on = 2024-04-01
-    """
-)
-
-
-def _members() -> str:
-    rows = []
-    for org, count in (("jg", 1), ("jg.b1", 7), ("jg.b1.g1", 2), ("jg.b2", 5)):
-        for index in range(1, count + 1):
-            member_id = f"{org.replace('.', '')}m{index}"
-            rows.append(
-                f'[[member]]\nid = "{member_id}"\nname = "党员{member_id}"\norg = "{org}"\nstatus = "full"\n'
-                f"joined_on = 2012-07-01\n"
-            )
-    return "\n".join(rows)
-
-
-POSITIONS = textwrap.dedent(
-    """
-    [[position]]
-    org = "jg"
-    role = "secretary"
-    member = "jgm1"
-    since = 2022-03-10
-
-    [[position]]
-    org = "jg.b1"
-    role = "secretary"
-    member = "jgb1m1"
-    since = 2023-11-20
-
-    [[position]]
-    org = "jg.b1"
-    role = "deputy_secretary"
-    vacant_since = 2026-06-01
-
-    [[position]]
-    org = "jg.b1.g1"
-    role = "group_leader"
-    member = "jgb1g1m1"
-    since = 2023-12-01
-    """
-)
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, database_url: str) -> tuple[Path, str]:
-    config = tmp_path / "config.toml"
-    (tmp_path / "registry.toml").write_text(REGISTRY + _members() + POSITIONS, encoding="utf-8")
-    return config, database_url
-
-
-def run(workspace: tuple[Path, str], *args: str) -> Result:
-    config, url = workspace
-    return CliRunner().invoke(cli, ["--config", str(config), "--db", url, *args], catch_exceptions=False)
-
-
-@pytest.fixture
-def imported(workspace: tuple[Path, str]) -> tuple[Path, str]:
-    assert run(workspace, "init").exit_code == 0
-    result = run(workspace, "import", str(workspace[0].parent / "registry.toml"), "--as-of", "2026-11-21")
-    assert result.exit_code == 0, result.stderr
-    assert "组织：新增 4" in result.stdout
-    return workspace
+from tests.obligations.conftest import POSITIONS, _members, run
 
 
 def test_init_creates_the_config_file_and_the_database(workspace: tuple[Path, str]) -> None:
     result = run(workspace, "init")
     assert result.exit_code == 0
     assert workspace[0].read_text(encoding="utf-8").startswith("# obligations 配置文件")
-    assert "数据库已创建到版本 0001" in result.stdout
+    head = db.head_revision()
+    assert f"数据库已创建到版本 {head}" in result.stdout
     again = run(workspace, "init")
-    assert "数据库已是最新版本（0001）" in again.stdout
+    assert f"数据库已是最新版本（{head}）" in again.stdout
+
+
+def test_init_upgrades_a_database_of_the_first_version_keeping_its_data(imported: tuple[Path, str]) -> None:
+    from alembic import command
+
+    engine = db.make_engine(db.resolve_url(imported[1], imported[0].parent))
+    with engine.begin() as connection:
+        command.downgrade(db.alembic_config(connection), "0001")
+    engine.dispose()
+    assert run(imported, "due").exit_code == 5
+    result = run(imported, "init")
+    assert f"数据库已升级到版本 {db.head_revision()}" in result.stdout
+    assert "jg.b1" in run(imported, "org", "list").stdout
 
 
 def test_commands_refuse_a_database_that_was_never_initialized(workspace: tuple[Path, str]) -> None:

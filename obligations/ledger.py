@@ -1,0 +1,456 @@
+"""The ledger (台账): recording what was done, correcting it, and approved extensions and exemptions.
+
+A completion records one activity — date, place, form, host, attendees and absentees, topic, minutes —
+and counts toward one or more tasks (a 主题党日 that is also the quarter's 党课). Hours given with named
+attendees also count toward each attendee's study-hours task of that year. A task is done when what its
+active completions add up to reaches its required count.
+
+Every check runs before anything is written and all failures are reported together; nothing is written
+unless all pass. Corrections never delete: `undo` marks a completion and the tasks are recounted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from calendars import recurrence
+from calendars.model import Profile, Quorum, RuleKind
+from calendars.periods import parse_key
+from obligations import planner
+from obligations.errors import UserError, not_found
+from obligations.models import (
+    Attachment,
+    Attendance,
+    Completion,
+    CompletionTask,
+    Member,
+    Organization,
+    Position,
+    Task,
+    Waiver,
+)
+from obligations.queries import organization
+
+STUDY_HOURS = "study-hours"
+MAX_POSTPONEMENT_YEARS = 1  # 《中国共产党基层组织选举工作条例》第三条：延长期限一般不超过1年
+
+
+class LedgerError(UserError):
+    """A record that fails its checks; the message lists every failed check."""
+
+    exit_code = 6
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems) if len(self.problems) > 1 else self.problems[0])
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What the secretary reports: 时间、地点、方式、主持人、参加人员、内容."""
+
+    held_on: dt.date
+    place: str | None = None
+    form: str | None = None
+    host: str | None = None
+    topic: str | None = None
+    note: str | None = None
+    hours: float | None = None
+    attendee_count: int | None = None
+    attendees: tuple[str, ...] = ()
+    absent: tuple[tuple[str, str], ...] = ()  # (member id, reason)
+    minutes: tuple[Path, ...] = ()
+
+
+@dataclass
+class Recorded:
+    completion: Completion
+    tasks: list[Task]
+    duplicate: bool = False
+    credited_hours: dict[str, float] = field(default_factory=dict)  # member id -> hours credited
+
+
+def task_by_id(session: Session, task_id: int) -> Task:
+    task = session.get(Task, task_id)
+    if task is None:
+        raise UserError(f"没有编号为 {task_id} 的任务。可用 obligations due 查看任务编号。", exit_code=2)
+    return task
+
+
+def task_for(
+    session: Session, profiles: Mapping[str, Profile], org_code: str, rule_id: str, day: dt.date
+) -> Task:
+    """The organization's own task of `rule_id` whose period contains `day` (for `record`)."""
+    org = organization(session, org_code)
+    profile = profiles[org.effective_profile]
+    if rule_id not in profile.rules:
+        raise not_found(f"职责日历 {profile.id} 中的规则", rule_id, profile.rules)
+    candidates = session.exec(
+        select(Task).where(
+            col(Task.org) == org_code, col(Task.rule) == rule_id, col(Task.subject) == org_code
+        )
+    ).all()
+    for task in candidates:
+        if _period_contains(task, profile, day):
+            return task
+    planned = planner.materialize(session, profiles, org_code, rule_id, day)
+    if planned is not None:
+        return planned
+    raise UserError(
+        f"{org.name}（{org_code}）没有包含 {day} 的“{profile.rules[rule_id].title}”任务"
+        f"（该组织可能不适用此规则，或该日期不在计划范围内）。"
+    )
+
+
+def _period_span(task: Task, profile: Profile | None) -> tuple[dt.date, dt.date | None]:
+    """The dates a completion of `task` may bear: its period, or from its trigger on for an event task."""
+    rule = profile.rules.get(task.rule) if profile else None
+    if rule is None or rule.kind is RuleKind.EVENT:
+        return task.period_start, None
+    period = parse_key(task.period)
+    return period.start, period.end
+
+
+def _period_contains(task: Task, profile: Profile | None, day: dt.date) -> bool:
+    start, end = _period_span(task, profile)
+    return start <= day and (end is None or day <= end)
+
+
+def record(
+    session: Session,
+    profiles: Mapping[str, Profile],
+    tasks: Sequence[Task],
+    activity: Activity,
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+    attachments_dir: Path,
+) -> Recorded:
+    """Check `activity` against each task and, when every check passes, record it once for all of them."""
+    if not tasks:
+        raise LedgerError(["没有指定要记录的任务。"])
+    orgs = {task.org for task in tasks}
+    if len(orgs) > 1:
+        raise LedgerError([f"一条台账记录只能属于一个组织，而这些任务属于：{'、'.join(sorted(orgs))}。"])
+    org = session.get(Organization, tasks[0].org)
+    assert org is not None
+    profile = profiles.get(org.effective_profile)
+    members = _members_of(session, org)
+    problems = _check(session, profile, org, tasks, activity, members, as_of)
+    if problems:
+        raise LedgerError(problems)
+
+    fingerprint = _fingerprint(tasks, activity)
+    existing = session.exec(
+        select(Completion).where(
+            col(Completion.fingerprint) == fingerprint, col(Completion.undone_at).is_(None)
+        )
+    ).first()
+    if existing is not None:
+        return Recorded(existing, list(tasks), duplicate=True)
+
+    completion = Completion(
+        org=org.code,
+        held_on=activity.held_on,
+        place=activity.place,
+        form=activity.form,
+        host=activity.host,
+        topic=activity.topic,
+        note=activity.note,
+        hours=activity.hours,
+        attendee_count=activity.attendee_count,
+        fingerprint=fingerprint,
+        recorded_at=now,
+    )
+    session.add(completion)
+    session.flush()
+    assert completion.id is not None
+    for task in tasks:
+        amount = activity.hours if task.unit == "hours" and activity.hours else 1.0
+        assert task.id is not None
+        session.add(CompletionTask(completion_id=completion.id, task_id=task.id, amount=amount))
+    for member_id in activity.attendees:
+        session.add(Attendance(completion_id=completion.id, member=member_id, present=True))
+    for member_id, reason in activity.absent:
+        session.add(Attendance(completion_id=completion.id, member=member_id, present=False, reason=reason))
+    credited = _credit_hours(session, completion.id, activity, {task.id for task in tasks})
+    _copy_attachments(session, completion.id, tasks[0], activity.minutes, attachments_dir)
+    session.flush()
+    for task_id in {task.id for task in tasks} | set(credited.values()):
+        assert task_id is not None
+        recount(session, task_id)
+    hours = activity.hours or 0.0
+    return Recorded(completion, list(tasks), credited_hours={member: hours for member in credited})
+
+
+def _members_of(session: Session, org: Organization) -> dict[str, Member]:
+    """Members of the organization and of its 党小组 (who count as the branch's members)."""
+    groups = session.exec(
+        select(col(Organization.code)).where(
+            col(Organization.parent) == org.code, col(Organization.kind) == "group"
+        )
+    ).all()
+    codes = [org.code, *groups]
+    rows = session.exec(select(Member).where(col(Member.org).in_(codes), col(Member.active).is_(True))).all()
+    return {member.id: member for member in rows}
+
+
+def _check(
+    session: Session,
+    profile: Profile | None,
+    org: Organization,
+    tasks: Sequence[Task],
+    activity: Activity,
+    members: Mapping[str, Member],
+    as_of: dt.date,
+) -> list[str]:
+    problems: list[str] = []
+    day = activity.held_on
+    if day > as_of:
+        problems.append(f"日期 {day} 在未来（今天是 {as_of}）：只能记录已经开展的活动。")
+    for task in tasks:
+        title = _title(profile, task)
+        if task.status == "waived":
+            problems.append(f"任务 {task.id}（{title}）已免于执行，不能再记录完成。")
+        if not _period_contains(task, profile, day):
+            start, end = _period_span(task, profile)
+            span = f"{start} 至 {end}" if end else f"{start} 以后"
+            problems.append(f"日期 {day} 不在任务 {task.id}（{title}，{task.period}）的周期内（{span}）。")
+    for member_id in (*activity.attendees, *(member for member, _ in activity.absent)):
+        if member_id not in members:
+            problems.append(f"{member_id} 不是{org.name}（{org.code}）的党员，不能记为参加人员或请假人员。")
+    both = set(activity.attendees) & {member for member, _ in activity.absent}
+    if both:
+        problems.append(f"{'、'.join(sorted(both))} 同时记为出席和缺席。")
+    if activity.attendees and activity.attendee_count is not None:
+        problems.append("参加人数和参加人员名单只能填一种（--attendees 或 --attendee）。")
+    for path in activity.minutes:
+        if not path.is_file():
+            problems.append(f"会议记录文件 {path} 不存在。")
+    if activity.hours is not None and activity.hours <= 0:
+        problems.append(f"学时应为正数，而不是 {activity.hours}。")
+    for task in tasks:
+        rule = profile.rules.get(task.rule) if profile else None
+        if rule is None or rule.record.quorum is None:
+            continue
+        problem = _quorum_problem(session, rule.record.quorum, rule.title, org, activity, members)
+        if problem:
+            problems.append(problem)
+        if rule.record.attendees and not activity.attendees and activity.attendee_count is None:
+            problems.append(f"“{rule.title}”须记录参加人员（--attendee）或人数（--attendees）。")
+    return problems
+
+
+def _quorum_problem(
+    session: Session,
+    quorum: Quorum,
+    title: str,
+    org: Organization,
+    activity: Activity,
+    members: Mapping[str, Member],
+) -> str | None:
+    if quorum is Quorum.MAJORITY_OF_COMMITTEE:
+        committee = set(
+            session.exec(
+                select(col(Position.member)).where(
+                    col(Position.org) == org.code, col(Position.member).is_not(None)
+                )
+            ).all()
+        )
+        if not committee or activity.attendee_count is not None:
+            return None
+        present = len(committee & set(activity.attendees))
+        if present * 2 <= len(committee):
+            return f"{title}到会委员 {present} 人，未超过委员 {len(committee)} 人的半数（须至少 {len(committee) // 2 + 1} 人）。"
+        return None
+    full = sum(1 for member in members.values() if member.status == "full")
+    if activity.attendee_count is not None:
+        present = activity.attendee_count
+    else:
+        present = sum(
+            1
+            for member_id in activity.attendees
+            if members.get(member_id, None) and members[member_id].status == "full"
+        )
+    if quorum is Quorum.FOUR_FIFTHS_OF_VOTING:
+        needed = full * 4 // 5 + 1
+        if present < needed:
+            return f"{title}到会有选举权的党员 {present} 人，未超过应到会 {full} 人的五分之四（须至少 {needed} 人）。"
+        return None
+    needed = full // 2 + 1
+    if present < needed:
+        return f"{title}到会正式党员 {present} 人，未超过应到会正式党员 {full} 人的半数（须至少 {needed} 人），会议无效。"
+    return None
+
+
+def _title(profile: Profile | None, task: Task) -> str:
+    rule = profile.rules.get(task.rule) if profile else None
+    return rule.title if rule else task.rule
+
+
+def _fingerprint(tasks: Iterable[Task], activity: Activity) -> str:
+    parts = [
+        ",".join(str(task.id) for task in sorted(tasks, key=lambda t: t.id or 0)),
+        activity.held_on.isoformat(),
+        activity.place or "",
+        activity.topic or "",
+        ",".join(sorted(activity.attendees)),
+        str(activity.attendee_count or ""),
+        str(activity.hours or ""),
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _credit_hours(
+    session: Session, completion_id: int, activity: Activity, already: set[int | None]
+) -> dict[str, int]:
+    """Hours of an activity count toward each named attendee's study-hours task of that year."""
+    if not activity.hours or not activity.attendees:
+        return {}
+    year = str(activity.held_on.year)
+    rows = session.exec(
+        select(Task).where(
+            col(Task.rule) == STUDY_HOURS, col(Task.period) == year, col(Task.subject).in_(activity.attendees)
+        )
+    ).all()
+    credited: dict[str, int] = {}
+    for task in rows:
+        if task.id in already or task.id is None:
+            continue
+        session.add(CompletionTask(completion_id=completion_id, task_id=task.id, amount=activity.hours))
+        credited[task.subject] = task.id
+    return credited
+
+
+def _copy_attachments(
+    session: Session, completion_id: int, task: Task, files: Sequence[Path], folder: Path
+) -> None:
+    if not files:
+        return
+    target_dir = folder / task.org / f"{task.rule}-{task.period.replace('/', '_').replace(':', '_')}"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for index, source in enumerate(files, start=1):
+        data = source.read_bytes()
+        target = target_dir / f"{completion_id}-{index}-{source.name}"
+        shutil.copyfile(source, target)
+        session.add(
+            Attachment(
+                completion_id=completion_id,
+                path=str(target.relative_to(folder)),
+                original_name=source.name,
+                sha256=hashlib.sha256(data).hexdigest(),
+                size=len(data),
+            )
+        )
+
+
+def recount(session: Session, task_id: int) -> Task:
+    """Set a task's done count and status from its active completions."""
+    task = session.get(Task, task_id)
+    assert task is not None
+    rows = session.exec(
+        select(col(CompletionTask.amount), col(Completion.held_on))
+        .join(Completion, col(Completion.id) == col(CompletionTask.completion_id))
+        .where(col(CompletionTask.task_id) == task_id, col(Completion.undone_at).is_(None))
+        .order_by(col(Completion.held_on))
+    ).all()
+    total = 0.0
+    reached: dt.date | None = None
+    for amount, held_on in rows:
+        total += amount
+        if reached is None and total >= task.required_count:
+            reached = held_on
+    task.done_count = total
+    if task.status != "waived":
+        task.status = "done" if reached is not None else "open"
+        task.done_on = reached
+    session.add(task)
+    return task
+
+
+def undo(session: Session, completion_id: int, reason: str, *, now: dt.datetime) -> list[Task]:
+    """Mark a completion as withdrawn (it stays in the ledger, struck out) and recount its tasks."""
+    completion = session.get(Completion, completion_id)
+    if completion is None:
+        raise UserError(f"没有编号为 {completion_id} 的台账记录。", exit_code=2)
+    if completion.undone_at is not None:
+        raise UserError(
+            f"台账记录 {completion_id} 已于 {completion.undone_at:%Y-%m-%d} 撤销：{completion.undo_reason}"
+        )
+    if not reason.strip():
+        raise UserError("撤销台账记录必须说明理由（--reason）。")
+    completion.undone_at = now
+    completion.undo_reason = reason.strip()
+    session.add(completion)
+    session.flush()
+    task_ids = session.exec(
+        select(col(CompletionTask.task_id)).where(col(CompletionTask.completion_id) == completion_id)
+    ).all()
+    return [recount(session, task_id) for task_id in task_ids]
+
+
+def waive(
+    session: Session,
+    profiles: Mapping[str, Profile],
+    task: Task,
+    *,
+    until: dt.date | None,
+    reason: str,
+    approved_by: str | None,
+    exempt: bool,
+    now: dt.datetime,
+) -> Waiver:
+    """An extension approved by the parent organization (the due date moves), or an exemption."""
+    problems = []
+    if not reason.strip():
+        problems.append("须说明理由（--reason）。")
+    if task.status == "done":
+        problems.append(f"任务 {task.id} 已完成，无需缓办或免办。")
+    if task.status == "waived":
+        problems.append(f"任务 {task.id} 已免于执行。")
+    org = session.get(Organization, task.org)
+    profile = profiles.get(org.effective_profile) if org else None
+    title = _title(profile, task)
+    original = task.original_due or task.due
+    if not exempt:
+        if until is None:
+            problems.append("延期须给出新的期限（--until）。")
+        elif until <= task.due:
+            problems.append(f"新的期限 {until} 应晚于现在的期限 {task.due}。")
+        if not approved_by or not approved_by.strip():
+            problems.append("延期须经上级党组织批准，请填写批准单位（--approved-by）。")
+        if until is not None and task.rule == "term-election":
+            limit = recurrence.shift(original, years=MAX_POSTPONEMENT_YEARS)
+            if until > limit:
+                problems.append(
+                    f"{title}最多延期1年（《中国共产党基层组织选举工作条例》第三条：延长期限一般不超过1年），"
+                    f"原期限 {original}，最晚 {limit}，不能延至 {until}。"
+                )
+    if problems:
+        raise LedgerError(problems)
+    waiver = Waiver(
+        task_id=task.id or 0,
+        kind="exemption" if exempt else "extension",
+        until=until,
+        reason=reason.strip(),
+        approved_by=approved_by.strip() if approved_by else None,
+        previous_due=task.due,
+        granted_at=now,
+    )
+    session.add(waiver)
+    if exempt:
+        task.status = "waived"
+    else:
+        assert until is not None
+        task.original_due = original
+        task.due = until
+    session.add(task)
+    session.flush()
+    return waiver
