@@ -1,0 +1,3 @@
+"""`obligations report`: compliance reports (table, JSON, CSV, HTML)."""
+
+from __future__ import annotations
