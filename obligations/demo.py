@@ -8,13 +8,15 @@ probationary member close to the end of probation — so that the first `obligat
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from calendars import recurrence
-from calendars.model import OrgKind
-from obligations.models import Task
+from calendars.model import OrgKind, Profile
+from obligations import ledger
+from obligations.models import Member, Organization, Task
 from obligations.registry import MemberRecord, OrgRecord, PositionRecord, Registry
 
 # Duties the demo leaves undone in their last period, so that the first `obligations due` shows misses.
@@ -123,37 +125,68 @@ def demo_registry(as_of: dt.date) -> Registry:
     return Registry(orgs, tuple(members), positions)
 
 
-def settle_history(session: Session, as_of: dt.date) -> int:
-    """Mark the demo's past periodic tasks done, as a branch that keeps its 台账 would have them.
+TOPICS = {
+    "general-meeting": "讨论支部年度工作和发展党员事项",
+    "committee-meeting": "研究本月支部工作安排",
+    "group-meeting": "学习讨论近期工作",
+    "party-lesson": "专题党课：学习党章党规",
+    "theme-party-day": "主题党日：重温入党誓词、集中学习",
+    "organizational-life-meeting": "年度组织生活会：对照检查、批评与自我批评",
+    "member-appraisal": "民主评议党员",
+}
 
-    Everything due more than a week ago counts as done on time, except the last period of each duty in
-    MISSED. Returns how many tasks were settled.
+
+def settle_history(
+    session: Session, profiles: Mapping[str, Profile], as_of: dt.date, now: dt.datetime, attachments: Path
+) -> int:
+    """Record the demo's past duties in the ledger, as a branch that keeps its 台账 would have them.
+
+    Everything due more than a week ago is recorded as held a few days before its deadline, with all members
+    attending, except the last period of each duty in MISSED; theme-party days carry 4 study hours each, and
+    last year's study hours are recorded as the yearly training. Returns how many records were made.
     """
     cutoff = as_of - dt.timedelta(days=7)
-    past = select(Task).where(
-        col(Task.status) == "open", col(Task.due) < cutoff, col(Task.subject_kind) == "org"
+    past = (
+        select(Task)
+        .where(col(Task.status) == "open", col(Task.due) < cutoff)
+        .order_by(col(Task.due), col(Task.id))
     )
-    last_missed: dict[tuple[str, str], Task] = {}
-    settled = []
-    for task in session.exec(past.order_by(col(Task.due))):
-        key = (task.org, task.rule)
-        if key in MISSED:
-            previous = last_missed.get(key)
-            last_missed[key] = task
-            if previous is None:
-                continue
-            task = previous
-        settled.append(task.id)
-    if settled:
-        session.execute(
-            update(Task)
-            .where(col(Task.id).in_(settled))
-            .values(status="done", done_count=Task.required_count, done_on=Task.due)
+    tasks = list(session.exec(past))
+    last_missed = {(task.org, task.rule): task.id for task in tasks if (task.org, task.rule) in MISSED}
+    members_by_org: dict[str, list[str]] = {}
+    for member in session.exec(select(Member).where(col(Member.active).is_(True))):
+        members_by_org.setdefault(member.org, []).append(member.id)
+    groups = {
+        org.code: org.parent
+        for org in session.exec(select(Organization).where(col(Organization.kind) == "group"))
+    }
+    recorded = 0
+    for task in tasks:
+        if task.id in last_missed.values() or task.status != "open":
+            continue
+        if task.subject_kind == "org":
+            attendees = [
+                *members_by_org.get(task.org, []),
+                *(m for g, parent in groups.items() if parent == task.org for m in members_by_org.get(g, [])),
+            ]
+        else:
+            attendees = [task.subject]
+        held_on = max(task.period_start, min(task.due, as_of) - dt.timedelta(days=3))
+        hours = (
+            float(task.required_count)
+            if task.rule == "study-hours"
+            else 4.0
+            if task.rule == "theme-party-day"
+            else None
         )
-    member_tasks = update(Task).where(
-        col(Task.status) == "open", col(Task.due) < cutoff, col(Task.subject_kind) != "org"
-    )
-    result = session.execute(
-        member_tasks.values(status="done", done_count=Task.required_count, done_on=Task.due)
-    )
-    return len(settled) + int(getattr(result, "rowcount", 0) or 0)
+        activity = ledger.Activity(
+            held_on=held_on,
+            place="机关党员活动室",
+            form="集中学习" if hours else "会议",
+            topic="年度集中学习培训" if task.rule == "study-hours" else TOPICS.get(task.rule, "按计划开展"),
+            hours=hours,
+            attendees=tuple(attendees) if task.rule != "study-hours" else (),
+        )
+        ledger.record(session, profiles, [task], activity, as_of=as_of, now=now, attachments_dir=attachments)
+        recorded += 1
+    return recorded

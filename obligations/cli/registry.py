@@ -9,7 +9,7 @@ import click
 
 from calendars.model import ORG_KIND_LABELS, ROLE_LABELS, OrgKind, Role
 from obligations import db, importer, planner, queries, render
-from obligations.cli.app import App, as_of_date, as_of_option, cli, pass_app
+from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app
 from obligations.config import example
 from obligations.demo import demo_registry, settle_history
 from obligations.registry import Registry, RegistryError, read_registry, resolve_org_names, validate
@@ -42,8 +42,8 @@ def init(app: App, demo: bool, as_of: dt.datetime | None) -> None:
         day = as_of_date(as_of)
         _import(app, demo_registry(day), "演示数据", prune=False, dry_run=False, as_of=day)
         with app.session() as session:
-            settled = settle_history(session, day)
-        click.echo(f"演示数据：{settled} 项历史任务按已完成处理，留下几项逾期以便演示。")
+            settled = settle_history(session, app.profiles, day, now_utc(), app.attachments_dir)
+        click.echo(f"演示数据：已为过去的任务登记 {settled} 条台账记录，留下几项逾期以便演示。")
 
 
 @cli.command("import")
