@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from calendars import recurrence
 from calendars.model import OrgKind, Profile, Role, Rule, RuleKind, Subject, Trigger, Unit
@@ -69,8 +70,9 @@ class Window:
             raise ValueError(f"窗口结束日期 {self.end} 早于开始日期 {self.start}")
 
 
-@dataclass(frozen=True)
-class Occurrence:
+class Occurrence(NamedTuple):
+    """One dated duty. A named tuple: planning a city creates millions of them."""
+
     rule: str
     subject: str  # an organization code, or a member id for per-member duties
     subject_kind: Subject
@@ -167,7 +169,8 @@ def _due(rule: Rule, period: Period, anchor: dt.date | None) -> dt.date | None:
     if rule.due == "anniversary":
         if anchor is None:
             return None
-        return next(recurrence.anniversaries(anchor, period.start, period.end), None)
+        birthday = recurrence.anniversary_in(anchor, period.start.year)
+        return birthday if period.start <= birthday <= period.end else None
     if rule.due.startswith("+"):
         return min(Offset.parse(rule.due).after(period.start) - dt.timedelta(days=1), period.end)
     month, day = (int(part) for part in rule.due.split("-"))

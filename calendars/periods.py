@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from calendars import recurrence
 
@@ -63,6 +63,7 @@ class Period:
         return (self.end - self.start).days + 1
 
 
+@lru_cache(maxsize=8192)
 def period_of(cadence: Cadence, day: dt.date) -> Period:
     """The period of `cadence` that contains `day`."""
     if cadence is Cadence.WEEK:
@@ -73,17 +74,25 @@ def period_of(cadence: Cadence, day: dt.date) -> Period:
     return _months_period(cadence, dt.date(day.year, first_month, 1))
 
 
-def periods_overlapping(cadence: Cadence, first: dt.date, last: dt.date) -> Iterator[Period]:
-    """Every period of `cadence` that shares at least one day with [first, last], in order."""
+def periods_overlapping(cadence: Cadence, first: dt.date, last: dt.date) -> tuple[Period, ...]:
+    """Every period of `cadence` that shares at least one day with [first, last], in order.
+
+    Cached: planning asks the same question for every organization and rule.
+    """
+    return _periods_overlapping(cadence, first, last)
+
+
+@lru_cache(maxsize=1024)
+def _periods_overlapping(cadence: Cadence, first: dt.date, last: dt.date) -> tuple[Period, ...]:
     if first > last:
-        return
+        return ()
     start = period_of(cadence, first).start
     if cadence is Cadence.WEEK:
-        for monday in recurrence.week_starts(start, last):
-            yield _week(monday)
-        return
-    for month_start in recurrence.month_starts(start, last, step=cadence.months):
-        yield _months_period(cadence, month_start)
+        return tuple(_week(monday) for monday in recurrence.week_starts(start, last))
+    return tuple(
+        _months_period(cadence, month_start)
+        for month_start in recurrence.month_starts(start, last, step=cadence.months)
+    )
 
 
 def term(elected_on: dt.date, years: int) -> Period:
@@ -124,7 +133,7 @@ def parse_key(key: str) -> Period:
 
 
 def _months_period(cadence: Cadence, start: dt.date) -> Period:
-    end = recurrence.shift(start, months=cadence.months) - dt.timedelta(days=1)
+    end = recurrence.month_end(start, cadence.months - 1)
     year = start.year
     index = (start.month - 1) // cadence.months + 1
     if cadence is Cadence.MONTH:
@@ -156,6 +165,10 @@ class Offset:
 
     @classmethod
     def parse(cls, text: str) -> Offset:
+        return _parse_offset(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> Offset:
         match = cls._PATTERN.match(text.strip().lower())
         if not match:
             raise ValueError(f"无法识别的时长 {text!r}（应写作 7d、2w、6m、1y，可带 + 或 - 号）")
@@ -190,3 +203,8 @@ class Offset:
             if amount:
                 return f"{abs(amount)}{unit}"
         return "0天"
+
+
+@lru_cache(maxsize=256)
+def _parse_offset(text: str) -> Offset:
+    return Offset._parse(text)

@@ -7,6 +7,7 @@ once, here.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Iterator
 
@@ -18,6 +19,20 @@ def shift(day: dt.date, *, years: int = 0, months: int = 0, weeks: int = 0, days
     """Calendar arithmetic that clamps to the end of a shorter month (08-31 + 6 months = 02-28)."""
     moved: dt.date = day + relativedelta(years=years, months=months, weeks=weeks, days=days)
     return moved
+
+
+def month_end(day: dt.date, months_ahead: int = 0) -> dt.date:
+    """The last day of the month `months_ahead` months after `day`'s month."""
+    index = day.year * 12 + day.month - 1 + months_ahead
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, calendar.monthrange(year, month + 1)[1])
+
+
+def anniversary_in(anchor: dt.date, year: int) -> dt.date:
+    """`anchor`'s anniversary in `year`; 29 February falls on 28 February in common years."""
+    if anchor.month == 2 and anchor.day == 29 and not calendar.isleap(year):
+        return dt.date(year, 2, 28)
+    return anchor.replace(year=year)
 
 
 def month_starts(first: dt.date, until: dt.date, step: int = 1) -> Iterator[dt.date]:

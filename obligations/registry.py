@@ -861,13 +861,10 @@ class _Validation:
         member = self.members.get(position.member) if position.member is not None else None
         if member is None:
             return
-        allowed = {org.code}
         with_groups = position.role in _COMMITTEE_ROLES and org.kind in _HAS_GROUPS
-        if with_groups:
-            allowed |= {
-                o.code for o in self.orgs.values() if o.kind is OrgKind.GROUP and o.parent == org.code
-            }
-        if member.org in allowed:
+        home = self.orgs.get(member.org)
+        in_group = home is not None and home.kind is OrgKind.GROUP and home.parent == org.code
+        if member.org == org.code or (with_groups and in_group):
             return
         of = f"{self._org_label(org.code)}或其党小组" if with_groups else self._org_label(org.code)
         message = f"担任{role}的党员 {member.id}（{member.name}）属于 {self._org_label(member.org)}，不是 {of} 的党员"
