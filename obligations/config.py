@@ -21,12 +21,13 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Key:
-    section: str
+    section: str  # dotted for nested tables: "notifiers.email"
     name: str
     type: type
     default: Any
     help: str
     path: bool = False  # relative to the config file
+    choices: tuple[str, ...] = ()  # allowed values (of each element, for a list)
 
 
 SPEC: tuple[Key, ...] = (
@@ -47,6 +48,55 @@ SPEC: tuple[Key, ...] = (
         "会议记录、照片等附件的存放目录（按组织和任务分子目录）",
         path=True,
     ),
+    Key(
+        "reminders",
+        "office_hours",
+        str,
+        "08:30-18:00",
+        "发送提醒的办公时间（北京时间，仅工作日，含调休上班日）",
+    ),
+    Key(
+        "reminders",
+        "channels",
+        list,
+        ["console"],
+        "提醒渠道，按党员登记的邮箱、企业微信送达：email、wecom；console 打印到屏幕或文件（无需服务器）",
+        choices=("email", "wecom", "console"),
+    ),
+    Key("reminders", "sweep_minutes", int, 5, "后台服务每隔几分钟检查一次到期提醒"),
+    Key("reminders", "replan_at", str, "06:00", "后台服务每天几点重新计划任务（北京时间）"),
+    Key("reminders", "max_attempts", int, 8, "临时失败（连接失败、超时、4xx、限流）最多重试几次"),
+    Key("reminders", "retry_base_seconds", int, 60, "重试间隔的基数（秒），按指数退避并随机抖动"),
+    Key("reminders", "retry_cap_seconds", int, 3600, "重试间隔的上限（秒）"),
+    Key("reminders", "templates", str, "", "自定义消息模板目录（为空则用内置模板）", path=True),
+    Key("notifiers.email", "host", str, "127.0.0.1", "SMTP 服务器"),
+    Key("notifiers.email", "port", int, 8025, "SMTP 端口"),
+    Key(
+        "notifiers.email",
+        "security",
+        str,
+        "none",
+        "none（本地中继）、starttls 或 tls",
+        choices=("none", "starttls", "tls"),
+    ),
+    Key("notifiers.email", "username", str, "", "SMTP 用户名（为空则不认证）"),
+    Key(
+        "notifiers.email",
+        "password_env",
+        str,
+        "OBLIGATIONS_SMTP_PASSWORD",
+        "存放 SMTP 密码的环境变量名（密码不写在本文件中）",
+    ),
+    Key("notifiers.email", "sender", str, "党建提醒 <dangjian@example.org>", "发件人"),
+    Key("notifiers.email", "timeout_seconds", int, 30, "连接和发送超时（秒）"),
+    Key("notifiers.wecom", "webhook_key_env", str, "OBLIGATIONS_WECOM_KEY", "存放群机器人 key 的环境变量名"),
+    Key("notifiers.wecom", "corp_id", str, "", "企业 ID（应用消息；为空则用群机器人并 @ 手机号）"),
+    Key(
+        "notifiers.wecom", "corp_secret_env", str, "OBLIGATIONS_WECOM_SECRET", "存放应用 Secret 的环境变量名"
+    ),
+    Key("notifiers.wecom", "agent_id", int, 0, "应用 AgentId"),
+    Key("notifiers.wecom", "api_base", str, "https://qyapi.weixin.qq.com", "企业微信接口地址"),
+    Key("notifiers.console", "path", str, "", "console 渠道写入的文件（为空则打印到屏幕）", path=True),
     Key("profiles", "default", str, "national", "组织未指定职责日历时使用的职责日历编号"),
     Key(
         "profiles",
@@ -57,7 +107,9 @@ SPEC: tuple[Key, ...] = (
         path=True,
     ),
 )
-KNOWN_SECTIONS = {key.section for key in SPEC} | {"calendar"}
+KNOWN_SECTIONS = {key.section for key in SPEC}
+# Tables that only hold other tables ([notifiers] holds [notifiers.email] …).
+PARENT_SECTIONS = {section.rsplit(".", 1)[0] for section in KNOWN_SECTIONS if "." in section}
 
 
 @dataclass(frozen=True)
@@ -98,7 +150,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     warnings: list[str] = []
     values: dict[tuple[str, str], Any] = {}
     for key in SPEC:
-        section = data.get(key.section, {})
+        section = _section(data, key.section)
         if not isinstance(section, Mapping):
             problems.append(f"{path}：[{key.section}] 应为表")
             section = {}
@@ -108,18 +160,26 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
                 f"{path}：[{key.section}] {key.name} 应为{_type_name(key.type)}，而不是 {value!r}"
             )
             value = key.default
+        if key.choices:
+            chosen = value if isinstance(value, list) else [value]
+            wrong = [item for item in chosen if item not in key.choices]
+            if wrong:
+                problems.append(
+                    f"{path}：[{key.section}] {key.name} 中的 {', '.join(map(repr, wrong))} 无效，可选：{'、'.join(key.choices)}"
+                )
+                value = key.default
         if key.path and value:
             value = str((path.parent / value).resolve())
         values[(key.section, key.name)] = value
-    for section_name, section in data.items():
-        if section_name not in KNOWN_SECTIONS:
+    for section_name in _sections(data):
+        if section_name == "calendar" or section_name.startswith("calendar."):
+            continue
+        if section_name not in KNOWN_SECTIONS and section_name not in PARENT_SECTIONS:
             warnings.append(f"{path}：未知的配置节 [{section_name}]，已忽略")
             continue
-        if section_name == "calendar" or not isinstance(section, Mapping):
-            continue
         known = {key.name for key in SPEC if key.section == section_name}
-        for name in section:
-            if name not in known:
+        for name, value in _section(data, section_name).items():
+            if name not in known and not isinstance(value, Mapping):
                 warnings.append(f"{path}：[{section_name}] 中未知的配置项 {name}，已忽略")
     calendar: dict[int, YearArrangement] = {}
     section = data.get("calendar", {})
@@ -130,6 +190,26 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     if problems:
         raise ConfigError("配置文件有错误：\n" + "\n".join(f"  - {problem}" for problem in problems))
     return Config(path=path, values=values, calendar=calendar, warnings=tuple(warnings))
+
+
+def _section(data: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping):
+            return {}
+        node = node.get(part, {})
+    return node
+
+
+def _sections(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Every table's dotted name ("notifiers", "notifiers.email", …)."""
+    found = []
+    for name, value in data.items():
+        if isinstance(value, Mapping):
+            dotted = f"{prefix}{name}"
+            found.append(dotted)
+            found.extend(_sections(value, dotted + "."))
+    return found
 
 
 def _type_name(kind: type) -> str:
@@ -163,4 +243,6 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     return repr(value)

@@ -141,11 +141,11 @@ def settle_history(
 ) -> int:
     """Record the demo's past duties in the ledger, as a branch that keeps its 台账 would have them.
 
-    Everything due more than a week ago is recorded as held a few days before its deadline, with all members
+    Everything due before `as_of` is recorded as held a few days before its deadline, with all members
     attending, except the last period of each duty in MISSED; theme-party days carry 4 study hours each, and
     last year's study hours are recorded as the yearly training. Returns how many records were made.
     """
-    cutoff = as_of - dt.timedelta(days=7)
+    cutoff = as_of
     past = (
         select(Task)
         .where(col(Task.status) == "open", col(Task.due) < cutoff)

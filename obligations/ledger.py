@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from calendars import recurrence
 from calendars.model import Profile, Quorum, RuleKind
 from calendars.periods import parse_key
-from obligations import planner
+from obligations import escalation, planner
 from obligations.errors import UserError, not_found
 from obligations.models import (
     Attachment,
@@ -451,6 +451,9 @@ def waive(
         assert until is not None
         task.original_due = original
         task.due = until
+        rule = profile.rules.get(task.rule) if profile else None
+        if rule is not None:
+            task.remind_on = escalation.first_remind_on(rule, until)  # the ladder starts again
     session.add(task)
     session.flush()
     return waiver

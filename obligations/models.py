@@ -69,6 +69,7 @@ class Task(SQLModel, table=True):
         UniqueConstraint("rule", "subject", "period"),
         Index("ix_task_org_due", "org", "due"),
         Index("ix_task_status_due", "status", "due"),
+        Index("ix_task_status_remind_on", "status", "remind_on"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -87,6 +88,9 @@ class Task(SQLModel, table=True):
     responsible: str = Field(max_length=30)  # the role that holds the duty
     assignee: str | None = Field(default=None, max_length=100)  # member id resolved from the role
     done_on: dt.date | None = None
+    # The day the task's next reminder step falls due; the sweep reads tasks by this index only, so a sweep
+    # with nothing due costs the same whatever the number of tasks. None: no step left.
+    remind_on: dt.date | None = None
 
 
 class PlanState(SQLModel, table=True):
@@ -168,3 +172,85 @@ class Waiver(SQLModel, table=True):
     approved_by: str | None = Field(default=None, max_length=200)
     previous_due: dt.date
     granted_at: dt.datetime
+
+
+class Reminder(SQLModel, table=True):
+    """One escalation step of one task for one person: idempotent on (task, step, recipient) for a given
+    deadline (an approved extension starts the ladder again for the new date)."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (UniqueConstraint("task_id", "step", "recipient", "due"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    step: str = Field(max_length=30)
+    due: dt.date
+    recipient: str = Field(foreign_key="member.id", max_length=100)
+    note: str | None = Field(default=None, max_length=200)  # why this person (a vacant seat's stand-in)
+    created_at: dt.datetime
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A digest to one person on one channel: the unit that is claimed, sent, retried or failed."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    recipient: str = Field(foreign_key="member.id", max_length=100)
+    channel: str = Field(max_length=20)
+    address: str = Field(max_length=200)
+    subject: str = Field(max_length=300)
+    text: str
+    html: str | None = None
+    markdown: str | None = None
+    mention_mobiles: str | None = Field(default=None, max_length=300)  # comma-separated
+    state: str = Field(default="pending", max_length=10)  # pending | sending | sent | failed
+    attempts: int = 0
+    next_attempt_at: dt.datetime
+    claimed_at: dt.datetime | None = None
+    claimed_by: str | None = Field(default=None, max_length=100)
+    sent_at: dt.datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    failure_reported: bool = False  # a permanent failure is told to the organization's secretary once
+    created_at: dt.datetime
+
+
+class OutboxItem(SQLModel, table=True):
+    """Which reminders a digest carries."""
+
+    __tablename__ = "outbox_item"
+
+    message_id: int = Field(foreign_key="outbox_message.id", primary_key=True)
+    reminder_id: int = Field(foreign_key="reminder.id", primary_key=True, index=True)
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """Every attempt to send a message: when, where, how it went, how long it took."""
+
+    __tablename__ = "delivery_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="outbox_message.id", index=True)
+    started_at: dt.datetime
+    channel: str = Field(max_length=20)
+    address: str = Field(max_length=200)
+    outcome: str = Field(max_length=10)  # sent | temporary | permanent
+    error: str | None = Field(default=None, max_length=500)
+    duration_ms: float = 0
+
+
+class Sweep(SQLModel, table=True):
+    """A log of sweeps, for `obligations status`."""
+
+    __tablename__ = "sweep"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    as_of: dt.datetime
+    reminders: int = 0
+    messages: int = 0
+    sent: int = 0
+    failed: int = 0
+    error: str | None = Field(default=None, max_length=500)

@@ -28,6 +28,7 @@ from sqlmodel import Session, col
 from calendars.expand import MemberFacts, OrgFacts, PositionFacts, Window, expand
 from calendars.model import OrgKind, Profile, Role, RuleKind
 from calendars.periods import period_of
+from obligations import escalation
 from obligations.errors import UserError
 from obligations.models import CompletionTask, Member, Organization, PlanState, Position, Task, Waiver
 
@@ -165,6 +166,7 @@ _INSERTED = (
     "unit",
     "responsible",
     "assignee",
+    "remind_on",
 )
 
 
@@ -199,9 +201,12 @@ def _insert_tasks(session: Session, rows: Sequence[Row]) -> None:
 
     marker = ", ".join(["?"] * len(_INSERTED))
     statement = f"INSERT INTO task ({columns}, done_count, status) VALUES ({marker}, 0, 'open')"
-    start, due = _INSERTED.index("period_start"), _INSERTED.index("due")
-    assert due == start + 1
-    values = [(*row[:start], text(row[start]), text(row[due]), *row[due + 1 :]) for row in rows]
+    start, due, remind = _INSERTED.index("period_start"), _INSERTED.index("due"), _INSERTED.index("remind_on")
+    assert due == start + 1 and remind == len(_INSERTED) - 1
+    values = [
+        (*row[:start], text(row[start]), text(row[due]), *row[due + 1 : remind], text(row[remind]))
+        for row in rows
+    ]
     connection.exec_driver_sql(statement, values)
 
 
@@ -332,6 +337,7 @@ def _desired(
 ) -> dict[tuple[str, str, str], Row]:
     desired: dict[tuple[str, str, str], Row] = {}
     previous_start: dict[str, dt.date] = {}
+    first_step: dict[tuple[str, dt.date], dt.date] = {}
     for occurrence in expand(profile, registry.facts(code), window):
         rule = profile.rules[occurrence.rule]
         if rule.cadence is not None:
@@ -354,6 +360,10 @@ def _desired(
             occurrence.unit.value,
             occurrence.responsible,
             registry.assignee(code, occurrence.responsible, occurrence.subject),
+            first_step.get((rule.id, occurrence.due))
+            or first_step.setdefault(
+                (rule.id, occurrence.due), escalation.first_remind_on(rule, occurrence.due)
+            ),
         )
     return desired
 
@@ -419,6 +429,8 @@ def _reconcile(
         changes = {name: values[index] for name, index in _COMPARED_AT if task.values[name] != values[index]}
         if task.original_due is not None:
             changes.pop("due", None)  # an approved extension keeps its own due date
+        if "due" in changes:
+            changes["remind_on"] = values[_INSERTED.index("remind_on")]  # the ladder starts again
         if changes:
             updated.append({"id": task.id, **changes})
     for key, task in existing.items():
@@ -466,6 +478,7 @@ def materialize(
                 unit=occurrence.unit.value,
                 responsible=occurrence.responsible,
                 assignee=registry.assignee(org, occurrence.responsible, org),
+                remind_on=escalation.first_remind_on(rule, occurrence.due),
             )
             session.add(task)
             session.flush()

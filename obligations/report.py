@@ -8,7 +8,7 @@ JSON, CSV or a self-contained HTML page (`report_html`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -332,8 +332,19 @@ def load_scope(session: Session, *, org: str | None, start: dt.date, end: dt.dat
     )
     assignee = aliased(Member)
     subject = aliased(Member)
+    # Columns rather than Task entities: a department-wide year is hundreds of thousands of rows.
     task_query = (
-        sa_select(Task, col(assignee.name), col(subject.name))
+        sa_select(
+            col(Task.id),
+            col(Task.org),
+            col(Task.rule),
+            col(Task.subject),
+            col(Task.due),
+            col(Task.status),
+            col(Task.done_on),
+            col(assignee.name),
+            col(subject.name),
+        )
         .join(Organization, col(Organization.code) == col(Task.org))
         .outerjoin(assignee, col(assignee.id) == col(Task.assignee))
         .outerjoin(subject, and_(col(subject.id) == col(Task.subject), col(Task.subject_kind) != "org"))
@@ -343,74 +354,58 @@ def load_scope(session: Session, *, org: str | None, start: dt.date, end: dt.dat
     if root is not None:
         task_query = task_query.where(subtree_filter(root))
     names = {o.code: o.name for o in orgs}
-    tasks = []
-    for task, assignee_name, subject_name in session.execute(task_query):
-        assert task.id is not None
-        tasks.append(
-            ReportTask(
-                id=task.id,
-                org=task.org,
-                rule=task.rule,
-                subject=task.subject,
-                subject_name=subject_name or names.get(task.subject, task.subject),
-                due=task.due,
-                status=task.status,
-                done_on=task.done_on,
-                assignee=assignee_name,
-            )
+    tasks = tuple(
+        ReportTask(
+            id=task_id,
+            org=org_code,
+            rule=rule,
+            subject=subject_code,
+            subject_name=subject_name or names.get(subject_code, subject_code),
+            due=due,
+            status=status,
+            done_on=done_on,
+            assignee=assignee_name,
         )
+        for task_id, org_code, rule, subject_code, due, status, done_on, assignee_name, subject_name in (
+            session.execute(task_query)
+        )
+    )
     scope_root = next((o for o in orgs if root is not None and o.code == root.code), None)
-    return Scope(scope_root, orgs, tuple(tasks))
+    return Scope(scope_root, orgs, tasks)
 
 
 def build(
     scope: Scope, profiles: Mapping[str, Profile], *, as_of: dt.date, start: dt.date, end: dt.date
 ) -> Report:
-    orgs = {o.code: o for o in scope.orgs}
+    """The report of `scope` for the tasks due in [start, end], as they stand on `as_of`."""
+    orgs = {org.code: org for org in scope.orgs}
     tasks = [task for task in scope.tasks if task.org in orgs and start <= task.due <= end]
     outcomes = {task.id: outcome(task, as_of) for task in tasks}
     by_org: dict[str, list[ReportTask]] = {}
     for task in tasks:
         by_org.setdefault(task.org, []).append(task)
+    own = {org.code: tally(outcomes[task.id] for task in by_org.get(org.code, [])) for org in scope.orgs}
+    top_depth = min((org.depth for org in scope.orgs), default=0)
 
     def title(org_code: str, rule: str) -> str:
+        """The rule's title in the organization's own duty calendar (overlays may rename a rule)."""
         profile = profiles.get(orgs[org_code].profile)
         defined = profile.rules.get(rule) if profile else None
         return defined.title if defined else rule
 
     rows: list[Row] = []
-    own: dict[str, Tally] = {}
-    rule_totals: dict[str, Tally] = {}
-    rule_titles: dict[str, str] = {}
     for org in scope.orgs:
         org_tasks = by_org.get(org.code, [])
-        own[org.code] = tally(outcomes[task.id] for task in org_tasks)
         if not org_tasks:
             continue
         profile = profiles.get(org.profile)
         order = {rule: index for index, rule in enumerate(profile.rules if profile else ())}
-        rules = sorted({task.rule for task in org_tasks}, key=lambda rule: (order.get(rule, len(order)), rule))
-        for rule in rules:
+        for rule in sorted({task.rule for task in org_tasks}, key=lambda r: (order.get(r, len(order)), r)):
             counts = tally(outcomes[task.id] for task in org_tasks if task.rule == rule)
             rows.append(Row(org.code, org.name, rule, title(org.code, rule), counts))
-            rule_totals[rule] = rule_totals.get(rule, Tally()) + counts
-            rule_titles.setdefault(rule, title(org.code, rule))
         rows.append(Row(org.code, org.name, None, TOTAL_TITLE, own[org.code]))
 
-    top_depth = min((o.depth for o in scope.orgs), default=0)
-    children = {o.parent for o in scope.orgs if o.parent in orgs}
-    rollup = tuple(
-        Rollup(
-            org.code,
-            org.name,
-            org.depth - top_depth,
-            sum((own[o.code] for o in scope.orgs if o.path.startswith(org.path)), Tally()),
-        )
-        for org in scope.orgs
-        if org.code in children
-    )
-
-    overdue = tuple(
+    overdue = [
         OverdueTask(
             task_id=task.id,
             org=task.org,
@@ -423,35 +418,69 @@ def build(
             days_overdue=(as_of - task.due).days,
             assignee=task.assignee,
         )
-        for task in sorted(tasks, key=lambda t: (t.due, orgs[t.org].path, t.rule, t.subject))
+        for task in tasks
         if outcomes[task.id] is Outcome.OVERDUE
-    )
+    ]
+    overdue.sort(key=lambda task: (task.due, orgs[task.org].path, task.rule, task.subject))
 
     months = months_between(start, end)
-    heat = []
-    for org in scope.orgs:
-        by_month: dict[dt.date, list[Outcome]] = {}
-        for task in by_org.get(org.code, []):
-            by_month.setdefault(task.due.replace(day=1), []).append(outcomes[task.id])
-        cells = []
-        for month in months:
-            counts = tally(by_month.get(month, []))
-            cells.append(Cell(month, counts, cell_state(counts)))
-        heat.append(HeatRow(org, org.depth - top_depth, tuple(cells), own[org.code]))
-
     return Report(
         as_of=as_of,
         start=start,
         end=end,
         root=scope.root,
         rows=tuple(rows),
-        rollup=rollup,
-        overdue=overdue,
-        rules=tuple(RuleSummary(rule, rule_titles[rule], counts) for rule, counts in rule_totals.items()),
+        rollup=_rollup(scope.orgs, own, top_depth),
+        overdue=tuple(overdue),
+        rules=_by_rule(rows),
         months=months,
-        heat=tuple(heat),
+        heat=tuple(
+            HeatRow(
+                org, org.depth - top_depth, _cells(by_org.get(org.code, []), outcomes, months), own[org.code]
+            )
+            for org in scope.orgs
+        ),
         total=sum(own.values(), Tally()),
     )
+
+
+def _rollup(orgs: Sequence[ReportOrg], own: Mapping[str, Tally], top_depth: int) -> tuple[Rollup, ...]:
+    """Every organization with children in scope, summed over its whole subtree (paths share its prefix)."""
+    codes = {org.code for org in orgs}
+    parents = {org.parent for org in orgs if org.parent in codes}
+    return tuple(
+        Rollup(
+            org.code,
+            org.name,
+            org.depth - top_depth,
+            sum((own[o.code] for o in orgs if o.path.startswith(org.path)), Tally()),
+        )
+        for org in orgs
+        if org.code in parents
+    )
+
+
+def _by_rule(rows: Sequence[Row]) -> tuple[RuleSummary, ...]:
+    totals: dict[str, Tally] = {}
+    titles: dict[str, str] = {}
+    for row in rows:
+        if row.rule is not None:
+            totals[row.rule] = totals.get(row.rule, Tally()) + row.counts
+            titles.setdefault(row.rule, row.title)
+    return tuple(RuleSummary(rule, titles[rule], counts) for rule, counts in totals.items())
+
+
+def _cells(
+    tasks: Sequence[ReportTask], outcomes: Mapping[int, Outcome], months: Sequence[dt.date]
+) -> tuple[Cell, ...]:
+    by_month: dict[dt.date, list[Outcome]] = {}
+    for task in tasks:
+        by_month.setdefault(task.due.replace(day=1), []).append(outcomes[task.id])
+    cells = []
+    for month in months:
+        counts = tally(by_month.get(month, []))
+        cells.append(Cell(month, counts, cell_state(counts)))
+    return tuple(cells)
 
 
 def percent(rate: float | None) -> str:

@@ -1,3 +1,155 @@
 """`obligations score`, `ledger` and `calendar`: checklists, the 台账 and calendar feeds."""
 
 from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+from calendars.checklists import Checklist, ChecklistError, load_checklists
+from obligations import ical, ledger_export, scoring
+from obligations.cli.app import App, as_of_date, as_of_option, cli, format_option, now_utc, pass_app, today
+from obligations.errors import UserError
+from obligations.queries import organization
+
+
+def _checklists(app: App) -> dict[str, Checklist]:
+    """The shipped checklists, and those in a `checklists` folder of the local profiles directory."""
+    try:
+        return load_checklists(app.profiles, [folder / "checklists" for folder in app.config.profile_dirs])
+    except ChecklistError as error:
+        raise UserError(str(error), exit_code=3) from None
+
+
+@cli.command()
+@click.option("--org", "org_code", required=True, help="党支部编码。")
+@click.option("--year", type=click.IntRange(2000, 2100), help="考核年度，默认为 --as-of 所在年份。")
+@click.option(
+    "--checklist",
+    "checklist_id",
+    help="考核细则编号，如 wujin-2016、suzhou-2020；默认取该组织职责日历对应的细则。",
+)
+@as_of_option
+@format_option("table", "json")
+@pass_app
+def score(
+    app: App,
+    org_code: str,
+    year: int | None,
+    checklist_id: str | None,
+    as_of: dt.datetime | None,
+    output_format: str,
+) -> None:
+    """按考核细则评分：能由台账证明的项目（“三会一课”、组织生活会）按本年度已开展的周期计分，
+    列出作为证据的台账记录和缺少的周期；其余项目列为需人工评定，并核查名册能回答的一票否决情形。
+
+    得分 = 分值 × 已开展周期数 ÷ 应开展周期数。是否合格须连同人工评定的分数一起判断，
+    输出写明“可计算部分得分 X/Y；另有 Z 分需人工评定”。
+
+    \b
+    示例：
+      obligations score --org jg.b2 --year 2026
+      obligations score --org jg.b2 --year 2026 --as-of 2026-12-31 --format json
+      obligations score --org sz.b1 --checklist suzhou-2020
+    """
+    day = as_of_date(as_of)
+    with app.session() as session:
+        app.keep_planned(session, day)
+        org = organization(session, org_code)
+        checklist = scoring.choose_checklist(
+            _checklists(app), app.profiles[org.effective_profile], checklist_id, f"{org.name}（{org.code}）"
+        )
+        card = scoring.score(session, app.profiles, checklist, org.code, year or day.year, day)
+    if output_format == "json":
+        click.echo(json.dumps(scoring.record(card), ensure_ascii=False, indent=2))
+    else:
+        click.echo(scoring.describe(card))
+
+
+@cli.command("ledger")
+@click.option("--org", "org_code", required=True, help="组织编码（其党小组的记录一并导出）。")
+@click.option("--year", type=click.IntRange(2000, 2100), help="年度，默认今年。")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["csv", "html"]),
+    default="csv",
+    show_default=True,
+    help="csv：Excel 可直接打开（UTF-8 带 BOM）；html：可打印的台账页面。",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="写入文件，默认输出到屏幕。",
+)
+@pass_app
+def ledger_command(
+    app: App, org_code: str, year: int | None, output_format: str, output: Path | None
+) -> None:
+    """导出党组织生活台账：本年度每一次活动的时间、地点、方式、主持人、参加人员、缺席人员及原因、
+    主题和内容、学时、附件和计入的职责，按日期排序；已撤销的记录保留并标明“已撤销”及理由。
+
+    \b
+    示例：
+      obligations ledger --org jg.b1 --year 2026 --output 第一党支部台账2026.csv
+      obligations ledger --org jg.b1 --year 2026 --format html --output 台账.html
+    """
+    wanted = year or today().year
+    with app.session() as session:
+        book = ledger_export.ledger(session, app.profiles, org_code, wanted)
+    if output_format == "html":
+        data = ledger_export.to_html(book).encode("utf-8")
+    else:
+        data = ledger_export.to_csv(book).encode("utf-8-sig")  # the BOM tells Excel it is UTF-8
+    if output is None:
+        click.echo(data, nl=False)
+        return
+    output.write_bytes(data)
+    withdrawn = sum(1 for entry in book.entries if entry.undone)
+    click.echo(
+        f"已导出{book.org_name}{wanted}年度台账 {len(book.entries)} 条（其中已撤销 {withdrawn} 条）到 {output}。",
+        err=True,
+    )
+
+
+@cli.command("calendar")
+@click.option("--org", "org_code", help="该组织及其全部下级组织的任务。")
+@click.option("--member", "member_id", help="该党员负责的任务和以其为对象的任务（如学习学时）。")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="起始日期（按期限），默认当月1日。")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="截止日期（按期限），默认明年年底。")
+@as_of_option
+@pass_app
+def calendar_command(
+    app: App,
+    org_code: str | None,
+    member_id: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    as_of: dt.datetime | None,
+) -> None:
+    """导出 iCalendar 日历（RFC 5545）：每项任务一个待办（VTODO），含期限、依据、登记命令和提前7天的提醒，
+    可导入 Outlook、手机日历等。每项任务的 UID 由规则、对象和周期生成，重复导入不会重复。
+
+    \b
+    示例：
+      obligations calendar --org jg.b1 > 第一党支部.ics
+      obligations calendar --member m001 --from 2026-01-01 --to 2026-12-31 > 我的职责.ics
+    """
+    if org_code is not None and member_id is not None:
+        raise UserError("--org 与 --member 只能选一个。")
+    day = as_of_date(as_of)
+    first = start.date() if start else day.replace(day=1)
+    last = end.date() if end else dt.date(day.year + 1, 12, 31)
+    if last < first:
+        raise UserError(f"截止日期 {last} 早于起始日期 {first}。")
+    with app.session() as session:
+        app.keep_planned(session, day)
+        calendar = ical.build(
+            session, app.profiles, org=org_code, member=member_id, start=first, end=last, stamp=now_utc()
+        )
+    horizon = app.horizon(day)
+    if last > horizon:
+        app.warn(f"注意：任务只计划到 {horizon}，之后的任务不在日历中。")
+    click.echo(calendar.to_ical(), nl=False)

@@ -1,0 +1,96 @@
+"""The contract every channel keeps: a message goes in, a Delivery or a DeliveryError comes out."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
+
+# Channels take their clocks as parameters so that tests (and the daemon) decide what time it is; these are
+# only the defaults, passed by reference and never called at import time.
+WallClock = Callable[[], datetime]
+MonotonicClock = Callable[[], float]
+system_wall_clock: WallClock = functools.partial(datetime.now, UTC)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    name: str
+    email: str | None = None
+    wecom: str | None = None  # WeCom userid
+    mobile: str | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    key: str  # idempotency / outbox id: goes into logs and headers, never changes between attempts
+    recipient: Recipient
+    subject: str
+    text: str
+    html: str | None = None
+    markdown: str | None = None  # WeCom markdown body
+    mention_mobiles: tuple[str, ...] = ()  # @ people in a WeCom group robot text message
+
+
+@dataclass(frozen=True)
+class Delivery:
+    channel: str
+    address: str  # where it went: email address, userid, "robot:…abcd" — never a secret
+    started_at: datetime  # aware, UTC
+    duration_ms: float
+    detail: str = ""  # provider id / response summary, no secrets
+
+
+class DeliveryError(Exception):
+    """A send that did not go through. `permanent` means that retrying the same message cannot help."""
+
+    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return self.reason
+
+    def __repr__(self) -> str:
+        extra = f", retry_after={self.retry_after!r}" if self.retry_after is not None else ""
+        return f"DeliveryError({self.reason!r}, permanent={self.permanent!r}{extra})"
+
+
+@runtime_checkable
+class Channel(Protocol):
+    name: str
+
+    def address_of(self, recipient: Recipient) -> str | None:
+        """Where this recipient is reached on this channel; None when they cannot be."""
+        ...
+
+    async def send(self, message: Message) -> Delivery:
+        """Send once; raise DeliveryError on failure. Never retries by itself."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def to_utc(moment: datetime) -> datetime:
+    """An injected clock may answer in any zone (the daemon's is Asia/Shanghai); deliveries are stored in UTC."""
+    if moment.tzinfo is None:
+        raise ValueError("the wall clock must return aware datetimes")
+    return moment.astimezone(UTC)
+
+
+def scrub(text: str, secrets: Iterable[str | None]) -> str:
+    """Remove every secret from a text that may have come from a server or an exception."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def shorten(text: str, limit: int = 200) -> str:
+    """Server answers go into reasons and details: one line, bounded."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,210 @@
+"""Email through any SMTP server with aiosmtplib: plain (a local relay), STARTTLS or implicit TLS, with AUTH."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import ssl
+import time
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import Literal
+
+import aiosmtplib
+
+from notifiers.base import (
+    Delivery,
+    DeliveryError,
+    Message,
+    MonotonicClock,
+    Recipient,
+    WallClock,
+    scrub,
+    shorten,
+    system_wall_clock,
+    to_utc,
+)
+from notifiers.retry import classify
+
+logger = logging.getLogger(__name__)
+
+Security = Literal["none", "starttls", "tls"]
+SECURITIES: tuple[Security, ...] = ("none", "starttls", "tls")
+
+_SAFE_KEY = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_FORBIDDEN_IN_ADDRESS = set(' \t\r\n<>()[]\\,;:"')
+
+
+class EmailChannel:
+    """One message per recipient; connections are kept open and reused between sends (up to
+    `max_connections` at once), and a connection that met any error is dropped rather than trusted."""
+
+    name = "email"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        security: str,  # Security; a plain str because it comes straight from config.toml
+        username: str | None,
+        password: str | None,
+        sender: str,
+        timeout: float,
+        tls_context: ssl.SSLContext | None = None,
+        *,
+        max_connections: int = 4,
+        local_hostname: str | None = None,
+        now: WallClock = system_wall_clock,
+        clock: MonotonicClock = time.monotonic,
+    ) -> None:
+        if security not in SECURITIES:
+            raise ValueError(f"security must be one of {', '.join(SECURITIES)}, not {security!r}")
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+        display_name, sender_address = parseaddr(sender)
+        checked = _checked_address(sender_address)
+        if checked is None:
+            raise ValueError(f"sender is not an email address: {sender!r}")
+        self._sender = Address(display_name=display_name, addr_spec=checked)
+        self._host = host
+        self._port = port
+        self._security = security
+        self._username = username or None
+        self._password = password
+        self._timeout = timeout
+        self._tls_context = tls_context
+        self._local_hostname = local_hostname
+        self._now = now
+        self._clock = clock
+        self._slots = asyncio.Semaphore(max_connections)
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._domain = checked.rpartition("@")[2] or "obligations.invalid"
+
+    def __repr__(self) -> str:
+        return f"EmailChannel({self._host}:{self._port}, security={self._security}, sender={self._sender.addr_spec})"
+
+    def address_of(self, recipient: Recipient) -> str | None:
+        # An address that is present but malformed is still returned: sending to it fails permanently and the
+        # failure is reported, whereas None would make the recipient silently unreachable.
+        address = (recipient.email or "").strip()
+        return address or None
+
+    async def send(self, message: Message) -> Delivery:
+        moment = self._now()
+        started_at = to_utc(moment)
+        started = self._clock()
+        address = _checked_address(self.address_of(message.recipient) or "")
+        if address is None:
+            reason = "收件人没有邮箱地址" if not message.recipient.email else "收件人邮箱地址无效"
+            error = DeliveryError(f"{reason}：{message.recipient.name}", permanent=True)
+            logger.warning("email %s to %s not sent: %s", message.key, message.recipient.name, error.reason)
+            raise error
+        email = self.compose(message, address, moment)
+        async with self._slots:
+            client: aiosmtplib.SMTP | None = None
+            try:
+                client = await self._checkout()
+                _, response = await client.send_message(
+                    email, sender=self._sender.addr_spec, recipients=[address]
+                )
+            except asyncio.CancelledError:
+                if client is not None:
+                    client.close()
+                raise
+            except Exception as exc:
+                if client is not None:
+                    client.close()
+                classified = classify(exc)
+                error = DeliveryError(
+                    scrub(classified.reason, [self._password]),
+                    permanent=classified.permanent,
+                    retry_after=classified.retry_after,
+                )
+                logger.warning(
+                    "email %s to %s failed (%s): %s",
+                    message.key,
+                    address,
+                    "permanent" if error.permanent else "temporary",
+                    error.reason,
+                )
+                raise error from exc
+            self._idle.append(client)
+        duration_ms = (self._clock() - started) * 1000.0
+        logger.info("email %s sent to %s in %.0f ms", message.key, address, duration_ms)
+        return Delivery(
+            channel=self.name,
+            address=address,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            detail=shorten(f"{email['Message-ID']} {response}"),
+        )
+
+    def compose(self, message: Message, address: str, moment: datetime) -> EmailMessage:
+        """The MIME message: text, and HTML as its alternative when there is one. Headers with Chinese text
+        are encoded by the email package (RFC 2047); bodies are base64 so that any relay passes them."""
+        email = EmailMessage()
+        email["Subject"] = " ".join(message.subject.split())
+        email["From"] = self._sender
+        email["To"] = Address(display_name=message.recipient.name, addr_spec=address)
+        email["Date"] = format_datetime(moment)
+        # The same key gives the same Message-ID, so that a resend after a crash can be recognized downstream.
+        email["Message-ID"] = message_id(message.key, self._domain)
+        email["X-Obligations-Key"] = " ".join(message.key.split())
+        email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a robot
+        email.set_content(message.text, cte="base64")
+        if message.html is not None:
+            email.add_alternative(message.html, subtype="html", cte="base64")
+        return email
+
+    async def aclose(self) -> None:
+        idle, self._idle = self._idle, []
+        for client in idle:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+
+    async def _checkout(self) -> aiosmtplib.SMTP:
+        while self._idle:
+            client = self._idle.pop()
+            if client.is_connected:
+                return client
+            client.close()
+        client = aiosmtplib.SMTP(
+            hostname=self._host,
+            port=self._port,
+            use_tls=self._security == "tls",
+            start_tls=self._security == "starttls",
+            validate_certs=True,
+            tls_context=self._tls_context,
+            username=self._username,
+            password=self._password if self._username else None,
+            timeout=self._timeout,
+            local_hostname=self._local_hostname,
+        )
+        await client.connect()
+        return client
+
+
+def message_id(key: str, domain: str) -> str:
+    token = key if _SAFE_KEY.fullmatch(key) else hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return f"<obligations.{token}@{domain}>"
+
+
+def _checked_address(value: str) -> str | None:
+    """A plain ASCII addr-spec (no SMTPUTF8 assumed of the relay), or None."""
+    value = value.strip()
+    local, at, domain = value.rpartition("@")
+    if not at or not local or not domain or not value.isascii():
+        return None
+    if any(char in _FORBIDDEN_IN_ADDRESS for char in value) or "@" in local:
+        return None
+    try:
+        parsed = Address(addr_spec=value)
+    except (ValueError, IndexError):
+        return None
+    return value if parsed.domain == domain else None

@@ -1,0 +1,290 @@
+"""One helper renders a digest — every reminder for one recipient in one sweep — into each channel's format.
+
+Templates are files named `reminder.<part>.j2` (subject, text, html, wecom.md), which include `failure.<part>.j2`
+for the section that reports deliveries that failed. A folder named in the configuration may hold any of them;
+a file there replaces the shipped one of the same name. Every template renders in Jinja2's immutable sandbox
+(user templates are written by people who are not the operators), HTML with autoescaping, and with
+StrictUndefined so that a misspelt name fails loudly instead of leaving a hole in a reminder.
+
+The context (a Mapping; dates are `datetime.date`):
+
+    recipient: {name}
+    as_of:     the date of the sweep
+    items:     [{org_name, org_code, title, rule, period, due, days_left (negative: overdue), step
+                 ("upcoming" | "final" | "overdue" | "escalated" | "six-months" | "three-months" | "one-month"),
+                 clause, command, assignee_name, fallback_note, role ("responsible" | "supervisor", optional:
+                 by default "responsible" when assignee_name is the recipient's name)}]
+    failures:  [{recipient_name, channel, reason, title, org_name}]
+
+Templates also see what is derived here: each item's `due_text`, `days_text`, `step_label`, `urgency`
+("overdue" | "today" | "soon" | "later") and `overdue`; `own_items` (to do) and `supervised_items` (to see
+done), each sorted by due date; `overdue_count`, `own_overdue_count`, `supervised_overdue_count`,
+`as_of_text`; and filters `cn_date`, `days_text`, `step_label`, `channel_label`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+PARTS = ("subject", "text", "html", "wecom.md")
+WEEKDAYS = "一二三四五六日"
+SOON_DAYS = 3  # due within this many days: shown as urgent
+
+STEP_LABELS = {
+    "six-months": "提前六个月提醒",
+    "three-months": "提前三个月提醒",
+    "one-month": "提前一个月提醒",
+    "upcoming": "即将到期",
+    "final": "最后提醒",
+    "overdue": "已逾期",
+    "escalated": "逾期督办",
+}
+CHANNEL_LABELS = {
+    "email": "邮件",
+    "wecom": "企业微信",
+    "wecom_robot": "企业微信群机器人",
+    "console": "控制台",
+}
+_ITEM_REQUIRED = ("org_name", "title", "due")
+_ITEM_DEFAULTS: dict[str, Any] = {
+    "org_code": "",
+    "rule": "",
+    "period": "",
+    "step": "",
+    "clause": "",
+    "command": "",
+    "assignee_name": "",
+    "fallback_note": "",
+}
+_FAILURE_DEFAULTS = {"recipient_name": "", "channel": "", "reason": "", "title": "", "org_name": ""}
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    subject: str
+    text: str
+    html: str
+    markdown: str
+
+
+def render_digest(context: Mapping[str, Any], *, user_folder: Path | None = None) -> RenderedDigest:
+    """Raises ValueError for a context that lacks what a reminder must say, and jinja2's TemplateError (its
+    SecurityError for a template that reaches for what the sandbox forbids) for a broken template."""
+    environment = _environment(str(Path(user_folder).resolve()) if user_folder is not None else None)
+    view = digest_view(context)
+    subject = " ".join(environment.get_template("reminder.subject.j2").render(view).split())
+    view["subject"] = subject  # the HTML's <title>, and for any template that wants to repeat it
+    return RenderedDigest(
+        subject=subject,
+        text=_tidy(environment.get_template("reminder.text.j2").render(view)),
+        html=environment.get_template("reminder.html.j2").render(view).strip() + "\n",
+        markdown=_tidy(environment.get_template("reminder.wecom.md.j2").render(view)),
+    )
+
+
+def digest_view(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The context with its defaults filled in and the derived values added (the input is not changed)."""
+    recipient = dict(context.get("recipient") or {})
+    if not recipient.get("name"):
+        raise ValueError("the digest context needs recipient.name")
+    as_of = context.get("as_of")
+    if not isinstance(as_of, date):
+        raise ValueError("the digest context needs as_of, a date")
+    items = [
+        _item_view(item, index, as_of, recipient["name"])
+        for index, item in enumerate(context.get("items") or ())
+    ]
+    failures = [
+        {
+            **_FAILURE_DEFAULTS,
+            **dict(failure),
+            "channel_label": channel_label(str(failure.get("channel", ""))),
+        }
+        for failure in context.get("failures") or ()
+    ]
+    own = sorted((item for item in items if item["role"] == "responsible"), key=_by_due)
+    supervised = sorted((item for item in items if item["role"] == "supervisor"), key=_by_due)
+    return {
+        **context,
+        "recipient": recipient,
+        "as_of": as_of,
+        "as_of_text": cn_date(as_of),
+        "items": sorted(items, key=_by_due),
+        "own_items": own,
+        "supervised_items": supervised,
+        "failures": failures,
+        "overdue_count": sum(item["overdue"] for item in items),
+        "own_overdue_count": sum(item["overdue"] for item in own),
+        "supervised_overdue_count": sum(item["overdue"] for item in supervised),
+    }
+
+
+def example_context(as_of: date) -> dict[str, Any]:
+    """A digest with one of everything: for previews, and to check a folder of user templates at start-up."""
+    return {
+        "recipient": {"name": "张三"},
+        "as_of": as_of,
+        "items": [
+            {
+                "org_name": "第一党支部",
+                "org_code": "jg.b1",
+                "title": "支部委员会会议",
+                "rule": "branch-committee-meeting",
+                "period": f"{as_of:%Y-%m}",
+                "due": as_of + timedelta(days=7),
+                "days_left": 7,
+                "step": "upcoming",
+                "clause": "《中国共产党支部工作条例（试行）》第十二条",
+                "command": "obligations done 101 --on YYYY-MM-DD",
+                "assignee_name": "张三",
+                "fallback_note": "组织委员空缺，由书记代为接收",
+            },
+            {
+                "org_name": "第二党支部",
+                "org_code": "jg.b2",
+                "title": "主题党日",
+                "rule": "theme-party-day",
+                "period": f"{as_of:%Y-%m}",
+                "due": as_of - timedelta(days=3),
+                "days_left": -3,
+                "step": "overdue",
+                "clause": "《中国共产党支部工作条例（试行）》第十二条",
+                "command": "obligations done 102 --on YYYY-MM-DD",
+                "assignee_name": "李四",
+                "fallback_note": "",
+                "role": "supervisor",
+            },
+        ],
+        "failures": [
+            {
+                "recipient_name": "王五",
+                "channel": "email",
+                "reason": "收件人被拒绝（SMTP 550 mailbox unavailable）",
+                "title": "党员大会",
+                "org_name": "第三党支部",
+            }
+        ],
+    }
+
+
+def check_templates(user_folder: Path, as_of: date) -> list[str]:
+    """Render every part with the example context; the problems found, one line each (empty when all is well)."""
+    problems = []
+    environment = _make_environment(
+        str(Path(user_folder).resolve())
+    )  # not the cache: see the folder as it is now
+    view = digest_view(example_context(as_of))
+    view["subject"] = "【党建提醒】示例"
+    for part in PARTS:
+        name = f"reminder.{part}.j2"
+        try:
+            environment.get_template(name).render(view)
+        except jinja2.TemplateError as exc:
+            where = f"{exc.filename}:{exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else name
+            problems.append(f"{where}: {type(exc).__name__}: {exc}")
+    return problems
+
+
+# Filters, also used to build the view.
+
+
+def cn_date(value: date) -> str:
+    return f"{value.year}年{value.month}月{value.day}日（周{WEEKDAYS[value.weekday()]}）"
+
+
+def days_text(days_left: int) -> str:
+    if days_left < 0:
+        return f"逾期 {-days_left} 天"
+    if days_left == 0:
+        return "今天到期"
+    return f"还剩 {days_left} 天"
+
+
+def step_label(step: str) -> str:
+    return STEP_LABELS.get(step, step)
+
+
+def channel_label(channel: str) -> str:
+    return CHANNEL_LABELS.get(channel, channel)
+
+
+def _item_view(item: Mapping[str, Any], index: int, as_of: date, recipient_name: str) -> dict[str, Any]:
+    missing = [key for key in _ITEM_REQUIRED if not item.get(key)]
+    if missing:
+        raise ValueError(f"items[{index}] lacks {', '.join(missing)}")
+    due = item["due"]
+    if not isinstance(due, date):
+        raise ValueError(f"items[{index}].due must be a date")
+    days_left = item.get("days_left")
+    if not isinstance(days_left, int):
+        days_left = (due - as_of).days
+    assignee = item.get("assignee_name") or recipient_name
+    role = item.get("role") or ("responsible" if assignee == recipient_name else "supervisor")
+    if role not in ("responsible", "supervisor"):
+        raise ValueError(f"items[{index}].role must be responsible or supervisor")
+    urgency = (
+        "overdue"
+        if days_left < 0
+        else "today"
+        if days_left == 0
+        else "soon"
+        if days_left <= SOON_DAYS
+        else "later"
+    )
+    return {
+        **_ITEM_DEFAULTS,
+        **item,
+        "days_left": days_left,
+        "role": role,
+        "overdue": days_left < 0,
+        "urgency": urgency,
+        "due_text": cn_date(due),
+        "days_text": days_text(days_left),
+        "step_label": step_label(str(item.get("step") or "")),
+    }
+
+
+def _by_due(item: Mapping[str, Any]) -> tuple[date, str, str]:
+    return (item["due"], str(item.get("org_code", "")), str(item["title"]))
+
+
+def _tidy(text: str) -> str:
+    """Templates are written for readability, not for exact whitespace: no trailing blanks, no blank runs."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
+
+
+def _autoescape(name: str | None) -> bool:
+    return name is not None and name.endswith((".html.j2", ".html"))
+
+
+def _make_environment(user_folder: str | None) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("notifiers", "templates")]
+    if user_folder is not None:
+        loaders.insert(0, jinja2.FileSystemLoader(user_folder))
+    environment = ImmutableSandboxedEnvironment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=_autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters.update(
+        cn_date=cn_date, days_text=days_text, step_label=step_label, channel_label=channel_label
+    )
+    return environment
+
+
+# Compiled templates are kept between digests (a sweep renders thousands). Jinja reloads a user template that
+# changes; a file added to the folder later is seen after a restart (or by check_templates at once).
+_environment = functools.lru_cache(maxsize=8)(_make_environment)

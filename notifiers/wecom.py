@@ -1,0 +1,410 @@
+"""WeCom (企业微信): the group robot webhook and application messages to a person's userid, over httpx.
+
+The robot key, the corp secret and the access token are credentials: they travel in query strings because the
+API wants them there, so they are kept out of our logs, out of httpx's request log (a filter below), out of
+every DeliveryError and out of Delivery.address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
+
+import httpx
+
+from notifiers.base import (
+    Delivery,
+    DeliveryError,
+    Message,
+    MonotonicClock,
+    Recipient,
+    WallClock,
+    scrub,
+    shorten,
+    system_wall_clock,
+    to_utc,
+)
+from notifiers.retry import classify_http, classify_http_status, classify_wecom
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
+# Documented maxima of message bodies, in UTF-8 bytes.
+ROBOT_TEXT_LIMIT = 2048
+ROBOT_MARKDOWN_LIMIT = 4096
+APP_TEXT_LIMIT = 2048
+APP_MARKDOWN_LIMIT = 2048
+TRUNCATED = "\n……（内容过长，已截断，完整内容请查看邮件）"
+
+SERVICE = "企业微信接口"
+TOKEN_ERRCODES = (40014, 42001)  # invalid / expired access_token: fetch a new one and send again once
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class _RedactCredentials(logging.Filter):
+    """httpx logs every request URL at INFO; ours carry key=, corpsecret= and access_token=."""
+
+    pattern = re.compile(r"(?i)\b(key|corpsecret|access_token)=[^&\s\"'>]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self.pattern.sub(r"\1=***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def _install_redaction() -> None:
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(existing, _RedactCredentials) for existing in httpx_logger.filters):
+        httpx_logger.addFilter(_RedactCredentials())
+
+
+_install_redaction()
+
+
+def truncate_utf8(text: str, limit: int) -> str:
+    """At most `limit` bytes of UTF-8, cut on a character boundary and marked as cut."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    room = limit - len(TRUNCATED.encode("utf-8"))
+    return data[:room].decode("utf-8", errors="ignore") + TRUNCATED
+
+
+class SlidingWindow:
+    """At most `limit` requests in any `per` seconds, as the server counts them.
+
+    A request is counted from the moment it is let through until `per` seconds after it finished: the server
+    saw it somewhere in between, so no `per`-second stretch of the server's clock can hold more than `limit`,
+    however long requests take. Waiting uses the injected sleep (tests move a fake clock)."""
+
+    def __init__(self, limit: int, per: float, *, clock: MonotonicClock, sleep: Sleep) -> None:
+        if limit < 1 or per <= 0:
+            raise ValueError("limit must be at least 1 and per positive")
+        self.limit = limit
+        self.per = per
+        self._clock = clock
+        self._sleep = sleep
+        self._finished: collections.deque[float] = collections.deque()  # in order: appended when finished
+        self._in_flight = 0
+        self._released = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[float]:
+        """Holds one slot for the duration of a request; yields the seconds slept to get it."""
+        waited = await self._acquire()
+        try:
+            yield waited
+        finally:
+            self._in_flight -= 1
+            self._finished.append(self._clock())
+            self._released.set()
+
+    async def _acquire(self) -> float:
+        waited = 0.0
+        async with self._lock:  # one waiter at a time, so that slots go out in order
+            while True:
+                now = self._clock()
+                while self._finished and self._finished[0] <= now - self.per:
+                    self._finished.popleft()
+                if len(self._finished) + self._in_flight < self.limit:
+                    self._in_flight += 1
+                    return waited
+                if self._finished:
+                    pause = self._finished[0] + self.per - now
+                    await self._sleep(pause)
+                    waited += pause
+                else:  # every slot is taken by a request still under way: its end starts the countdown
+                    self._released.clear()
+                    await self._released.wait()
+
+
+class _WeComApi:
+    """JSON over HTTP, with every failure already classified and every credential scrubbed."""
+
+    def __init__(self, base_url: str, secrets: Callable[[], Iterable[str | None]], timeout: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._secrets = secrets
+        self._http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+
+    async def call(
+        self, method: str, path: str, *, params: dict[str, str], json: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        try:
+            response = await self._http.request(method, self.base_url + path, params=params, json=json)
+        except httpx.HTTPError as exc:
+            raise self.scrubbed(
+                classify_http(exc, service=SERVICE)
+            ) from None  # httpx's exceptions carry the URL
+        if not response.is_success:
+            retry_after = response.headers.get("retry-after")
+            raise self.scrubbed(classify_http_status(response.status_code, retry_after, service=SERVICE))
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise DeliveryError(
+                f"{SERVICE}返回了无法识别的应答（HTTP {response.status_code}）", permanent=False
+            )
+        return answer
+
+    def scrubbed(self, error: DeliveryError) -> DeliveryError:
+        return DeliveryError(
+            scrub(error.reason, self._secrets()), permanent=error.permanent, retry_after=error.retry_after
+        )
+
+    def check(self, answer: dict[str, Any]) -> None:
+        errcode = _errcode(answer)
+        if errcode != 0:
+            raise self.scrubbed(classify_wecom(errcode, str(answer.get("errmsg", ""))))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+class WebhookChannel:
+    """A group robot (群机器人): markdown, or text when someone is to be @-mentioned by mobile number."""
+
+    name = "wecom_robot"
+
+    def __init__(
+        self,
+        base_url: str,
+        key: str,
+        *,
+        clock: MonotonicClock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        limit: int = 20,
+        per: float = 60.0,
+        timeout: float = 10.0,
+        now: WallClock = system_wall_clock,
+    ) -> None:
+        if not key:
+            raise ValueError("the robot key is empty")
+        self._key = key
+        self._api = _WeComApi(base_url or DEFAULT_API_BASE, lambda: [self._key], timeout)
+        self._window = SlidingWindow(limit, per, clock=clock, sleep=sleep)
+        self._clock = clock
+        self._now = now
+        # Enough to tell two robots apart in a log, too little to be the key.
+        self.address = f"robot:…{key[-4:]}" if len(key) >= 16 else "robot"
+
+    def __repr__(self) -> str:
+        return f"WebhookChannel({self._api.base_url}, {self.address})"
+
+    def address_of(self, recipient: Recipient) -> str | None:
+        return self.address  # the group is reachable whoever the message is about
+
+    @staticmethod
+    def payload(message: Message) -> dict[str, Any]:
+        if message.mention_mobiles:  # WeCom markdown cannot @ by mobile number; text can
+            return {
+                "msgtype": "text",
+                "text": {
+                    "content": truncate_utf8(message.text, ROBOT_TEXT_LIMIT),
+                    "mentioned_mobile_list": list(message.mention_mobiles),
+                },
+            }
+        content = message.markdown if message.markdown is not None else message.text
+        return {"msgtype": "markdown", "markdown": {"content": truncate_utf8(content, ROBOT_MARKDOWN_LIMIT)}}
+
+    async def send(self, message: Message) -> Delivery:
+        payload = self.payload(message)
+        try:
+            async with self._window.slot() as waited:
+                if waited:
+                    logger.info("wecom robot %s: rate limit reached, waited %.1f s", self.address, waited)
+                started_at = to_utc(self._now())
+                started = self._clock()
+                answer = await self._api.call(
+                    "POST", "/cgi-bin/webhook/send", params={"key": self._key}, json=payload
+                )
+            self._api.check(answer)
+        except DeliveryError as error:
+            _log_failure("wecom robot", message.key, self.address, error)
+            raise
+        duration_ms = (self._clock() - started) * 1000.0
+        logger.info("wecom robot %s: message %s sent in %.0f ms", self.address, message.key, duration_ms)
+        return Delivery(
+            channel=self.name,
+            address=self.address,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            detail=_summary(answer),
+        )
+
+    async def aclose(self) -> None:
+        await self._api.aclose()
+
+
+class AppChannel:
+    """An application message (应用消息) to one person's userid, with a cached access_token."""
+
+    name = "wecom"
+
+    def __init__(
+        self,
+        base_url: str,
+        corp_id: str,
+        corp_secret: str,
+        agent_id: int,
+        *,
+        clock: MonotonicClock = time.monotonic,
+        timeout: float = 10.0,
+        now: WallClock = system_wall_clock,
+    ) -> None:
+        if not corp_id or not corp_secret:
+            raise ValueError("corp_id and corp_secret are required for WeCom application messages")
+        self._corp_id = corp_id
+        self._corp_secret = corp_secret
+        self._agent_id = agent_id
+        self._api = _WeComApi(base_url or DEFAULT_API_BASE, self._secrets, timeout)
+        self._clock = clock
+        self._now = now
+        self._token: str | None = None
+        self._token_valid_until = 0.0
+        self._token_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"AppChannel({self._api.base_url}, corp_id={self._corp_id}, agent_id={self._agent_id})"
+
+    def _secrets(self) -> list[str | None]:
+        return [self._corp_secret, self._token]
+
+    def address_of(self, recipient: Recipient) -> str | None:
+        userid = (recipient.wecom or "").strip()
+        return userid or None
+
+    def payload(self, message: Message, userid: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"touser": userid, "agentid": self._agent_id}
+        if message.markdown is not None:
+            body |= {
+                "msgtype": "markdown",
+                "markdown": {"content": truncate_utf8(message.markdown, APP_MARKDOWN_LIMIT)},
+            }
+        else:
+            body |= {"msgtype": "text", "text": {"content": truncate_utf8(message.text, APP_TEXT_LIMIT)}}
+        # WeCom drops an identical message to the same person within the interval: a resend after a crash
+        # between sending and recording then reaches nobody twice.
+        body |= {"enable_duplicate_check": 1, "duplicate_check_interval": 1800}
+        return body
+
+    async def send(self, message: Message) -> Delivery:
+        started_at = to_utc(self._now())
+        started = self._clock()
+        userid = self.address_of(message.recipient)
+        try:
+            if userid is None:
+                raise DeliveryError(f"收件人没有企业微信账号：{message.recipient.name}", permanent=True)
+            payload = self.payload(message, userid)
+            token = await self._access_token()
+            answer = await self._post(token, payload)
+            if _errcode(answer) in TOKEN_ERRCODES:
+                logger.info(
+                    "wecom app: access token rejected (errcode %s), fetching a new one", _errcode(answer)
+                )
+                self._forget(token)
+                answer = await self._post(await self._access_token(), payload)
+            self._api.check(answer)
+            _check_recipients(answer, userid)
+        except DeliveryError as error:
+            _log_failure("wecom app", message.key, userid or message.recipient.name, error)
+            raise
+        duration_ms = (self._clock() - started) * 1000.0
+        logger.info("wecom app: message %s sent to %s in %.0f ms", message.key, userid, duration_ms)
+        return Delivery(
+            channel=self.name,
+            address=userid,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            detail=_summary(answer),
+        )
+
+    async def aclose(self) -> None:
+        await self._api.aclose()
+
+    async def _post(self, token: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._api.call(
+            "POST", "/cgi-bin/message/send", params={"access_token": token}, json=payload
+        )
+
+    async def _access_token(self) -> str:
+        async with self._token_lock:  # concurrent sends share one gettoken
+            if self._token is not None and self._clock() < self._token_valid_until:
+                return self._token
+            asked_at = self._clock()
+            answer = await self._api.call(
+                "GET", "/cgi-bin/gettoken", params={"corpid": self._corp_id, "corpsecret": self._corp_secret}
+            )
+            self._api.check(answer)
+            token = answer.get("access_token")
+            if not isinstance(token, str) or not token:
+                raise DeliveryError("企业微信 gettoken 应答缺少 access_token", permanent=False)
+            expires_in = _number(answer.get("expires_in"), default=7200.0)
+            # Renew a little early: a token that expires in flight costs a failed send and a refetch.
+            self._token = token
+            self._token_valid_until = asked_at + expires_in - min(300.0, expires_in / 10)
+            logger.debug("wecom app: new access token, valid for %.0f s", expires_in)
+            return token
+
+    def _forget(self, token: str) -> None:
+        # Only the token that failed: a concurrent send may already have fetched its successor.
+        if self._token == token:
+            self._token = None
+
+
+def _errcode(answer: dict[str, Any]) -> int:
+    value = answer.get("errcode", 0)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+def _number(value: object, *, default: float) -> float:
+    if isinstance(value, int | float | str):
+        try:
+            return float(value)
+        except ValueError:
+            return default
+    return default
+
+
+def _check_recipients(answer: dict[str, Any], userid: str) -> None:
+    """errcode 0 can still mean "delivered to nobody": WeCom lists the userids it refused."""
+    invalid = str(answer.get("invaliduser") or "")
+    if invalid:
+        raise DeliveryError(f"企业微信 userid 无效或不在应用可见范围：{shorten(invalid, 80)}", permanent=True)
+    unlicensed = str(answer.get("unlicenseduser") or "")
+    if unlicensed:
+        raise DeliveryError(f"企业微信账号未开通接口许可：{shorten(unlicensed, 80)}", permanent=True)
+
+
+def _summary(answer: dict[str, Any]) -> str:
+    msgid = answer.get("msgid")
+    return (
+        f"msgid {msgid}"
+        if msgid
+        else shorten(f"errcode {_errcode(answer)} {answer.get('errmsg', '')}".strip())
+    )
+
+
+def _log_failure(channel: str, key: str, address: str, error: DeliveryError) -> None:
+    logger.warning(
+        "%s: message %s to %s failed (%s): %s",
+        channel,
+        key,
+        address,
+        "permanent" if error.permanent else "temporary",
+        error.reason,
+    )

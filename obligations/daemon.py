@@ -1,0 +1,118 @@
+"""The daemon: APScheduler triggers; the database stays the source of truth.
+
+Every few minutes a sweep plans due reminders and delivers the outbox (including retries); every day at
+`replan_at` the plan is brought up to date. A failing sweep is logged and retried on the next tick; SIGTERM
+and SIGINT let the current send finish, then the daemon stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import random
+import signal
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+
+from calendars.model import Profile
+from notifiers.base import Channel
+from obligations import planner, reminders
+from obligations.db import session_scope
+from obligations.escalation import PARTY_TIME
+
+log = logging.getLogger("obligations.daemon")
+
+
+def system_clock() -> dt.datetime:
+    """The daemon's clock: once per tick, aware, in party time."""
+    return dt.datetime.now(PARTY_TIME)
+
+
+@dataclass
+class Daemon:
+    engine: Engine
+    profiles: Mapping[str, Profile]
+    channels: Mapping[str, Channel]
+    settings: reminders.Settings
+    sweep_minutes: int
+    replan_at: dt.time
+    horizon_years: int
+    clock: Callable[[], dt.datetime] = system_clock
+    worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+    def __post_init__(self) -> None:
+        self.stop = asyncio.Event()
+        self.rng = random.Random()
+        self._busy = asyncio.Lock()
+
+    async def sweep_once(self) -> None:
+        async with self._busy:
+            now = self.clock()
+            try:
+                result = await reminders.sweep(
+                    self.engine, self.profiles, self.channels, now, self.settings,
+                    worker=self.worker, rng=self.rng, stop=self.stop,
+                )  # fmt: skip
+            except Exception:
+                log.exception("sweep at %s failed; it will run again on the next tick", now.isoformat())
+                return
+            if result.skipped:
+                log.debug("sweep at %s: %s", now.isoformat(), result.skipped)
+            else:
+                log.info(
+                    "sweep at %s: %d reminders, %d messages, %d sent, %d retrying, %d failed",
+                    now.isoformat(), result.reminders, result.messages, result.sent, result.retried, result.failed,
+                )  # fmt: skip
+
+    async def replan_once(self) -> None:
+        today = self.clock().astimezone(PARTY_TIME).date()
+        try:
+            with session_scope(self.engine) as session:
+                summary = planner.ensure_planned(
+                    session, self.profiles, today, planner.default_horizon(today, self.horizon_years)
+                )
+        except Exception:
+            log.exception("re-planning on %s failed; it will run again tomorrow", today)
+            return
+        if summary is not None:
+            log.info("re-planned %d organizations: +%d ~%d -%d", summary.organizations, summary.inserted,
+                     summary.updated, summary.removed)  # fmt: skip
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._request_stop, sig)
+        scheduler = AsyncIOScheduler(timezone=PARTY_TIME)
+        scheduler.add_job(
+            self.sweep_once, IntervalTrigger(minutes=self.sweep_minutes, timezone=PARTY_TIME),
+            id="sweep", max_instances=1, coalesce=True, next_run_time=self.clock(),
+        )  # fmt: skip
+        scheduler.add_job(
+            self.replan_once, CronTrigger(hour=self.replan_at.hour, minute=self.replan_at.minute, timezone=PARTY_TIME),
+            id="replan", max_instances=1, coalesce=True,
+        )  # fmt: skip
+        scheduler.start()
+        log.info("daemon %s started: sweep every %d min, re-plan daily at %s", self.worker, self.sweep_minutes,
+                 self.replan_at.strftime("%H:%M"))  # fmt: skip
+        await self.replan_once()
+        try:
+            await self.stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            async with self._busy:  # let the current send finish and be recorded
+                pass
+            for channel in self.channels.values():
+                await channel.aclose()
+            log.info("daemon %s stopped", self.worker)
+
+    def _request_stop(self, sig: signal.Signals) -> None:
+        log.info("received %s: finishing the current send, then stopping", sig.name)
+        self.stop.set()

@@ -1,0 +1,235 @@
+"""Digest rendering: the shipped templates say what a reminder must say; user templates override and are sandboxed."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jinja2.exceptions import SecurityError, UndefinedError
+
+from notifiers.render import check_templates, days_text, example_context, render_digest
+
+AS_OF = date(2026, 11, 23)
+
+
+def item(**fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "org_name": "第一党支部",
+        "org_code": "jg.b1",
+        "title": "支部委员会会议",
+        "rule": "branch-committee-meeting",
+        "period": "2026-11",
+        "due": date(2026, 11, 30),
+        "days_left": 7,
+        "step": "upcoming",
+        "clause": "《中国共产党支部工作条例（试行）》第十二条",
+        "command": "obligations done 101 --on YYYY-MM-DD",
+        "assignee_name": "张三",
+        "fallback_note": "",
+    }
+    base.update(fields)
+    return base
+
+
+def context(*items: dict[str, Any], failures: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"recipient": {"name": "张三"}, "as_of": AS_OF, "items": list(items), "failures": failures or []}
+
+
+@pytest.mark.parametrize(
+    ("days", "text"), [(-3, "逾期 3 天"), (0, "今天到期"), (1, "还剩 1 天"), (7, "还剩 7 天")]
+)
+def test_days_left_reads_as_late_today_or_remaining(days: int, text: str) -> None:
+    assert days_text(days) == text
+
+
+def test_every_part_says_what_for_whom_by_when_how_late_why_and_how_to_record() -> None:
+    digest = render_digest(context(item()))
+
+    assert digest.subject == "【党建提醒】第一党支部·支部委员会会议：还剩 7 天"
+    for part in (digest.text, digest.html, digest.markdown):
+        assert "张三" in part
+        assert "支部委员会会议" in part
+        assert "第一党支部" in part
+        assert "2026年11月30日（周一）" in part
+        assert "还剩 7 天" in part
+        assert "《中国共产党支部工作条例（试行）》第十二条" in part
+        assert "obligations done 101 --on YYYY-MM-DD" in part
+
+
+def test_an_overdue_item_is_late_and_red() -> None:
+    digest = render_digest(context(item(due=date(2026, 11, 20), days_left=-3, step="overdue")))
+
+    assert "逾期 3 天" in digest.subject
+    assert "逾期 3 天" in digest.text
+    assert 'color:#b91c1c;font-weight:bold;">逾期 3 天' in digest.html
+    assert '<font color="warning">逾期 3 天</font>' in digest.markdown
+
+
+def test_due_today_says_so() -> None:
+    digest = render_digest(context(item(due=AS_OF, days_left=0, step="final")))
+
+    assert "今天到期" in digest.subject and "今天到期" in digest.text and "最后提醒" in digest.text
+
+
+def test_a_superiors_digest_asks_to_see_the_overdue_work_done() -> None:
+    overdue = item(
+        org_name="第二党支部",
+        title="主题党日",
+        due=date(2026, 11, 10),
+        days_left=-13,
+        step="overdue",
+        assignee_name="李四",
+    )
+    escalated = item(
+        org_name="第三党支部",
+        title="党员大会",
+        due=date(2026, 11, 1),
+        days_left=-22,
+        step="escalated",
+        assignee_name="王五",
+    )
+    digest = render_digest(context(overdue, escalated))
+
+    assert digest.subject == "【督促提醒】2 项党建工作待督促，其中 2 项已逾期"
+    for part in (digest.text, digest.html, digest.markdown):
+        assert "以下任务已逾期，请督促" in part
+        assert "李四" in part and "王五" in part  # who is responsible
+        assert "提请上级党组织督办" in part  # the escalated step says why it reached this far
+    assert digest.text.index("党员大会") < digest.text.index("主题党日")  # most overdue first
+
+
+def test_own_work_and_work_to_supervise_are_separate_sections() -> None:
+    mine = item(fallback_note="组织委员空缺，由书记代为接收")
+    theirs = item(
+        org_name="第二党支部", title="主题党日", assignee_name="李四", days_left=2, due=date(2026, 11, 25)
+    )
+    digest = render_digest(context(mine, theirs))
+
+    assert digest.subject == "【党建提醒】1 项党建工作待办理，另有 1 项待督促"
+    assert "一、需要您办理的工作" in digest.text
+    assert "二、以下任务即将到期，请督促负责人按时办理并登记" in digest.text
+    assert "说明：组织委员空缺，由书记代为接收" in digest.text
+    assert "组织委员空缺，由书记代为接收" in digest.html and "组织委员空缺，由书记代为接收" in digest.markdown
+
+
+def test_the_role_given_by_the_application_wins_over_name_matching() -> None:
+    namesake = item(assignee_name="张三", role="supervisor")  # another 张三: common names are common
+    digest = render_digest(context(namesake))
+
+    assert digest.subject.startswith("【督促提醒】")
+
+
+def test_failed_deliveries_are_reported_in_every_part() -> None:
+    failures = [
+        {
+            "recipient_name": "王五",
+            "channel": "email",
+            "reason": "收件人被拒绝（SMTP 550 5.1.1 Mailbox unavailable）",
+            "title": "党员大会",
+            "org_name": "第三党支部",
+        }
+    ]
+    digest = render_digest(context(failures=failures))
+
+    assert digest.subject == "【党建提醒】1 条提醒未能送达"
+    for part in (digest.text, digest.html, digest.markdown):
+        assert "以下提醒未能送达" in part
+        assert "王五" in part and "党员大会" in part and "邮件" in part and "SMTP 550" in part
+
+
+def test_html_escapes_user_text_and_text_keeps_it() -> None:
+    digest = render_digest(context(item(title="<script>alert(1)</script> & 学习", org_name='"引号"支部')))
+
+    assert "<script>" not in digest.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; 学习" in digest.html
+    assert "&#34;引号&#34;支部" in digest.html
+    assert "<script>alert(1)</script> & 学习" in digest.text
+
+
+def test_the_html_is_a_complete_utf8_document() -> None:
+    html = render_digest(example_context(AS_OF)).html
+
+    assert html.startswith("<!DOCTYPE html>")
+    assert '<meta charset="utf-8">' in html
+    assert "<title>【党建提醒】1 项党建工作待办理，另有 1 项待督促</title>" in html
+    assert "<table" in html and "<style" not in html  # inline styles only: mail clients drop <style>
+
+
+def test_a_template_in_the_user_folder_overrides_that_part_only(tmp_path: Path) -> None:
+    (tmp_path / "reminder.subject.j2").write_text(
+        "【{{ recipient.name }}】{{ items|length }} 项：{% for i in items %}{{ i.title }}{{ i.days_text }} {% endfor %}",
+        encoding="utf-8",
+    )
+    digest = render_digest(context(item()), user_folder=tmp_path)
+
+    assert digest.subject == "【张三】1 项：支部委员会会议还剩 7 天"
+    assert digest.text == render_digest(context(item())).text
+
+
+def test_a_user_template_can_replace_just_the_failure_section(tmp_path: Path) -> None:
+    (tmp_path / "failure.text.j2").write_text("送达失败：{{ failures|length }} 条\n", encoding="utf-8")
+    failure = {"recipient_name": "王五", "channel": "wecom", "reason": "x", "title": "t", "org_name": "o"}
+
+    digest = render_digest(context(item(), failures=[failure]), user_folder=tmp_path)
+
+    assert "二、送达失败：1 条" in digest.text
+    assert "以下提醒未能送达" in digest.html  # the HTML section is still the shipped one
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ ().__class__.__mro__[1].__subclasses__() }}",
+        "{{ recipient.__class__.__init__.__globals__ }}",
+        "{% for c in ''.__class__.__mro__ %}{{ c }}{% endfor %}",
+        "{{ items.append(1) }}",  # the sandbox is immutable: a template cannot change its context
+    ],
+)
+def test_a_malicious_user_template_is_stopped_by_the_sandbox(tmp_path: Path, body: str) -> None:
+    (tmp_path / "reminder.text.j2").write_text(body, encoding="utf-8")
+
+    with pytest.raises(SecurityError):
+        render_digest(context(item()), user_folder=tmp_path)
+
+
+def test_a_misspelt_name_fails_loudly_instead_of_leaving_a_hole(tmp_path: Path) -> None:
+    (tmp_path / "reminder.text.j2").write_text("{{ recipient.nmae }}", encoding="utf-8")
+
+    with pytest.raises(UndefinedError):
+        render_digest(context(item()), user_folder=tmp_path)
+
+
+def test_check_templates_lists_the_broken_user_templates(tmp_path: Path) -> None:
+    assert check_templates(tmp_path, AS_OF) == []
+    (tmp_path / "reminder.html.j2").write_text("{% if %}", encoding="utf-8")
+    (tmp_path / "reminder.wecom.md.j2").write_text("{{ nothing }}", encoding="utf-8")
+
+    problems = check_templates(tmp_path, AS_OF)
+
+    assert len(problems) == 2
+    assert "reminder.html.j2" in problems[0] and "TemplateSyntaxError" in problems[0]
+    assert "reminder.wecom.md.j2" in problems[1] and "nothing" in problems[1]
+
+
+def test_a_context_without_the_facts_is_refused() -> None:
+    with pytest.raises(ValueError, match="due"):
+        render_digest(context(item(due=None)))
+    with pytest.raises(ValueError, match="recipient"):
+        render_digest({"as_of": AS_OF, "items": []})
+
+
+def test_days_left_defaults_to_the_distance_from_as_of() -> None:
+    fields = item(due=AS_OF - timedelta(days=5))
+    del fields["days_left"]
+
+    assert "逾期 5 天" in render_digest(context(fields)).text
+
+
+def test_the_context_given_is_not_changed() -> None:
+    original = context(item())
+    snapshot = repr(original)
+    render_digest(original)
+
+    assert repr(original) == snapshot

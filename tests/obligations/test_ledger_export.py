@@ -1,0 +1,154 @@
+"""`obligations ledger`: the 党组织生活台账 as CSV for Excel and as a printable HTML page."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.obligations.conftest import run
+
+AS_OF = ("--as-of", "2026-11-21")
+HEADERS = [
+    "编号", "日期", "组织", "活动类型", "计入职责", "地点", "方式", "主持人", "参加人数", "参加人员",
+    "缺席人员及原因", "主题和内容", "学时", "附件", "备注", "状态", "撤销原因",
+]  # fmt: skip
+TOPIC = "学习<条例> & “两个确立”"
+
+
+def _record(workspace: tuple[Path, str], *args: str) -> int:
+    result = run(workspace, "record", *args, *AS_OF)
+    assert result.exit_code == 0, result.stderr
+    found = re.search(r"已登记台账记录 (\d+)", result.stdout)
+    assert found is not None, result.stdout
+    return int(found.group(1))
+
+
+@pytest.fixture
+def book(imported: tuple[Path, str], tmp_path: Path) -> dict[str, int]:
+    """A year of jg.b1's activities (and one of its 党小组's), with one withdrawn, and records of other years
+    and organizations that must stay out."""
+    minutes = tmp_path / "党员大会记录.txt"
+    minutes.write_text("会议记录", encoding="utf-8")
+    ids = {}
+    # jg.b1 has 9 full members (7 of its own, 2 in its 党小组): 5 attend the general meeting.
+    present = [arg for m in ("jgb1m1", "jgb1m2", "jgb1m3", "jgb1m4", "jgb1g1m1") for arg in ("--attendee", m)]
+    ids["general"] = _record(
+        imported, "--org", "jg.b1", "--rule", "general-meeting", "--on", "2026-03-15", *present,
+        "--absent", "jgb1m5:出差", "--place", "三楼会议室", "--form", "集中学习", "--host", "党员jgb1m1",
+        "--topic", TOPIC, "--minutes", str(minutes), "--note", "会前征求意见",
+    )  # fmt: skip
+    ids["group"] = _record(
+        imported, "--org", "jg.b1.g1", "--rule", "group-meeting", "--on", "2026-02-10",
+        "--attendee", "jgb1g1m1", "--attendee", "jgb1g1m2", "--topic", "学习党章",
+    )  # fmt: skip
+    ids["combined"] = _record(
+        imported, "--org", "jg.b1", "--rule", "theme-party-day", "--rule", "party-lesson", "--on", "2026-04-18",
+        "--attendee", "jgb1m1", "--attendee", "jgb1m3", "--hours", "4", "--topic", "参观革命纪念馆",
+    )  # fmt: skip
+    ids["withdrawn"] = _record(
+        imported, "--org", "jg.b1", "--rule", "committee-meeting", "--on", "2026-05-20",
+        "--attendees", "3", "--topic", "研究发展党员",
+    )  # fmt: skip
+    assert run(imported, "undo", str(ids["withdrawn"]), "--reason", "日期登记错误").exit_code == 0
+    _record(imported, "--org", "jg.b1", "--rule", "theme-party-day", "--on", "2025-12-10", "--attendees", "6")
+    _record(imported, "--org", "jg.b2", "--rule", "theme-party-day", "--on", "2026-03-01", "--attendees", "4")
+    return ids
+
+
+def test_csv_has_chinese_headers_a_bom_and_every_record_in_date_order(
+    imported: tuple[Path, str], book: dict[str, int]
+) -> None:
+    result = run(imported, "ledger", "--org", "jg.b1", "--year", "2026")
+    assert result.exit_code == 0, result.stderr
+    data = result.stdout_bytes
+    assert data.startswith(b"\xef\xbb\xbf"), "Excel needs the BOM to read UTF-8"
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert list(rows[0]) == HEADERS
+    assert [(row["编号"], row["日期"]) for row in rows] == [
+        (str(book["group"]), "2026-02-10"),
+        (str(book["general"]), "2026-03-15"),
+        (str(book["combined"]), "2026-04-18"),
+        (str(book["withdrawn"]), "2026-05-20"),
+    ]
+    group, general, combined, withdrawn = rows
+    assert (group["组织"], group["活动类型"], group["计入职责"]) == (
+        "第一党小组",
+        "党小组会",
+        "党小组会（2026-02）",
+    )
+    assert general == {
+        "编号": str(book["general"]),
+        "日期": "2026-03-15",
+        "组织": "第一党支部",
+        "活动类型": "党员大会",
+        "计入职责": "支部党员大会（2026-Q1）",
+        "地点": "三楼会议室",
+        "方式": "集中学习",
+        "主持人": "党员jgb1m1",
+        "参加人数": "5",
+        "参加人员": "党员jgb1g1m1、党员jgb1m1、党员jgb1m2、党员jgb1m3、党员jgb1m4",
+        "缺席人员及原因": "党员jgb1m5（出差）",
+        "主题和内容": TOPIC,
+        "学时": "",
+        "附件": f"jg.b1/general-meeting-2026-Q1/{book['general']}-1-党员大会记录.txt",
+        "备注": "会前征求意见",
+        "状态": "有效",
+        "撤销原因": "",
+    }
+    assert combined["活动类型"] == "党课、主题党日"
+    assert combined["计入职责"] == (
+        "主题党日（2026-04）；党课（2026-Q2）；党员集中学习培训学时（计入2名党员，各4学时）"
+    )
+    assert (combined["学时"], combined["参加人数"]) == ("4", "2")
+    assert (withdrawn["状态"], withdrawn["撤销原因"], withdrawn["参加人数"]) == (
+        "已撤销",
+        "日期登记错误",
+        "3",
+    )
+    assert withdrawn["活动类型"] == "支委会"
+
+
+def test_csv_of_another_year_holds_only_that_year(imported: tuple[Path, str], book: dict[str, int]) -> None:
+    result = run(imported, "ledger", "--org", "jg.b1", "--year", "2025", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.stdout_bytes.decode("utf-8-sig"), newline="")))
+    assert [row["日期"] for row in rows] == ["2025-12-10"]
+    assert book["general"] not in [int(row["编号"]) for row in rows]
+
+
+def test_html_is_one_escaped_self_contained_printable_page(
+    imported: tuple[Path, str], book: dict[str, int], tmp_path: Path
+) -> None:
+    target = tmp_path / "台账.html"
+    result = run(
+        imported, "ledger", "--org", "jg.b1", "--year", "2026", "--format", "html", "--output", str(target)
+    )
+    assert result.exit_code == 0, result.stderr
+    assert f"4 条（其中已撤销 1 条）到 {target}" in result.stderr
+    page = target.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
+    assert "<title>第一党支部2026年度党组织生活台账</title>" in page
+    # Escaped: the topic's markup is text, not tags.
+    assert "学习&lt;条例&gt; &amp; “两个确立”" in page and "<条例>" not in page
+    # Self-contained: nothing is fetched from elsewhere, nothing runs.
+    for outside in ("http://", "https://", "<script", "<link", "src=", "@import"):
+        assert outside not in page
+    assert "@page" in page and "landscape" in page
+    headings = re.findall(r"<h2>(.*?)</h2>", page)
+    assert headings == ["党员大会", "支委会", "党小组会", "党课", "主题党日", "组织生活会", "其他"]
+    sections = dict(zip(headings, re.split(r"<h2>.*?</h2>", page)[1:], strict=True))
+    assert "参观革命纪念馆" in sections["党课"] and "参观革命纪念馆" in sections["主题党日"]
+    assert "本年度无记录" in sections["组织生活会"] and "本年度无记录" in sections["其他"]
+    assert "党员jgb1m5（出差）" in sections["党员大会"]
+    # The withdrawn record stays, struck through, with its reason legible.
+    assert '<tr class="undone">' in sections["支委会"] and "已撤销：日期登记错误" in sections["支委会"]
+    assert "tr.undone td { color: #666; text-decoration: line-through; }" in page
+    assert "共 4 条记录，其中已撤销 1 条" in page
+
+
+def test_an_unknown_organization_is_one_chinese_error(imported: tuple[Path, str]) -> None:
+    result = run(imported, "ledger", "--org", "jg.b9", "--year", "2026")
+    assert result.exit_code == 2 and "没有组织 'jg.b9'" in result.stderr and "Traceback" not in result.stderr
