@@ -103,7 +103,12 @@ class EmailChannel:
             error = DeliveryError(f"{reason}：{message.recipient.name}", permanent=True)
             logger.warning("email %s to %s not sent: %s", message.key, message.recipient.name, error.reason)
             raise error
-        email = self.compose(message, address, moment)
+        try:
+            email = self.compose(message, address, moment)
+        except (ValueError, TypeError) as exc:  # e.g. a line break in a header: the same next time
+            error = DeliveryError(f"邮件无法生成：{type(exc).__name__}: {shorten(str(exc))}", permanent=True)
+            logger.warning("email %s to %s not sent: %s", message.key, address, error.reason)
+            raise error from exc
         async with self._slots:
             client: aiosmtplib.SMTP | None = None
             try:
@@ -149,7 +154,7 @@ class EmailChannel:
         email = EmailMessage()
         email["Subject"] = " ".join(message.subject.split())
         email["From"] = self._sender
-        email["To"] = Address(display_name=message.recipient.name, addr_spec=address)
+        email["To"] = Address(display_name=" ".join(message.recipient.name.split()), addr_spec=address)
         email["Date"] = format_datetime(moment)
         # The same key gives the same Message-ID, so that a resend after a crash can be recognized downstream.
         email["Message-ID"] = message_id(message.key, self._domain)

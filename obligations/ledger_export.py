@@ -282,6 +282,11 @@ def to_csv(book: Ledger) -> str:
     return buffer.getvalue()
 
 
+# Column widths in percent, the same in every table as on the printed page: 编号, 日期, 组织, 地点, 方式,
+# 主持人, 参加人员, 缺席人员及原因, 主题和内容, 学时, 计入职责, 附件, 状态.
+_WIDTHS = (4, 8, 8, 7, 5, 5, 11, 8, 12, 4, 15, 6, 7)
+assert sum(_WIDTHS) == 100
+
 _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
     """<!DOCTYPE html>
 <html lang="zh-CN">
@@ -294,11 +299,12 @@ _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).fr
   h1 { text-align: center; font-size: 20pt; letter-spacing: 0.3em; margin: 0.5em 0 0.2em; }
   .subtitle { text-align: center; margin: 0 0 1.2em; }
   h2 { font-size: 13pt; border-left: 4px solid #b00; padding-left: 0.4em; margin: 1.2em 0 0.4em; page-break-after: avoid; }
-  table { border-collapse: collapse; width: 100%; page-break-inside: auto; }
+  table { border-collapse: collapse; width: 100%; table-layout: fixed; page-break-inside: auto; }
   th, td { border: 1px solid #000; padding: 3px 4px; vertical-align: top; text-align: left; }
-  th { background: #f2f2f2; white-space: nowrap; }
+  th { background: #f2f2f2; }
   tr { page-break-inside: avoid; }
   td.date { white-space: nowrap; }
+  td.files { word-break: break-all; font-size: 9pt; }
   tr.undone td { color: #666; text-decoration: line-through; }
   tr.undone td.state { text-decoration: none; color: #b00; }
   .empty { color: #666; text-align: center; }
@@ -312,11 +318,12 @@ _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).fr
 {% for name, entries in book.sections %}
 <h2>{{ name }}</h2>
 <table>
+<colgroup>{% for width in widths %}<col style="width: {{ width }}%">{% endfor %}</colgroup>
 <thead><tr><th>编号</th><th>日期</th><th>组织</th><th>地点</th><th>方式</th><th>主持人</th><th>参加人员</th><th>缺席人员及原因</th><th>主题和内容</th><th>学时</th><th>计入职责</th><th>附件</th><th>状态</th></tr></thead>
 <tbody>
 {% for entry in entries %}
 <tr{% if entry.undone %} class="undone"{% endif %}>
-<td>{{ entry.id }}</td><td class="date">{{ entry.held_on.isoformat() }}</td><td>{{ entry.org_name }}</td><td>{{ entry.place or "" }}</td><td>{{ entry.form or "" }}</td><td>{{ entry.host or "" }}</td><td>{{ entry.attendees_text }}{% if entry.attendees %}（共{{ entry.headcount }}人）{% endif %}</td><td>{{ entry.absentees_text }}</td><td>{{ entry.topic or "" }}{% if entry.note %}<br>备注：{{ entry.note }}{% endif %}</td><td>{{ hours(entry.hours) }}</td><td>{{ entry.duties_text }}</td><td>{% for path in entry.attachments %}{{ path }}{% if not loop.last %}<br>{% endif %}{% endfor %}</td><td class="state">{% if entry.undone %}已撤销{% if entry.undo_reason %}：{{ entry.undo_reason }}{% endif %}{% else %}有效{% endif %}</td>
+<td>{{ entry.id }}</td><td class="date">{{ entry.held_on.isoformat() }}</td><td>{{ entry.org_name }}</td><td>{{ entry.place or "" }}</td><td>{{ entry.form or "" }}</td><td>{{ entry.host or "" }}</td><td>{{ entry.attendees_text }}{% if entry.attendees %}（共{{ entry.headcount }}人）{% endif %}</td><td>{{ entry.absentees_text }}</td><td>{{ entry.topic or "" }}{% if entry.note %}<br>备注：{{ entry.note }}{% endif %}</td><td>{{ hours(entry.hours) }}</td><td>{{ entry.duties_text }}</td><td class="files">{% for path in entry.attachments %}{{ path }}{% if not loop.last %}<br>{% endif %}{% endfor %}</td><td class="state">{% if entry.undone %}已撤销{% if entry.undo_reason %}：{{ entry.undo_reason }}{% endif %}{% else %}有效{% endif %}</td>
 </tr>
 {% else %}
 <tr><td class="empty" colspan="13">本年度无记录</td></tr>
@@ -334,4 +341,4 @@ _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).fr
 def to_html(book: Ledger) -> str:
     """One printable page, self-contained (no scripts, fonts or images from elsewhere), every text escaped."""
     withdrawn = sum(1 for entry in book.entries if entry.undone)
-    return _HTML.render(book=book, withdrawn=withdrawn, hours=_hours)
+    return _HTML.render(book=book, withdrawn=withdrawn, hours=_hours, widths=_WIDTHS)

@@ -34,7 +34,7 @@ from sqlmodel import Session, col, select
 from calendars.model import Profile
 from notifiers.base import Channel, DeliveryError, Message, Recipient
 from notifiers.render import render_digest
-from notifiers.retry import next_delay, should_retry
+from notifiers.retry import retry_delay, should_retry
 from obligations import escalation
 from obligations.db import session_scope
 from obligations.models import (
@@ -345,6 +345,10 @@ def _context(
                 "command": command(task.id or 0),
                 "assignee_name": assignee.name if assignee else "",
                 "fallback_note": reminder.note or "",
+                # The person who owes the duty acts; everyone else on the ladder supervises (督促).
+                "role": "responsible"
+                if reminder.recipient in (task.assignee, task.subject)
+                else "supervisor",
             }
         )
     return {"recipient": {"name": member.name}, "as_of": today, "items": items, "failures": list(failures)}
@@ -435,7 +439,6 @@ async def deliver(
 
 @dataclass(frozen=True)
 class _Outcome:
-    started_at: dt.datetime | None
     duration_ms: float
     error: DeliveryError | None
     address: str
@@ -445,7 +448,7 @@ async def _send_one(message: OutboxMessage, channels: Mapping[str, Channel]) -> 
     channel = channels.get(message.channel)
     if channel is None:
         error = DeliveryError(f"渠道 {message.channel} 未配置", permanent=True)
-        return _Outcome(None, 0.0, error, message.address)
+        return _Outcome(0.0, error, message.address)
     member = Recipient(name=message.recipient, email=message.address if message.channel == "email" else None,
                        wecom=message.address if message.channel == "wecom" else None,
                        mobile=message.mention_mobiles)  # fmt: skip
@@ -461,13 +464,13 @@ async def _send_one(message: OutboxMessage, channels: Mapping[str, Channel]) -> 
     try:
         delivery = await channel.send(outgoing)
     except DeliveryError as error:
-        return _Outcome(None, 0.0, error, message.address)
+        return _Outcome(0.0, error, message.address)
     except Exception as error:  # a bug in a channel must not kill the sweep: retry, and log it
         log.exception("channel %s raised unexpectedly for message %s", message.channel, message.id)
         return _Outcome(
-            None, 0.0, DeliveryError(f"unexpected {type(error).__name__}", permanent=False), message.address
+            0.0, DeliveryError(f"unexpected {type(error).__name__}", permanent=False), message.address
         )
-    return _Outcome(delivery.started_at, delivery.duration_ms, None, delivery.address)
+    return _Outcome(delivery.duration_ms, None, delivery.address)
 
 
 def _record(
@@ -482,12 +485,11 @@ def _record(
     values: dict[str, Any] = {"attempts": attempts, "claimed_at": None, "claimed_by": None}
     error = outcome.error
     if error is None:
-        values.update(state="sent", sent_at=outcome.started_at or now, last_error=None)
+        # The sweep's instant, not the channel's wall clock: a replayed sweep (remind --as-of) stays coherent.
+        values.update(state="sent", sent_at=now, last_error=None)
         kind, label = "sent", "sent"
     elif not error.permanent and should_retry(error, attempts, settings.max_attempts):
-        delay = error.retry_after or next_delay(
-            attempts, base=settings.retry_base, cap=settings.retry_cap, rng=rng
-        )
+        delay = retry_delay(error, attempts, base=settings.retry_base, cap=settings.retry_cap, rng=rng)
         values.update(
             state="pending", next_attempt_at=now + dt.timedelta(seconds=delay), last_error=str(error)[:500]
         )
@@ -498,7 +500,7 @@ def _record(
     session.add(
         DeliveryAttempt(
             message_id=message.id or 0,
-            started_at=outcome.started_at or now,
+            started_at=now,
             channel=message.channel,
             address=outcome.address,
             outcome=label,

@@ -97,7 +97,7 @@ def bar_chart(report: Report, *, width: int = 1130, label_width: int = 260, row_
             y=top + index * row_height,
             width=round((summary.counts.on_time_rate or 0.0) * plot_width, 1),
             rate=summary.counts.on_time_rate,
-            label=percent(summary.counts.on_time_rate) if summary.counts.assessed else "尚无到期任务",
+            label=_bar_label(summary.counts),
             detail=f"{summary.counts.done_on_time}/{summary.counts.assessed}"
             if summary.counts.assessed
             else "",
@@ -116,6 +116,12 @@ def bar_chart(report: Report, *, width: int = 1130, label_width: int = 260, row_
         bars=bars,
         ticks=ticks,
     )
+
+
+def _bar_label(counts: Tally) -> str:
+    if counts.assessed:
+        return percent(counts.on_time_rate)
+    return "尚未到期" if counts.pending else "全部免办"
 
 
 @dataclass(frozen=True)

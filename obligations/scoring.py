@@ -29,6 +29,7 @@ from calendars.model import OrgKind, Profile, Role
 from obligations import render
 from obligations.errors import NotFound, UserError
 from obligations.models import Completion, CompletionTask, Member, Organization, Position, Task
+from obligations.queries import organization
 
 # Period states: done by as_of; overdue (due before as_of, not done); pending (not yet due); waived (免于执行).
 STATUS_LABELS = {"done": "已开展", "overdue": "逾期未开展", "pending": "尚未到期", "waived": "已免于执行"}
@@ -223,9 +224,7 @@ def score(
     year: int,
     as_of: dt.date,
 ) -> Scorecard:
-    org = session.get(Organization, org_code)
-    if org is None or not org.active:
-        raise UserError(f"没有组织 {org_code!r}。", exit_code=2)
+    org = organization(session, org_code)
     kind = OrgKind(org.kind)
     if kind not in checklist.applies_to:
         kinds = "、".join(k.label for k in sorted(checklist.applies_to, key=list(OrgKind).index))
@@ -308,7 +307,10 @@ def _tally(
         _check(target, key, due, task, evidence, as_of)
         for target, key, due, task in sorted(periods, key=lambda p: (p[0].path, p[2], p[1]))
     ]
-    return Tally(rule_id, title, source, tuple(checks), groups=len(groups) if groups is not None else None)
+    exempted = None if any(check.status != "waived" for check in checks) else f"{year}年的各周期均已免于执行"
+    return Tally(
+        rule_id, title, source, tuple(checks), exempted, groups=len(groups) if groups is not None else None
+    )
 
 
 def _check(
@@ -657,9 +659,14 @@ def describe(card: Scorecard) -> str:
         *summary(card),
         "",
     ]
+    numbers = iter("一二三四五")
+
+    def heading(text: str) -> str:
+        return f"{next(numbers)}、{text}"
+
     computed = [r for r in card.items if r.status in ("scored", "rate") and r.tally is not None]
     if computed:
-        out.append("一、按台账计分的项目" if checklist.scored else "一、可由台账核验的职责（完成率）")
+        out.append(heading("按台账计分的项目" if checklist.scored else "可由台账核验的职责（完成率）"))
         rows = []
         for result in computed:
             tally = result.tally
@@ -699,7 +706,7 @@ def describe(card: Scorecard) -> str:
         out.append("")
     not_applicable = [r for r in card.items if r.status == "not_applicable"]
     if not_applicable:
-        out.append("二、不适用的项目（不计入可计算满分）")
+        out.append(heading("不适用的项目（不计入可计算满分）"))
         for result in not_applicable:
             assert result.tally is not None
             worth = f"（{points(result.item.points)}分）" if result.item.points is not None else ""
@@ -707,7 +714,7 @@ def describe(card: Scorecard) -> str:
         out.append("")
     manual = [r for r in card.items if r.status == "manual"]
     if manual:
-        out.append(f"三、需人工评定的项目（共 {points(card.unscored_points)} 分）")
+        out.append(heading(f"需人工评定的项目（共 {points(card.unscored_points)} 分）"))
         for result in manual:
             worth = f"  {points(result.item.points)}分" if result.item.points is not None else ""
             out.append(f"  {result.item.label}：{result.item.standard}{worth}")
@@ -716,7 +723,7 @@ def describe(card: Scorecard) -> str:
             for tally in result.related:
                 out.append(f"    参考记录：{_related_text(tally)}")
         out.append("")
-    out.append("四、一票否决")
+    out.append(heading("一票否决"))
     if not card.vetoes:
         out.append("  （评估表未收录，否决情形不详）")
     for veto in card.vetoes:

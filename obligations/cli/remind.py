@@ -8,15 +8,18 @@ import logging
 import os
 import random
 import socket
+import time
 from pathlib import Path
 
 import click
 from sqlmodel import col, select
 
+from notifiers.render import check_templates
 from obligations import reminders, render
 from obligations.channels import build_channels
 from obligations.cli.app import PARTY_TIME, App, cli, pass_app
-from obligations.daemon import Daemon
+from obligations.cli.app import today as app_today
+from obligations.daemon import Daemon, system_clock
 from obligations.errors import UserError
 from obligations.escalation import OfficeHours
 from obligations.models import OutboxMessage, Sweep
@@ -29,6 +32,10 @@ def settings(app: App) -> reminders.Settings:
     except ValueError as error:
         raise UserError(f"配置 [reminders] office_hours：{error}", exit_code=3) from None
     templates = str(config.get("reminders", "templates"))
+    if templates:
+        problems = check_templates(Path(templates), app_today())
+        if problems:
+            raise UserError("自定义消息模板有错误：\n" + "\n".join(f"  - {p}" for p in problems), exit_code=3)
     return reminders.Settings(
         office_hours=hours,
         channels=tuple(config.get("reminders", "channels")),
@@ -218,20 +225,29 @@ def status(app: App) -> None:
 
 @cli.command()
 @click.option("--verbose", "-v", is_flag=True, help="输出更详细的日志。")
+@click.option("--as-of", "as_of", help="从某一时刻起运行（北京时间，时钟随后照常走动），用于演示和重放。")
 @pass_app
-def daemon(app: App, verbose: bool) -> None:
+def daemon(app: App, verbose: bool, as_of: str | None) -> None:
     """后台服务：每隔几分钟检查并发送提醒（含重试），每天重新计划任务；收到 SIGTERM/SIGINT 时发完当前消息后退出。
 
     \b
     示例：
       obligations daemon
       obligations --config /etc/obligations/config.toml daemon -v
+      obligations daemon --as-of "2026-11-23 08:30"
     """
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     config = app.config
+    clock = system_clock
+    if as_of is not None:
+        start, began = _instant(as_of), time.monotonic()
+
+        def clock() -> dt.datetime:
+            return start + dt.timedelta(seconds=time.monotonic() - began)
+
     service = Daemon(
         engine=app.engine,
         profiles=app.profiles,
@@ -240,5 +256,6 @@ def daemon(app: App, verbose: bool) -> None:
         sweep_minutes=int(config.get("reminders", "sweep_minutes")),
         replan_at=dt.time.fromisoformat(str(config.get("reminders", "replan_at"))),
         horizon_years=int(config.get("planner", "horizon_years")),
+        clock=clock,
     )
     asyncio.run(service.run())

@@ -1,168 +1,31 @@
-"""Real servers on 127.0.0.1 for the channel tests: an SMTP server (aiosmtpd) and a WeCom API speaker."""
+"""Fixtures for the channel tests: servers on 127.0.0.1 (see servers.py), started and stopped per test."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import shutil
-import socket
-import ssl
-import subprocess
-from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-USERNAME = "dangjian"
-PASSWORD = "s3cret-Pa55word"  # must never appear in logs or errors
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-# --- TLS: a self-signed certificate for 127.0.0.1, made with the openssl CLI (no extra dependency) ---
-
-
-@dataclass(frozen=True)
-class Certificate:
-    cert: Path
-    key: Path
-
-    def server_context(self) -> ssl.SSLContext:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.cert, self.key)
-        return context
-
-    def client_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.cert))
+from tests.notifiers.servers import Certificate, SmtpServer, make_certificate, start_smtp
 
 
 @pytest.fixture(scope="session")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.fail("the TLS tests need the openssl command (Debian package openssl)")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return Certificate(cert, key)
-
-
-# --- SMTP ---
-
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    content: bytes
-    session_id: int
-    authenticated: bool
-
-    @property
-    def message(self) -> EmailMessage:
-        parsed = BytesParser(policy=policy.default).parsebytes(self.content)
-        assert isinstance(parsed, EmailMessage)
-        return parsed
-
-
-@dataclass
-class Mailbox:
-    """An aiosmtpd handler that keeps what it receives and refuses recipients on request."""
-
-    received: list[Received] = field(default_factory=list)
-    rcpt_replies: dict[str, str] = field(default_factory=dict)
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
-    ) -> str:
-        reply = self.rcpt_replies.get(address)
-        if reply is not None:
-            return reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        assert isinstance(envelope.content, bytes)
-        self.received.append(
-            Received(
-                mail_from=str(envelope.mail_from),
-                rcpt_tos=list(envelope.rcpt_tos),
-                content=envelope.content,
-                session_id=id(session),
-                authenticated=bool(session.authenticated),
-            )
-        )
-        return "250 Message accepted for delivery"
-
-
-def authenticator(
-    server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: object
-) -> AuthResult:
-    ok = (
-        isinstance(auth_data, LoginPassword)
-        and auth_data.login == USERNAME.encode()
-        and auth_data.password == PASSWORD.encode()
-    )
-    return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 535 itself
-
-
-@dataclass
-class SmtpServer:
-    port: int
-    mailbox: Mailbox
+    """A self-signed certificate for 127.0.0.1, made with the openssl CLI (no extra dependency)."""
+    return make_certificate(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
 def smtp_factory() -> Iterator[Callable[..., SmtpServer]]:
-    """Starts aiosmtpd Controllers with the given SMTP options; stops them all afterwards."""
+    """Starts aiosmtpd servers with the given SMTP options; stops them all afterwards."""
     controllers: list[Controller] = []
 
     def start(**options: Any) -> SmtpServer:
-        mailbox = Mailbox()
-        port = free_port()
-        controller = Controller(
-            mailbox, hostname="127.0.0.1", port=port, server_hostname="mail.test", **options
-        )
-        controller.start()
+        controller, server = start_smtp(**options)
         controllers.append(controller)
-        return SmtpServer(port, mailbox)
+        return server
 
     yield start
     for controller in controllers:
@@ -172,150 +35,3 @@ def smtp_factory() -> Iterator[Callable[..., SmtpServer]]:
 @pytest.fixture
 def smtp_server(smtp_factory: Callable[..., SmtpServer]) -> SmtpServer:
     return smtp_factory()
-
-
-# --- WeCom: gettoken, message/send and webhook/send over real HTTP/1.1 with keep-alive ---
-
-
-@dataclass
-class FakeTime:
-    """A monotonic clock and a sleep that moves it, for the rate limit; the sleeps are recorded."""
-
-    now: float = 1000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    body: Any
-    at: float  # on the server's clock
-
-
-Answer = dict[str, Any] | tuple[int, bytes]  # a JSON answer (HTTP 200) or a raw status and body
-
-
-class FakeWeCom:
-    """Speaks the parts of the WeCom API that the channels use, checks keys and tokens like WeCom does, and
-    answers from per-endpoint queues when a test wants a particular answer."""
-
-    def __init__(self, *, robot_key: str, corp_id: str, corp_secret: str, clock: Callable[[], float]) -> None:
-        self.robot_key = robot_key
-        self.corp_id = corp_id
-        self.corp_secret = corp_secret
-        self.clock = clock
-        self.requests: list[Request] = []
-        self.answers: dict[str, deque[Answer]] = {
-            "/cgi-bin/gettoken": deque(),
-            "/cgi-bin/message/send": deque(),
-            "/cgi-bin/webhook/send": deque(),
-        }
-        self.tokens: dict[str, str] = {}  # token -> "valid" | "expired"
-        self.delay = 0.0  # real seconds before answering
-        self.on_request: Callable[[], None] | None = None  # e.g. to move a fake clock as requests arrive
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self.port = 0
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def calls(self, path: str) -> list[Request]:
-        return [request for request in self.requests if request.path == path]
-
-    def expire_tokens(self) -> None:
-        self.tokens = dict.fromkeys(self.tokens, "expired")
-
-    def revoke_tokens(self) -> None:
-        self.tokens.clear()
-
-    async def __aenter__(self) -> FakeWeCom:
-        self._server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in self._writers:  # the handlers then see EOF and end by themselves
-            writer.close()
-        await asyncio.sleep(0)
-
-    def _answer(self, request: Request) -> Answer:
-        queue = self.answers.get(request.path)
-        if queue is None:
-            return 404, b"not found"
-        if queue:
-            return queue.popleft()
-        if request.path == "/cgi-bin/gettoken":
-            if (
-                request.query.get("corpid") != self.corp_id
-                or request.query.get("corpsecret") != self.corp_secret
-            ):
-                return {"errcode": 40001, "errmsg": "invalid credential"}
-            token = f"token-{len(self.tokens) + 1}-{len(self.requests)}"
-            self.tokens[token] = "valid"
-            return {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200}
-        if request.path == "/cgi-bin/message/send":
-            state = self.tokens.get(request.query.get("access_token", ""))
-            if state is None:
-                return {"errcode": 40014, "errmsg": "invalid access_token"}
-            if state == "expired":
-                return {"errcode": 42001, "errmsg": "access_token expired"}
-            return {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": f"msg-{len(self.requests)}"}
-        if request.query.get("key") != self.robot_key:
-            return {"errcode": 93000, "errmsg": "invalid webhook url"}
-        return {"errcode": 0, "errmsg": "ok"}
-
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
-        try:
-            while True:
-                line = await reader.readline()
-                if not line:
-                    return
-                method, target, _ = line.decode("latin-1").split(" ", 2)
-                headers: dict[str, str] = {}
-                while (header := await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    name, _, value = header.decode("latin-1").partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                raw = await reader.readexactly(int(headers.get("content-length", "0")))
-                url = urlsplit(target)
-                if self.on_request is not None:
-                    self.on_request()
-                request = Request(
-                    method=method,
-                    path=url.path,
-                    query={name: values[0] for name, values in parse_qs(url.query).items()},
-                    body=json.loads(raw) if raw else None,
-                    at=self.clock(),
-                )
-                self.requests.append(request)
-                answer = self._answer(request)
-                if self.delay:
-                    await asyncio.sleep(self.delay)
-                status, body = (
-                    answer if isinstance(answer, tuple) else (200, json.dumps(answer).encode("utf-8"))
-                )
-                writer.write(
-                    f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
-                    f"Content-Length: {len(body)}\r\n\r\n".encode("latin-1")
-                    + body
-                )
-                await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            return
-        finally:
-            self._writers.discard(writer)
-            writer.close()

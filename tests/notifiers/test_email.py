@@ -14,7 +14,7 @@ import pytest
 
 from notifiers.base import Channel, Delivery, DeliveryError, Message, Recipient
 from notifiers.email import EmailChannel
-from tests.notifiers.conftest import PASSWORD, USERNAME, Certificate, SmtpServer, authenticator, free_port
+from tests.notifiers.servers import PASSWORD, USERNAME, Certificate, SmtpServer, authenticator, free_port
 
 SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)

@@ -13,7 +13,7 @@ import pytest
 
 from notifiers.base import Channel, Delivery, DeliveryError, Message, Recipient
 from notifiers.wecom import APP_MARKDOWN_LIMIT, ROBOT_MARKDOWN_LIMIT, AppChannel, WebhookChannel
-from tests.notifiers.conftest import FakeTime, FakeWeCom, free_port
+from tests.notifiers.servers import FakeTime, FakeWeCom, free_port
 
 ROBOT_KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 CORP_ID = "ww0123456789abcdef"
