@@ -10,8 +10,9 @@ in a temporary directory, or PostgreSQL's public schema dropped and recreated. T
   validate    obligations.registry.validate against the empty database
   import      obligations.importer.apply in one session_scope (one transaction)
   plan        obligations.planner.plan from as-of 2026-11-21 to planner.default_horizon (2027-12-31)
-  floor       the same task rows inserted with raw sqlite3 executemany into a fresh table with the task
-              table's schema and indexes, in one transaction (PostgreSQL also: raw psycopg executemany)
+  floor       the same task rows, read back in the planner's order, inserted with raw sqlite3 executemany
+              into a fresh table with the task table's schema and indexes, in one transaction (PostgreSQL
+              also: raw psycopg executemany and COPY); in a process of its own
   re-plan     planner.ensure_planned with nothing changed (must be a no-op)
   reconcile   planner.plan(..., everything=True): every organization compared with its tasks
   due tree    obligations.queries.due_rows for the whole tree (default filters), best of up to 5 runs
@@ -266,6 +267,47 @@ def _postgres_floor(engine: Engine, columns: list[str], rows: list[tuple[Any, ..
         raw.close()
 
 
+def _floors(args: argparse.Namespace, url: str, tmp: Path) -> list[Stage]:
+    out = tmp / "floor.json"
+    command = [sys.executable, str(Path(__file__).resolve()), "--floor", str(out), "--floor-url", url]
+    command += ["--backend", args.backend]
+    try:
+        subprocess.run(command, cwd=ROOT, check=False, timeout=args.stage_timeout)
+        return [Stage(**stage) for stage in json.loads(out.read_text())]
+    except (OSError, ValueError, subprocess.TimeoutExpired) as error:
+        return [Stage("floor sqlite3", error=f"the floor process failed: {error}")]
+
+
+def run_floors(backend: str, url: str, out: Path) -> None:
+    """The floor stages, in a process of their own: read the planned rows back, insert them raw."""
+    stages: list[Stage] = []
+    engine = db.make_engine(url)
+    columns = _task_columns(engine)
+    with engine.connect() as connection:
+        query = text(f"SELECT {', '.join(columns)} FROM task ORDER BY id")  # the planner's order
+        rows: list[tuple[Any, ...]] = [tuple(row) for row in connection.execute(query)]
+    with tempfile.TemporaryDirectory(prefix="bench-floor-") as directory:
+        # Stored as SQLite stores them (ISO text): the floor pays nothing for adapting values.
+        text_rows = [
+            tuple(value.isoformat() if isinstance(value, dt.date) else value for value in row) for row in rows
+        ]
+        _reset_rss_peak()
+        stage = Stage("floor sqlite3", rows=len(text_rows))
+        stage.seconds = _sqlite_floor(Path(directory), columns, text_rows)
+        stage.peak_rss_mib = _rss_peak_mib()
+        stages.append(stage)
+        del text_rows
+    if backend == "postgresql":
+        for name, copy in (("floor psycopg", False), ("floor psycopg COPY", True)):
+            _reset_rss_peak()
+            stage = Stage(name, rows=len(rows))
+            stage.seconds = _postgres_floor(engine, columns, rows, copy=copy)
+            stage.peak_rss_mib = _rss_peak_mib()
+            stages.append(stage)
+    engine.dispose()
+    out.write_text(json.dumps([asdict(stage) for stage in stages]))
+
+
 def _count(engine: Engine, table: str) -> int:
     with engine.connect() as connection:
         return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
@@ -366,28 +408,11 @@ def run_backend(args: argparse.Namespace) -> Result:
             tasks = _count(engine, "task")
             result.stages["plan"].note += f"; {tasks} rows in task"
 
-            columns = _task_columns(engine)
-            with engine.connect() as connection:
-                rows: list[tuple[Any, ...]] = [
-                    tuple(row) for row in connection.execute(text(f"SELECT {', '.join(columns)} FROM task"))
-                ]
-            # Stored as SQLite stores them (ISO text): the floor pays nothing for adapting values.
-            text_rows = [
-                tuple(value.isoformat() if isinstance(value, dt.date) else value for value in row)
-                for row in rows
-            ]
-            with meter.stage("floor sqlite3") as stage:
-                stage.seconds = _sqlite_floor(tmp, columns, text_rows)
-                stage.rows = len(text_rows)
-            del text_rows
-            if backend == "postgresql":
-                with meter.stage("floor psycopg") as stage:
-                    stage.seconds = _postgres_floor(engine, columns, rows, copy=False)
-                    stage.rows = len(rows)
-                with meter.stage("floor psycopg COPY") as stage:
-                    stage.seconds = _postgres_floor(engine, columns, rows, copy=True)
-                    stage.rows = len(rows)
-            del rows
+            # The floor runs in its own process: its millions of row tuples would otherwise stay in this
+            # process's heap and inflate the peaks of the stages after it.
+            for stage in _floors(args, url, tmp):
+                result.stages[stage.name] = stage
+                _log(f"{backend}: {stage.name} {_seconds(stage.seconds)} {stage.error or ''}")
 
             with meter.stage("re-plan (no change)") as stage, db.session_scope(engine) as session:
                 again = planner.ensure_planned(session, profiles, AS_OF, horizon)
@@ -421,8 +446,7 @@ def run_backend(args: argparse.Namespace) -> Result:
         except Exception as error:  # a report, not a test: say what failed and show what was measured
             _log(f"{backend}: failed: {type(error).__name__}: {error}")
     # The peak of the application's stages. Not ru_maxrss at exit: resetting VmHWM for each stage lowers it
-    # too (Linux derives it from the same mark), and the floor stages hold every task row as a tuple, which
-    # is the benchmark's memory, not the application's.
+    # too (Linux derives it from the same mark). The floor stages ran in a process of their own.
     peaks = [
         stage.peak_rss_mib
         for stage in result.stages.values()
@@ -548,8 +572,8 @@ def report(results: list[Result], command: str) -> str:
     out.append(_table(["figure", *(r.backend for r in live), "target"], rows))
     out.append("")
     out.append(
-        "peak RSS per stage in MiB (VmHWM, reset before each stage; the peak RSS figure above is the highest"
-        " of these outside the floor stages, whose row tuples are the benchmark's own) and notes:"
+        "peak RSS per stage in MiB (VmHWM, reset before each stage; the floor stages run in a process of their"
+        " own and are not counted in the peak RSS figure: their row tuples are the benchmark's) and notes:"
     )
     for result in live:
         for stage in result.stages.values():
@@ -595,6 +619,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--tracemalloc", action="store_true", help="also report tracemalloc peaks (slower)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)  # internal: run one backend
+    parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)  # internal: run the floor stages
+    parser.add_argument("--floor-url", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
@@ -635,6 +661,9 @@ def _load(path: Path, backend: str, branches: int) -> Result:
 
 def main() -> None:
     args = _arguments()
+    if args.floor is not None:
+        run_floors(args.backend, args.floor_url, args.floor)
+        return
     if args.worker is not None:
         result = run_backend(args)
         args.worker.write_text(json.dumps(asdict(result)))
