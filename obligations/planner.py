@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlmodel import Session, col
 
 from calendars.expand import MemberFacts, OrgFacts, PositionFacts, Window, expand
@@ -143,6 +143,11 @@ def plan(
             removed + len(to_remove),
         )
     session.execute(update(Organization).where(col(Organization.dirty).is_(True)).values(dirty=False))
+    if inserted + removed > 10_000:
+        # Fresh statistics after a large change, so that the query planner reads a subtree's tasks through
+        # the (org, due) index instead of scanning every open task of the city (SQLite has none until then).
+        session.execute(text("ANALYZE task"))
+        session.execute(text("ANALYZE organization"))
     state.planned_from = (
         start if state.planned_from is None or window_moved else min(state.planned_from, start)
     )

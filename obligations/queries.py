@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_
@@ -91,6 +91,19 @@ def subtree_filter(root: Organization) -> ColumnElement[bool]:
     return and_(col(Organization.path) >= root.path, col(Organization.path) < upper)
 
 
+def _in_subtree(session: Session, root: Organization) -> ColumnElement[bool]:
+    """Tasks of the subtree: by the codes when the subtree is small, so that the (org, due) index leads
+    (SQLite would otherwise scan the open tasks of the whole city), by the path range when it is large."""
+    codes = list(
+        session.exec(
+            select(col(Organization.code)).where(subtree_filter(root), col(Organization.active).is_(True))
+        )
+    )
+    if len(codes) <= 2000:
+        return col(Task.org).in_(codes)
+    return subtree_filter(root)
+
+
 def due_rows(
     session: Session,
     profiles: Mapping[str, Profile],
@@ -102,11 +115,47 @@ def due_rows(
     include_all: bool = False,
     rule: str | None = None,
 ) -> list[DueRow]:
+    return list(
+        iter_due_rows(
+            session,
+            profiles,
+            as_of=as_of,
+            org=org,
+            within=within,
+            overdue_only=overdue_only,
+            include_all=include_all,
+            rule=rule,
+        )
+    )
+
+
+def iter_due_rows(
+    session: Session,
+    profiles: Mapping[str, Profile],
+    *,
+    as_of: dt.date,
+    org: str | None = None,
+    within: int = 30,
+    overdue_only: bool = False,
+    include_all: bool = False,
+    rule: str | None = None,
+) -> Iterator[DueRow]:
+    """The tasks `due` lists, in due-date order, streamed: a whole city's list need not fit in memory."""
     assignee = aliased(Member)
     subject = aliased(Member)
     query = (
         sa_select(
-            Task,
+            col(Task.id),
+            col(Task.org),
+            col(Task.rule),
+            col(Task.subject),
+            col(Task.period),
+            col(Task.period_start),
+            col(Task.due),
+            col(Task.status),
+            col(Task.done_count),
+            col(Task.required_count),
+            col(Task.unit),
             col(Organization.name),
             col(Organization.effective_profile),
             col(assignee.name),
@@ -118,7 +167,7 @@ def due_rows(
         .where(col(Organization.active).is_(True))
     )
     if org is not None:
-        query = query.where(subtree_filter(organization(session, org)))
+        query = query.where(_in_subtree(session, organization(session, org)))
     if rule is not None:
         query = query.where(col(Task.rule) == rule)
     if overdue_only:
@@ -126,33 +175,34 @@ def due_rows(
     elif not include_all:
         query = query.where(col(Task.status) == "open", col(Task.due) <= as_of + dt.timedelta(days=within))
     query = query.order_by(col(Task.due), col(Task.org), col(Task.rule), col(Task.subject), col(Task.period))
-    rows = []
-    for task, org_name, profile_id, assignee_name, subject_name in session.execute(query):
-        profile = profiles.get(profile_id)
-        defined = profile.rules.get(task.rule) if profile else None
-        status = "overdue" if task.status == "open" and task.due < as_of else task.status
-        assert task.id is not None
-        rows.append(
-            DueRow(
-                task_id=task.id,
-                org=task.org,
-                org_name=org_name,
-                rule=task.rule,
-                title=defined.title if defined else task.rule,
-                subject=task.subject,
-                subject_name=subject_name or (org_name if task.subject == task.org else task.subject),
-                period=task.period,
-                period_start=task.period_start,
-                due=task.due,
-                status=status,
-                assignee=assignee_name,
-                done_count=task.done_count,
-                required_count=task.required_count,
-                unit=task.unit,
-                days_left=(task.due - as_of).days,
-            )
+    titles: dict[tuple[str, str], str] = {}
+    result = session.execute(query.execution_options(yield_per=2000))
+    for row in result:
+        (task_id, org_code, rule_id, subject_id, period, period_start, due, status, done, required, unit,
+         org_name, profile_id, assignee_name, subject_name) = row  # fmt: skip
+        title = titles.get((profile_id, rule_id))
+        if title is None:
+            profile = profiles.get(profile_id)
+            defined = profile.rules.get(rule_id) if profile else None
+            title = titles[(profile_id, rule_id)] = defined.title if defined else rule_id
+        yield DueRow(
+            task_id=task_id,
+            org=org_code,
+            org_name=org_name,
+            rule=rule_id,
+            title=title,
+            subject=subject_id,
+            subject_name=subject_name or (org_name if subject_id == org_code else subject_id),
+            period=period,
+            period_start=period_start,
+            due=due,
+            status="overdue" if status == "open" and due < as_of else status,
+            assignee=assignee_name,
+            done_count=done,
+            required_count=required,
+            unit=unit,
+            days_left=(due - as_of).days,
         )
-    return rows
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 import unicodedata
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TextIO
 
 
 def display_width(text: str) -> int:
@@ -60,3 +61,25 @@ def as_csv(headers: Sequence[str], records: Sequence[Mapping[str, Any]]) -> str:
     for record in records:
         writer.writerow({key: record.get(key, "") for key in headers})
     return buffer.getvalue()
+
+
+def stream_json(records: Iterable[Mapping[str, Any]]) -> None:
+    """A JSON list written record by record, so that a city-wide list need not be held in memory."""
+    out: TextIO = sys.stdout
+    out.write("[")
+    written = False
+    for record in records:
+        out.write(",\n  " if written else "\n  ")
+        out.write(json.dumps(record, ensure_ascii=False, default=str))
+        written = True
+    out.write("\n]\n" if written else "]\n")
+    out.flush()
+
+
+def stream_csv(headers: Sequence[str], records: Iterable[Mapping[str, Any]]) -> None:
+    out: TextIO = sys.stdout
+    writer = csv.DictWriter(out, fieldnames=list(headers), lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({key: record.get(key, "") for key in headers})
+    out.flush()

@@ -10,7 +10,7 @@ from calendars.expand import period_label
 from obligations import render
 from obligations.cli.app import App, as_of_date, as_of_option, cli, format_option, pass_app
 from obligations.errors import not_found
-from obligations.queries import DUE_FIELDS, DueRow, due_rows
+from obligations.queries import DUE_FIELDS, DueRow, iter_due_rows
 
 STATUS_LABELS = {"open": "待办", "overdue": "逾期", "done": "已完成", "waived": "已缓办", "exempt": "不适用"}
 
@@ -53,7 +53,7 @@ def due(
         if rule_id is not None and not any(rule_id in profile.rules for profile in app.profiles.values()):
             known = {rule for profile in app.profiles.values() for rule in profile.rules}
             raise not_found("规则", rule_id, known)
-        rows = due_rows(
+        rows = iter_due_rows(
             session,
             app.profiles,
             as_of=day,
@@ -63,12 +63,12 @@ def due(
             include_all=include_all,
             rule=rule_id,
         )
-    if output_format == "json":
-        click.echo(render.as_json([row.record() for row in rows]))
-    elif output_format == "csv":
-        click.echo(render.as_csv(DUE_FIELDS, [row.record() for row in rows]), nl=False)
-    else:
-        _table(rows, day)
+        if output_format == "json":
+            render.stream_json(row.record() for row in rows)
+        elif output_format == "csv":
+            render.stream_csv(DUE_FIELDS, (row.record() for row in rows))
+        else:
+            _table(list(rows), day)
 
 
 def _table(rows: list[DueRow], day: dt.date) -> None:
