@@ -17,6 +17,7 @@ run: $(STAMP)
 	$(BIN)/obligations init --demo
 	$(BIN)/obligations org list
 	$(BIN)/obligations due
+	$(BIN)/obligations remind --dry-run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -452,6 +452,11 @@ def _reconcile(
             removed.append(task.id)
 
 
+def org_facts(session: Session, code: str) -> OrgFacts:
+    """What the calendar model knows of one organization, exactly as the planner sees it."""
+    return _Registry.load(session, around=code).facts(code)
+
+
 def materialize(
     session: Session, profiles: Mapping[str, Profile], org: str, rule_id: str, day: dt.date
 ) -> Task | None:

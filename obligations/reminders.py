@@ -31,6 +31,7 @@ from sqlalchemy import Engine, and_, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from calendars.expand import period_label
 from calendars.model import Profile
 from notifiers.base import Channel, DeliveryError, Message, Recipient
 from notifiers.render import render_digest
@@ -337,7 +338,7 @@ def _context(
                 "org_code": org.code,
                 "title": rule.title if rule else task.rule,
                 "rule": task.rule,
-                "period": task.period,
+                "period": period_label(task.period),
                 "due": task.due,
                 "days_left": (task.due - today).days,
                 "step": reminder.step,

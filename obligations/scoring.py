@@ -24,9 +24,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from calendars.checklists import VETO_CHECKS, Checklist, Item, Veto
-from calendars.expand import MemberFacts, OrgFacts, PositionFacts, Window, applies, expand, period_label
+from calendars.expand import OrgFacts, Window, applies, expand, period_label
 from calendars.model import OrgKind, Profile, Role
-from obligations import render
+from obligations import planner, render
 from obligations.errors import NotFound, UserError
 from obligations.models import Completion, CompletionTask, Member, Organization, Position, Task
 from obligations.queries import organization
@@ -377,31 +377,8 @@ def _groups(session: Session, code: str) -> list[Organization]:
 
 
 def _facts(session: Session, org: Organization) -> OrgFacts:
-    """What the calendar model needs to know about `org`; a 党小组's members count toward its branch."""
-    groups = _groups(session, org.code) if org.kind != OrgKind.GROUP.value else []
-    codes = [org.code, *(group.code for group in groups)]
-    members = session.exec(
-        select(Member).where(col(Member.org).in_(codes), col(Member.active).is_(True))
-    ).all()
-    own = tuple(
-        MemberFacts(m.id, m.status, m.joined_on, m.probation_start, m.staff_since)
-        for m in members
-        if m.org == org.code
-    )
-    positions = tuple(
-        PositionFacts(p.role, p.member, p.since, p.vacant_since)
-        for p in session.exec(select(Position).where(col(Position.org) == org.code))
-    )
-    return OrgFacts(
-        code=org.code,
-        kind=OrgKind(org.kind),
-        members=own,
-        positions=positions,
-        has_groups=bool(groups),
-        elected_on=org.elected_on,
-        term_years=org.term_years,
-        full_members=sum(1 for m in members if m.status == "full"),
-    )
+    """What the calendar model needs to know about `org` (a 党小组's members count toward its branch)."""
+    return planner.org_facts(session, org.code)
 
 
 # ---------------------------------------------------------------------------------------------------

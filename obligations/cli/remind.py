@@ -75,6 +75,7 @@ def remind(app: App, as_of: str | None, dry_run: bool) -> None:
     """执行一次提醒：找出到期的提醒步骤，按收件人合并成一条消息，写入发件箱并发送（含到期的重试）。
 
     只在工作日（含调休上班日）的办公时间内发送；同一时刻重复执行不会重复发送。
+    --dry-run 在非办公时间按下一个办公时间预览。
 
     \b
     示例：
@@ -86,8 +87,13 @@ def remind(app: App, as_of: str | None, dry_run: bool) -> None:
     with app.session() as session:
         app.keep_planned(session, now.date())
     if dry_run:
+        opening = config.office_hours.next_opening(now)
+        if opening != now:
+            click.echo(
+                f"当前为非办公时间，按下一个办公时间 {opening.astimezone(PARTY_TIME):%Y-%m-%d %H:%M} 预览："
+            )
         with app.session() as session:
-            result = reminders.plan_messages(session, app.profiles, now, config)
+            result = reminders.plan_messages(session, app.profiles, opening, config)
             session.rollback()
         _print_plan(result)
         return
@@ -124,6 +130,8 @@ def _print_plan(result: reminders.SweepResult) -> None:
     )
     rows = [[p.recipient_name, p.channel, p.address, str(p.items), p.subject] for p in result.planned]
     click.echo(render.table(("收件人", "渠道", "地址", "事项", "标题"), rows, max_width={4: 50}))
+    first = max(result.planned, key=lambda p: p.items)
+    click.echo(f"\n其中发给{first.recipient_name}的一条：\n主题：{first.subject}\n\n{first.text}")
 
 
 @cli.command()
