@@ -119,7 +119,9 @@ def plan_messages(
             )
         )
     )
-    registry = _Registry.load(session, {task.org for task in tasks})
+    if not tasks and not _has_unreported_failures(session):
+        return result  # the common case: one indexed probe, whatever the number of tasks
+    registry = _Registry.load(session)
     new: list[tuple[Reminder, Task]] = []
     moves: list[dict[str, Any]] = []
     for task in tasks:
@@ -269,7 +271,7 @@ class _Registry:
     seats: escalation.Seats
 
     @classmethod
-    def load(cls, session: Session, codes: set[str]) -> _Registry:
+    def load(cls, session: Session) -> _Registry:
         orgs = {org.code: org for org in session.exec(select(Organization))}
         holders = {
             (position.org, position.role): position.member
@@ -283,6 +285,13 @@ class _Registry:
             member.id: member for member in session.exec(select(Member).where(col(Member.active).is_(True)))
         }
         return cls(orgs, members, seats)
+
+
+def _has_unreported_failures(session: Session) -> bool:
+    probe = select(col(OutboxMessage.id)).where(
+        col(OutboxMessage.state) == "failed", col(OutboxMessage.failure_reported).is_(False)
+    )
+    return session.exec(probe.limit(1)).first() is not None
 
 
 def _unreported_failures(session: Session, registry: _Registry) -> dict[str, list[dict[str, Any]]]:
