@@ -130,19 +130,27 @@ def _subjects(rule: Rule, org: OrgFacts) -> list[tuple[str, dt.date | None, bool
 
 def _periodic(rule: Rule, org: OrgFacts, window: Window) -> Iterator[Occurrence]:
     assert rule.cadence is not None
+    subjects = _subjects(rule, org)
+    if not subjects:
+        return
     joined = {member.id: member.joined_on for member in org.members}
+    per_member = rule.due == "anniversary"
     for period in periods_overlapping(rule.cadence, window.start, window.end):
         if rule.effective_from is not None and period.end < rule.effective_from:
             continue
         if rule.effective_until is not None and period.start > rule.effective_until:
             continue
-        for subject, since, officer in _subjects(rule, org):
+        # Planning a city expands millions of these: the period's due date is computed once, not per subject.
+        shared_due = None if per_member else _due(rule, period, None)
+        if not per_member and (shared_due is None or not window.start <= shared_due <= window.end):
+            continue
+        for subject, since, officer in subjects:
             if since is not None and period.end < since:
                 continue
-            due = _due(rule, period, joined.get(subject))
+            due = _due(rule, period, joined.get(subject)) if per_member else shared_due
             if due is None or not window.start <= due <= window.end:
                 continue
-            if rule.due == "anniversary" and since is not None and due <= since:
+            if per_member and since is not None and due <= since:
                 continue
             required = rule.officer_count if officer and rule.officer_count else rule.count
             yield Occurrence(

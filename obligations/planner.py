@@ -27,7 +27,7 @@ from sqlmodel import Session, col
 
 from calendars.expand import MemberFacts, OrgFacts, PositionFacts, Window, expand
 from calendars.model import OrgKind, Profile, Role, RuleKind
-from calendars.periods import period_of
+from calendars.periods import Cadence, period_of
 from obligations import escalation
 from obligations.errors import UserError
 from obligations.models import CompletionTask, Member, Organization, PlanState, Position, Task, Waiver
@@ -146,6 +146,8 @@ def plan(
     if inserted + removed > 10_000:
         # Fresh statistics after a large change, so that the query planner reads a subtree's tasks through
         # the (org, due) index instead of scanning every open task of the city (SQLite has none until then).
+        if session.connection().dialect.name == "sqlite":
+            session.execute(text("PRAGMA analysis_limit=2000"))  # sampled statistics: seconds, not minutes
         session.execute(text("ANALYZE task"))
         session.execute(text("ANALYZE organization"))
     state.planned_from = (
@@ -341,16 +343,17 @@ def _desired(
     profile: Profile, registry: _Registry, code: str, window: Window, as_of: dt.date
 ) -> dict[tuple[str, str, str], Row]:
     desired: dict[tuple[str, str, str], Row] = {}
-    previous_start: dict[str, dt.date] = {}
+    previous_start: dict[Cadence, dt.date] = {}
     first_step: dict[tuple[str, dt.date], dt.date] = {}
     for occurrence in expand(profile, registry.facts(code), window):
         rule = profile.rules[occurrence.rule]
         if rule.cadence is not None:
-            first = previous_start.get(rule.cadence.value)
+            first = previous_start.get(rule.cadence)
             if first is None:
                 current = period_of(rule.cadence, as_of)
-                first = period_of(rule.cadence, current.start - dt.timedelta(days=1)).start
-                previous_start[rule.cadence.value] = first
+                first = previous_start[rule.cadence] = period_of(
+                    rule.cadence, current.start - dt.timedelta(days=1)
+                ).start
             if occurrence.start < first:
                 continue
         desired[(occurrence.rule, occurrence.subject, occurrence.period)] = (
