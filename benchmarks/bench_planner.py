@@ -15,8 +15,8 @@ in a temporary directory, or PostgreSQL's public schema dropped and recreated. T
               also: raw psycopg executemany and COPY); in a process of its own
   re-plan     planner.ensure_planned with nothing changed (must be a no-op)
   reconcile   planner.plan(..., everything=True): every organization compared with its tasks
-  due tree    obligations.queries.due_rows for the whole tree (default filters), best of up to 5 runs
-  due c7      due_rows for committee c7's subtree, best of 5 runs
+  due tree    obligations.queries.iter_due_rows (streamed, as the CLI does) for the whole tree (default filters), best of up to 5 runs
+  due c7      the same for committee c7's subtree, best of 5 runs
   cli import  `obligations init` then `obligations import city.toml` in a subprocess, on a smaller city
 
 It is a report, not a test: it always exits 0.
@@ -427,7 +427,8 @@ def run_backend(args: argparse.Namespace) -> Result:
             def due(org: str | None) -> Callable[[], int]:
                 def run() -> int:
                     with db.session_scope(engine) as session:
-                        return len(queries.due_rows(session, profiles, as_of=AS_OF, org=org))
+                        # Streamed, as the CLI does: count the rows without holding them.
+                        return sum(1 for _ in queries.iter_due_rows(session, profiles, as_of=AS_OF, org=org))
 
                 return run
 

@@ -145,11 +145,12 @@ def plan(
     session.execute(update(Organization).where(col(Organization.dirty).is_(True)).values(dirty=False))
     if inserted + removed > 10_000:
         # Fresh statistics after a large change, so that the query planner reads a subtree's tasks through
-        # the (org, due) index instead of scanning every open task of the city (SQLite has none until then).
+        # the (org, due) index and looks members up by key, instead of scanning every open task or member of
+        # the city (SQLite has no statistics until then; PostgreSQL's autovacuum comes later).
         if session.connection().dialect.name == "sqlite":
             session.execute(text("PRAGMA analysis_limit=2000"))  # sampled statistics: seconds, not minutes
-        session.execute(text("ANALYZE task"))
-        session.execute(text("ANALYZE organization"))
+        for table in ("task", "organization", "member", "position"):
+            session.execute(text(f"ANALYZE {table}"))
     state.planned_from = (
         start if state.planned_from is None or window_moved else min(state.planned_from, start)
     )

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from calendars.model import OrgKind, Profile
@@ -140,15 +139,18 @@ def iter_due_rows(
     include_all: bool = False,
     rule: str | None = None,
 ) -> Iterator[DueRow]:
-    """The tasks `due` lists, in due-date order, streamed: a whole city's list need not fit in memory."""
-    assignee = aliased(Member)
-    subject = aliased(Member)
+    """The tasks `due` lists, in due-date order, streamed: a whole city's list need not fit in memory.
+
+    People's names are looked up by key for each chunk of rows rather than joined: a join lets the database
+    hash the whole member table, which costs more than the rows asked for when a subtree is small.
+    """
     query = (
         sa_select(
             col(Task.id),
             col(Task.org),
             col(Task.rule),
             col(Task.subject),
+            col(Task.subject_kind),
             col(Task.period),
             col(Task.period_start),
             col(Task.due),
@@ -156,14 +158,11 @@ def iter_due_rows(
             col(Task.done_count),
             col(Task.required_count),
             col(Task.unit),
+            col(Task.assignee),
             col(Organization.name),
             col(Organization.effective_profile),
-            col(assignee.name),
-            col(subject.name),
         )
         .join(Organization, col(Organization.code) == col(Task.org))
-        .outerjoin(assignee, col(assignee.id) == col(Task.assignee))
-        .outerjoin(subject, and_(col(subject.id) == col(Task.subject), col(Task.subject_kind) != "org"))
         .where(col(Organization.active).is_(True))
     )
     if org is not None:
@@ -177,32 +176,48 @@ def iter_due_rows(
     query = query.order_by(col(Task.due), col(Task.org), col(Task.rule), col(Task.subject), col(Task.period))
     titles: dict[tuple[str, str], str] = {}
     result = session.execute(query.execution_options(yield_per=2000))
-    for row in result:
-        (task_id, org_code, rule_id, subject_id, period, period_start, due, status, done, required, unit,
-         org_name, profile_id, assignee_name, subject_name) = row  # fmt: skip
-        title = titles.get((profile_id, rule_id))
-        if title is None:
-            profile = profiles.get(profile_id)
-            defined = profile.rules.get(rule_id) if profile else None
-            title = titles[(profile_id, rule_id)] = defined.title if defined else rule_id
-        yield DueRow(
-            task_id=task_id,
-            org=org_code,
-            org_name=org_name,
-            rule=rule_id,
-            title=title,
-            subject=subject_id,
-            subject_name=subject_name or (org_name if subject_id == org_code else subject_id),
-            period=period,
-            period_start=period_start,
-            due=due,
-            status="overdue" if status == "open" and due < as_of else status,
-            assignee=assignee_name,
-            done_count=done,
-            required_count=required,
-            unit=unit,
-            days_left=(due - as_of).days,
+    for chunk in result.partitions():
+        wanted = {row.assignee for row in chunk if row.assignee} | {
+            row.subject for row in chunk if row.subject_kind != "org"
+        }
+        names = _names(session, wanted)
+        for row in chunk:
+            title = titles.get((row.effective_profile, row.rule))
+            if title is None:
+                profile = profiles.get(row.effective_profile)
+                defined = profile.rules.get(row.rule) if profile else None
+                title = titles[(row.effective_profile, row.rule)] = defined.title if defined else row.rule
+            subject_name = names.get(row.subject) if row.subject_kind != "org" else None
+            yield DueRow(
+                task_id=row.id,
+                org=row.org,
+                org_name=row.name,
+                rule=row.rule,
+                title=title,
+                subject=row.subject,
+                subject_name=subject_name or (row.name if row.subject == row.org else row.subject),
+                period=row.period,
+                period_start=row.period_start,
+                due=row.due,
+                status="overdue" if row.status == "open" and row.due < as_of else row.status,
+                assignee=names.get(row.assignee) if row.assignee else None,
+                done_count=row.done_count,
+                required_count=row.required_count,
+                unit=row.unit,
+                days_left=(row.due - as_of).days,
+            )
+
+
+def _names(session: Session, ids: set[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    wanted = sorted(ids)
+    for index in range(0, len(wanted), 1000):
+        query = sa_select(col(Member.id), col(Member.name)).where(
+            col(Member.id).in_(wanted[index : index + 1000])
         )
+        for member_id, name in session.execute(query):
+            found[member_id] = name
+    return found
 
 
 @dataclass(frozen=True)
