@@ -93,6 +93,7 @@ class Stage:
     traced_peak_mib: float | None = None  # tracemalloc's peak during the stage, with --tracemalloc
     note: str = ""
     error: str | None = None
+    failed: bool = False  # raised: its time is not a result
 
 
 @dataclass
@@ -102,6 +103,7 @@ class Result:
     stages: dict[str, Stage] = field(default_factory=dict)
     maxrss_mib: float | None = None
     skipped: str | None = None
+    code: str = ""  # the commit and the uncommitted changes this backend's process ran
 
 
 # --- measuring -----------------------------------------------------------------------------------------------
@@ -150,10 +152,10 @@ class Meter:
         try:
             yield stage
         except StageTimeout:
-            stage.error = f"stopped after {self.stage_timeout} s"
+            stage.error, stage.failed = f"stopped after {self.stage_timeout} s", True
             raise
         except Exception as error:
-            stage.error = f"{type(error).__name__}: {error}"[:500]
+            stage.error, stage.failed = f"{type(error).__name__}: {error}"[:500], True
             raise
         finally:
             signal.alarm(0)
@@ -356,9 +358,28 @@ def _cli_import(meter: Meter, backend: str, tmp: Path, postgres_url: str | None,
             stage.note += "; " + " ".join(output.split())[-200:]
 
 
+def _code_version() -> str:
+    """The commit, and the files of the application that differ from it (others may be editing the tree)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", "calendars", "obligations"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\n")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (no git)"
+    dirty = [line[3:] for line in changed if line.strip()]
+    return head + (f" + uncommitted {', '.join(dirty)}" if dirty else "")
+
+
 def run_backend(args: argparse.Namespace) -> Result:
     backend = args.backend
-    result = Result(backend, args.branches)
+    result = Result(backend, args.branches, code=_code_version())
     if backend == "postgresql" and not args.postgres_url:
         result.skipped = "no PostgreSQL URL (run under scripts/with-postgres or pass --postgres-url)"
         return result
@@ -469,7 +490,7 @@ def _seconds(value: float | None) -> str:
 def _cell(stage: Stage | None) -> str:
     if stage is None:
         return "—"
-    if stage.error and stage.seconds is None:
+    if stage.failed or (stage.error and stage.seconds is None):
         return "FAILED"
     return _seconds(stage.seconds) + (" !" if stage.error else "")
 
@@ -535,6 +556,8 @@ def report(results: list[Result], command: str) -> str:
     for result in results:
         if result.skipped:
             out.append(f"{result.backend}: skipped — {result.skipped}")
+        elif result.code:
+            out.append(f"{result.backend}: code {result.code}")
     live = [r for r in results if not r.skipped]
     if not live:
         return "\n".join(out)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, update
+from sqlalchemy import Engine, and_, func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -161,6 +161,7 @@ def plan_messages(
         by_recipient[reminder.recipient].append(reminder)
     failures = _unreported_failures(session, registry)
     recipients = sorted(set(by_recipient) | set(failures))
+    pending: list[tuple[dict[str, Any], list[Reminder]]] = []
     for member_id in recipients:
         member = registry.members[member_id]
         reminders = sorted(
@@ -171,32 +172,45 @@ def plan_messages(
         )
         rendered = render_digest(context, user_folder=settings.templates)
         for channel, address in _addresses(member, settings.channels):
-            message = OutboxMessage(
-                recipient=member_id,
-                channel=channel,
-                address=address,
-                subject=rendered.subject,
-                text=rendered.text,
-                html=rendered.html,
-                markdown=rendered.markdown,
-                mention_mobiles=member.mobile if channel == "wecom" and member.mobile else None,
-                state="failed" if channel == NO_ADDRESS else "pending",
-                last_error="无可用的联系方式（邮箱或企业微信），无法送达" if channel == NO_ADDRESS else None,
-                next_attempt_at=now,
-                created_at=now,
-            )
-            session.add(message)
-            session.flush()
-            assert message.id is not None
-            for reminder in reminders:
-                assert reminder.id is not None
-                session.add(OutboxItem(message_id=message.id, reminder_id=reminder.id))
-            result.messages += 1
+            row = {
+                "recipient": member_id,
+                "channel": channel,
+                "address": address,
+                "subject": rendered.subject,
+                "text": rendered.text,
+                "html": rendered.html,
+                "markdown": rendered.markdown,
+                "mention_mobiles": member.mobile if channel == "wecom" and member.mobile else None,
+                "state": "failed" if channel == NO_ADDRESS else "pending",
+                "attempts": 0,
+                "last_error": "无可用的联系方式（邮箱或企业微信），无法送达"
+                if channel == NO_ADDRESS
+                else None,
+                "failure_reported": False,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            pending.append((row, reminders))
             result.planned.append(
                 PlannedMessage(
                     member_id, member.name, channel, address, rendered.subject, rendered.text, len(reminders)
                 )
             )
+    # Digests and their items in bulk: a city-wide sweep writes tens of thousands of them.
+    for start in range(0, len(pending), 1000):
+        chunk = pending[start : start + 1000]
+        ids = session.scalars(
+            insert(OutboxMessage).returning(col(OutboxMessage.id), sort_by_parameter_order=True),
+            [row for row, _ in chunk],
+        ).all()
+        items = [
+            {"message_id": message_id, "reminder_id": reminder.id}
+            for message_id, (_, reminders) in zip(ids, chunk, strict=True)
+            for reminder in reminders
+        ]
+        for offset in range(0, len(items), 5000):
+            session.execute(insert(OutboxItem), items[offset : offset + 5000])
+    result.messages = len(pending)
     reported = [
         message_id for items in failures.values() for item in items for message_id in [item["message_id"]]
     ]
@@ -235,12 +249,12 @@ def _insert_new(session: Session, reminders: Sequence[Reminder]) -> list[Reminde
         }
         for r in reminders
     ]
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     wanted = {(r.task_id, r.step, r.recipient): r for r in reminders}
     created: list[Reminder] = []
     for start in range(0, len(rows), 500):
         statement = (
-            insert(Reminder)
+            upsert(Reminder)
             .values(rows[start : start + 500])
             .on_conflict_do_nothing(index_elements=["task_id", "step", "recipient", "due"])
             .returning(col(Reminder.id), col(Reminder.task_id), col(Reminder.step), col(Reminder.recipient))
@@ -433,17 +447,19 @@ async def deliver(
         batch = claim(engine, now, worker)
         if not batch:
             break
-        for message in batch:
-            outcome = await _send_one(message, channels)
-            if after_send is not None:
-                after_send(message)
-            with session_scope(engine) as session:
+        with Session(engine) as session:
+            for message in batch:
+                outcome = await _send_one(message, channels)
+                if after_send is not None:
+                    after_send(message)
+                # Recorded and committed before the next send: a crash resends at most this one message.
                 kind = _record(session, message, outcome, now, settings, rng)
-            sent += kind == "sent"
-            retried += kind == "retry"
-            failed += kind == "failed"
-            if stop is not None and stop.is_set():
-                break
+                session.commit()
+                sent += kind == "sent"
+                retried += kind == "retry"
+                failed += kind == "failed"
+                if stop is not None and stop.is_set():
+                    break
     return sent, retried, failed
 
 
@@ -507,8 +523,8 @@ def _record(
     else:
         values.update(state="failed", last_error=str(error)[:500])
         kind, label = "failed", "permanent" if error.permanent else "temporary"
-    session.add(
-        DeliveryAttempt(
+    session.execute(
+        insert(DeliveryAttempt).values(
             message_id=message.id or 0,
             started_at=now,
             channel=message.channel,
