@@ -9,17 +9,24 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from calendars.model import ROLE_LABELS, LadderStep, Role, Rule
+from calendars.model import ROLE_LABELS, Ladder, LadderStep, Role, Rule
 from calendars.workdays import WorkCalendar
 
 PARTY_TIME = ZoneInfo("Asia/Shanghai")
 
 
-def step_dates(rule: Rule, due: dt.date) -> list[tuple[LadderStep, dt.date]]:
+def step_dates(rule: Rule, due: dt.date) -> tuple[tuple[LadderStep, dt.date], ...]:
     """The ladder's steps with the day each falls due, in order."""
-    return sorted(((step, step.at.after(due)) for step in rule.ladder.steps), key=lambda pair: pair[1])
+    return _ladder_dates(rule.ladder, due)
+
+
+@lru_cache(maxsize=65536)
+def _ladder_dates(ladder: Ladder, due: dt.date) -> tuple[tuple[LadderStep, dt.date], ...]:
+    # Cached: planning a city asks this for millions of tasks that share a few hundred due dates.
+    return tuple(sorted(((step, step.at.after(due)) for step in ladder.steps), key=lambda pair: pair[1]))
 
 
 def first_remind_on(rule: Rule, due: dt.date) -> dt.date:

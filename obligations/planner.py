@@ -114,8 +114,10 @@ def plan(
     window = Window(start, horizon)
     inserted = updated = removed = 0
     # Organizations are planned in batches so that memory stays flat however large the registry.
+    # On a first plan the table starts empty, and the tasks inserted on the way belong to batches already done.
+    started_empty = session.scalar(select(col(Task.id)).limit(1)) is None
     for batch in _chunks(codes, BATCH):
-        existing = _existing_tasks(session, batch)
+        existing = {} if started_empty else _existing_tasks(session, batch)
         to_insert: list[Row] = []
         to_update: list[dict[str, Any]] = []
         to_remove: list[int] = []
@@ -345,7 +347,6 @@ def _desired(
 ) -> dict[tuple[str, str, str], Row]:
     desired: dict[tuple[str, str, str], Row] = {}
     previous_start: dict[Cadence, dt.date] = {}
-    first_step: dict[tuple[str, dt.date], dt.date] = {}
     for occurrence in expand(profile, registry.facts(code), window):
         rule = profile.rules[occurrence.rule]
         if rule.cadence is not None:
@@ -369,10 +370,7 @@ def _desired(
             occurrence.unit.value,
             occurrence.responsible,
             registry.assignee(code, occurrence.responsible, occurrence.subject),
-            first_step.get((rule.id, occurrence.due))
-            or first_step.setdefault(
-                (rule.id, occurrence.due), escalation.first_remind_on(rule, occurrence.due)
-            ),
+            escalation.first_remind_on(rule, occurrence.due),
         )
     return desired
 
@@ -396,7 +394,7 @@ def _existing_tasks(
 ) -> dict[str, dict[tuple[str, str, str], _Existing]]:
     """The tasks of the organizations being planned, keyed by (rule, subject, period)."""
     found: dict[str, dict[tuple[str, str, str], _Existing]] = defaultdict(dict)
-    if not codes or session.scalar(select(col(Task.id)).limit(1)) is None:
+    if not codes:
         return found
     columns = (
         col(Task.id),
