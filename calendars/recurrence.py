@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 from dateutil.relativedelta import relativedelta
-from dateutil.rrule import MONTHLY, WEEKLY, YEARLY, rrule
+from dateutil.rrule import MONTHLY, WEEKLY, rrule
 
 
 def shift(day: dt.date, *, years: int = 0, months: int = 0, weeks: int = 0, days: int = 0) -> dt.date:
@@ -48,25 +48,6 @@ def week_starts(first: dt.date, until: dt.date) -> Iterator[dt.date]:
     monday = first - dt.timedelta(days=first.weekday())
     for moment in rrule(WEEKLY, dtstart=_midnight(monday), until=_midnight(until)):
         yield moment.date()
-
-
-def anniversaries(anchor: dt.date, first: dt.date, until: dt.date) -> Iterator[dt.date]:
-    """The anniversary of `anchor` in every year from first.year to until.year, inside [first, until].
-
-    An anchor of 29 February falls on 28 February in common years (rrule alone would skip those years).
-    """
-    if first > until:
-        return
-    start = _midnight(dt.date(first.year, 1, 1))
-    end = _midnight(dt.date(until.year, 12, 31))
-    if anchor.month == 2 and anchor.day == 29:
-        rule = rrule(YEARLY, bymonth=2, bymonthday=-1, dtstart=start, until=end)
-    else:
-        rule = rrule(YEARLY, bymonth=anchor.month, bymonthday=anchor.day, dtstart=start, until=end)
-    for moment in rule:
-        day = moment.date()
-        if first <= day <= until:
-            yield day
 
 
 def _midnight(day: dt.date) -> dt.datetime:

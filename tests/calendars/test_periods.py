@@ -95,13 +95,15 @@ def test_periods_overlapping_starts_with_the_period_holding_the_first_day() -> N
 
 
 def test_anniversary_of_29_february_falls_on_28_february_in_common_years() -> None:
-    days = list(recurrence.anniversaries(D(2000, 2, 29), D(2026, 1, 1), D(2029, 12, 31)))
+    days = [recurrence.anniversary_in(D(2000, 2, 29), year) for year in range(2026, 2030)]
     assert days == [D(2026, 2, 28), D(2027, 2, 28), D(2028, 2, 29), D(2029, 2, 28)]
+    assert recurrence.anniversary_in(D(1990, 7, 1), 2026) == D(2026, 7, 1)
 
 
-def test_anniversaries_stay_inside_the_range() -> None:
-    days = list(recurrence.anniversaries(D(1990, 7, 1), D(2026, 7, 2), D(2027, 6, 30)))
-    assert days == []
+def test_month_end_clamps_to_the_month_length() -> None:
+    assert recurrence.month_end(D(2026, 1, 15)) == D(2026, 1, 31)
+    assert recurrence.month_end(D(2026, 1, 1), 1) == D(2026, 2, 28)
+    assert recurrence.month_end(D(2027, 12, 1), 2) == D(2028, 2, 29)
 
 
 def test_month_starts_refuses_a_mid_month_start() -> None:
