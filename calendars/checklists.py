@@ -46,6 +46,7 @@ from typing import Any
 
 from calendars import tomlfile
 from calendars.model import OrgKind, Profile, RuleKind
+from calendars.problems import Problem, ProblemsError
 
 SHIPPED_DIR = Path(__file__).parent / "checklists"
 
@@ -61,27 +62,8 @@ _VETO_KEYS = ("id", "title", "check", "source")
 _TOP_LEVEL_KEYS = ("checklist", "section", "item", "veto")
 
 
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    message: str
-    where: str | None = None  # [checklist], [[item]] general-meeting, [[section]] 第2项 …
-    field: str | None = None
-
-    def __str__(self) -> str:
-        text = self.file
-        if self.where:
-            text += f"：{self.where}"
-        if self.field:
-            text += f" 字段 {self.field}"
-        return f"{text}：{self.message}"
-
-
-class ChecklistError(ValueError):
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = list(problems)
-        lines = [f"考核细则有 {len(self.problems)} 处错误："] + [f"  - {p}" for p in self.problems]
-        super().__init__("\n".join(lines))
+class ChecklistError(ProblemsError):
+    what = "考核细则"
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ from calendars.model import (
     Unit,
 )
 from calendars.periods import Cadence, Offset, parse_key, period_of
+from calendars.problems import Problem, ProblemsError
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -62,27 +63,12 @@ SHIPPED_DIR = Path(__file__).parent / "profiles"
 BASELINE = "national"
 
 
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    message: str
-    rule: str | None = None
-    field: str | None = None
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.rule:
-            where += f"：规则 {self.rule}"
-        if self.field:
-            where += f" 字段 {self.field}"
-        return f"{where}：{self.message}"
+class ProfileError(ProblemsError):
+    what = "职责日历"
 
 
-class ProfileError(ValueError):
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = list(problems)
-        lines = [f"职责日历有 {len(self.problems)} 处错误："] + [f"  - {p}" for p in self.problems]
-        super().__init__("\n".join(lines))
+def _problem(file: str, message: str, rule: str | None = None, field: str | None = None) -> Problem:
+    return Problem(file, message, f"规则 {rule}" if rule else None, field)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -318,7 +304,7 @@ def load_profiles(extra_dirs: Iterable[Path] = ()) -> dict[str, Profile]:
         if layer is None:
             continue
         if layer.id in layers and Path(layers[layer.id].file).parent == path.parent:
-            problems.append(Problem(str(path), f"职责日历编号 {layer.id} 与 {layers[layer.id].file} 重复"))
+            problems.append(_problem(str(path), f"职责日历编号 {layer.id} 与 {layers[layer.id].file} 重复"))
             continue
         layers[layer.id] = layer  # a user directory may replace a shipped profile of the same id
     resolver = _Resolver(layers, problems)
@@ -331,7 +317,7 @@ def load_profiles(extra_dirs: Iterable[Path] = ()) -> dict[str, Profile]:
         if profile is not None:
             profiles[profile_id] = profile
     if problems:
-        raise ProfileError(_unique(problems))
+        raise ProfileError(problems)
     return profiles
 
 
@@ -342,18 +328,8 @@ def load_profile(profile_id: str, extra_dirs: Iterable[Path] = ()) -> Profile:
     except KeyError:
         known = "、".join(sorted(profiles))
         raise ProfileError(
-            [Problem("职责日历", f"没有编号为 {profile_id} 的职责日历，可选：{known}")]
+            [_problem("职责日历", f"没有编号为 {profile_id} 的职责日历，可选：{known}")]
         ) from None
-
-
-def _unique(problems: list[Problem]) -> list[Problem]:
-    seen: set[Problem] = set()
-    result = []
-    for problem in problems:
-        if problem not in seen:
-            seen.add(problem)
-            result.append(problem)
-    return result
 
 
 def _read_layer(path: Path, problems: list[Problem]) -> _Layer | None:
@@ -361,26 +337,26 @@ def _read_layer(path: Path, problems: list[Problem]) -> _Layer | None:
     try:
         data = tomlfile.read(path)
     except tomlfile.TomlFileError as error:
-        problems.append(Problem(file, str(error).removeprefix(f"{file}：")))
+        problems.append(_problem(file, str(error).removeprefix(f"{file}：")))
         return None
     for key in sorted(set(data) - set(_TOP_LEVEL_KEYS)):
-        problems.append(Problem(file, f"未知的顶层键 {key}，可用：{', '.join(_TOP_LEVEL_KEYS)}"))
+        problems.append(_problem(file, f"未知的顶层键 {key}，可用：{', '.join(_TOP_LEVEL_KEYS)}"))
     header = data.get("profile")
     if not isinstance(header, Mapping):
-        problems.append(Problem(file, "缺少 [profile] 表（至少要有 id 和 title）"))
+        problems.append(_problem(file, "缺少 [profile] 表（至少要有 id 和 title）"))
         return None
     for key in sorted(set(header) - set(_PROFILE_KEYS)):
-        problems.append(Problem(file, f"[profile] 中有未知的键 {key}"))
+        problems.append(_problem(file, f"[profile] 中有未知的键 {key}"))
     profile_id = header.get("id")
     if not isinstance(profile_id, str) or not profile_id:
-        problems.append(Problem(file, "[profile] 缺少 id"))
+        problems.append(_problem(file, "[profile] 缺少 id"))
         return None
     if not header.get("title"):
-        problems.append(Problem(file, "[profile] 缺少 title"))
+        problems.append(_problem(file, "[profile] 缺少 title"))
     extends = header.get("extends")
     if extends is None and profile_id != BASELINE:
         problems.append(
-            Problem(file, f"[profile] 缺少 extends（除基线 {BASELINE} 外，每个职责日历都要继承另一个）")
+            _problem(file, f"[profile] 缺少 extends（除基线 {BASELINE} 外，每个职责日历都要继承另一个）")
         )
     layer = _Layer(
         id=profile_id,
@@ -392,14 +368,14 @@ def _read_layer(path: Path, problems: list[Problem]) -> _Layer | None:
     for table, target in (("rule", layer.rules), ("override", layer.overrides), ("disable", layer.disables)):
         entries = data.get(table, [])
         if not isinstance(entries, list):
-            problems.append(Problem(file, f"{table} 应写作 [[{table}]] 表数组"))
+            problems.append(_problem(file, f"{table} 应写作 [[{table}]] 表数组"))
             continue
         target.extend(entry for entry in entries if isinstance(entry, dict))
     ladders = data.get("ladder", {})
     if isinstance(ladders, dict):
         layer.ladders = ladders
     else:
-        problems.append(Problem(file, "ladder 应写作 [ladder.名称] 表"))
+        problems.append(_problem(file, "ladder 应写作 [ladder.名称] 表"))
     return layer
 
 
@@ -416,7 +392,7 @@ class _Resolver:
         layer = self.layers[profile_id]
         if profile_id in self.visiting:
             cycle = " → ".join([*self.visiting[self.visiting.index(profile_id) :], profile_id])
-            self.problems.append(Problem(layer.file, f"extends 出现循环：{cycle}"))
+            self.problems.append(_problem(layer.file, f"extends 出现循环：{cycle}"))
             return None
         self.visiting.append(profile_id)
         try:
@@ -433,7 +409,7 @@ class _Resolver:
         if layer.extends not in self.layers:
             known = "、".join(sorted(self.layers))
             self.problems.append(
-                Problem(layer.file, f"extends 指向不存在的职责日历 {layer.extends}，可选：{known}")
+                _problem(layer.file, f"extends 指向不存在的职责日历 {layer.extends}，可选：{known}")
             )
             return None
         parent = self.resolve(layer.extends)
@@ -447,11 +423,11 @@ class _Resolver:
         for raw in layer.rules:
             rule_id = raw.get("id")
             if not isinstance(rule_id, str) or not rule_id:
-                self.problems.append(Problem(file, "[[rule]] 缺少 id"))
+                self.problems.append(_problem(file, "[[rule]] 缺少 id"))
                 continue
             if rule_id in state.rules:
                 self.problems.append(
-                    Problem(
+                    _problem(
                         file,
                         f"规则已由 {state.origin[rule_id]} 定义；修改继承的规则请用 [[override]]",
                         rule_id,
@@ -469,13 +445,15 @@ class _Resolver:
             rule_id = raw.get("id")
             if not isinstance(rule_id, str) or rule_id not in state.rules:
                 chain = " → ".join(state.chain)
-                self.problems.append(Problem(file, f"[[override]] 的规则在 {chain} 中都不存在", str(rule_id)))
+                self.problems.append(
+                    _problem(file, f"[[override]] 的规则在 {chain} 中都不存在", str(rule_id))
+                )
                 continue
             for name in _OVERRIDE_FORBIDDEN:
                 if name in raw:
-                    self.problems.append(Problem(file, "覆盖时不能改变规则类型", rule_id, name))
+                    self.problems.append(_problem(file, "覆盖时不能改变规则类型", rule_id, name))
             if "source" not in raw:
-                self.problems.append(Problem(file, "覆盖必须注明依据（文件文号和条款）", rule_id, "source"))
+                self.problems.append(_problem(file, "覆盖必须注明依据（文件文号和条款）", rule_id, "source"))
             fields = _check_fields(raw, file, rule_id, self.problems)
             target = state.rules[rule_id]
             for name, value in fields.items():
@@ -491,10 +469,10 @@ class _Resolver:
             rule_id = raw.get("id")
             reason = raw.get("reason")
             if not isinstance(rule_id, str) or rule_id not in state.rules:
-                self.problems.append(Problem(file, "[[disable]] 的规则不存在", str(rule_id)))
+                self.problems.append(_problem(file, "[[disable]] 的规则不存在", str(rule_id)))
                 continue
             if not isinstance(reason, str) or not reason.strip():
-                self.problems.append(Problem(file, "停用规则必须说明理由", rule_id, "reason"))
+                self.problems.append(_problem(file, "停用规则必须说明理由", rule_id, "reason"))
             del state.rules[rule_id]
             state.disabled[rule_id] = str(reason or "")
         return state
@@ -506,12 +484,12 @@ def _check_fields(raw: Mapping[str, Any], file: str, rule_id: str, problems: lis
     for name, value in raw.items():
         converter = _RULE_FIELDS.get(name)
         if converter is None:
-            problems.append(Problem(file, f"未知的字段，可用：{', '.join(_RULE_FIELDS)}", rule_id, name))
+            problems.append(_problem(file, f"未知的字段，可用：{', '.join(_RULE_FIELDS)}", rule_id, name))
             continue
         try:
             fields[name] = converter(value)
         except ValueError as error:
-            problems.append(Problem(file, str(error), rule_id, name))
+            problems.append(_problem(file, str(error), rule_id, name))
     return fields
 
 
@@ -541,13 +519,13 @@ def _build_ladder(name: str, file: str, raw: Any, problems: list[Problem]) -> La
     where = f"ladder.{name}"
     steps_raw = raw.get("steps") if isinstance(raw, Mapping) else None
     if not isinstance(steps_raw, list) or not steps_raw:
-        problems.append(Problem(file, f"[{where}] 需要非空的 steps 列表"))
+        problems.append(_problem(file, f"[{where}] 需要非空的 steps 列表"))
         return None
     steps: list[LadderStep] = []
     for index, step in enumerate(steps_raw, start=1):
         label = f"[{where}] 第 {index} 步"
         if not isinstance(step, Mapping):
-            problems.append(Problem(file, f"{label} 应为表"))
+            problems.append(_problem(file, f"{label} 应为表"))
             continue
         try:
             notify = step.get("notify")
@@ -555,7 +533,7 @@ def _build_ladder(name: str, file: str, raw: Any, problems: list[Problem]) -> La
                 raise ValueError(f"notify 应为 {', '.join(RECIPIENTS)} 中的值组成的非空列表")
             steps.append(LadderStep(_text(step.get("name")), _offset(step.get("at")), tuple(notify)))
         except ValueError as error:
-            problems.append(Problem(file, f"{label}：{error}"))
+            problems.append(_problem(file, f"{label}：{error}"))
     if len(steps) != len(steps_raw):
         return None
     return Ladder(name, tuple(steps))
@@ -569,18 +547,18 @@ def _build_rule(
 
     def need(name: str, why: str) -> None:
         if name not in fields:
-            problems.append(Problem(file, f"缺少必填字段（{why}）", rule_id, name))
+            problems.append(_problem(file, f"缺少必填字段（{why}）", rule_id, name))
 
     def forbid(name: str, why: str) -> None:
         if name in fields:
-            problems.append(Problem(file, f"不应出现（{why}）", rule_id, name))
+            problems.append(_problem(file, f"不应出现（{why}）", rule_id, name))
 
     need("title", "中文名称")
     need("kind", "periodic、event 或 quota")
     need("applies_to", "适用的组织类型")
     need("source", "文件文号和条款，如 武组发〔2016〕113号 二(三)1")
     if "applies_to" in fields and "kinds" not in fields["applies_to"]:
-        problems.append(Problem(file, "缺少 kinds（适用的组织类型）", rule_id, "applies_to"))
+        problems.append(_problem(file, "缺少 kinds（适用的组织类型）", rule_id, "applies_to"))
     kind = fields.get("kind")
     subject = fields.get("subject", Subject.ORG)
     if kind in (RuleKind.PERIODIC, RuleKind.QUOTA):
@@ -597,29 +575,31 @@ def _build_rule(
     due = fields.get("due", "end")
     cadence = fields.get("cadence")
     if due == "anniversary" and (subject is not Subject.MEMBER or cadence is not Cadence.YEAR):
-        problems.append(Problem(file, "anniversary 只用于每年、以每名党员为对象的规则", rule_id, "due"))
+        problems.append(_problem(file, "anniversary 只用于每年、以每名党员为对象的规则", rule_id, "due"))
     if len(due) == 5 and due[2] == "-" and cadence is not Cadence.YEAR:
-        problems.append(Problem(file, "固定日期（MM-DD）只用于每年的规则", rule_id, "due"))
+        problems.append(_problem(file, "固定日期（MM-DD）只用于每年的规则", rule_id, "due"))
     if "officer_count" in fields and subject is not Subject.MEMBER:
-        problems.append(Problem(file, "officer_count 只用于以每名党员为对象的规则", rule_id, "officer_count"))
+        problems.append(
+            _problem(file, "officer_count 只用于以每名党员为对象的规则", rule_id, "officer_count")
+        )
     for period_key in fields.get("due_exceptions", {}):
         if (
             cadence is None
             or parse_key(period_key).key != period_key
             or not _key_matches(period_key, cadence)
         ):
-            problems.append(Problem(file, f"{period_key} 不是本规则周期的编号", rule_id, "due_exceptions"))
+            problems.append(_problem(file, f"{period_key} 不是本规则周期的编号", rule_id, "due_exceptions"))
     allowed = fields.get("term_years_allowed", {})
     for org_kind, years in allowed.items():
         default = fields.get("term_years", {}).get(org_kind)
         if default not in years:
             problems.append(
-                Problem(file, f"{org_kind.value} 的默认任期 {default} 不在允许值中", rule_id, "term_years")
+                _problem(file, f"{org_kind.value} 的默认任期 {default} 不在允许值中", rule_id, "term_years")
             )
     ladder_name = fields.get("ladder", "default")
     if ladder_name not in ladders:
         problems.append(
-            Problem(file, f"未定义的提醒阶梯 {ladder_name}，可选：{'、'.join(ladders)}", rule_id, "ladder")
+            _problem(file, f"未定义的提醒阶梯 {ladder_name}，可选：{'、'.join(ladders)}", rule_id, "ladder")
         )
     if len(problems) > before:
         return None

@@ -19,7 +19,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from calendars.model import Profile
-from calendars.profiles import ProfileError, load_profiles
+from calendars.problems import ProblemsError
+from calendars.profiles import load_profiles
 from calendars.workdays import WorkCalendar
 from obligations import db, planner
 from obligations.config import Config, ConfigError, load_config
@@ -117,7 +118,7 @@ class _Cli(click.Group):
         except UserError as error:
             click.echo(f"错误：{error}", err=True)
             ctx.exit(error.exit_code)
-        except (ConfigError, ProfileError) as error:
+        except (ConfigError, ProblemsError) as error:  # a broken config, profile or checklist file
             click.echo(f"错误：{error}", err=True)
             ctx.exit(3)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from calendars.checklists import Checklist, ChecklistError, load_checklists
+from calendars.checklists import Checklist, load_checklists
 from obligations import ical, ledger_export, scoring
 from obligations.cli.app import App, as_of_date, as_of_option, cli, format_option, now_utc, pass_app, today
 from obligations.errors import UserError
@@ -17,10 +17,7 @@ from obligations.queries import organization
 
 def _checklists(app: App) -> dict[str, Checklist]:
     """The shipped checklists, and those in a `checklists` folder of the local profiles directory."""
-    try:
-        return load_checklists(app.profiles, [folder / "checklists" for folder in app.config.profile_dirs])
-    except ChecklistError as error:
-        raise UserError(str(error), exit_code=3) from None
+    return load_checklists(app.profiles, [folder / "checklists" for folder in app.config.profile_dirs])
 
 
 @cli.command()
