@@ -6,10 +6,10 @@ every other command checks that the database is at the code's revision and says 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -23,6 +23,15 @@ from sqlmodel import Session, create_engine
 from obligations.errors import UserError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """`items` in slices of `size`: IN (...) lists and bulk statements within the drivers' parameter limits."""
+    for index in range(0, len(items), size):
+        yield items[index : index + size]
 
 
 class DatabaseError(UserError):

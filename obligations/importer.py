@@ -11,7 +11,7 @@ database as inactive, so that the ledger and reports keep their history; their o
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy import delete, insert, update
 from sqlmodel import Session, col, select
 
 from calendars.model import OrgKind
+from obligations.db import chunks
 from obligations.models import CompletionTask, Member, Organization, Position, Task, Waiver
 from obligations.planner import plan_state
 from obligations.registry import MemberRecord, OrgRecord, PositionRecord, Registry
@@ -124,7 +125,7 @@ def apply(
     new_codes = {row["code"] for row in new_orgs}
     # Parents before children, for the foreign key.
     new_orgs.sort(key=lambda row: row["path"].count("/"))
-    for chunk in _chunks(new_orgs):
+    for chunk in chunks(new_orgs, 2000):
         session.execute(insert(Organization), chunk)
     updates = {row["code"]: row for row in changed_orgs}
     updates.update({code: orgs[code] for code in moved if code not in new_codes})
@@ -138,8 +139,8 @@ def apply(
     inactive = [code for code, row in orgs.items() if not row["active"]]
     _drop_future_open_tasks(session, inactive, as_of)
     marked = [code for code in dirty if code in orgs and orgs[code]["active"] and code not in new_codes]
-    for chunk in _chunks(marked):
-        session.execute(update(Organization).where(col(Organization.code).in_(chunk)).values(dirty=True))
+    for codes_chunk in chunks(marked, 2000):
+        session.execute(update(Organization).where(col(Organization.code).in_(codes_chunk)).values(dirty=True))
     if summary.changed:
         state = plan_state(session)
         state.registry_version += 1
@@ -168,11 +169,6 @@ def _changes(current: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
 
 def _org_update(row: Mapping[str, Any]) -> dict[str, Any]:
     return {name: row[name] for name in _ORG_COLUMNS}
-
-
-def _chunks(items: Sequence[Any], size: int = 2000) -> Iterator[Sequence[Any]]:
-    for index in range(0, len(items), size):
-        yield items[index : index + size]
 
 
 def _refresh_tree(orgs: Mapping[str, dict[str, Any]], default_profile: str) -> set[str]:
@@ -243,7 +239,7 @@ def _apply_members(
         changed.append(dict(current))
         summary.updated["member"] += 1
         dirty.add(record.org)
-    for chunk in _chunks(added):
+    for chunk in chunks(added, 2000):
         session.execute(insert(Member), chunk)
     if changed:
         session.execute(update(Member), changed)
@@ -257,7 +253,7 @@ def _apply_members(
     if prune_in is None:
         return
     gone = [m for m_id, m in members.items() if m["active"] and m_id not in listed and m["org"] in prune_in]
-    for chunk in _chunks(gone):
+    for chunk in chunks(gone, 2000):
         ids = [m["id"] for m in chunk]
         session.execute(update(Member).where(col(Member.id).in_(ids)).values(active=False))
         session.execute(delete(Position).where(col(Position.member).in_(ids)))
@@ -290,21 +286,21 @@ def _apply_positions(
             changed.append({"id": current["id"], **values})
             summary.updated["position"] += 1
             dirty.add(record.org)
-    for chunk in _chunks(added):
+    for chunk in chunks(added, 2000):
         session.execute(insert(Position), chunk)
     if changed:
         session.execute(update(Position), changed)
     if prune_in is None:
         return
     gone = [row for key, row in positions.items() if key not in listed and row["org"] in prune_in]
-    for chunk in _chunks(gone):
+    for chunk in chunks(gone, 2000):
         session.execute(delete(Position).where(col(Position.id).in_([row["id"] for row in chunk])))
     summary.removed["position"] += len(gone)
     dirty.update(row["org"] for row in gone)
 
 
 def _drop_future_open_tasks(session: Session, codes: list[str], as_of: dt.date) -> None:
-    for chunk in _chunks(codes, 500):
+    for chunk in chunks(codes, 500):
         session.execute(
             delete(Task).where(
                 col(Task.org).in_(chunk),

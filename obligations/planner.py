@@ -18,26 +18,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import delete, or_, select, text, update
 from sqlmodel import Session, col
 
 from calendars.expand import MemberFacts, OrgFacts, PositionFacts, Window, expand
-from calendars.model import OrgKind, Profile, Role, RuleKind
+from calendars.model import OrgKind, Profile, RuleKind
 from calendars.periods import Cadence, period_of
 from obligations import escalation
+from obligations.db import chunks
 from obligations.errors import UserError
 from obligations.models import CompletionTask, Member, Organization, PlanState, Position, Task, Waiver
 
-T = TypeVar("T")
-
-CHUNK = 500
-BATCH = 1000  # organizations planned together  # ids per IN (...) clause: under SQLite's and PostgreSQL's parameter limits
-# Who stands in for a vacant responsible seat, in order (the reminders say so when they use it).
-FALLBACK_ROLES = (Role.SECRETARY.value, Role.DEPUTY_SECRETARY.value)
+CHUNK = 500  # ids per IN (...) clause: under SQLite's and PostgreSQL's parameter limits
+BATCH = 1000  # organizations planned together
 
 
 @dataclass(frozen=True)
@@ -116,7 +113,7 @@ def plan(
     # Organizations are planned in batches so that memory stays flat however large the registry.
     # On a first plan the table starts empty, and the tasks inserted on the way belong to batches already done.
     started_empty = session.scalar(select(col(Task.id)).limit(1)) is None
-    for batch in _chunks(codes, BATCH):
+    for batch in chunks(codes, BATCH):
         existing = {} if started_empty else _existing_tasks(session, batch)
         to_insert: list[Row] = []
         to_update: list[dict[str, Any]] = []
@@ -130,7 +127,7 @@ def plan(
         _insert_tasks(session, to_insert)
         if to_update:
             session.execute(update(Task), to_update)
-        for ids in _chunks(to_remove, CHUNK):
+        for ids in chunks(to_remove, CHUNK):
             # A task the ledger refers to (a withdrawn completion, an extension) stays, for the history.
             session.execute(
                 delete(Task).where(
@@ -220,11 +217,6 @@ def _insert_tasks(session: Session, rows: Sequence[Row]) -> None:
     connection.exec_driver_sql(statement, values)
 
 
-def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
-    for index in range(0, len(items), size):
-        yield items[index : index + size]
-
-
 @dataclass
 class _OrgRow:
     code: str
@@ -258,12 +250,16 @@ class _Registry:
                 self.full_count[org.parent] = self.full_count.get(org.parent, 0) + self.full_count.get(
                     code, 0
                 )
-        self.holder = {
+        holders = {
             (code, position.role): position.member
             for code, held in positions.items()
             for position in held
             if position.member
         }
+        self._assignees: dict[tuple[str, str], str | None] = {}
+        self.seats = escalation.Seats(
+            {code: escalation.Seat(code, code, org.parent) for code, org in orgs.items()}, holders
+        )
 
     @classmethod
     def load(cls, session: Session, around: str | None = None) -> _Registry:
@@ -326,17 +322,14 @@ class _Registry:
         )
 
     def assignee(self, code: str, responsible: str, subject: str) -> str | None:
-        """The member who holds the duty: the role's holder, else the secretary, the deputy, the parent's secretary."""
+        """The member who holds the duty; a vacant seat falls as the reminders' does (escalation.Seats)."""
         if responsible == "member":
             return subject
-        parent = self.orgs[code].parent
-        if responsible == "parent.secretary":
-            return self.holder.get((parent, Role.SECRETARY.value)) if parent else None
-        for role in (responsible, *FALLBACK_ROLES):
-            holder = self.holder.get((code, role))
-            if holder:
-                return holder
-        return self.holder.get((parent, Role.SECRETARY.value)) if parent else None
+        key = (code, responsible)
+        if key not in self._assignees:  # asked once per occurrence: millions of times for a city
+            found = self.seats.receivers(code, responsible, subject, ("responsible",))
+            self._assignees[key] = found[0].member if found else None
+        return self._assignees[key]
 
 
 Row = tuple[Any, ...]  # a task's values in _INSERTED order
@@ -407,7 +400,7 @@ def _existing_tasks(
         col(Task.original_due),
         *(col(getattr(Task, name)) for name in _COMPARED),
     )
-    for batch in _chunks(codes, CHUNK):
+    for batch in chunks(codes, CHUNK):
         for row in session.execute(select(*columns).where(col(Task.org).in_(batch))):
             values = {name: getattr(row, name) for name in _COMPARED}
             found[row.org][(row.rule, row.subject, row.period)] = _Existing(
