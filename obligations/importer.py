@@ -140,7 +140,9 @@ def apply(
     _drop_future_open_tasks(session, inactive, as_of)
     marked = [code for code in dirty if code in orgs and orgs[code]["active"] and code not in new_codes]
     for codes_chunk in chunks(marked, 2000):
-        session.execute(update(Organization).where(col(Organization.code).in_(codes_chunk)).values(dirty=True))
+        session.execute(
+            update(Organization).where(col(Organization.code).in_(codes_chunk)).values(dirty=True)
+        )
     if summary.changed:
         state = plan_state(session)
         state.registry_version += 1
