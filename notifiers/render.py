@@ -15,10 +15,13 @@ The context (a Mapping; dates are `datetime.date`):
                  clause, command, assignee_name, fallback_note, role ("responsible" | "supervisor", optional:
                  by default "responsible" when assignee_name is the recipient's name)}]
     failures:  [{recipient_name, channel, reason, title, org_name}]
+    omitted:   optional, for a digest capped at a number of items: {own, own_overdue, supervised,
+               supervised_overdue, command} — what is owed but not listed, and the command that lists it all
 
 Templates also see what is derived here: each item's `due_text`, `days_text`, `step_label`, `urgency`
 ("overdue" | "today" | "soon" | "later") and `overdue`; `own_items` (to do) and `supervised_items` (to see
-done), each sorted by due date; `overdue_count`, `own_overdue_count`, `supervised_overdue_count`,
+done), each sorted by due date; `own_count` and `supervised_count` (listed and omitted); `omitted` with its
+`count`, `overdue_count` and `command` (zero and "obligations due" when nothing is omitted); `overdue_count`, `own_overdue_count`, `supervised_overdue_count`,
 `as_of_text`; and filters `cn_date`, `days_text`, `step_label`, `channel_label`.
 """
 
@@ -113,6 +116,7 @@ def digest_view(context: Mapping[str, Any]) -> dict[str, Any]:
     ]
     own = sorted((item for item in items if item["role"] == "responsible"), key=_by_due)
     supervised = sorted((item for item in items if item["role"] == "supervisor"), key=_by_due)
+    omitted = _omitted_view(context.get("omitted") or {})
     return {
         **context,
         "recipient": recipient,
@@ -122,10 +126,31 @@ def digest_view(context: Mapping[str, Any]) -> dict[str, Any]:
         "own_items": own,
         "supervised_items": supervised,
         "failures": failures,
-        "overdue_count": sum(item["overdue"] for item in items),
-        "own_overdue_count": sum(item["overdue"] for item in own),
-        "supervised_overdue_count": sum(item["overdue"] for item in supervised),
+        "omitted": omitted,
+        "own_count": len(own) + omitted["own"],
+        "supervised_count": len(supervised) + omitted["supervised"],
+        "overdue_count": sum(item["overdue"] for item in items) + omitted["overdue_count"],
+        "own_overdue_count": sum(item["overdue"] for item in own) + omitted["own_overdue"],
+        "supervised_overdue_count": sum(item["overdue"] for item in supervised)
+        + omitted["supervised_overdue"],
     }
+
+
+def _omitted_view(omitted: Mapping[str, Any]) -> dict[str, Any]:
+    """What a capped digest counts without listing; all zero for a digest that lists everything."""
+    view: dict[str, Any] = {
+        key: int(omitted.get(key) or 0) for key in ("own", "own_overdue", "supervised", "supervised_overdue")
+    }
+    if (
+        min(view.values()) < 0
+        or view["own_overdue"] > view["own"]
+        or (view["supervised_overdue"] > view["supervised"])
+    ):
+        raise ValueError("omitted counts must be non-negative, the overdue ones within the totals")
+    view["count"] = view["own"] + view["supervised"]
+    view["overdue_count"] = view["own_overdue"] + view["supervised_overdue"]
+    view["command"] = str(omitted.get("command") or "obligations due")
+    return view
 
 
 def example_context(as_of: date) -> dict[str, Any]:

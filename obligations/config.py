@@ -28,6 +28,7 @@ class Key:
     help: str
     path: bool = False  # relative to the config file
     choices: tuple[str, ...] = ()  # allowed values (of each element, for a list)
+    minimum: int | None = None  # for an int
 
 
 SPEC: tuple[Key, ...] = (
@@ -39,7 +40,7 @@ SPEC: tuple[Key, ...] = (
         "数据库地址：SQLite 文件（相对路径相对于本文件）或 postgresql://用户:密码@主机/库名；"
         "命令行 --db 和环境变量 OBLIGATIONS_DATABASE_URL 优先",
     ),
-    Key("planner", "horizon_years", int, 1, "任务计划到第几年年底：1 表示计划到明年年底"),
+    Key("planner", "horizon_years", int, 1, "任务计划到第几年年底：1 表示计划到明年年底", minimum=0),
     Key(
         "ledger",
         "attachments",
@@ -63,12 +64,20 @@ SPEC: tuple[Key, ...] = (
         "提醒渠道，按党员登记的邮箱、企业微信送达：email、wecom；console 打印到屏幕或文件（无需服务器）",
         choices=("email", "wecom", "console"),
     ),
-    Key("reminders", "sweep_minutes", int, 5, "后台服务每隔几分钟检查一次到期提醒"),
+    Key("reminders", "sweep_minutes", int, 5, "后台服务每隔几分钟检查一次到期提醒", minimum=1),
     Key("reminders", "replan_at", str, "06:00", "后台服务每天几点重新计划任务（北京时间）"),
-    Key("reminders", "max_attempts", int, 8, "临时失败（连接失败、超时、4xx、限流）最多重试几次"),
-    Key("reminders", "retry_base_seconds", int, 60, "重试间隔的基数（秒），按指数退避并随机抖动"),
-    Key("reminders", "retry_cap_seconds", int, 3600, "重试间隔的上限（秒）"),
+    Key("reminders", "max_attempts", int, 8, "临时失败（连接失败、超时、4xx、限流）最多重试几次", minimum=1),
+    Key("reminders", "retry_base_seconds", int, 60, "重试间隔的基数（秒），按指数退避并随机抖动", minimum=1),
+    Key("reminders", "retry_cap_seconds", int, 3600, "重试间隔的上限（秒）", minimum=1),
     Key("reminders", "templates", str, "", "自定义消息模板目录（为空则用内置模板）", path=True),
+    Key(
+        "reminders",
+        "digest_items",
+        int,
+        50,
+        "每条汇总消息最多逐项列出几项，其余只计数并提示查询命令",
+        minimum=1,
+    ),
     Key("notifiers.email", "host", str, "127.0.0.1", "SMTP 服务器"),
     Key("notifiers.email", "port", int, 8025, "SMTP 端口"),
     Key(
@@ -159,6 +168,9 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
             problems.append(
                 f"{path}：[{key.section}] {key.name} 应为{_type_name(key.type)}，而不是 {value!r}"
             )
+            value = key.default
+        if key.minimum is not None and isinstance(value, int) and value < key.minimum:
+            problems.append(f"{path}：[{key.section}] {key.name} 不能小于 {key.minimum}，而不是 {value}")
             value = key.default
         if key.choices:
             chosen = value if isinstance(value, list) else [value]

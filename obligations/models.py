@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 # Organization paths are compared as byte strings (subtree = a range of paths); PostgreSQL's default
@@ -179,7 +179,16 @@ class Reminder(SQLModel, table=True):
     deadline (an approved extension starts the ladder again for the new date)."""
 
     __tablename__ = "reminder"
-    __table_args__ = (UniqueConstraint("task_id", "step", "recipient", "due"),)
+    __table_args__ = (
+        UniqueConstraint("task_id", "step", "recipient", "due"),
+        # Only the reminders of the sweep in progress, by recipient: empty between sweeps.
+        Index(
+            "ix_reminder_pending_recipient",
+            "recipient",
+            sqlite_where=text("pending = 1"),
+            postgresql_where=text("pending"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id", index=True)
@@ -188,6 +197,9 @@ class Reminder(SQLModel, table=True):
     recipient: str = Field(foreign_key="member.id", max_length=100)
     note: str | None = Field(default=None, max_length=200)  # why this person (a vacant seat's stand-in)
     created_at: dt.datetime
+    pending: bool = (
+        False  # recorded by the sweep in progress, not yet in a digest (never true after a commit)
+    )
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -22,22 +22,23 @@ import datetime as dt
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, update
+from sqlalchemy import Engine, and_, case, func, insert, or_, true, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from calendars.expand import period_label
-from calendars.model import Profile
+from calendars.model import Profile, Rule
 from notifiers.base import Channel, DeliveryError, Message, Recipient
 from notifiers.render import render_digest
 from notifiers.retry import retry_delay, should_retry
 from obligations import escalation
-from obligations.db import session_scope
+from obligations.db import chunks, session_scope
 from obligations.models import (
     DeliveryAttempt,
     Member,
@@ -65,6 +66,7 @@ class Settings:
     retry_cap: float = 3600.0
     claim_lease: dt.timedelta = dt.timedelta(minutes=10)
     templates: Path | None = None
+    digest_items: int = 50  # items a digest lists one by one; the rest are counted
 
 
 @dataclass
@@ -101,8 +103,14 @@ def plan_messages(
     settings: Settings,
     *,
     command: Callable[[int], str] = lambda task_id: f"obligations done {task_id} --on YYYY-MM-DD",
+    preview: bool = False,
 ) -> SweepResult:
-    """Steps 1–2 of the sweep, inside the caller's transaction (roll it back for a dry run)."""
+    """Steps 1–2 of the sweep, inside the caller's transaction (roll it back for a dry run).
+
+    Works in bounded memory whatever the size of the sweep: due tasks are read in chunks and their reminders
+    written with a `pending` mark; digests are then built for a few hundred recipients at a time, from the
+    pending reminders, which are unmarked as they go into the outbox. `preview` keeps what is planned in
+    `result.planned` (for `remind --dry-run`)."""
     result = SweepResult(as_of=now)
     if not settings.office_hours.is_open(now):
         opening = settings.office_hours.next_opening(now)
@@ -112,114 +120,428 @@ def plan_messages(
         return result
     _serialize(session)
     today = now.astimezone(escalation.PARTY_TIME).date()
-    tasks = list(
-        session.exec(
-            select(Task).where(
-                col(Task.status) == "open", col(Task.remind_on).is_not(None), col(Task.remind_on) <= today
-            )
-        )
-    )
-    if not tasks and not _has_unreported_failures(session):
+    if not _has_due_tasks(session, today) and not _has_unreported_failures(session):
         return result  # the common case: one indexed probe, whatever the number of tasks
-    registry = _Registry.load(session)
-    new: list[tuple[Reminder, Task]] = []
-    moves: list[dict[str, Any]] = []
-    for task in tasks:
-        org = registry.orgs.get(task.org)
-        profile = profiles.get(org.effective_profile) if org else None
-        rule = profile.rules.get(task.rule) if profile else None
-        if rule is None:
-            moves.append({"id": task.id, "remind_on": None})
-            continue
-        reached = escalation.current_step(rule, task.due, today)
-        moves.append({"id": task.id, "remind_on": escalation.next_remind_on(rule, task.due, today)})
-        if reached is None:
-            continue
-        step, _day = reached
-        for receiver in registry.seats.receivers(task.org, task.responsible, task.subject, step.notify):
-            if receiver.member in registry.members:
-                new.append(
-                    (
-                        Reminder(
-                            task_id=task.id or 0,
-                            step=step.name,
-                            recipient=receiver.member,
-                            due=task.due,
-                            note=receiver.note or None,
-                            created_at=now,
-                        ),
-                        task,
-                    )
-                )
-    if moves:
-        session.execute(update(Task), moves)
-    created = _insert_new(session, [reminder for reminder, _ in new])
-    result.reminders = len(created)
-    tasks_by_id = {task.id: task for _, task in new}
-    by_recipient: dict[str, list[Reminder]] = defaultdict(list)
-    for reminder in created:
-        by_recipient[reminder.recipient].append(reminder)
+    registry = _Registry.load(session, profiles)
+    result.reminders = _record_reminders(session, registry, today, now)
     failures = _unreported_failures(session, registry)
-    recipients = sorted(set(by_recipient) | set(failures))
-    pending: list[tuple[dict[str, Any], list[Reminder]]] = []
-    for member_id in recipients:
-        member = registry.members[member_id]
-        reminders = sorted(
-            by_recipient.get(member_id, []), key=lambda r: (tasks_by_id[r.task_id].due, r.task_id)
+    writer = _DigestWriter(session, registry, today, now, settings, command, preview, result)
+    pending = _pending()
+    next_recipients = (
+        select(col(Reminder.recipient))
+        .where(pending)
+        .distinct()
+        .order_by(col(Reminder.recipient))
+        .limit(RECIPIENTS_PER_CHUNK)
+    )
+    while recipients := list(session.exec(next_recipients)):
+        writer.write(recipients, failures)
+        session.execute(
+            update(Reminder).where(pending, col(Reminder.recipient).in_(recipients)).values(pending=False)
         )
-        context = _context(
-            member, reminders, tasks_by_id, registry, profiles, failures.get(member_id, []), today, command
-        )
-        rendered = render_digest(context, user_folder=settings.templates)
-        for channel, address in _addresses(member, settings.channels):
-            row = {
-                "recipient": member_id,
-                "channel": channel,
-                "address": address,
-                "subject": rendered.subject,
-                "text": rendered.text,
-                "html": rendered.html,
-                "markdown": rendered.markdown,
-                "mention_mobiles": member.mobile if channel == "wecom" and member.mobile else None,
-                "state": "failed" if channel == NO_ADDRESS else "pending",
-                "attempts": 0,
-                "last_error": "无可用的联系方式（邮箱或企业微信），无法送达"
-                if channel == NO_ADDRESS
-                else None,
-                "failure_reported": False,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            pending.append((row, reminders))
-            result.planned.append(
-                PlannedMessage(
-                    member_id, member.name, channel, address, rendered.subject, rendered.text, len(reminders)
-                )
-            )
-    # Digests and their items in bulk: a city-wide sweep writes tens of thousands of them.
-    for start in range(0, len(pending), 1000):
-        chunk = pending[start : start + 1000]
-        ids = session.scalars(
-            insert(OutboxMessage).returning(col(OutboxMessage.id), sort_by_parameter_order=True),
-            [row for row, _ in chunk],
-        ).all()
-        items = [
-            {"message_id": message_id, "reminder_id": reminder.id}
-            for message_id, (_, reminders) in zip(ids, chunk, strict=True)
-            for reminder in reminders
-        ]
-        for offset in range(0, len(items), 5000):
-            session.execute(insert(OutboxItem), items[offset : offset + 5000])
-    result.messages = len(pending)
-    reported = [
-        message_id for items in failures.values() for item in items for message_id in [item["message_id"]]
-    ]
-    if reported:
+    for told in chunks(sorted(failures), RECIPIENTS_PER_CHUNK):  # secretaries told of failures only
+        writer.write(told, failures)
+    for reported in chunks(writer.reported, 1000):
         session.execute(
             update(OutboxMessage).where(col(OutboxMessage.id).in_(reported)).values(failure_reported=True)
         )
     session.flush()
     return result
+
+
+TASKS_PER_CHUNK = 5000
+RECIPIENTS_PER_CHUNK = 500
+
+
+def _has_due_tasks(session: Session, today: dt.date) -> bool:
+    return session.exec(_due_tasks(today, select(col(Task.id))).limit(1)).first() is not None
+
+
+def _due_tasks(today: dt.date, query: Any) -> Any:
+    return query.where(
+        col(Task.status) == "open", col(Task.remind_on).is_not(None), col(Task.remind_on) <= today
+    )
+
+
+def _record_reminders(session: Session, registry: _Registry, today: dt.date, now: dt.datetime) -> int:
+    """Phase 1: a reminder for every receiver of the latest step each due task has reached, marked pending;
+    each task's `remind_on` moves past today (or to None), so the next chunk is again the first rows of the
+    index and the loop ends."""
+    batch_query = _due_tasks(
+        today,
+        sa_select(
+            col(Task.id),
+            col(Task.org),
+            col(Task.rule),
+            col(Task.subject),
+            col(Task.responsible),
+            col(Task.due),
+        ),
+    ).limit(TASKS_PER_CHUNK)
+    created = 0
+    while batch := session.execute(batch_query).all():
+        moves: dict[dt.date | None, list[int]] = defaultdict(list)
+        rows: list[dict[str, Any]] = []
+        for task_id, org, rule_id, subject, responsible, due in batch:
+            rule = registry.rule(org, rule_id)
+            if rule is None:
+                moves[None].append(task_id)
+                continue
+            moves[escalation.next_remind_on(rule, due, today)].append(task_id)
+            reached = escalation.current_step(rule, due, today)
+            if reached is None:
+                continue
+            step = reached[0]
+            for receiver in registry.seats.receivers(org, responsible, subject, step.notify):
+                if receiver.member in registry.active:
+                    rows.append(
+                        {
+                            "task_id": task_id,
+                            "step": step.name,
+                            "recipient": receiver.member,
+                            "due": due,
+                            "note": receiver.note or None,
+                            "created_at": now,
+                            "pending": True,
+                        }
+                    )
+        for remind_on, ids in moves.items():
+            for part in chunks(ids, 1000):
+                session.execute(update(Task).where(col(Task.id).in_(part)).values(remind_on=remind_on))
+        created += _insert_new(session, rows)
+    return created
+
+
+def _insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert the reminders not recorded yet (idempotent on the unique key); returns how many were new."""
+    upsert = postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
+    created = 0
+    for part in chunks(rows, 500):
+        statement = (
+            upsert(Reminder)
+            .values(list(part))
+            .on_conflict_do_nothing(index_elements=["task_id", "step", "recipient", "due"])
+            .returning(col(Reminder.id))
+        )
+        created += len(session.execute(statement).all())
+    return created
+
+
+@dataclass(frozen=True)
+class _Person:
+    id: str
+    name: str
+    org: str
+    email: str | None
+    wecom: str | None
+    mobile: str | None
+
+
+def _addresses(person: _Person, channels: Sequence[str]) -> list[tuple[str, str]]:
+    found = []
+    for channel in channels:
+        if channel == "email" and person.email:
+            found.append(("email", person.email))
+        elif channel == "wecom" and (person.wecom or person.mobile):
+            found.append(("wecom", person.wecom or person.mobile or ""))
+        elif channel == "console":
+            found.append(("console", person.name))
+    return found or [(NO_ADDRESS, "")]
+
+
+@dataclass(frozen=True)
+class _Org:
+    name: str
+    profile: str
+
+
+@dataclass
+class _Registry:
+    """What the sweep needs of the registry, as plain values: organizations, seats, who is active. People's
+    names and addresses are read per chunk of recipients (`people`)."""
+
+    orgs: dict[str, _Org]
+    seats: escalation.Seats
+    active: set[str]
+    profiles: Mapping[str, Profile]
+
+    @classmethod
+    def load(cls, session: Session, profiles: Mapping[str, Profile]) -> _Registry:
+        rows = session.execute(
+            sa_select(
+                col(Organization.code),
+                col(Organization.name),
+                col(Organization.parent),
+                col(Organization.effective_profile),
+            )
+        ).all()
+        holders = {
+            (org, role): member
+            for org, role, member in session.execute(
+                select(col(Position.org), col(Position.role), col(Position.member)).where(
+                    col(Position.member).is_not(None)
+                )
+            )
+            if member
+        }
+        seats = escalation.Seats(
+            {code: escalation.Seat(code, name, parent) for code, name, parent, _ in rows}, holders
+        )
+        active = set(session.scalars(select(col(Member.id)).where(col(Member.active).is_(True))))
+        orgs = {code: _Org(name, profile) for code, name, _, profile in rows}
+        return cls(orgs, seats, active, profiles)
+
+    def rule(self, org: str, rule_id: str) -> Rule | None:
+        found = self.orgs.get(org)
+        profile = self.profiles.get(found.profile) if found else None
+        return profile.rules.get(rule_id) if profile else None
+
+    def org_name(self, code: str) -> str:
+        found = self.orgs.get(code)
+        return found.name if found else code
+
+    def people(self, session: Session, ids: Iterable[str]) -> dict[str, _Person]:
+        wanted = sorted({person for person in ids if person})
+        found: dict[str, _Person] = {}
+        for part in chunks(wanted, 1000):
+            for row in session.execute(
+                sa_select(
+                    col(Member.id),
+                    col(Member.name),
+                    col(Member.org),
+                    col(Member.email),
+                    col(Member.wecom),
+                    col(Member.mobile),
+                ).where(col(Member.id).in_(part))
+            ):
+                found[row[0]] = _Person(*row)
+        return found
+
+    def top_seat(self, member: str) -> str | None:
+        """The highest organization where `member` holds a seat: the subtree a supervisor answers for."""
+        seats = [org for (org, _role), holder in self.seats.holders.items() if holder == member]
+        return min(seats, key=self._depth) if seats else None
+
+    def _depth(self, code: str) -> tuple[int, str]:
+        depth, seat = 0, self.seats.orgs.get(code)
+        while seat is not None and seat.parent:
+            depth += 1
+            seat = self.seats.orgs.get(seat.parent)
+        return depth, code
+
+
+class _DigestWriter:
+    """Phase 2: one digest per person per channel for a chunk of recipients, from their pending reminders.
+
+    A digest lists at most `settings.digest_items` items — the person's own duties first, then what they
+    supervise, most pressing first — and counts the rest (a city secretary's escalations can run to
+    thousands); every reminder, listed or counted, is linked to the digest."""
+
+    def __init__(
+        self,
+        session: Session,
+        registry: _Registry,
+        today: dt.date,
+        now: dt.datetime,
+        settings: Settings,
+        command: Callable[[int], str],
+        preview: bool,
+        result: SweepResult,
+    ) -> None:
+        self.session = session
+        self.registry = registry
+        self.today = today
+        self.now = now
+        self.settings = settings
+        self.command = command
+        self.preview = preview
+        self.result = result
+        self.reported: list[int] = []  # failed messages told to a secretary in this sweep
+
+    def write(self, recipients: Sequence[str], failures: dict[str, list[dict[str, Any]]]) -> None:
+        listed = self._listed(recipients)
+        totals = self._totals(recipients)
+        people = self.registry.people(
+            self.session, [*recipients, *(row.assignee for rows in listed.values() for row in rows)]
+        )
+        messages: list[dict[str, Any]] = []
+        for member_id in recipients:
+            person = people.get(member_id)
+            if person is None:
+                continue
+            told = failures.pop(member_id, [])
+            self.reported.extend(failure["message_id"] for failure in told)
+            context = self._context(person, listed.get(member_id, []), totals.get(member_id), told, people)
+            rendered = render_digest(context, user_folder=self.settings.templates)
+            count = sum(totals.get(member_id, {}).values())
+            for channel, address in _addresses(person, self.settings.channels):
+                messages.append(self._row(person, channel, address, rendered))
+                if self.preview:
+                    self.result.planned.append(
+                        PlannedMessage(
+                            member_id, person.name, channel, address, rendered.subject, rendered.text, count
+                        )
+                    )
+        if not messages:
+            return
+        ids = self.session.scalars(
+            insert(OutboxMessage).returning(col(OutboxMessage.id), sort_by_parameter_order=True), messages
+        ).all()
+        self.result.messages += len(ids)
+        # Every pending reminder of each recipient goes into each of their digests, in SQL: a digest's items
+        # never pass through Python, however many there are.
+        message = OutboxMessage.__table__.alias("message")  # type: ignore[attr-defined]
+        reminder = Reminder.__table__  # type: ignore[attr-defined]
+        for part in chunks(list(ids), 1000):
+            self.session.execute(
+                insert(OutboxItem).from_select(
+                    ["message_id", "reminder_id"],
+                    select(message.c.id, reminder.c.id)
+                    .select_from(message)
+                    .join(reminder, reminder.c.recipient == message.c.recipient)
+                    .where(message.c.id.in_(part), _pending()),
+                )
+            )
+
+    def _listed(self, recipients: Sequence[str]) -> dict[str, list[Any]]:
+        """The reminders each recipient's digest lists: own duties first, then by due date, capped."""
+        own = _own_flag()
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=col(Reminder.recipient),
+                order_by=(own.desc(), col(Task.due), col(Task.id), col(Reminder.id)),
+            )
+            .label("rank")
+        )
+        ranked = (
+            sa_select(
+                col(Reminder.recipient).label("recipient"),
+                col(Reminder.step).label("step"),
+                col(Reminder.note).label("note"),
+                col(Task.id).label("task_id"),
+                col(Task.org).label("org"),
+                col(Task.rule).label("rule"),
+                col(Task.period).label("period"),
+                col(Task.due).label("due"),
+                col(Task.assignee).label("assignee"),
+                own.label("own"),
+                rank,
+            )
+            .join(Task, col(Task.id) == col(Reminder.task_id))
+            .where(_pending(), col(Reminder.recipient).in_(recipients))
+            .subquery()
+        )
+        listed: dict[str, list[Any]] = defaultdict(list)
+        for row in self.session.execute(sa_select(ranked).where(ranked.c.rank <= self.settings.digest_items)):
+            listed[row.recipient].append(row)
+        return listed
+
+    def _totals(self, recipients: Sequence[str]) -> dict[str, dict[tuple[bool, bool], int]]:
+        """How many pending reminders each recipient has, by (own duty, overdue)."""
+        own = _own_flag()
+        overdue = case((col(Task.due) < self.today, 1), else_=0)
+        counts: dict[str, dict[tuple[bool, bool], int]] = defaultdict(dict)
+        for recipient, is_own, is_overdue, count in self.session.execute(
+            select(col(Reminder.recipient), own, overdue, func.count())
+            .join(Task, col(Task.id) == col(Reminder.task_id))
+            .where(_pending(), col(Reminder.recipient).in_(recipients))
+            .group_by(col(Reminder.recipient), own, overdue)
+        ):
+            counts[recipient][(bool(is_own), bool(is_overdue))] = int(count)
+        return counts
+
+    def _context(
+        self,
+        person: _Person,
+        rows: Sequence[Any],
+        totals: Mapping[tuple[bool, bool], int] | None,
+        failures: Sequence[Mapping[str, Any]],
+        people: Mapping[str, _Person],
+    ) -> dict[str, Any]:
+        items = []
+        for row in rows:
+            rule = self.registry.rule(row.org, row.rule)
+            assignee = people.get(row.assignee or "")
+            items.append(
+                {
+                    "org_name": self.registry.org_name(row.org),
+                    "org_code": row.org,
+                    "title": rule.title if rule else row.rule,
+                    "rule": row.rule,
+                    "period": period_label(row.period),
+                    "due": row.due,
+                    "days_left": (row.due - self.today).days,
+                    "step": row.step,
+                    "clause": rule.source if rule else "",
+                    "command": self.command(row.task_id),
+                    "assignee_name": assignee.name if assignee else "",
+                    "fallback_note": row.note or "",
+                    # The person who owes the duty acts; everyone else on the ladder supervises (督促).
+                    "role": "responsible" if row.own else "supervisor",
+                }
+            )
+        context: dict[str, Any] = {
+            "recipient": {"name": person.name},
+            "as_of": self.today,
+            "items": items,
+            "failures": list(failures),
+        }
+        totals = totals or {}
+        listed = {
+            (own, overdue): sum(
+                1 for row in rows if bool(row.own) == own and (row.due < self.today) == overdue
+            )
+            for own in (True, False)
+            for overdue in (True, False)
+        }
+        if sum(totals.values()) > len(rows):
+            top = self.registry.top_seat(person.id)
+            context["omitted"] = {
+                "own": sum(totals.get((True, o), 0) - listed[(True, o)] for o in (True, False)),
+                "own_overdue": totals.get((True, True), 0) - listed[(True, True)],
+                "supervised": sum(totals.get((False, o), 0) - listed[(False, o)] for o in (True, False)),
+                "supervised_overdue": totals.get((False, True), 0) - listed[(False, True)],
+                "command": f"obligations due --org {top}" if top else "obligations due",
+            }
+        return context
+
+    def _row(self, person: _Person, channel: str, address: str, rendered: Any) -> dict[str, Any]:
+        return {
+            "recipient": person.id,
+            "channel": channel,
+            "address": address,
+            "subject": rendered.subject,
+            "text": rendered.text,
+            "html": rendered.html,
+            "markdown": rendered.markdown,
+            "mention_mobiles": person.mobile if channel == "wecom" and person.mobile else None,
+            "state": "failed" if channel == NO_ADDRESS else "pending",
+            "attempts": 0,
+            "last_error": "无可用的联系方式（邮箱或企业微信），无法送达" if channel == NO_ADDRESS else None,
+            "failure_reported": False,
+            "next_attempt_at": self.now,
+            "created_at": self.now,
+        }
+
+
+def _pending() -> Any:
+    """Written `pending = 1` on SQLite, as the partial index says, or SQLite would not use the index."""
+    return col(Reminder.pending) == true()
+
+
+def _own_flag() -> Any:
+    """1 when the reminder's recipient owes the task (its assignee, or the member it is about)."""
+    return case(
+        (
+            or_(
+                col(Reminder.recipient) == col(Task.assignee),
+                col(Reminder.recipient) == col(Task.subject),
+            ),
+            1,
+        ),
+        else_=0,
+    )
 
 
 def _serialize(session: Session) -> None:
@@ -233,74 +555,6 @@ def _serialize(session: Session) -> None:
     )
 
 
-def _insert_new(session: Session, reminders: Sequence[Reminder]) -> list[Reminder]:
-    """Insert the reminders not recorded yet; returns them with their ids (idempotent on the unique key)."""
-    if not reminders:
-        return []
-    dialect = session.connection().dialect.name
-    rows = [
-        {
-            "task_id": r.task_id,
-            "step": r.step,
-            "recipient": r.recipient,
-            "due": r.due,
-            "note": r.note,
-            "created_at": r.created_at,
-        }
-        for r in reminders
-    ]
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    wanted = {(r.task_id, r.step, r.recipient): r for r in reminders}
-    created: list[Reminder] = []
-    for start in range(0, len(rows), 500):
-        statement = (
-            upsert(Reminder)
-            .values(rows[start : start + 500])
-            .on_conflict_do_nothing(index_elements=["task_id", "step", "recipient", "due"])
-            .returning(col(Reminder.id), col(Reminder.task_id), col(Reminder.step), col(Reminder.recipient))
-        )
-        for row in session.execute(statement):
-            reminder = wanted[(row.task_id, row.step, row.recipient)]
-            reminder.id = row.id
-            created.append(reminder)
-    return created
-
-
-def _addresses(member: Member, channels: Sequence[str]) -> list[tuple[str, str]]:
-    found = []
-    for channel in channels:
-        if channel == "email" and member.email:
-            found.append(("email", member.email))
-        elif channel == "wecom" and (member.wecom or member.mobile):
-            found.append(("wecom", member.wecom or member.mobile or ""))
-        elif channel == "console":
-            found.append(("console", member.name))
-    return found or [(NO_ADDRESS, "")]
-
-
-@dataclass
-class _Registry:
-    orgs: dict[str, Organization]
-    members: dict[str, Member]
-    seats: escalation.Seats
-
-    @classmethod
-    def load(cls, session: Session) -> _Registry:
-        orgs = {org.code: org for org in session.exec(select(Organization))}
-        holders = {
-            (position.org, position.role): position.member
-            for position in session.exec(select(Position).where(col(Position.member).is_not(None)))
-            if position.member
-        }
-        seats = escalation.Seats(
-            {code: escalation.Seat(code, org.name, org.parent) for code, org in orgs.items()}, holders
-        )
-        members = {
-            member.id: member for member in session.exec(select(Member).where(col(Member.active).is_(True)))
-        }
-        return cls(orgs, members, seats)
-
-
 def _has_unreported_failures(session: Session) -> bool:
     probe = select(col(OutboxMessage.id)).where(
         col(OutboxMessage.state) == "failed", col(OutboxMessage.failure_reported).is_(False)
@@ -310,72 +564,38 @@ def _has_unreported_failures(session: Session) -> bool:
 
 def _unreported_failures(session: Session, registry: _Registry) -> dict[str, list[dict[str, Any]]]:
     """Permanent failures not yet told, keyed by the secretary who should hear of them."""
-    rows = session.exec(
-        select(OutboxMessage).where(
-            col(OutboxMessage.state) == "failed", col(OutboxMessage.failure_reported).is_(False)
-        )
+    rows = session.execute(
+        sa_select(
+            col(OutboxMessage.id),
+            col(OutboxMessage.recipient),
+            col(OutboxMessage.channel),
+            col(OutboxMessage.last_error),
+            col(OutboxMessage.subject),
+        ).where(col(OutboxMessage.state) == "failed", col(OutboxMessage.failure_reported).is_(False))
     ).all()
+    people = registry.people(session, [row.recipient for row in rows])
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for message in rows:
-        member = registry.members.get(message.recipient)
-        if member is None:
+    for message_id, recipient, channel, last_error, subject in rows:
+        person = people.get(recipient)
+        if person is None:
             continue
-        secretary = registry.seats.holder(member.org, "secretary")
-        if secretary is None or secretary.member not in registry.members:
+        secretary = registry.seats.holder(person.org, "secretary")
+        if secretary is None or secretary.member not in registry.active:
             continue
         found[secretary.member].append(
             {
-                "message_id": message.id,
-                "recipient_name": member.name,
-                "channel": _CHANNEL_LABELS.get(message.channel, message.channel),
-                "reason": message.last_error or "",
-                "title": message.subject,
-                "org_name": registry.orgs[member.org].name if member.org in registry.orgs else member.org,
+                "message_id": message_id,
+                "recipient_name": person.name,
+                "channel": _CHANNEL_LABELS.get(channel, channel),
+                "reason": last_error or "",
+                "title": subject,
+                "org_name": registry.org_name(person.org),
             }
         )
     return found
 
 
 _CHANNEL_LABELS = {"email": "邮件", "wecom": "企业微信", "console": "控制台", NO_ADDRESS: "无联系方式"}
-
-
-def _context(
-    member: Member,
-    reminders: Sequence[Reminder],
-    tasks: Mapping[int | None, Task],
-    registry: _Registry,
-    profiles: Mapping[str, Profile],
-    failures: Sequence[Mapping[str, Any]],
-    today: dt.date,
-    command: Callable[[int], str],
-) -> dict[str, Any]:
-    items = []
-    for reminder in reminders:
-        task = tasks[reminder.task_id]
-        org = registry.orgs[task.org]
-        rule = profiles[org.effective_profile].rules.get(task.rule)
-        assignee = registry.members.get(task.assignee or "")
-        items.append(
-            {
-                "org_name": org.name,
-                "org_code": org.code,
-                "title": rule.title if rule else task.rule,
-                "rule": task.rule,
-                "period": period_label(task.period),
-                "due": task.due,
-                "days_left": (task.due - today).days,
-                "step": reminder.step,
-                "clause": rule.source if rule else "",
-                "command": command(task.id or 0),
-                "assignee_name": assignee.name if assignee else "",
-                "fallback_note": reminder.note or "",
-                # The person who owes the duty acts; everyone else on the ladder supervises (督促).
-                "role": "responsible"
-                if reminder.recipient in (task.assignee, task.subject)
-                else "supervisor",
-            }
-        )
-    return {"recipient": {"name": member.name}, "as_of": today, "items": items, "failures": list(failures)}
 
 
 # ---------------------------------------------------------------------------------------------------

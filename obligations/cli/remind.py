@@ -43,6 +43,7 @@ def settings(app: App) -> reminders.Settings:
         retry_base=float(config.get("reminders", "retry_base_seconds")),
         retry_cap=float(config.get("reminders", "retry_cap_seconds")),
         templates=Path(templates) if templates else None,
+        digest_items=int(config.get("reminders", "digest_items")),
     )
 
 
@@ -93,7 +94,7 @@ def remind(app: App, as_of: str | None, dry_run: bool) -> None:
                 f"当前为非办公时间，按下一个办公时间 {opening.astimezone(PARTY_TIME):%Y-%m-%d %H:%M} 预览："
             )
         with app.session() as session:
-            result = reminders.plan_messages(session, app.profiles, opening, config)
+            result = reminders.plan_messages(session, app.profiles, opening, config, preview=True)
             session.rollback()
         _print_plan(result)
         return

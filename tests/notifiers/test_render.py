@@ -233,3 +233,40 @@ def test_the_context_given_is_not_changed() -> None:
     render_digest(original)
 
     assert repr(original) == snapshot
+
+
+def test_a_capped_digest_counts_what_it_does_not_list_in_every_part() -> None:
+    digest = context(item(role="supervisor", assignee_name="李四"))
+    digest["omitted"] = {
+        "own": 0,
+        "own_overdue": 0,
+        "supervised": 120,
+        "supervised_overdue": 45,
+        "command": "obligations due --org jg",
+    }
+    rendered = render_digest(digest)
+
+    assert "有 121 项需要您督促（其中 45 项已逾期）" in rendered.text
+    assert "另有 120 项（其中 45 项已逾期）未逐项列出" in rendered.text
+    assert "obligations due --org jg" in rendered.text
+    assert "121 项党建工作待督促，其中 45 项已逾期" in rendered.subject
+    assert (
+        "<strong>120</strong> 项" in rendered.html
+        and "<code>obligations due --org jg</code>" in rendered.html
+    )
+    assert "另有 **120** 项" in rendered.markdown and "共 121 项" in rendered.markdown
+
+
+def test_a_digest_that_lists_everything_says_nothing_of_omissions() -> None:
+    rendered = render_digest(context(item()))
+    for part in (rendered.text, rendered.html, rendered.markdown):
+        assert "未逐项列出" not in part and "另有" not in part
+
+
+@pytest.mark.parametrize(
+    "omitted",
+    [{"supervised": -1}, {"supervised": 2, "supervised_overdue": 3}, {"own": 1, "own_overdue": 2}],
+)
+def test_impossible_omitted_counts_are_refused(omitted: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match="omitted"):
+        render_digest({**context(item()), "omitted": omitted})

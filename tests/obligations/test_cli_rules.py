@@ -125,6 +125,15 @@ def test_a_config_value_of_the_wrong_type_names_section_and_key(tmp_path: Path) 
     assert "[calendar.2027] holidays 中的 '2027-13-01'" in err
 
 
+def test_a_config_number_below_its_minimum_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[reminders]\ndigest_items = 0\nsweep_minutes = -5\n", encoding="utf-8")
+    code, _, err = _run("rules", "list", config=config)
+    assert code == 3
+    assert "[reminders] digest_items 不能小于 1，而不是 0" in err
+    assert "[reminders] sweep_minutes 不能小于 1，而不是 -5" in err
+
+
 def test_config_names_the_default_profile_and_extra_profile_directory(tmp_path: Path) -> None:
     (tmp_path / "local").mkdir()
     (tmp_path / "local" / "county.toml").write_text(

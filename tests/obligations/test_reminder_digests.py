@@ -1,0 +1,121 @@
+"""The planning half of a sweep in chunks: the same digests whatever the chunk sizes, every reminder in a
+digest, long digests capped with the rest counted. On SQLite and PostgreSQL (the `database_url` fixture)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from obligations import reminders
+from obligations.cli import cli
+from obligations.cli.app import App
+from obligations.cli.remind import settings as reminder_settings
+from obligations.db import session_scope
+from obligations.escalation import PARTY_TIME
+from obligations.models import OutboxItem, OutboxMessage, Reminder, Task
+
+# Mid-June with nothing recorded since January: the demo committee's secretary (m01) supervises 78 items.
+SWEEP_AT = dt.datetime(2026, 6, 15, 9, 0, tzinfo=PARTY_TIME)
+
+
+def _demo(tmp_path: Path, database_url: str, digest_items: int) -> App:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[reminders]\nchannels = ["email"]\ndigest_items = {digest_items}\n', encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "--db", database_url, "init", "--demo", "--as-of", "2026-01-02"]
+    )
+    assert result.exit_code == 0, result.output
+    app = App(config_path=config, db_url=database_url)
+    with app.session() as session:
+        app.keep_planned(session, SWEEP_AT.date())
+    return app
+
+
+def _preview(app: App) -> reminders.SweepResult:
+    with app.session() as session:
+        result = reminders.plan_messages(
+            session, app.profiles, SWEEP_AT, reminder_settings(app), preview=True
+        )
+        session.rollback()
+    return result
+
+
+def test_tiny_chunks_plan_exactly_the_digests_of_one_chunk(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _demo(tmp_path, database_url, digest_items=1000)
+    whole = _preview(app)
+    assert whole.reminders > 100 and whole.messages > 3  # enough that tiny chunks make many rounds
+    monkeypatch.setattr(reminders, "TASKS_PER_CHUNK", 7)
+    monkeypatch.setattr(reminders, "RECIPIENTS_PER_CHUNK", 2)
+    chunked = _preview(app)
+    assert (chunked.reminders, chunked.messages) == (whole.reminders, whole.messages)
+    assert chunked.planned == whole.planned
+
+
+def test_every_reminder_is_in_its_recipients_digest_and_none_stays_pending(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _demo(tmp_path, database_url, digest_items=5)
+    monkeypatch.setattr(reminders, "TASKS_PER_CHUNK", 7)
+    monkeypatch.setattr(reminders, "RECIPIENTS_PER_CHUNK", 2)
+    with session_scope(app.engine) as session:
+        result = reminders.plan_messages(session, app.profiles, SWEEP_AT, reminder_settings(app))
+    with session_scope(app.engine) as session:
+        per_recipient = Counter(session.exec(select(col(Reminder.recipient))).all())
+        carried = Counter(
+            dict(
+                session.exec(
+                    select(col(OutboxMessage.recipient), func.count())
+                    .join(OutboxItem, col(OutboxItem.message_id) == col(OutboxMessage.id))
+                    .group_by(col(OutboxMessage.recipient))
+                ).all()
+            )
+        )
+        pending = session.exec(select(func.count()).where(col(Reminder.pending).is_(True))).one()
+        messages = session.exec(select(OutboxMessage)).all()
+        later = session.exec(
+            select(func.count()).where(col(Task.status) == "open", col(Task.remind_on) <= SWEEP_AT.date())
+        ).one()
+    assert sum(per_recipient.values()) == result.reminders
+    assert carried == per_recipient  # one email digest each: every reminder, listed or counted, is carried
+    assert pending == 0
+    assert later == 0  # every due task's next step moved past the sweep's day
+    assert len(messages) == result.messages == len(per_recipient)
+    assert len({m.recipient for m in messages}) == len(messages)  # one digest per person per channel
+
+
+def test_a_long_digest_lists_the_cap_and_counts_the_rest(tmp_path: Path, database_url: str) -> None:
+    app = _demo(tmp_path, database_url, digest_items=5)
+    with session_scope(app.engine) as session:
+        reminders.plan_messages(session, app.profiles, SWEEP_AT, reminder_settings(app))
+    with session_scope(app.engine) as session:
+        dues = list(
+            session.exec(
+                select(col(Task.due))
+                .join(Reminder, col(Reminder.task_id) == col(Task.id))
+                .where(col(Reminder.recipient) == "m01")
+            )
+        )
+        texts = dict(session.exec(select(col(OutboxMessage.recipient), col(OutboxMessage.text))).all())
+    total, overdue = len(dues), sum(day < SWEEP_AT.date() for day in dues)
+    assert total > 5 and 0 < overdue < total  # the committee's secretary (机关党委) supervises a long list
+    text = texts["m01"]
+    entries = re.findall(r"^\d+\. 【.+\n   截止日期：.+，(逾期|还剩|今天)", text, flags=re.MULTILINE)
+    assert len(entries) == 5
+    listed_overdue = entries.count("逾期")
+    match = re.search(r"另有 (\d+) 项（其中 (\d+) 项已逾期）未逐项列出，完整清单请运行：(.+)$", text, re.M)
+    assert match, text
+    assert (int(match.group(1)), int(match.group(2))) == (total - 5, overdue - listed_overdue)
+    assert match.group(3) == "obligations due --org jg"
+    assert f"有 {total} 项需要您督促（其中 {overdue} 项已逾期）" in text
+    # A short digest lists everything and says nothing of omissions.
+    short = [text for text in texts.values() if "未逐项列出" not in text]
+    assert short and all(len(re.findall(r"^\d+\. 【", text, flags=re.MULTILINE)) <= 5 for text in short)
