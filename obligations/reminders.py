@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, insert, or_, true, update
+from sqlalchemy import Connection, Engine, and_, case, func, insert, or_, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -667,14 +667,14 @@ async def deliver(
         batch = claim(engine, now, worker)
         if not batch:
             break
-        with Session(engine) as session:
+        with engine.connect() as connection:  # Core, not the ORM: recording is on the hot path of delivery
             for message in batch:
                 outcome = await _send_one(message, channels)
                 if after_send is not None:
                     after_send(message)
                 # Recorded and committed before the next send: a crash resends at most this one message.
-                kind = _record(session, message, outcome, now, settings, rng)
-                session.commit()
+                kind = _record(connection, message, outcome, now, settings, rng)
+                connection.commit()
                 sent += kind == "sent"
                 retried += kind == "retry"
                 failed += kind == "failed"
@@ -720,7 +720,7 @@ async def _send_one(message: OutboxMessage, channels: Mapping[str, Channel]) -> 
 
 
 def _record(
-    session: Session,
+    connection: Connection,
     message: OutboxMessage,
     outcome: _Outcome,
     now: dt.datetime,
@@ -743,7 +743,7 @@ def _record(
     else:
         values.update(state="failed", last_error=str(error)[:500])
         kind, label = "failed", "permanent" if error.permanent else "temporary"
-    session.execute(
+    connection.execute(
         insert(DeliveryAttempt).values(
             message_id=message.id or 0,
             started_at=now,
@@ -754,7 +754,7 @@ def _record(
             duration_ms=outcome.duration_ms,
         )
     )
-    session.execute(
+    connection.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == message.id, col(OutboxMessage.state) == "sending")
         .values(**values)

@@ -127,6 +127,21 @@ def test_chinese_subject_and_names_are_encoded_and_decode_back_exactly(smtp_serv
     assert email["To"].addresses[0].display_name == "张三"
 
 
+def test_names_with_punctuation_and_an_ascii_subject_survive_the_trip(smtp_server: SmtpServer) -> None:
+    odd = Recipient(name='李"四", 老同志 <副书记>', email="lisi@example.org")
+    send(
+        channel(smtp_server.port, sender='"党建, 提醒" <dangjian@example.org>'),
+        message(recipient=odd, subject="Reminder  ok"),
+    )
+
+    email = smtp_server.mailbox.received[0].message
+    assert email["Subject"] == "Reminder ok"
+    assert email["To"].addresses[0].display_name == '李"四", 老同志 <副书记>'
+    assert email["To"].addresses[0].addr_spec == "lisi@example.org"
+    assert email["From"].addresses[0].display_name == "党建, 提醒"
+    assert smtp_server.mailbox.received[0].rcpt_tos == ["lisi@example.org"]
+
+
 def test_message_id_follows_the_key_and_the_key_is_a_header(smtp_server: SmtpServer) -> None:
     send(channel(smtp_server.port), message("reminder-42"), message("提醒/43 with spaces"))
 
