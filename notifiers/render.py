@@ -2,9 +2,9 @@
 
 Templates are files named `reminder.<part>.j2` (subject, text, html, wecom.md), which include `failure.<part>.j2`
 for the section that reports deliveries that failed. A folder named in the configuration may hold any of them;
-a file there replaces the shipped one of the same name. Every template renders in Jinja2's immutable sandbox
-(user templates are written by people who are not the operators), HTML with autoescaping, and with
-StrictUndefined so that a misspelt name fails loudly instead of leaving a hole in a reminder.
+a file there replaces the shipped one of the same name. When such a folder is configured, every template renders
+in Jinja2's immutable sandbox (user templates are written by people who are not the operators); the shipped
+templates alone are trusted and render without it. HTML with autoescaping, and with StrictUndefined so that a misspelt name fails loudly instead of leaving a hole in a reminder.
 
 The context (a Mapping; dates are `datetime.date`):
 
@@ -296,7 +296,10 @@ def _make_environment(user_folder: str | None) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("notifiers", "templates")]
     if user_folder is not None:
         loaders.insert(0, jinja2.FileSystemLoader(user_folder))
-    environment = ImmutableSandboxedEnvironment(
+    # User templates are written by people who are not the operators: sandboxed. The shipped ones alone are
+    # ours, and render without the sandbox's check on every attribute (a third of a city-wide sweep's time).
+    kind = ImmutableSandboxedEnvironment if user_folder is not None else jinja2.Environment
+    environment = kind(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=_autoescape,
         undefined=jinja2.StrictUndefined,

@@ -213,18 +213,22 @@ def _record_reminders(session: Session, registry: _Registry, today: dt.date, now
 
 
 def _insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert the reminders not recorded yet (idempotent on the unique key); returns how many were new."""
-    upsert = postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
-    created = 0
-    for part in chunks(rows, 500):
-        statement = (
-            upsert(Reminder)
-            .values(list(part))
-            .on_conflict_do_nothing(index_elements=["task_id", "step", "recipient", "due"])
-            .returning(col(Reminder.id))
-        )
-        created += len(session.execute(statement).all())
-    return created
+    """Insert the reminders not recorded yet (idempotent on the unique key); returns how many were new.
+
+    One statement executed with many parameter sets, through Core: SQLAlchemy batches it into multi-row
+    INSERT … RETURNING itself ("insertmanyvalues") and compiles it once, where a `.values([...])` per batch
+    was compiled anew every time."""
+    if not rows:
+        return 0
+    connection = session.connection()
+    upsert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    table = Reminder.__table__  # type: ignore[attr-defined]
+    statement = (
+        upsert(table)
+        .on_conflict_do_nothing(index_elements=["task_id", "step", "recipient", "due"])
+        .returning(table.c.id)
+    )
+    return len(connection.execute(statement, list(rows)).all())
 
 
 @dataclass(frozen=True)
