@@ -124,8 +124,9 @@ def plan_messages(
         return result  # the common case: one indexed probe, whatever the number of tasks
     registry = _Registry.load(session, profiles)
     result.reminders = _record_reminders(session, registry, today, now)
-    failures = _unreported_failures(session, registry)
+    failures, untold = _unreported_failures(session, registry)
     writer = _DigestWriter(session, registry, today, now, settings, command, preview, result)
+    writer.reported.extend(untold)
     pending = _pending()
     next_recipients = (
         select(col(Reminder.recipient))
@@ -268,6 +269,7 @@ class _Registry:
     seats: escalation.Seats
     active: set[str]
     profiles: Mapping[str, Profile]
+    _seats_of: dict[str, list[str]] | None = None  # member -> the organizations where they hold a seat
 
     @classmethod
     def load(cls, session: Session, profiles: Mapping[str, Profile]) -> _Registry:
@@ -323,7 +325,11 @@ class _Registry:
 
     def top_seat(self, member: str) -> str | None:
         """The highest organization where `member` holds a seat: the subtree a supervisor answers for."""
-        seats = [org for (org, _role), holder in self.seats.holders.items() if holder == member]
+        if self._seats_of is None:
+            self._seats_of = defaultdict(list)
+            for (org, _role), holder in self.seats.holders.items():
+                self._seats_of[holder].append(org)
+        seats = self._seats_of.get(member)
         return min(seats, key=self._depth) if seats else None
 
     def _depth(self, code: str) -> tuple[int, str]:
@@ -566,8 +572,12 @@ def _has_unreported_failures(session: Session) -> bool:
     return session.exec(probe.limit(1)).first() is not None
 
 
-def _unreported_failures(session: Session, registry: _Registry) -> dict[str, list[dict[str, Any]]]:
-    """Permanent failures not yet told, keyed by the secretary who should hear of them."""
+def _unreported_failures(
+    session: Session, registry: _Registry
+) -> tuple[dict[str, list[dict[str, Any]]], list[int]]:
+    """Permanent failures not yet told, keyed by the secretary who should hear of them; and those with nobody
+    to tell (no active secretary), which are marked as reported all the same — `outbox --failed` still shows
+    them — or every sweep after would load the registry to look for a secretary again."""
     rows = session.execute(
         sa_select(
             col(OutboxMessage.id),
@@ -579,12 +589,20 @@ def _unreported_failures(session: Session, registry: _Registry) -> dict[str, lis
     ).all()
     people = registry.people(session, [row.recipient for row in rows])
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    untold: list[int] = []
     for message_id, recipient, channel, last_error, subject in rows:
         person = people.get(recipient)
         if person is None:
+            untold.append(message_id)
             continue
         secretary = registry.seats.holder(person.org, "secretary")
+        if secretary is not None and secretary.member == person.id:
+            # The secretary's own message failed: telling them on the same address would fail again, sweep
+            # after sweep. The parent's secretary hears of it; up the tree, the chain ends at the root.
+            parent = registry.seats.ancestor(person.org, 1)
+            secretary = registry.seats.holder(parent, "secretary") if parent else None
         if secretary is None or secretary.member not in registry.active:
+            untold.append(message_id)
             continue
         found[secretary.member].append(
             {
@@ -596,7 +614,7 @@ def _unreported_failures(session: Session, registry: _Registry) -> dict[str, lis
                 "org_name": registry.org_name(person.org),
             }
         )
-    return found
+    return found, untold
 
 
 _CHANNEL_LABELS = {"email": "邮件", "wecom": "企业微信", "console": "控制台", NO_ADDRESS: "无联系方式"}

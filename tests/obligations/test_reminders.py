@@ -31,6 +31,7 @@ from obligations.cli import cli
 from obligations.cli.app import App
 from obligations.cli.remind import settings as reminder_settings
 from obligations.db import session_scope
+from obligations.demo import NAMES
 from obligations.escalation import PARTY_TIME
 from obligations.models import OutboxMessage, Reminder, Task
 from tests.free_port import free_port
@@ -296,6 +297,34 @@ def test_a_permanently_rejected_address_fails_at_once_and_is_reported_to_the_sec
     body = _body(report[0])
     assert "发送失败" in body or "未能送达" in body
     assert "550" in body
+
+
+def test_a_secretarys_own_bounced_address_is_reported_up_the_tree_once(
+    demo: App, smtp: tuple[MailSink, Controller]
+) -> None:
+    sink, _ = smtp
+    # m04 is the secretary of 综合处室党支部 (jg.b1): telling m04 of m04's own failure would fail again.
+    sink.reject["m04@example.org"] = "550 5.1.1 mailbox unavailable"
+    _sweep(demo, at(D(2026, 1, 26)))
+    for day in (D(2026, 1, 27), D(2026, 1, 28), D(2026, 1, 29)):
+        sink.today = day
+        _sweep(demo, at(day))
+    reports = [r for r in sink.to("m01@example.org") if "550" in _body(r)]
+    assert reports and reports[0].day == D(2026, 1, 27)  # the committee's secretary hears of it
+    assert NAMES[3] in _body(reports[0])  # m04, by name
+    with session_scope(demo.engine) as session:
+        to_m04 = session.exec(select(OutboxMessage).where(col(OutboxMessage.recipient) == "m04")).all()
+        unreported = session.exec(
+            select(OutboxMessage).where(
+                col(OutboxMessage.state) == "failed", col(OutboxMessage.failure_reported).is_(False)
+            )
+        ).all()
+    assert {m.state for m in to_m04} == {"failed"}
+    # Only m04's own reminders were sent to m04 — never a digest that merely reports m04's failures to m04.
+    assert all("未能送达" not in m.text for m in to_m04)
+    # Each failure is reported once: what is still unreported failed in the last sweep, not before.
+    assert all(m.created_at == at(D(2026, 1, 29)) for m in unreported)
+    assert len(reports) == len({m.created_at for m in to_m04 if m.created_at < at(D(2026, 1, 29))})
 
 
 def test_remind_dry_run_lists_recipients_and_sends_nothing(
