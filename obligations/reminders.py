@@ -21,6 +21,7 @@ import asyncio
 import datetime as dt
 import logging
 import random
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -107,9 +108,9 @@ def plan_messages(
 ) -> SweepResult:
     """Steps 1–2 of the sweep, inside the caller's transaction (roll it back for a dry run).
 
-    Works in bounded memory whatever the size of the sweep: due tasks are read in chunks and their reminders
-    written with a `pending` mark; digests are then built for a few hundred recipients at a time, from the
-    pending reminders, which are unmarked as they go into the outbox. `preview` keeps what is planned in
+    Works in bounded memory whatever the size of the sweep: due tasks are streamed in chunks and their
+    reminders written with a `pending` mark; digests are then built for a few hundred recipients at a time,
+    from their pending reminders; the marks are cleared before the transaction ends. `preview` keeps what is planned in
     `result.planned` (for `remind --dry-run`)."""
     result = SweepResult(as_of=now)
     if not settings.office_hours.is_open(now):
@@ -127,19 +128,21 @@ def plan_messages(
     failures, untold = _unreported_failures(session, registry)
     writer = _DigestWriter(session, registry, today, now, settings, command, preview, result)
     writer.reported.extend(untold)
+    # Recipients in order, a chunk at a time, each chunk starting after the last (an index seek, whatever
+    # is behind it); the pending marks are cleared at the end, in one statement.
     pending = _pending()
-    next_recipients = (
-        select(col(Reminder.recipient))
-        .where(pending)
-        .distinct()
-        .order_by(col(Reminder.recipient))
-        .limit(RECIPIENTS_PER_CHUNK)
-    )
-    while recipients := list(session.exec(next_recipients)):
-        writer.write(recipients, failures)
-        session.execute(
-            update(Reminder).where(pending, col(Reminder.recipient).in_(recipients)).values(pending=False)
+    recipients: list[str] = []
+    while recipients := list(
+        session.exec(
+            select(col(Reminder.recipient))
+            .where(pending, col(Reminder.recipient) > (recipients[-1] if recipients else ""))
+            .distinct()
+            .order_by(col(Reminder.recipient))
+            .limit(RECIPIENTS_PER_CHUNK)
         )
+    ):
+        writer.write(recipients, failures)
+    session.execute(update(Reminder).where(pending).values(pending=False))
     for told in chunks(sorted(failures), RECIPIENTS_PER_CHUNK):  # secretaries told of failures only
         writer.write(told, failures)
     for reported in chunks(writer.reported, 1000):
@@ -166,9 +169,12 @@ def _due_tasks(today: dt.date, query: Any) -> Any:
 
 def _record_reminders(session: Session, registry: _Registry, today: dt.date, now: dt.datetime) -> int:
     """Phase 1: a reminder for every receiver of the latest step each due task has reached, marked pending;
-    each task's `remind_on` moves past today (or to None), so the next chunk is again the first rows of the
-    index and the loop ends."""
-    batch_query = _due_tasks(
+    then each task's `remind_on` moves past today (or to None).
+
+    The due tasks are read in one streamed pass and their new `remind_on` applied after it, not chunk by
+    chunk with a fresh query each time: on PostgreSQL the index entries of rows updated earlier in the same
+    transaction stay behind, and every fresh query would scan them all again."""
+    query = _due_tasks(
         today,
         sa_select(
             col(Task.id),
@@ -178,10 +184,10 @@ def _record_reminders(session: Session, registry: _Registry, today: dt.date, now
             col(Task.responsible),
             col(Task.due),
         ),
-    ).limit(TASKS_PER_CHUNK)
+    ).execution_options(yield_per=TASKS_PER_CHUNK)
+    moves: dict[dt.date | None, array[int]] = defaultdict(lambda: array("q"))  # 8 bytes a task
     created = 0
-    while batch := session.execute(batch_query).all():
-        moves: dict[dt.date | None, list[int]] = defaultdict(list)
+    for batch in session.execute(query).partitions():
         rows: list[dict[str, Any]] = []
         for task_id, org, rule_id, subject, responsible, due in batch:
             rule = registry.rule(org, rule_id)
@@ -206,10 +212,10 @@ def _record_reminders(session: Session, registry: _Registry, today: dt.date, now
                             "pending": True,
                         }
                     )
-        for remind_on, ids in moves.items():
-            for part in chunks(ids, 1000):
-                session.execute(update(Task).where(col(Task.id).in_(part)).values(remind_on=remind_on))
         created += _insert_new(session, rows)
+    for remind_on, ids in moves.items():
+        for part in chunks(ids, 1000):
+            session.execute(update(Task).where(col(Task.id).in_(list(part))).values(remind_on=remind_on))
     return created
 
 
@@ -366,7 +372,7 @@ class _DigestWriter:
         self.command = command
         self.preview = preview
         self.result = result
-        self.reported: list[int] = []  # failed messages told to a secretary in this sweep
+        self.reported: list[int] = []  # failed messages told of in this sweep (or with nobody to tell)
 
     def write(self, recipients: Sequence[str], failures: dict[str, list[dict[str, Any]]]) -> None:
         listed = self._listed(recipients)
@@ -635,35 +641,25 @@ def release_stale_claims(session: Session, now: dt.datetime, lease: dt.timedelta
 
 
 def claim(engine: Engine, now: dt.datetime, worker: str, limit: int = 50) -> list[OutboxMessage]:
-    """Claim up to `limit` due messages for this worker; each is claimed by exactly one worker."""
+    """Claim up to `limit` due messages for this worker, in one statement; each is claimed by exactly one
+    worker (on PostgreSQL the candidates are locked with SKIP LOCKED; SQLite has one writer at a time)."""
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
     with session_scope(engine) as session:
         due = (
-            select(col(OutboxMessage.id))
-            .where(col(OutboxMessage.state) == "pending", col(OutboxMessage.next_attempt_at) <= now)
-            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+            sa_select(table.c.id)
+            .where(table.c.state == "pending", table.c.next_attempt_at <= now)
+            .order_by(table.c.next_attempt_at, table.c.id)
             .limit(limit)
         )
         if session.connection().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
-        ids = list(session.exec(due))
-        claimed: list[int] = []
-        for message_id in ids:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.state) == "pending")
-                .values(state="sending", claimed_at=now, claimed_by=worker)
-            )
-            if getattr(result, "rowcount", 0) == 1 and message_id is not None:
-                claimed.append(message_id)
-        if not claimed:
-            return []
-        return list(
-            session.exec(
-                select(OutboxMessage)
-                .where(col(OutboxMessage.id).in_(claimed))
-                .order_by(col(OutboxMessage.id))
-            )
-        )
+        rows = session.execute(
+            update(table)
+            .where(table.c.id.in_(due), table.c.state == "pending")
+            .values(state="sending", claimed_at=now, claimed_by=worker)
+            .returning(*table.c)
+        ).all()
+    return sorted((OutboxMessage(**row._mapping) for row in rows), key=lambda message: message.id or 0)
 
 
 async def deliver(
