@@ -198,7 +198,7 @@ def main() -> None:
     print(f"sink received              {received:,} (expected {2 * sent:,}: the sweep's and the floor's)")
     print(f"floor (bare aiosmtplib) /s {floor_rate:,.0f}")
     ratio = rate / floor_rate if floor_rate else 0.0
-    print(f"delivery / floor           {ratio:.0%}  (target ≥ 50%: {'met' if ratio >= 0.5 else 'MISSED'})")
+    print(f"delivery / floor           {ratio:.1%}  (target ≥ 50%: {'met' if ratio >= 0.5 else 'MISSED'})")
     best = min(idle)
     print(
         f"idle sweep                 {best:.1f} ms best of 5 (target < 50 ms: {'met' if best < 50 else 'MISSED'})"

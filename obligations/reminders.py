@@ -222,18 +222,16 @@ def _record_reminders(session: Session, registry: _Registry, today: dt.date, now
 def _insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     """Insert the reminders not recorded yet (idempotent on the unique key); returns how many were new.
 
-    One statement executed with many parameter sets, through Core: SQLAlchemy batches it into multi-row
-    INSERT … RETURNING itself ("insertmanyvalues") and compiles it once, where a `.values([...])` per batch
-    was compiled anew every time."""
+    SQLite: one statement executed with many parameter sets, through Core, which SQLAlchemy batches into
+    multi-row INSERT … RETURNING ("insertmanyvalues") and compiles once. PostgreSQL: see `_insert_new_by_copy`."""
     if not rows:
         return 0
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         return _insert_new_by_copy(connection, rows)
-    upsert = sqlite.insert
     table = Reminder.__table__  # type: ignore[attr-defined]
     statement = (
-        upsert(table)
+        sqlite.insert(table)
         .on_conflict_do_nothing(index_elements=["task_id", "step", "recipient", "due"])
         .returning(table.c.id)
     )
