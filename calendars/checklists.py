@@ -46,7 +46,7 @@ from typing import Any
 
 from calendars import tomlfile
 from calendars.model import OrgKind, Profile, RuleKind
-from calendars.problems import Problem, ProblemsError
+from calendars.problems import Problem, ProblemsError, convert_fields, kinds, optional_text, text
 
 SHIPPED_DIR = Path(__file__).parent / "checklists"
 
@@ -132,35 +132,10 @@ class Checklist:
 # Field converters: the typed value, or ValueError with a Chinese explanation.
 
 
-def _text(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("应为非空字符串")
-    return value.strip()
-
-
-def _optional_text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("应为字符串")
-    return value.strip()
-
-
 def _points(value: Any) -> Fraction:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ValueError(f"应为正数，而不是 {value!r}")
     return Fraction(str(value))
-
-
-def _kinds(value: Any) -> frozenset[OrgKind]:
-    if not isinstance(value, list) or not value:
-        raise ValueError('应为非空列表，如 ["branch"]')
-    kinds = []
-    for item in value:
-        try:
-            kinds.append(OrgKind(item))
-        except ValueError:
-            choices = "、".join(kind.value for kind in OrgKind)
-            raise ValueError(f"未知的组织类型 {item!r}，可选：{choices}") from None
-    return frozenset(kinds)
 
 
 def _rule_ids(value: Any) -> tuple[str, ...]:
@@ -176,38 +151,38 @@ def _check(value: Any) -> str:
 
 
 _HEADER_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "id": _text,
-    "title": _text,
-    "profile": _text,
-    "source": _text,
-    "applies_to": _kinds,
+    "id": text,
+    "title": text,
+    "profile": text,
+    "source": text,
+    "applies_to": kinds,
     "total": _points,
     "pass": _points,
-    "pass_rule": _optional_text,
-    "note": _optional_text,
+    "pass_rule": optional_text,
+    "note": optional_text,
 }
 _SECTION_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "title": _text,
+    "title": text,
     "points": _points,
-    "discrepancy": _optional_text,
-    "note": _optional_text,
+    "discrepancy": optional_text,
+    "note": optional_text,
 }
 _ITEM_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "id": _text,
-    "section": _text,
-    "requirement": _optional_text,
-    "standard": _text,
+    "id": text,
+    "section": text,
+    "requirement": optional_text,
+    "standard": text,
     "points": _points,
-    "rule": _text,
+    "rule": text,
     "related": _rule_ids,
-    "source": _optional_text,
-    "note": _optional_text,
+    "source": optional_text,
+    "note": optional_text,
 }
 _VETO_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "id": _text,
-    "title": _text,
+    "id": text,
+    "title": text,
     "check": _check,
-    "source": _optional_text,
+    "source": optional_text,
 }
 assert tuple(_HEADER_FIELDS) == _HEADER_KEYS and tuple(_ITEM_FIELDS) == _ITEM_KEYS
 assert tuple(_SECTION_FIELDS) == _SECTION_KEYS and tuple(_VETO_FIELDS) == _VETO_KEYS
@@ -240,30 +215,6 @@ def load_checklists(profiles: Mapping[str, Profile], extra_dirs: Iterable[Path] 
     return checklists
 
 
-def _fields(
-    raw: Any,
-    spec: Mapping[str, Callable[[Any], Any]],
-    file: str,
-    where: str,
-    problems: list[Problem],
-) -> dict[str, Any]:
-    """Convert each field of a table, reporting unknown and malformed ones."""
-    if not isinstance(raw, Mapping):
-        problems.append(Problem(file, "应为表", where))
-        return {}
-    fields: dict[str, Any] = {}
-    for name, value in raw.items():
-        converter = spec.get(name)
-        if converter is None:
-            problems.append(Problem(file, f"未知的字段，可用：{', '.join(spec)}", where, name))
-            continue
-        try:
-            fields[name] = converter(value)
-        except ValueError as error:
-            problems.append(Problem(file, str(error), where, name))
-    return fields
-
-
 def _tables(data: Mapping[str, Any], name: str, file: str, problems: list[Problem]) -> list[Any]:
     entries = data.get(name, [])
     if not isinstance(entries, list):
@@ -285,7 +236,7 @@ def _read(path: Path, profiles: Mapping[str, Profile], problems: list[Problem]) 
     if "checklist" not in data:
         problems.append(Problem(file, "缺少 [checklist] 表"))
         return None
-    header = _fields(data["checklist"], _HEADER_FIELDS, file, "[checklist]", problems)
+    header = convert_fields(data["checklist"], _HEADER_FIELDS, file, "[checklist]", problems)
 
     def need(table: Mapping[str, Any], name: str, where: str, why: str) -> None:
         if name not in table:
@@ -310,7 +261,7 @@ def _read(path: Path, profiles: Mapping[str, Profile], problems: list[Problem]) 
     sections: list[Section] = []
     for index, raw in enumerate(_tables(data, "section", file, problems), start=1):
         where = f"[[section]] 第{index}项"
-        fields = _fields(raw, _SECTION_FIELDS, file, where, problems)
+        fields = convert_fields(raw, _SECTION_FIELDS, file, where, problems)
         need(fields, "title", where, "部分名称")
         if "title" in fields:
             if any(section.title == fields["title"] for section in sections):
@@ -333,7 +284,7 @@ def _read(path: Path, profiles: Mapping[str, Profile], problems: list[Problem]) 
         problems_before = len(problems)
         item_id = raw.get("id") if isinstance(raw, Mapping) else None
         where = f"[[item]] {item_id}" if isinstance(item_id, str) and item_id else f"[[item]] 第{index}项"
-        fields = _fields(raw, _ITEM_FIELDS, file, where, problems)
+        fields = convert_fields(raw, _ITEM_FIELDS, file, where, problems)
         need(fields, "id", where, "项目编号")
         need(fields, "section", where, "所属考核项目")
         need(fields, "standard", where, "考核标准原文")
@@ -367,7 +318,7 @@ def _read(path: Path, profiles: Mapping[str, Profile], problems: list[Problem]) 
     vetoes: list[Veto] = []
     for index, raw in enumerate(_tables(data, "veto", file, problems), start=1):
         where = f"[[veto]] 第{index}项"
-        fields = _fields(raw, _VETO_FIELDS, file, where, problems)
+        fields = convert_fields(raw, _VETO_FIELDS, file, where, problems)
         need(fields, "id", where, "否决项编号")
         need(fields, "title", where, "否决情形原文")
         if {"id", "title"} <= set(fields):

@@ -55,7 +55,7 @@ from calendars.model import (
     Unit,
 )
 from calendars.periods import Cadence, Offset, parse_key, period_of
-from calendars.problems import Problem, ProblemsError
+from calendars.problems import Problem, ProblemsError, convert_fields, enum_value, kinds, optional_text, text
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -73,29 +73,6 @@ def _problem(file: str, message: str, rule: str | None = None, field: str | None
 
 # ---------------------------------------------------------------------------------------------------
 # Field converters: each returns the typed value or raises ValueError with a Chinese explanation.
-
-
-def _enum_value(enum: type[E], what: str) -> Callable[[Any], E]:
-    def convert(value: Any) -> E:
-        try:
-            return enum(value)
-        except ValueError:
-            choices = "、".join(member.value for member in enum)
-            raise ValueError(f"未知的{what} {value!r}，可选：{choices}") from None
-
-    return convert
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("应为非空字符串")
-    return value.strip()
-
-
-def _optional_text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("应为字符串")
-    return value.strip()
 
 
 def _positive_int(value: Any) -> int:
@@ -152,12 +129,6 @@ def _table(value: Any) -> Mapping[str, Any]:
     return value
 
 
-def _kinds(value: Any) -> frozenset[OrgKind]:
-    if not isinstance(value, list) or not value:
-        raise ValueError("kinds 应为非空列表")
-    return frozenset(_enum_value(OrgKind, "组织类型")(item) for item in value)
-
-
 _MEMBER_STATUSES = ("full", "probationary")
 
 
@@ -168,7 +139,7 @@ def _member_status(value: Any) -> frozenset[str]:
 
 
 _APPLIES_TO_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "kinds": _kinds,
+    "kinds": kinds,
     "min_full_members": _non_negative_int,
     "max_full_members": _non_negative_int,
     "has_groups": _boolean,
@@ -178,7 +149,7 @@ _RECORD_FIELDS: dict[str, Callable[[Any], Any]] = {
     "attendees": _boolean,
     "minutes": _boolean,
     "hours": _boolean,
-    "quorum": _enum_value(Quorum, "法定人数要求"),
+    "quorum": enum_value(Quorum, "法定人数要求"),
     "file_with_parent": _boolean,
 }
 
@@ -195,7 +166,7 @@ def _sub_table(spec: dict[str, Callable[[Any], Any]]) -> Callable[[Any], dict[st
 
 
 def _term_years(value: Any) -> dict[OrgKind, int]:
-    return {_enum_value(OrgKind, "组织类型")(k): _positive_int(v) for k, v in _table(value).items()}
+    return {enum_value(OrgKind, "组织类型")(k): _positive_int(v) for k, v in _table(value).items()}
 
 
 def _term_years_allowed(value: Any) -> dict[OrgKind, tuple[int, ...]]:
@@ -203,14 +174,14 @@ def _term_years_allowed(value: Any) -> dict[OrgKind, tuple[int, ...]]:
     for key, years in _table(value).items():
         if not isinstance(years, list) or not years:
             raise ValueError(f"{key} 应为年数列表，如 [2, 3]")
-        result[_enum_value(OrgKind, "组织类型")(key)] = tuple(_positive_int(year) for year in years)
+        result[enum_value(OrgKind, "组织类型")(key)] = tuple(_positive_int(year) for year in years)
     return result
 
 
 def _roles(value: Any) -> frozenset[str]:
     if not isinstance(value, list) or not value:
         raise ValueError('应为职务列表，如 ["secretary"]')
-    return frozenset(_enum_value(Role, "职务")(item).value for item in value)
+    return frozenset(enum_value(Role, "职务")(item).value for item in value)
 
 
 def _responsible(value: Any) -> str:
@@ -228,27 +199,27 @@ def _due_exceptions(value: Any) -> dict[str, dt.date]:
 
 
 _RULE_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "id": _text,
-    "title": _text,
-    "kind": _enum_value(RuleKind, "规则类型"),
-    "cadence": _enum_value(Cadence, "周期"),
+    "id": text,
+    "title": text,
+    "kind": enum_value(RuleKind, "规则类型"),
+    "cadence": enum_value(Cadence, "周期"),
     "due": _due,
     "due_exceptions": _due_exceptions,
-    "trigger": _enum_value(Trigger, "触发事件"),
+    "trigger": enum_value(Trigger, "触发事件"),
     "offset": _offset,
     "term_years": _term_years,
     "term_years_allowed": _term_years_allowed,
     "trigger_roles": _roles,
     "count": _positive_int,
     "officer_count": _positive_int,
-    "unit": _enum_value(Unit, "单位"),
+    "unit": enum_value(Unit, "单位"),
     "applies_to": _sub_table(_APPLIES_TO_FIELDS),
-    "subject": _enum_value(Subject, "对象"),
+    "subject": enum_value(Subject, "对象"),
     "responsible": _responsible,
     "record": _sub_table(_RECORD_FIELDS),
-    "ladder": _text,
-    "source": _text,
-    "note": _optional_text,
+    "ladder": text,
+    "source": text,
+    "note": optional_text,
     "effective_from": _date,
     "effective_until": _date,
 }
@@ -434,7 +405,7 @@ class _Resolver:
                     )
                 )
                 continue
-            fields = _check_fields(raw, file, rule_id, self.problems)
+            fields = convert_fields(raw, _RULE_FIELDS, file, f"规则 {rule_id}", self.problems)
             state.rules[rule_id] = fields
             state.origin[rule_id] = file
             state.disabled.pop(rule_id, None)
@@ -454,7 +425,7 @@ class _Resolver:
                     self.problems.append(_problem(file, "覆盖时不能改变规则类型", rule_id, name))
             if "source" not in raw:
                 self.problems.append(_problem(file, "覆盖必须注明依据（文件文号和条款）", rule_id, "source"))
-            fields = _check_fields(raw, file, rule_id, self.problems)
+            fields = convert_fields(raw, _RULE_FIELDS, file, f"规则 {rule_id}", self.problems)
             target = state.rules[rule_id]
             for name, value in fields.items():
                 if name in _MERGED_FIELDS and isinstance(target.get(name), dict):
@@ -476,21 +447,6 @@ class _Resolver:
             del state.rules[rule_id]
             state.disabled[rule_id] = str(reason or "")
         return state
-
-
-def _check_fields(raw: Mapping[str, Any], file: str, rule_id: str, problems: list[Problem]) -> dict[str, Any]:
-    """Convert each field, reporting unknown and malformed ones; returns the fields that converted."""
-    fields: dict[str, Any] = {}
-    for name, value in raw.items():
-        converter = _RULE_FIELDS.get(name)
-        if converter is None:
-            problems.append(_problem(file, f"未知的字段，可用：{', '.join(_RULE_FIELDS)}", rule_id, name))
-            continue
-        try:
-            fields[name] = converter(value)
-        except ValueError as error:
-            problems.append(_problem(file, str(error), rule_id, name))
-    return fields
 
 
 def _build_profile(layer: _Layer, state: _Merged, problems: list[Problem]) -> Profile | None:
@@ -531,7 +487,7 @@ def _build_ladder(name: str, file: str, raw: Any, problems: list[Problem]) -> La
             notify = step.get("notify")
             if not isinstance(notify, list) or not notify or any(n not in RECIPIENTS for n in notify):
                 raise ValueError(f"notify 应为 {', '.join(RECIPIENTS)} 中的值组成的非空列表")
-            steps.append(LadderStep(_text(step.get("name")), _offset(step.get("at")), tuple(notify)))
+            steps.append(LadderStep(text(step.get("name")), _offset(step.get("at")), tuple(notify)))
         except ValueError as error:
             problems.append(_problem(file, f"{label}：{error}"))
     if len(steps) != len(steps_raw):
