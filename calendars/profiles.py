@@ -31,9 +31,8 @@ import copy
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from calendars import tomlfile
 from calendars.model import (
@@ -56,8 +55,6 @@ from calendars.model import (
 )
 from calendars.periods import Cadence, Offset, parse_key, period_of
 from calendars.problems import Problem, ProblemsError, convert_fields, enum_value, kinds, optional_text, text
-
-E = TypeVar("E", bound=StrEnum)
 
 SHIPPED_DIR = Path(__file__).parent / "profiles"
 BASELINE = "national"
