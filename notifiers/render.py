@@ -82,7 +82,8 @@ class RenderedDigest:
 def render_digest(context: Mapping[str, Any], *, user_folder: Path | None = None) -> RenderedDigest:
     """Raises ValueError for a context that lacks what a reminder must say, and jinja2's TemplateError (its
     SecurityError for a template that reaches for what the sandbox forbids) for a broken template."""
-    environment = _environment(str(Path(user_folder).resolve()) if user_folder is not None else None)
+    # Keyed by the folder as given (config paths come resolved): no filesystem call per digest.
+    environment = _environment(str(user_folder) if user_folder is not None else None)
     view = digest_view(context)
     subject = " ".join(environment.get_template("reminder.subject.j2").render(view).split())
     view["subject"] = subject  # the HTML's <title>, and for any template that wants to repeat it

@@ -372,6 +372,7 @@ class _Registry:
         return depth, code
 
 
+@dataclass
 class _DigestWriter:
     """Phase 2: one digest per person per channel for a chunk of recipients, from their pending reminders.
 
@@ -379,26 +380,15 @@ class _DigestWriter:
     supervise, most pressing first — and counts the rest (a city secretary's escalations can run to
     thousands); every reminder, listed or counted, is linked to the digest."""
 
-    def __init__(
-        self,
-        session: Session,
-        registry: _Registry,
-        today: dt.date,
-        now: dt.datetime,
-        settings: Settings,
-        command: Callable[[int], str],
-        preview: bool,
-        result: SweepResult,
-    ) -> None:
-        self.session = session
-        self.registry = registry
-        self.today = today
-        self.now = now
-        self.settings = settings
-        self.command = command
-        self.preview = preview
-        self.result = result
-        self.reported: list[int] = []  # failed messages told of in this sweep (or with nobody to tell)
+    session: Session
+    registry: _Registry
+    today: dt.date
+    now: dt.datetime
+    settings: Settings
+    command: Callable[[int], str]
+    preview: bool
+    result: SweepResult
+    reported: list[int] = field(default_factory=list)  # failed messages told of in this sweep (or untellable)
 
     def write(self, recipients: Sequence[str], failures: dict[str, list[dict[str, Any]]]) -> None:
         listed = self._listed(recipients)
