@@ -86,7 +86,10 @@ def test_every_mistake_is_refused_at_load_with_the_file_and_key_all_at_once(tmp_
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[reminders]\nchannels = ["email", "sms"]', "[reminders] channels 中的 'sms' 无效，可选：email、wecom、console"),
+        (
+            '[reminders]\nchannels = ["email", "sms"]',
+            "[reminders] channels 中的 'sms' 无效，可选：email、wecom、console",
+        ),
         ('[reminders]\nchannels = ["email", "email"]', "[reminders] channels 中有重复的渠道"),
         ('[reminders]\nreplan_at = "25:00"', "[reminders] replan_at 应写作"),
         ('[reminders]\noffice_hours = "8-18"', "[reminders] office_hours 办公时间应写作 08:30-18:00"),
@@ -96,7 +99,7 @@ def test_every_mistake_is_refused_at_load_with_the_file_and_key_all_at_once(tmp_
         ('[notifiers.email]\nsender = "党建 <@example.org>"', "[notifiers.email] sender 应为邮件地址"),
         ('[notifiers.wecom]\napi_base = "ftp://qyapi.weixin.qq.com"', "[notifiers.wecom] api_base 应为"),
         ('[notifiers.wecom]\napi_base = "https://"', "[notifiers.wecom] api_base 应为"),
-        ('[database]\nbusy_timeout_seconds = 3601', "[database] busy_timeout_seconds 不能大于 3600"),
+        ("[database]\nbusy_timeout_seconds = 3601", "[database] busy_timeout_seconds 不能大于 3600"),
         ('[database]\nurl = "oracle://scott@db/orcl"', "[database] url 的数据库类型 oracle 不受支持"),
         ('[ledger]\nattachments = ""', "[ledger] attachments 不能为空"),
     ],

@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import shutil
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
+from calendars.model import Profile
 from calendars.profiles import load_profiles
 from calendars.workdays import WorkCalendar
 from obligations import db, reminders
@@ -73,7 +75,8 @@ def county(tmp_path: Path, database_url: str) -> list[str]:
     )
     registry = tmp_path / "registry.toml"
     registry.write_text(
-        (REGISTRY + _members() + POSITIONS).replace('profile = "national"', 'profile = "county"'), encoding="utf-8"
+        (REGISTRY + _members() + POSITIONS).replace('profile = "national"', 'profile = "county"'),
+        encoding="utf-8",
     )
     base = ["--config", str(config), "--db", database_url]
     assert _invoke(base, "init").exit_code == 0
@@ -91,7 +94,11 @@ def test_a_missing_profile_directory_stops_the_sweep_and_keeps_the_reminders(
     reminders_before = _count(database_url, Reminder)
     assert any(remind_on is not None for _, _, remind_on in before)
     shutil.move(tmp_path / "local", tmp_path / "local.away")
-    for args in (("remind", "--as-of", "2026-12-07 09:00"), ("due", "--as-of", "2026-12-07"), ("plan", "--all")):
+    for args in (
+        ("remind", "--as-of", "2026-12-07 09:00"),
+        ("due", "--as-of", "2026-12-07"),
+        ("plan", "--all"),
+    ):
         result = _invoke(county, *args)
         assert result.exit_code == 3, (args, result.output)
         assert "[profiles] directory" in result.stderr
@@ -124,7 +131,7 @@ def test_an_organization_whose_profile_is_no_longer_loaded_stops_the_sweep(
 def test_a_daemon_tick_that_cannot_load_the_profiles_writes_nothing(
     engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(_session: Session) -> dict[str, object]:
+    def broken(_session: Session) -> Mapping[str, Profile]:
         raise ConfigError("config.toml：[profiles] directory 指定的目录 /srv/local 不存在")
 
     service = Daemon(
@@ -136,7 +143,7 @@ def test_a_daemon_tick_that_cannot_load_the_profiles_writes_nothing(
         replan_at=dt.time(6, 0),
         horizon_years=1,
         clock=lambda: dt.datetime(2026, 11, 23, 9, 0, tzinfo=PARTY_TIME),
-        reload_profiles=broken,  # type: ignore[arg-type]
+        reload_profiles=broken,
     )
 
     async def ticks() -> None:
