@@ -109,7 +109,7 @@ def _env_name(example: str, what: str) -> Converter:
 def _sender(value: str, _base: Path) -> str:
     _name, address = email.utils.parseaddr(value)
     local, at, domain = address.rpartition("@")
-    if not (at and local and "." in domain) or any(char.isspace() for char in address):
+    if not (at and local and domain) or any(char.isspace() for char in address):
         raise ValueError(f"应为邮件地址（如 党建提醒 <dangjian@example.org>），而不是 {value!r}")
     return value
 
@@ -438,8 +438,12 @@ class Config:
 
     @property
     def where(self) -> str:
-        """How messages name this configuration."""
-        return str(self.path) if self.path is not None else "默认配置（无配置文件）"
+        return _where(self.path)
+
+
+def _where(path: Path | None) -> str:
+    """How messages name a configuration."""
+    return str(path) if path is not None else "默认配置（无配置文件）"
 
 
 def _assemble(
@@ -492,7 +496,7 @@ def load_config(path: Path, *, required: bool = False) -> Config:
 
 def parse_config(data: Mapping[str, Any], path: Path | None, *, base: Path | None = None) -> Config:
     """Check every key against the spec and build the typed config; ConfigError lists every problem."""
-    where = str(path) if path is not None else "默认配置"
+    where = _where(path)
     folder = path.resolve().parent if path is not None else (base or Path.cwd())
     problems: list[str] = []
     warnings: list[str] = []

@@ -148,7 +148,10 @@ def test_the_config_is_one_typed_object_built_from_the_spec(tmp_path: Path) -> N
     config = parse_config(
         {
             "reminders": {"channels": ["email", "wecom"], "replan_at": "5:30", "office_hours": "09:00-17:30"},
-            "notifiers": {"email": {"port": 587}, "console": {"path": "out/reminders.txt"}},
+            "notifiers": {
+                "email": {"port": 587, "sender": "提醒 <root@localhost>"},
+                "console": {"path": "out/reminders.txt"},
+            },
             "profiles": {"directory": "local"},
             "database": {"busy_timeout_seconds": 120},
         },
@@ -161,6 +164,7 @@ def test_the_config_is_one_typed_object_built_from_the_spec(tmp_path: Path) -> N
         dt.time(17, 30),
     )
     assert config.notifiers.email.port == 587
+    assert config.notifiers.email.sender == "提醒 <root@localhost>"  # a local relay's address is an address
     assert config.notifiers.console.path == tmp_path / "out" / "reminders.txt"
     assert config.profiles.directory == tmp_path / "local"
     assert config.ledger.attachments == tmp_path / "attachments"  # relative to the file
