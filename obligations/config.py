@@ -647,7 +647,7 @@ def example() -> str:
 def _bounds(key: Key) -> str:
     if key.minimum is None or key.maximum is None:
         return ""
-    return f"（{key.minimum}–{key.maximum}）"
+    return f"；取值 {key.minimum}–{key.maximum}"
 
 
 def _toml_value(value: Any) -> str:
