@@ -1,7 +1,9 @@
 """The daemon: APScheduler triggers; the database stays the source of truth.
 
 Every few minutes a sweep plans due reminders and delivers the outbox (including retries); every day at
-`replan_at` the plan is brought up to date. A failing sweep is logged and retried on the next tick; SIGTERM
+`replan_at` the plan is brought up to date; both run once at start. Before each tick the profiles are read
+again: when they cannot be loaded (a folder gone, a broken file), the tick writes nothing and logs an error,
+and the tasks keep their reminders for when the profiles are back. A failing sweep is logged and retried on the next tick; SIGTERM
 and SIGINT let the current send finish, then the daemon stops.
 """
 
@@ -21,6 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from calendars.model import Profile
 from notifiers.base import Channel
@@ -46,6 +49,9 @@ class Daemon:
     replan_at: dt.time
     horizon_years: int
     clock: Callable[[], dt.datetime] = system_clock
+    # Reads the profiles again for a tick and checks them against the organizations; raises when they cannot
+    # be loaded. None: the profiles given at start are used for ever.
+    reload_profiles: Callable[[Session], Mapping[str, Profile]] | None = None
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
     def __post_init__(self) -> None:
@@ -53,12 +59,32 @@ class Daemon:
         self.rng = random.Random()
         self._busy = asyncio.Lock()
 
+    def _current_profiles(self, now: dt.datetime) -> Mapping[str, Profile] | None:
+        """The profiles for a tick, or None (logged) when they cannot be loaded: then nothing is written."""
+        if self.reload_profiles is None:
+            return self.profiles
+        try:
+            with session_scope(self.engine) as session:
+                self.profiles = self.reload_profiles(session)
+                session.rollback()  # only read
+        except Exception as error:
+            log.error(
+                "tick at %s skipped, nothing written: the profiles cannot be loaded: %s",
+                now.isoformat(),
+                error,
+            )
+            return None
+        return self.profiles
+
     async def sweep_once(self) -> None:
         async with self._busy:
             now = self.clock()
+            profiles = self._current_profiles(now)
+            if profiles is None:
+                return
             try:
                 result = await reminders.sweep(
-                    self.engine, self.profiles, self.channels, now, self.settings,
+                    self.engine, profiles, self.channels, now, self.settings,
                     worker=self.worker, rng=self.rng, stop=self.stop,
                 )  # fmt: skip
             except Exception:
@@ -73,11 +99,15 @@ class Daemon:
                 )  # fmt: skip
 
     async def replan_once(self) -> None:
-        today = self.clock().astimezone(PARTY_TIME).date()
+        now = self.clock()
+        today = now.astimezone(PARTY_TIME).date()
+        profiles = self._current_profiles(now)
+        if profiles is None:
+            return
         try:
             with session_scope(self.engine) as session:
                 summary = planner.ensure_planned(
-                    session, self.profiles, today, planner.default_horizon(today, self.horizon_years)
+                    session, profiles, today, planner.default_horizon(today, self.horizon_years)
                 )
         except Exception:
             log.exception("re-planning on %s failed; it will run again tomorrow", today)
@@ -93,7 +123,7 @@ class Daemon:
         scheduler = AsyncIOScheduler(timezone=PARTY_TIME)
         scheduler.add_job(
             self.sweep_once, IntervalTrigger(minutes=self.sweep_minutes, timezone=PARTY_TIME),
-            id="sweep", max_instances=1, coalesce=True, next_run_time=self.clock(),
+            id="sweep", max_instances=1, coalesce=True,
         )  # fmt: skip
         scheduler.add_job(
             self.replan_once, CronTrigger(hour=self.replan_at.hour, minute=self.replan_at.minute, timezone=PARTY_TIME),
@@ -102,7 +132,10 @@ class Daemon:
         scheduler.start()
         log.info("daemon %s started: sweep every %d min, re-plan daily at %s", self.worker, self.sweep_minutes,
                  self.replan_at.strftime("%H:%M"))  # fmt: skip
+        # The first re-plan and sweep run here, not as a job due "now": with --as-of the clock is in the past,
+        # and the scheduler would drop a job due then as missed.
         await self.replan_once()
+        await self.sweep_once()
         try:
             await self.stop.wait()
         finally:
