@@ -135,9 +135,10 @@ class _Bounding(NodeTransformer):
         return _environment_call("checked_size", node)
 
 
-def _environment_call(method: str, argument: nodes.Expr) -> nodes.Expr:
+def _environment_call(method: str, argument: nodes.Node) -> nodes.Call:
     call = nodes.Call(nodes.EnvironmentAttribute(method), [argument], [], None, None)
-    return call.set_lineno(argument.lineno)
+    call.set_lineno(argument.lineno)
+    return call
 
 
 class _BoundedCodeGenerator(CodeGenerator):
@@ -187,7 +188,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         _spend(1 + _size(result))
         return _check_size(result)
 
-    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _spend(1 + sum(_size(argument) for argument in args) + _size(getattr(__obj, "__self__", None)))
         if getattr(__obj, "__name__", None) in ("format", "format_map"):
             _check_format(getattr(__obj, "__self__", None))

@@ -317,7 +317,11 @@ def test_a_user_template_that_would_not_end_fails_with_a_chinese_reason(tmp_path
 
     assert failure.value.template.startswith("reminder.text.j2")
     assert isinstance(failure.value.__cause__, (TemplateLimitError, OverflowError))
-    assert "上限" in failure.value.reason or "过" in failure.value.reason or "Range too big" in failure.value.reason
+    assert (
+        "上限" in failure.value.reason
+        or "过" in failure.value.reason
+        or "Range too big" in failure.value.reason
+    )
 
 
 def test_bounds_leave_room_for_a_full_digest_in_user_templates(tmp_path: Path) -> None:
