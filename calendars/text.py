@@ -49,3 +49,11 @@ def length_problem(value: str, max_length: int) -> str | None:
     if len(value) > max_length:
         return f"不能超过 {max_length} 个字符（现为 {len(value)} 个）"
     return None
+
+
+def shown(value: str) -> str:
+    """`value` with each character `control_problem` refuses replaced by U+FFFD (�): for showing text stored
+    before the checks (or by hand) on a terminal or in a single-line format, where it must not act."""
+    return "".join(
+        "\ufffd" if char in _INVISIBLE or unicodedata.category(char) == "Cc" else char for char in value
+    )

@@ -8,7 +8,8 @@ work, output and nesting (notifiers/sandbox.py); the shipped templates alone are
 A user template that fails on a digest — raises, or exceeds a bound — raises TemplateFailure, which names the
 template and says why in Chinese: the caller fails that digest only. HTML with autoescaping, and with StrictUndefined so that a misspelt name fails loudly instead of leaving a hole in a reminder.
 
-The context (a Mapping; dates are `datetime.date`):
+The context (a Mapping; dates are `datetime.date`; every string in recipient, items and failures is made one
+line, its control characters shown as �, before any template sees it):
 
     recipient: {name}
     as_of:     the date of the sweep
@@ -24,7 +25,9 @@ Templates also see what is derived here: each item's `due_text`, `days_text`, `s
 ("overdue" | "today" | "soon" | "later") and `overdue`; `own_items` (to do) and `supervised_items` (to see
 done), each sorted by due date; `own_count` and `supervised_count` (listed and omitted); `omitted` with its
 `count`, `overdue_count` and `command` (zero and "obligations due" when nothing is omitted); `overdue_count`, `own_overdue_count`, `supervised_overdue_count`,
-`as_of_text`; and filters `cn_date`, `days_text`, `step_label`, `channel_label`.
+`as_of_text`; and filters `cn_date`, `days_text`, `step_label`, `channel_label`, and `md`, which every
+value from the store passes through in WeCom markdown so that a name like `<font color="warning">`,
+`[点我](http://evil)` or `**` shows as written (the HTML is autoescaped; text and subject are plain).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from typing import Any
 
 import jinja2
 
+from calendars.text import shown
 from notifiers import sandbox
 
 PARTS = ("subject", "text", "html", "wecom.md")
@@ -143,20 +147,20 @@ def _reason(error: Exception) -> str:
 
 def digest_view(context: Mapping[str, Any]) -> dict[str, Any]:
     """The context with its defaults filled in and the derived values added (the input is not changed)."""
-    recipient = dict(context.get("recipient") or {})
+    recipient = _one_line_values(context.get("recipient") or {})
     if not recipient.get("name"):
         raise ValueError("the digest context needs recipient.name")
     as_of = context.get("as_of")
     if not isinstance(as_of, date):
         raise ValueError("the digest context needs as_of, a date")
     items = [
-        _item_view(item, index, as_of, recipient["name"])
+        _item_view(_one_line_values(item), index, as_of, recipient["name"])
         for index, item in enumerate(context.get("items") or ())
     ]
     failures = [
         {
             **_FAILURE_DEFAULTS,
-            **dict(failure),
+            **_one_line_values(failure),
             "channel_label": channel_label(str(failure.get("channel", ""))),
         }
         for failure in context.get("failures") or ()
@@ -279,6 +283,28 @@ def days_text(days_left: int) -> str:
     return f"还剩 {days_left} 天"
 
 
+# WeCom markdown has no escape character: what it would read as markup — <font>, [text](url), **bold**,
+# `code`, _emphasis_, ~strike~, a # heading — is written with its full-width look-alike, which it shows as is.
+_MARKDOWN_LITERAL = str.maketrans(
+    {"<": "＜", ">": "＞", "[": "［", "]": "］", "*": "＊", "`": "｀", "_": "＿", "~": "～", "#": "＃"}
+)
+
+
+def markdown_text(value: object) -> str:
+    """Text from the store for WeCom markdown (the `md` filter): one line, shown literally, never markup."""
+    return one_line(str(value)).translate(_MARKDOWN_LITERAL)
+
+
+def one_line(text: str) -> str:
+    """Line breaks become spaces (a new line could open with `>` or `#`, or end a mail header), and any other
+    control character becomes �: a name stored with ESC or BEL cannot act on the console it is printed on."""
+    return shown(" ".join(text.splitlines()))
+
+
+def _one_line_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: one_line(value) if isinstance(value, str) else value for key, value in values.items()}
+
+
 def step_label(step: str) -> str:
     return STEP_LABELS.get(step, step)
 
@@ -353,7 +379,11 @@ def _make_environment(user_folder: str | None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters.update(
-        cn_date=cn_date, days_text=days_text, step_label=step_label, channel_label=channel_label
+        cn_date=cn_date,
+        days_text=days_text,
+        step_label=step_label,
+        channel_label=channel_label,
+        md=markdown_text,
     )
     return environment
 

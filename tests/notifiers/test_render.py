@@ -355,3 +355,42 @@ def test_check_templates_refuses_a_template_that_exceeds_a_bound(tmp_path: Path)
     [problem] = check_templates(tmp_path, AS_OF)
 
     assert problem.startswith("reminder.subject.j2:1: ") and "上限" in problem
+
+
+# Names, topics and places come from people outside the server: shown as written, never as markup.
+
+
+def test_markup_in_names_renders_literally_in_wecom_markdown() -> None:
+    hostile = item(
+        org_name='<font color="warning">紧急</font>支部',
+        title="[点我](http://evil.example)",
+        assignee_name="**王五**",
+        clause="`code` _强调_ ~删除~",
+        fallback_note="说明\n# 标题\n> 引用",
+        role="supervisor",
+    )
+    failure = {
+        "recipient_name": "[赵六](http://evil)",
+        "channel": "email",
+        "reason": "550 <x@y>",
+        "title": "t",
+    }
+
+    markdown = render_digest(context(hostile, failures=[failure])).markdown
+
+    assert '＜font color="warning"＞紧急＜/font＞支部' in markdown
+    assert "［点我］(http://evil.example)" in markdown and "［赵六］(http://evil)" in markdown
+    assert "＊＊王五＊＊" in markdown and "｀code｀ ＿强调＿ ～删除～" in markdown
+    assert "说明 ＃ 标题 ＞ 引用" in markdown  # a line break cannot open a heading or a quote
+    assert "550 ＜x@y＞" in markdown
+    assert "](http" not in markdown.replace("］(http", "")
+    assert '<font color="warning">紧急' not in markdown and "\n# " not in markdown
+
+
+def test_control_characters_in_names_reach_no_template(tmp_path: Path) -> None:
+    named = item(org_name="第一\x1b[2J党支部\x07", title="会议\r\n标题", assignee_name="张三")
+    digest = render_digest({**context(named), "recipient": {"name": "张三\x00"}})
+
+    for part in (digest.subject, digest.text, digest.html, digest.markdown):
+        assert "\x1b" not in part and "\x07" not in part and "\x00" not in part and "\r" not in part
+    assert "第一�[2J党支部�" in digest.text and "会议 标题" in digest.text
