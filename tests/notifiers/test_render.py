@@ -394,3 +394,11 @@ def test_control_characters_in_names_reach_no_template(tmp_path: Path) -> None:
     for part in (digest.subject, digest.text, digest.html, digest.markdown):
         assert "\x1b" not in part and "\x07" not in part and "\x00" not in part and "\r" not in part
     assert "第一�[2J党支部�" in digest.text and "会议 标题" in digest.text
+
+
+def test_a_user_html_template_is_autoescaped_in_the_sandbox(tmp_path: Path) -> None:
+    (tmp_path / "reminder.html.j2").write_text("<p>{{ items[0].title }}</p>", encoding="utf-8")
+
+    html = render_digest(context(item(title="<script>alert(1)</script>")), user_folder=tmp_path).html
+
+    assert html == "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>\n"
