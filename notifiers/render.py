@@ -298,7 +298,9 @@ def markdown_text(value: object) -> str:
 def one_line(text: str) -> str:
     """Line breaks become spaces (a new line could open with `>` or `#`, or end a mail header), and any other
     control character becomes �: a name stored with ESC or BEL cannot act on the console it is printed on."""
-    return shown(" ".join(text.splitlines()))
+    if "\n" in text or "\r" in text:
+        text = " ".join(text.splitlines())
+    return shown(text)
 
 
 def _one_line_values(values: Mapping[str, Any]) -> dict[str, Any]:
