@@ -9,9 +9,10 @@ render here (`render`) fails with TemplateLimitError, a TemplateRuntimeError wit
   plus the length of each string or list a call, filter or operator is given or makes. Work is counted, never
   timed: the same template fails on the same data whatever the machine's load;
 - it writes more than OUTPUT_LIMIT characters (the output is streamed and stopped there, never built whole);
-- it would build a string or list longer than OUTPUT_LIMIT: checked before `*` and `%`, and before a filter
-  given a number above the limit (`'x'|center(10**9)`); checked after `~` and `+`, which can at most double a
-  value, so nothing larger than twice the limit ever exists;
+- it would build a string or list longer than OUTPUT_LIMIT: checked before `*` and `%`, before a filter or a
+  string's method given a number above the limit (`'x'|center(10**9)`) or a value that, joined or repeated by
+  another, would pass it (`range(100000)|join('x' * 999999)`); checked after `~` and `+`, which can at most
+  double a value, and after every filter and call;
 - calls nest deeper than DEPTH_LIMIT (a macro calling itself), or Python's recursion limit is reached (an
   include of itself).
 
@@ -96,6 +97,23 @@ def _check_size(value: Any) -> Any:
     return value
 
 
+def _check_product(subject: Any, arguments: Iterable[Any]) -> None:
+    """Refuse before it is built what could join or repeat one value by another past the limit:
+    `range(100000)|join('x' * 999999)`, `big.replace('x', 'yy')`. An iterator's length is unknown: it is
+    taken as UNSIZED_GUESS items, so at most 10 times the limit is ever built before the check after it."""
+    for argument in arguments:
+        for one, other in ((subject, argument), (argument, subject)):
+            if _count(one) * _size(other) > OUTPUT_LIMIT:
+                raise TemplateLimitError(f"模板生成的文本或列表超过 {OUTPUT_LIMIT} 个字符（项）的上限")
+
+
+UNSIZED_GUESS = 10_000
+
+
+def _count(value: Any) -> int:
+    return _size(value) or (UNSIZED_GUESS if isinstance(value, Iterator) else 0)
+
+
 def _check_number(value: Any) -> None:
     if isinstance(value, int) and abs(value) > OUTPUT_LIMIT:
         raise TemplateLimitError(f"模板中的宽度或次数 {value} 超过 {OUTPUT_LIMIT} 的上限")
@@ -112,8 +130,11 @@ def _bounded_filter(function: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(function)  # keeps jinja_pass_arg
     def bounded(*args: Any, **kwargs: Any) -> Any:
-        for argument in (*args[value_at + 1 :], *kwargs.values()):
+        arguments = (*args[value_at + 1 :], *kwargs.values())
+        for argument in arguments:
             _check_number(argument)
+        if len(args) > value_at:
+            _check_product(args[value_at], arguments)
         if function.__name__ == "do_format" and len(args) > value_at:
             _check_format(args[value_at])
         _spend(1 + sum(_size(argument) for argument in args))
@@ -189,9 +210,15 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         return _check_size(result)
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        _spend(1 + sum(_size(argument) for argument in args) + _size(getattr(__obj, "__self__", None)))
+        # A method's own object counts too ('x…'.replace(…)); str.format comes wrapped by the sandbox.
+        owner = getattr(getattr(__obj, "__wrapped__", __obj), "__self__", None)
+        _spend(1 + sum(_size(argument) for argument in args) + _size(owner))
         if getattr(__obj, "__name__", None) in ("format", "format_map"):
-            _check_format(getattr(__obj, "__self__", None))
+            _check_format(owner)
+        if _size(owner):  # a method of a string or a list: 'x'.center(10**9), sep.join(…)
+            for argument in (*args, *kwargs.values()):
+                _check_number(argument)
+            _check_product(owner, (*args, *kwargs.values()))
         budget = _budget.get()
         if budget is None:
             return super().call(__context, __obj, *args, **kwargs)
