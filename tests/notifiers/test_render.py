@@ -300,6 +300,12 @@ UNBOUNDED_TEMPLATES = {
     "a gigabyte from join over an iterator": "{{ range(100000)|map('string')|join('x' * 999999) }}",
     "a gigabyte from a method": "{{ ('x' * 999999).replace('x', 'yyyy') }}{{ 'x'.center(10**9) }}",
     "a gigabyte from a separator's join": "{{ ('x' * 999999).join(range(100000)|map('string')) }}",
+    "a search through a long text in a long loop": (
+        "{% set text = 'x' * 999999 %}{% for i in range(100000) %}{% if 'yz' in text %}{% endif %}{% endfor %}"
+    ),
+    "slices of a long text in a long loop": (
+        "{% set text = 'x' * 999999 %}{% for i in range(100000) %}{% if text[1:] %}{% endif %}{% endfor %}"
+    ),
     "a string doubled forty times": (
         "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}"
         "{{ ns.s|length }}"
