@@ -185,6 +185,8 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.filters = {name: _bounded_filter(function) for name, function in self.filters.items()}
+        # lipsum(10**9) writes a billion paragraphs of filler; no reminder needs it.
+        del self.globals["lipsum"]
 
     def counted_iter(self, iterable: Iterable[Any]) -> Iterator[Any]:
         for value in iterable:

@@ -423,3 +423,12 @@ def test_a_user_html_template_is_autoescaped_in_the_sandbox(tmp_path: Path) -> N
     html = render_digest(context(item(title="<script>alert(1)</script>")), user_folder=tmp_path).html
 
     assert html == "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>\n"
+
+
+def test_a_user_template_cannot_generate_filler_text(tmp_path: Path) -> None:
+    (tmp_path / "reminder.text.j2").write_text("{{ lipsum(10**9) }}", encoding="utf-8")
+
+    with pytest.raises(TemplateFailure) as failure:
+        render_digest(context(item()), user_folder=tmp_path)
+
+    assert isinstance(failure.value.__cause__, UndefinedError)
