@@ -6,7 +6,8 @@ a file there replaces the shipped one of the same name. When such a folder is co
 in Jinja2's immutable sandbox (user templates are written by people who are not the operators), bounded in
 work, output and nesting (notifiers/sandbox.py); the shipped templates alone are trusted and render without it.
 A user template that fails on a digest — raises, or exceeds a bound — raises TemplateFailure, which names the
-template and says why in Chinese: the caller fails that digest only. HTML with autoescaping, and with StrictUndefined so that a misspelt name fails loudly instead of leaving a hole in a reminder.
+template and says why in Chinese: the caller fails that digest only. HTML with autoescaping, and with
+StrictUndefined so that a misspelt name fails loudly instead of leaving a hole in a reminder.
 
 The context (a Mapping; dates are `datetime.date`; every string in recipient, items and failures is made one
 line, its control characters shown as �, before any template sees it):

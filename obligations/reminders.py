@@ -440,7 +440,7 @@ class _DigestWriter:
 
         A user template that fails on one person's data fails that digest only: it goes to the outbox as
         failed, with the reason (reported to the secretary like any failed message), holding the digest in
-        the shipped templates — what `outbox retry` sends — and the sweep goes on."""
+        the shipped templates — what `outbox --retry` sends — and the sweep goes on."""
         try:
             return render_digest(context, user_folder=self.settings.templates), None
         except TemplateFailure as failure:
