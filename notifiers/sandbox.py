@@ -6,8 +6,8 @@ range(100000) %}…` is 10^10 turns, `'x' * 10**9` a gigabyte, a macro that call
 render here (`render`) fails with TemplateLimitError, a TemplateRuntimeError with a Chinese message, when:
 
 - it spends more than WORK_LIMIT units of work: one per loop turn, attribute or item lookup, call and filter,
-  plus the length of each string or list a call, filter, operator, comparison or slice is given or makes. Work is counted, never
-  timed: the same template fails on the same data whatever the machine's load;
+  plus the length of each string or list a call, filter, operator, comparison or slice is given or makes.
+  Work is counted, never timed: the same template fails on the same data whatever the machine's load;
 - it writes more than OUTPUT_LIMIT characters (the output is streamed and stopped there, never built whole);
 - it would build a string or list longer than OUTPUT_LIMIT: checked before `*` and `%`, before a filter or a
   string's method given a number above the limit (`'x'|center(10**9)`) or a value that, joined or repeated by
