@@ -11,7 +11,7 @@ from calendars.model import ORG_KIND_LABELS, ROLE_LABELS, OrgKind, Role
 from obligations import db, importer, planner, queries, render
 from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app
 from obligations.config import example
-from obligations.demo import demo_registry, settle_history
+from obligations.demo import check_only_demo, demo_registry, settle_history
 from obligations.registry import Registry, RegistryError, read_registry, resolve_org_names, validate
 
 
@@ -40,7 +40,10 @@ def init(app: App, demo: bool, as_of: dt.datetime | None) -> None:
         click.echo(f"数据库已{'创建' if before is None else '升级'}到版本 {after}：{where}")
     if demo:
         day = as_of_date(as_of)
-        _import(app, demo_registry(day), "演示数据", prune=False, dry_run=False, as_of=day)
+        registry = demo_registry(day)
+        with app.session() as session:
+            check_only_demo(session, registry)
+        _import(app, registry, "演示数据", prune=False, dry_run=False, as_of=day)
         with app.session() as session:
             settled = settle_history(session, app.profiles, day, now_utc(), app.attachments_dir)
         click.echo(f"演示数据：已为过去的任务登记 {settled} 条台账记录，留下几项逾期以便演示。")
@@ -83,8 +86,9 @@ def _import(app: App, incoming: Registry, file: str, *, prune: bool, dry_run: bo
             session.rollback()
             click.echo(f"试运行（未写入）：{summary.describe()}")
             return
-        click.echo(f"已导入 {file}：{summary.describe()}")
+        # Planned in the same transaction: a failure while planning leaves the registry as it was.
         app.keep_planned(session, as_of)
+    click.echo(f"已导入 {file}：{summary.describe()}")
 
 
 @cli.group()
