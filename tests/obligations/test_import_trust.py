@@ -96,3 +96,26 @@ def test_import_that_fails_while_planning_announces_nothing_and_writes_nothing(
     assert result.exit_code != 0
     assert "已导入" not in result.stdout
     assert (_count(url, Organization), _count(url, Member)) == (0, 0)
+
+
+# --- what reaches the database ---------------------------------------------------------------------------------
+
+
+def test_an_over_long_email_or_a_nul_in_a_name_is_a_registry_problem_on_both_backends(
+    imported: tuple[Path, str], tmp_path: Path
+) -> None:
+    sheet = tmp_path / "members.csv"
+    sheet.write_text(
+        "姓名,所在组织,人员类别,入党日期,邮箱\n"
+        f"刘新,jg.b2,正式党员,2015-07-01,{'x' * 200}@example.org\n"
+        "陈\x00预,jg.b2,正式党员,2016-07-01,\n",
+        encoding="utf-8",
+    )
+    members = _count(imported[1], Member)
+
+    result = run(imported, "import", str(sheet), "--as-of", "2026-11-21")
+
+    assert result.exit_code == 4
+    assert f"{sheet} 第 2 行 邮箱：不能超过 200 个字符（现为 212 个）" in result.stderr
+    assert f"{sheet} 第 3 行 姓名：含有不可见的控制字符 U+0000" in result.stderr
+    assert _count(imported[1], Member) == members
