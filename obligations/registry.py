@@ -648,6 +648,34 @@ def _problem_order(problem: Problem) -> tuple[bool, int]:
     return problem.line is None, problem.line or 0
 
 
+# --- scope ---------------------------------------------------------------------------------------------------
+
+
+def file_scope(incoming: Registry, parents: Mapping[str, str | None]) -> frozenset[str]:
+    """The organizations a file speaks for: where `--prune` may remove what it does not list, and where the
+    members it lists may come from.
+
+    A file that declares organizations ([[org]]) speaks for each of them and for everything below them
+    (`parents`: code → parent code, the database's organizations with the file's over them); a file of
+    members or positions only (a members CSV) speaks for the organizations its records name, and for
+    nothing below them. Members' organizations must already be codes (see resolve_org_names).
+    """
+    if not incoming.orgs:
+        return frozenset({member.org for member in incoming.members} | {p.org for p in incoming.positions})
+    children: dict[str, list[str]] = {}
+    for code, parent in parents.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(code)
+    scope: set[str] = set()
+    pending = [org.code for org in incoming.orgs]
+    while pending:
+        code = pending.pop()
+        if code not in scope:
+            scope.add(code)
+            pending.extend(children.get(code, ()))
+    return frozenset(scope)
+
+
 # --- validation ----------------------------------------------------------------------------------------------
 
 
@@ -733,6 +761,10 @@ class _Validation:
             lambda key: f"{key[0]} {_role_label(key[1])}",
         )
         self.positions.update(self.new_positions)
+        listed = Registry(
+            tuple(self.new_orgs.values()), tuple(self.new_members.values()), tuple(self.new_positions.values())
+        )
+        self.scope = file_scope(listed, {code: org.parent for code, org in self.orgs.items()})
 
     def run(self) -> list[Problem]:
         for org in self.new_orgs.values():
@@ -860,6 +892,15 @@ class _Validation:
         self._check_date(org, "elected_on", org.elected_on)
 
     def _check_member(self, member: MemberRecord) -> None:
+        stored = self.stored_members.get(member.id)
+        if stored is not None and stored.org != member.org and stored.org not in self.scope:
+            cover = "同时列出两个组织党员的名册" if self.csv else "同时列出这两个组织（或它们共同的上级组织）的文件"
+            message = (
+                f"党员 {member.id}（{stored.name}）已登记在 {self._org_label(stored.org)}，不在本文件所涉的组织范围内，"
+                f"不能在这里转到 {self._org_label(member.org)}；如果是同名的另一人，请改用不同的编号；"
+                f"如确是转移组织关系，请导入{cover}"
+            )
+            self._add(member, "org", message)
         if problem := length_problem(member.id, _width(Member, "id")):
             self._add(member, "id", f"党员编号{problem}（没有编号时以手机号、或“所在组织/姓名”作为编号）")
         if member.status == "probationary" and member.probation_start is None:

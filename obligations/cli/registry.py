@@ -82,6 +82,10 @@ def _import(app: App, incoming: Registry, file: str, *, prune: bool, dry_run: bo
             default_profile=str(app.config.get("profiles", "default")),
             as_of=as_of,
         )
+        if summary.removals:
+            # Shown before anything is committed; pruned organizations and members stay in the database, inactive.
+            click.echo(f"将移除以下 {len(summary.removals)} 项（组织和党员停用，职务删除）：")
+            click.echo("\n".join(f"  {line}" for line in summary.removals))
         if dry_run:
             session.rollback()
             click.echo(f"试运行（未写入）：{summary.describe()}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -119,3 +120,97 @@ def test_an_over_long_email_or_a_nul_in_a_name_is_a_registry_problem_on_both_bac
     assert f"{sheet} 第 2 行 邮箱：不能超过 200 个字符（现为 212 个）" in result.stderr
     assert f"{sheet} 第 3 行 姓名：含有不可见的控制字符 U+0000" in result.stderr
     assert _count(imported[1], Member) == members
+
+
+# --- prune within the file's scope ---------------------------------------------------------------------------
+
+ONE_BRANCH = """\
+[[org]]
+code = "jg.b1"
+name = "第一党支部"
+kind = "branch"
+parent = "jg"
+elected_on = 2023-11-20
+
+[[position]]
+org = "jg.b1"
+role = "secretary"
+member = "jgb1m1"
+since = 2023-11-20
+""" + "".join(
+    f'\n[[member]]\nid = "jgb1m{i}"\nname = "党员jgb1m{i}"\norg = "jg.b1"\nstatus = "full"\njoined_on = 2012-07-01\n'
+    for i in range(1, 7)  # jgb1m7 has left
+)
+PRUNED_MEMBERS = ("jgb1g1m1", "jgb1g1m2", "jgb1m7")  # the 党小组 the file no longer lists, and jgb1m7
+
+
+def _active(url: str, model: type[Organization] | type[Member]) -> set[str]:
+    engine = db.make_engine(url)
+    key = Organization.code if model is Organization else Member.id
+    try:
+        with engine.connect() as connection:
+            return set(connection.execute(select(key).where(model.active.is_(True))).scalars())  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
+
+
+def test_pruning_with_one_branch_removes_only_within_that_branch_and_lists_it_first(
+    imported: tuple[Path, str], tmp_path: Path
+) -> None:
+    url = imported[1]
+    branch = tmp_path / "branch.toml"
+    branch.write_text(ONE_BRANCH, encoding="utf-8")
+    removals = [
+        "将移除以下 6 项（组织和党员停用，职务删除）：",
+        "  组织 jg.b1.g1（第一党小组）",
+        "  党员 jgb1m7（党员jgb1m7，jg.b1）",
+        "  党员 jgb1g1m1（党员jgb1g1m1，jg.b1.g1）",
+        "  党员 jgb1g1m2（党员jgb1g1m2，jg.b1.g1）",
+        "  职务 jg.b1 副书记（空缺）",
+        "  职务 jg.b1.g1 党小组长（jgb1g1m1）",
+    ]
+    orgs_before, members_before = _active(url, Organization), _active(url, Member)
+
+    dry = run(imported, "import", str(branch), "--prune", "--dry-run", "--as-of", "2026-11-21")
+
+    assert dry.exit_code == 0, dry.stderr
+    assert dry.stdout.splitlines()[: len(removals)] == removals
+    assert (
+        "试运行（未写入）：组织：新增 0，更新 0，移除 1；党员：新增 0，更新 0，移除 3；职务：新增 0，更新 0，移除 2"
+        in dry.stdout
+    )
+    assert (_active(url, Organization), _active(url, Member)) == (orgs_before, members_before)
+
+    pruned = run(imported, "import", str(branch), "--prune", "--as-of", "2026-11-21")
+
+    assert pruned.exit_code == 0, pruned.stderr
+    assert pruned.stdout.splitlines()[: len(removals)] == removals
+    assert _active(url, Organization) == {"jg", "jg.b1", "jg.b2"}  # the parent and the sibling stay
+    assert _active(url, Member) == members_before - set(PRUNED_MEMBERS)
+    shown = run(imported, "org", "show", "jg.b1").stdout
+    assert "副书记" not in shown and "书记：党员jgb1m1" in shown
+
+
+def test_pruned_members_are_neither_planned_nor_reminded(imported: tuple[Path, str], tmp_path: Path) -> None:
+    branch = tmp_path / "branch.toml"
+    branch.write_text(ONE_BRANCH, encoding="utf-8")
+    assert run(imported, "import", str(branch), "--prune", "--as-of", "2026-11-21").exit_code == 0
+
+    engine = db.make_engine(imported[1])
+    with engine.connect() as connection:
+        # What was already overdue stays on record, as it does for a pruned organization; nothing new is owed.
+        planned_for_pruned = connection.execute(
+            select(Task.rule, Task.subject, Task.assignee).where(
+                Task.status == "open",
+                Task.due >= dt.date(2026, 11, 21),
+                (Task.subject.in_(PRUNED_MEMBERS)) | (Task.assignee.in_(PRUNED_MEMBERS)),  # type: ignore[attr-defined]
+            )
+        ).all()
+    engine.dispose()
+    reminded = run(imported, "remind", "--dry-run", "--as-of", "2026-11-25 09:00")
+
+    assert planned_for_pruned == []
+    assert reminded.exit_code == 0, reminded.stderr
+    recipients = {line.split()[0] for line in reminded.stdout.splitlines() if line.startswith("党员")}
+    assert "党员jgb1m2" in recipients  # the branch's remaining members are reminded of their own study hours
+    assert recipients.isdisjoint(f"党员{member}" for member in PRUNED_MEMBERS)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from pathlib import Path
 from textwrap import dedent
 
@@ -1241,4 +1242,85 @@ def test_an_unclosed_quote_in_a_csv_names_the_row_where_it_opens(tmp_path: Path)
 
     assert reading_problems(path) == [
         f"{path} 第 3 行：引号没有闭合：从这一行的引号起到文件末尾都成了一个单元格，请检查这一行的引号"
+    ]
+
+
+# --- the same person in another branch's roster ---------------------------------------------------------------
+
+ID_CSV_HEADER = "编号,姓名,所在组织,人员类别,入党日期\n"
+
+
+def test_a_member_listed_in_another_branchs_roster_is_reported_not_moved(tmp_path: Path) -> None:
+    existing = read_registry(registry_file(tmp_path))  # m002 李四 is in the group jg.b1.g1
+    path = write(tmp_path, "members.csv", ID_CSV_HEADER + "m002,李四,第一党支部,正式党员,2012-07-01\n")
+
+    assert validation_problems(path, existing=existing) == [
+        f"{path} 第 2 行 所在组织：党员 m002（李四）已登记在 jg.b1.g1（第一党小组），不在本文件所涉的组织范围内，"
+        "不能在这里转到 jg.b1（第一党支部）；如果是同名的另一人，请改用不同的编号；"
+        "如确是转移组织关系，请导入同时列出两个组织党员的名册"
+    ]
+
+
+def test_a_file_covering_both_organizations_transfers_a_member(tmp_path: Path) -> None:
+    existing = read_registry(registry_file(tmp_path))
+    both = write(
+        tmp_path,
+        "members.csv",
+        ID_CSV_HEADER
+        + "m002,李四,第一党支部,正式党员,2012-07-01\nm009,赵六,第一党小组,正式党员,2016-07-01\n",
+    )
+    # A TOML that declares the branch speaks for its group too.
+    branch = write(
+        tmp_path,
+        "branch.toml",
+        """\
+        [[org]]
+        code = "jg.b1"
+        name = "第一党支部"
+        kind = "branch"
+        parent = "jg"
+
+        [[member]]
+        id = "m002"
+        name = "李四"
+        org = "jg.b1"
+        status = "full"
+        joined_on = 2012-07-01
+        """,
+    )
+
+    assert validation_problems(both, existing=existing) == []
+    assert validation_problems(branch, existing=existing) == []
+
+
+def test_a_toml_declaring_one_branch_cannot_take_a_member_from_its_sibling(tmp_path: Path) -> None:
+    stored = read_registry(registry_file(tmp_path))
+    existing = replace(
+        stored,
+        orgs=(*stored.orgs, OrgRecord("jg.b2", "第二党支部", OrgKind.BRANCH, "jg", None, None, None)),
+        members=(*stored.members, member("m009", "jg.b2", name="赵六")),
+    )
+    path = write(
+        tmp_path,
+        "branch.toml",
+        """\
+        [[org]]
+        code = "jg.b1"
+        name = "第一党支部"
+        kind = "branch"
+        parent = "jg"
+
+        [[member]]
+        id = "m009"
+        name = "赵六"
+        org = "jg.b1"
+        status = "full"
+        joined_on = 2015-07-01
+        """,
+    )
+
+    assert validation_problems(path, existing=existing) == [
+        f"{path} 第 7 行 [[member]] org：党员 m009（赵六）已登记在 jg.b2（第二党支部），不在本文件所涉的组织范围内，"
+        "不能在这里转到 jg.b1（第一党支部）；如果是同名的另一人，请改用不同的编号；"
+        "如确是转移组织关系，请导入同时列出这两个组织（或它们共同的上级组织）的文件"
     ]
