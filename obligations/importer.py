@@ -5,9 +5,10 @@ caller's transaction, so a failure part-way leaves the database as it was.
 
 Pruning removes only what the file could have listed, within the organizations it speaks for
 (`registry.file_scope`): a file with [[org]] tables speaks for the organizations it declares and everything
-below them; a members CSV for the organizations its rows name. Inside that scope, organizations, members and
-positions the file does not list are removed; the members of a removed organization go with it, and so do the
-positions of removed members. Nothing outside the scope is touched. Pruned organizations and members stay in
+below them; a members CSV for the organizations its rows name. Inside that scope, the organizations, members
+and positions the file does not list are removed — each kind only when the file has records of that kind (a
+members CSV lists no positions). The members and positions of a removed organization go with it, and the
+seats of removed members fall vacant. Nothing else outside the scope is touched. Pruned organizations and members stay in
 the database as inactive, so that the ledger and reports keep their history; their open future tasks go.
 """
 
@@ -119,9 +120,11 @@ def apply(
             dirty.add(record.code)
     listed_orgs = {record.code for record in incoming.orgs}
     scope = file_scope(incoming, {code: row["parent"] for code, row in orgs.items()})
+    pruned_orgs: set[str] = set()
     if prune and incoming.orgs:
         for code, row in sorted(orgs.items(), key=lambda item: item[1]["path"]):
             if code in scope and code not in listed_orgs and row["active"]:
+                pruned_orgs.add(code)
                 row["active"] = False
                 changed_orgs.append(row)
                 summary.removed["org"] += 1
@@ -138,8 +141,12 @@ def apply(
     if updates:
         session.execute(update(Organization), [_org_update(row) for row in updates.values()])
 
-    gone = _apply_members(session, incoming.members, scope if prune else None, summary, dirty)
-    _apply_positions(session, incoming.positions, scope if prune else None, gone, summary, dirty)
+    # A kind of record is pruned only where the file could have listed it (a members CSV lists no seats);
+    # the members and seats of a removed organization go with it in any case.
+    members_in = ((scope if incoming.members else frozenset()) | pruned_orgs) if prune else None
+    positions_in = ((scope if incoming.positions else frozenset()) | pruned_orgs) if prune else None
+    gone = _apply_members(session, incoming.members, members_in, summary, dirty)
+    _apply_positions(session, incoming.positions, positions_in, gone, as_of, summary, dirty)
 
     inactive = [code for code, row in orgs.items() if not row["active"]]
     _drop_future_open_tasks(session, inactive, as_of)
@@ -279,19 +286,20 @@ def _apply_positions(
     records: Iterable[PositionRecord],
     prune_in: frozenset[str] | None,
     gone_members: set[str],
+    as_of: dt.date,
     summary: ImportSummary,
     dirty: set[str],
 ) -> None:
-    """Upsert the positions; with `prune_in`, remove those there that are not listed and every position
-    held by a member who was just deactivated (wherever it is: a departed member holds no seat)."""
+    """Upsert the positions; with `prune_in`, remove those there that are not listed, and vacate (from
+    `as_of`) the other seats of members who were just deactivated: a departed member holds no seat."""
     columns = ("id", "org", "role", "member", "since", "vacant_since")
     positions = {(row["org"], row["role"]): row for row in _load(session, Position, "id", columns).values()}
-    listed: set[tuple[str, str]] = set()
+    listed: dict[tuple[str, str], str | None] = {}  # (org, role) -> holder, as the file lists it
     added: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     for record in records:
         key = (record.org, record.role)
-        listed.add(key)
+        listed[key] = record.member
         values = {"member": record.member, "since": record.since, "vacant_since": record.vacant_since}
         current = positions.get(key)
         if current is None:
@@ -308,18 +316,30 @@ def _apply_positions(
         session.execute(update(Position), changed)
     if prune_in is None:
         return
-    gone = [
-        row
-        for key, row in sorted(positions.items())
-        if (key not in listed and row["org"] in prune_in) or row["member"] in gone_members
-    ]
+    gone: list[dict[str, Any]] = []
+    vacated: list[dict[str, Any]] = []
+    for key, row in sorted(positions.items()):
+        holder = listed[key] if key in listed else row["member"]
+        if key not in listed and row["org"] in prune_in:
+            gone.append(row)
+        elif holder is not None and holder in gone_members:
+            vacated.append({**row, "member": holder})
     for chunk in chunks(gone, 2000):
         session.execute(delete(Position).where(col(Position.id).in_([row["id"] for row in chunk])))
+    if vacated:
+        session.execute(
+            update(Position),
+            [{"id": row["id"], "member": None, "since": None, "vacant_since": as_of} for row in vacated],
+        )
     summary.removed["position"] += len(gone)
+    summary.updated["position"] += len(vacated)
     summary.removals.extend(
         f"职务 {row['org']} {Role(row['role']).label}（{row['member'] or '空缺'}）" for row in gone
     )
-    dirty.update(row["org"] for row in gone)
+    summary.removals.extend(
+        f"职务 {row['org']} {Role(row['role']).label}（{row['member']}，改为空缺）" for row in vacated
+    )
+    dirty.update(row["org"] for row in (*gone, *vacated))
 
 
 def _drop_future_open_tasks(session: Session, codes: list[str], as_of: dt.date) -> None:

@@ -592,7 +592,9 @@ def _read_csv(path: Path) -> tuple[Registry, list[Problem]]:
     rows, problem = _csv_rows(file, text)
     if problem is not None:
         return Registry(), [problem]
-    if not rows or not any(cell.strip() for cell in rows[0]):
+    if not any(cell.strip() for row in rows for cell in row):
+        return Registry(), [Problem(file, None, None, "文件是空的，没有可导入的内容")]
+    if not any(cell.strip() for cell in rows[0]):
         return Registry(), [Problem(file, 1, None, "第 1 行应为表头（姓名、所在组织、人员类别、入党日期……）")]
 
     problems: list[Problem] = []
@@ -762,7 +764,9 @@ class _Validation:
         )
         self.positions.update(self.new_positions)
         listed = Registry(
-            tuple(self.new_orgs.values()), tuple(self.new_members.values()), tuple(self.new_positions.values())
+            tuple(self.new_orgs.values()),
+            tuple(self.new_members.values()),
+            tuple(self.new_positions.values()),
         )
         self.scope = file_scope(listed, {code: org.parent for code, org in self.orgs.items()})
 
@@ -894,7 +898,11 @@ class _Validation:
     def _check_member(self, member: MemberRecord) -> None:
         stored = self.stored_members.get(member.id)
         if stored is not None and stored.org != member.org and stored.org not in self.scope:
-            cover = "同时列出两个组织党员的名册" if self.csv else "同时列出这两个组织（或它们共同的上级组织）的文件"
+            cover = (
+                "同时列出两个组织党员的名册"
+                if self.csv
+                else "同时列出这两个组织（或它们共同的上级组织）的文件"
+            )
             message = (
                 f"党员 {member.id}（{stored.name}）已登记在 {self._org_label(stored.org)}，不在本文件所涉的组织范围内，"
                 f"不能在这里转到 {self._org_label(member.org)}；如果是同名的另一人，请改用不同的编号；"

@@ -84,7 +84,7 @@ def _import(app: App, incoming: Registry, file: str, *, prune: bool, dry_run: bo
         )
         if summary.removals:
             # Shown before anything is committed; pruned organizations and members stay in the database, inactive.
-            click.echo(f"将移除以下 {len(summary.removals)} 项（组织和党员停用，职务删除）：")
+            click.echo(f"将移除以下 {len(summary.removals)} 项（组织和党员停用，职务删除或改为空缺）：")
             click.echo("\n".join(f"  {line}" for line in summary.removals))
         if dry_run:
             session.rollback()

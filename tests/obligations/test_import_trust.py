@@ -161,7 +161,7 @@ def test_pruning_with_one_branch_removes_only_within_that_branch_and_lists_it_fi
     branch = tmp_path / "branch.toml"
     branch.write_text(ONE_BRANCH, encoding="utf-8")
     removals = [
-        "将移除以下 6 项（组织和党员停用，职务删除）：",
+        "将移除以下 6 项（组织和党员停用，职务删除或改为空缺）：",
         "  组织 jg.b1.g1（第一党小组）",
         "  党员 jgb1m7（党员jgb1m7，jg.b1）",
         "  党员 jgb1g1m1（党员jgb1g1m1，jg.b1.g1）",
@@ -214,3 +214,31 @@ def test_pruned_members_are_neither_planned_nor_reminded(imported: tuple[Path, s
     recipients = {line.split()[0] for line in reminded.stdout.splitlines() if line.startswith("党员")}
     assert "党员jgb1m2" in recipients  # the branch's remaining members are reminded of their own study hours
     assert recipients.isdisjoint(f"党员{member}" for member in PRUNED_MEMBERS)
+
+
+def test_pruning_with_a_members_csv_keeps_the_seats_and_vacates_those_of_departed_members(
+    imported: tuple[Path, str], tmp_path: Path
+) -> None:
+    seat = tmp_path / "seat.toml"
+    seat.write_text(
+        '[[position]]\norg = "jg.b1"\nrole = "organization"\nmember = "jgb1g1m2"\nsince = 2024-01-01\n',
+        encoding="utf-8",
+    )
+    assert run(imported, "import", str(seat), "--as-of", "2026-11-21").exit_code == 0
+    roster = tmp_path / "group.csv"  # the 党小组's roster: jgb1g1m2 has left
+    roster.write_text(
+        "编号,姓名,所在组织,人员类别,入党日期\njgb1g1m1,党员jgb1g1m1,第一党小组,正式党员,2012-07-01\n"
+    )
+
+    pruned = run(imported, "import", str(roster), "--prune", "--as-of", "2026-11-21")
+
+    assert pruned.exit_code == 0, pruned.stderr
+    assert pruned.stdout.splitlines()[:3] == [
+        "将移除以下 2 项（组织和党员停用，职务删除或改为空缺）：",
+        "  党员 jgb1g1m2（党员jgb1g1m2，jg.b1.g1）",
+        "  职务 jg.b1 组织委员（jgb1g1m2，改为空缺）",
+    ]
+    assert "党小组长：党员jgb1g1m1" in run(imported, "org", "show", "jg.b1.g1").stdout  # a CSV lists no seats
+    assert "组织委员：空缺（自 2026-11-21 起）" in run(imported, "org", "show", "jg.b1").stdout
+    assert _active(imported[1], Member) >= {"jgm1", "jgb1m1", "jgb2m1", "jgb1g1m1"}
+    assert "jgb1g1m2" not in _active(imported[1], Member)

@@ -573,8 +573,15 @@ def test_csv_in_an_unsupported_encoding_is_refused_naming_the_file(tmp_path: Pat
     ]
 
 
-def test_an_empty_csv_asks_for_a_header_row(tmp_path: Path) -> None:
-    path = write(tmp_path, "members.csv", "")
+@pytest.mark.parametrize("content", ["", "\n,,\n"])
+def test_an_empty_csv_is_refused_as_empty(tmp_path: Path, content: str) -> None:
+    path = write(tmp_path, "members.csv", content)
+
+    assert reading_problems(path) == [f"{path}：文件是空的，没有可导入的内容"]
+
+
+def test_a_csv_whose_first_row_is_blank_asks_for_a_header_row(tmp_path: Path) -> None:
+    path = write(tmp_path, "members.csv", "\n张三,jg.b1,正式党员,2010-07-01\n")
 
     assert reading_problems(path) == [
         f"{path} 第 1 行：第 1 行应为表头（姓名、所在组织、人员类别、入党日期……）"
