@@ -64,6 +64,11 @@ role = "deputy_secretary"
 vacant_since = 2025-12-01         # a vacancy: no member
 ```
 
+Organization codes are identifiers (letters, digits, `.`, `-`, `_`: see calendars/text.py); no text field
+may hold a control character, and no value may be longer than its column in obligations/models.py. A member
+already registered under an organization outside the file's scope (`file_scope`) is reported rather than
+moved: a transfer is a file whose scope covers both organizations.
+
 A member must belong to the organization whose position they hold; for the committee roles of a branch or
 a general branch a member of one of its 党小组 counts too, and a 党小组长 belongs to the group itself.
 
