@@ -157,7 +157,8 @@ class Problem:
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file} 第 {self.line} 行"
         if self.field:
-            where += f" {self.field}"
+            # A field is named as the file spells it (a CSV header, a TOML key): never let it reach a terminal raw.
+            where += f" {self.field if control_problem(self.field) is None else ascii(self.field)}"
         return f"{where}：{self.message}"
 
 

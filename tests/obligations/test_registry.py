@@ -1331,3 +1331,16 @@ def test_a_toml_declaring_one_branch_cannot_take_a_member_from_its_sibling(tmp_p
         "不能在这里转到 jg.b1（第一党支部）；如果是同名的另一人，请改用不同的编号；"
         "如确是转移组织关系，请导入同时列出这两个组织（或它们共同的上级组织）的文件"
     ]
+
+
+def test_a_header_or_key_with_control_characters_is_named_escaped(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "members.csv",
+        "姓名,所在组织,人员类别,入党日期,\x1b]0;pwned\x07\n张三,jg.b1,正式党员,2010-07-01,\n",
+    )
+
+    problems = reading_problems(path)
+
+    assert len(problems) == 1 and problems[0].startswith(f"{path} 第 1 行 '\\x1b]0;pwned\\x07'：没有列名")
+    assert not [problem for problem in problems if "\x1b" in problem or "\x07" in problem]
