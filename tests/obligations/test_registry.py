@@ -1152,7 +1152,7 @@ def test_a_line_break_or_a_bell_inside_a_csv_cell_is_refused(tmp_path: Path) -> 
     ]
 
 
-def test_values_longer_than_their_column_are_refused_on_every_backend(tmp_path: Path) -> None:
+def test_values_longer_than_their_database_column_are_refused_when_read(tmp_path: Path) -> None:
     long_code = "b" * 101
     path = registry_file(
         tmp_path,
