@@ -8,8 +8,9 @@ Pruning removes only what the file could have listed, within the organizations i
 below them; a members CSV for the organizations its rows name. Inside that scope, the organizations, members
 and positions the file does not list are removed — each kind only when the file has records of that kind (a
 members CSV lists no positions). The members and positions of a removed organization go with it, and the
-seats of removed members fall vacant. Nothing else outside the scope is touched. Pruned organizations and members stay in
-the database as inactive, so that the ledger and reports keep their history; their open future tasks go.
+seats of removed members fall vacant. Nothing else outside the scope is touched. Pruned organizations and
+members stay in the database as inactive, so that the ledger and reports keep their history; their open
+future tasks go.
 """
 
 from __future__ import annotations
