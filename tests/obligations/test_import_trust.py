@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from obligations import db
 from obligations.cli import cli
 from obligations.models import Member, Organization, Task
-from tests.obligations.conftest import run
+from tests.obligations.conftest import REGISTRY, run
 
 
 def _count(url: str, model: type[Organization] | type[Member] | type[Task]) -> int:
@@ -242,3 +242,18 @@ def test_pruning_with_a_members_csv_keeps_the_seats_and_vacates_those_of_departe
     assert "组织委员：空缺（自 2026-11-21 起）" in run(imported, "org", "show", "jg.b1").stdout
     assert _active(imported[1], Member) >= {"jgm1", "jgb1m1", "jgb2m1", "jgb1g1m1"}
     assert "jgb1g1m2" not in _active(imported[1], Member)
+
+
+def test_pruning_with_a_file_of_organizations_only_keeps_every_member_and_seat(
+    imported: tuple[Path, str], tmp_path: Path
+) -> None:
+    orgs_only = tmp_path / "orgs.toml"
+    orgs_only.write_text(REGISTRY, encoding="utf-8")
+    members = _active(imported[1], Member)
+
+    result = run(imported, "import", str(orgs_only), "--prune", "--as-of", "2026-11-21")
+
+    assert result.exit_code == 0, result.stderr
+    assert "将移除" not in result.stdout
+    assert "党员：新增 0，更新 0，移除 0；职务：新增 0，更新 0，移除 0" in result.stdout
+    assert _active(imported[1], Member) == members
