@@ -257,3 +257,25 @@ def test_pruning_with_a_file_of_organizations_only_keeps_every_member_and_seat(
     assert "将移除" not in result.stdout
     assert "党员：新增 0，更新 0，移除 0；职务：新增 0，更新 0，移除 0" in result.stdout
     assert _active(imported[1], Member) == members
+
+
+def test_a_local_profile_with_a_path_in_a_rule_id_is_a_configuration_error(
+    workspace: tuple[Path, str], tmp_path: Path
+) -> None:
+    config, url = workspace
+    local = tmp_path / "profiles"
+    local.mkdir()
+    (local / "county.toml").write_text(
+        '[profile]\nid = "county"\ntitle = "某县"\nextends = "national"\n\n'
+        '[[rule]]\nid = "../escape"\ntitle = "周例会"\nkind = "periodic"\ncadence = "week"\n'
+        'applies_to = { kinds = ["branch"] }\nsource = "某文件"\n',
+        encoding="utf-8",
+    )
+    config.write_text(f'[profiles]\ndirectory = "{local}"\n', encoding="utf-8")
+    assert run(workspace, "init").exit_code == 0
+
+    result = run(workspace, "import", str(tmp_path / "registry.toml"))
+
+    assert result.exit_code == 3
+    assert f"{local / 'county.toml'}：规则 ../escape 字段 id：规则编号'../escape' 只能由字母" in result.stderr
+    assert _count(url, Organization) == 0
