@@ -55,6 +55,7 @@ from calendars.model import (
 )
 from calendars.periods import Cadence, Offset, parse_key, period_of
 from calendars.problems import Problem, ProblemsError, convert_fields, enum_value, kinds, optional_text, text
+from calendars.text import identifier_problem
 
 SHIPPED_DIR = Path(__file__).parent / "profiles"
 BASELINE = "national"
@@ -319,6 +320,9 @@ def _read_layer(path: Path, problems: list[Problem]) -> _Layer | None:
     if not isinstance(profile_id, str) or not profile_id:
         problems.append(_problem(file, "[profile] 缺少 id"))
         return None
+    if identifier := identifier_problem(profile_id):
+        problems.append(_problem(file, f"[profile] id：职责日历编号{identifier}"))
+        return None
     if not header.get("title"):
         problems.append(_problem(file, "[profile] 缺少 title"))
     extends = header.get("extends")
@@ -341,7 +345,10 @@ def _read_layer(path: Path, problems: list[Problem]) -> _Layer | None:
         target.extend(entry for entry in entries if isinstance(entry, dict))
     ladders = data.get("ladder", {})
     if isinstance(ladders, dict):
-        layer.ladders = ladders
+        for name in ladders:
+            if identifier := identifier_problem(name):
+                problems.append(_problem(file, f"[ladder.{name}]：提醒阶梯名称{identifier}"))
+        layer.ladders = {name: raw for name, raw in ladders.items() if identifier_problem(name) is None}
     else:
         problems.append(_problem(file, "ladder 应写作 [ladder.名称] 表"))
     return layer
@@ -392,6 +399,9 @@ class _Resolver:
             rule_id = raw.get("id")
             if not isinstance(rule_id, str) or not rule_id:
                 self.problems.append(_problem(file, "[[rule]] 缺少 id"))
+                continue
+            if identifier := identifier_problem(rule_id):
+                self.problems.append(_problem(file, f"规则编号{identifier}", rule_id, "id"))
                 continue
             if rule_id in state.rules:
                 self.problems.append(

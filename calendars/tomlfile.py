@@ -21,6 +21,10 @@ _MESSAGES = {
 }
 
 
+# Windows editors (Notepad) save UTF-8 with a byte-order mark; TOML forbids it, people cannot see it.
+ENCODING = "utf-8-sig"
+
+
 class TomlFileError(ValueError):
     def __init__(self, path: Path, detail: str, line: int | None = None) -> None:
         self.path = path
@@ -43,7 +47,7 @@ def describe(error: tomllib.TOMLDecodeError) -> tuple[str, int | None]:
 def read(path: Path) -> dict[str, Any]:
     """The parsed file; TomlFileError names the file, line and column of any problem."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding=ENCODING)
     except UnicodeDecodeError as error:
         raise TomlFileError(path, f"不是 UTF-8 编码的文本（第 {error.start} 字节）") from None
     except OSError as error:

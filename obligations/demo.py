@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from calendars import recurrence
 from calendars.model import OrgKind, Profile
 from obligations import ledger
+from obligations.errors import UserError
 from obligations.models import Member, Organization, Task
 from obligations.registry import MemberRecord, OrgRecord, PositionRecord, Registry
 
@@ -123,6 +124,38 @@ def demo_registry(as_of: dt.date) -> Registry:
         PositionRecord("jg.b3", "secretary", "m35", ago(years=2, months=1), None),
     )
     return Registry(orgs, tuple(members), positions)
+
+
+def check_only_demo(session: Session, demo: Registry) -> None:
+    """Refuse to load the demo into a database that holds anything else: the demo must never touch real data.
+
+    The demo is recognised by its organizations' codes and names and its members' ids and names (a real
+    registry may well use the code "jg"); a database holding only the demo may load it again (`make run`).
+    """
+    orgs = {(org.code, org.name) for org in demo.orgs}
+    members = {(member.id, member.name) for member in demo.members}
+    foreign_orgs = sorted(
+        f"{code}（{name}）"
+        for code, name in session.execute(select(Organization.code, Organization.name))
+        if (code, name) not in orgs
+    )
+    foreign_members = sum(
+        1
+        for member_id, name in session.execute(select(Member.id, Member.name))
+        if (member_id, name) not in members
+    )
+    if not foreign_orgs and not foreign_members:
+        return
+    held = []
+    if foreign_orgs:
+        shown = "、".join(foreign_orgs[:5]) + ("等" if len(foreign_orgs) > 5 else "")
+        held.append(f"{len(foreign_orgs)} 个组织（{shown}）")
+    if foreign_members:
+        held.append(f"{foreign_members} 名党员")
+    raise UserError(
+        f"数据库中已有不属于演示数据的 {'和 '.join(held)}，--demo 不会写入这个数据库。"
+        "演示请用一个新的数据库（--db 或配置文件 [database] url）；只需升级数据库请去掉 --demo。"
+    )
 
 
 TOPICS = {

@@ -3,9 +3,14 @@
 Validation (obligations.registry) happens before anything is written; this module writes inside the
 caller's transaction, so a failure part-way leaves the database as it was.
 
-Pruning removes only what the file could have listed: organizations when the file has [[org]] tables;
-members and positions of the organizations the file speaks of. Pruned organizations and members stay in the
-database as inactive, so that the ledger and reports keep their history; their open future tasks go.
+Pruning removes only what the file could have listed, within the organizations it speaks for
+(`registry.file_scope`): a file with [[org]] tables speaks for the organizations it declares and everything
+below them; a members CSV for the organizations its rows name. Inside that scope, the organizations, members
+and positions the file does not list are removed — each kind only when the file has records of that kind (a
+members CSV lists no positions). The members and positions of a removed organization go with it, and the
+seats of removed members fall vacant. Nothing else outside the scope is touched. Pruned organizations and
+members stay in the database as inactive, so that the ledger and reports keep their history; their open
+future tasks go.
 """
 
 from __future__ import annotations
@@ -18,11 +23,11 @@ from typing import Any
 from sqlalchemy import delete, insert, update
 from sqlmodel import Session, col, select
 
-from calendars.model import OrgKind
+from calendars.model import OrgKind, Role
 from obligations.db import chunks
 from obligations.models import CompletionTask, Member, Organization, Position, Task, Waiver
 from obligations.planner import plan_state
-from obligations.registry import MemberRecord, OrgRecord, PositionRecord, Registry
+from obligations.registry import MemberRecord, OrgRecord, PositionRecord, Registry, file_scope
 
 
 @dataclass
@@ -30,6 +35,7 @@ class ImportSummary:
     added: dict[str, int] = field(default_factory=lambda: {"org": 0, "member": 0, "position": 0})
     updated: dict[str, int] = field(default_factory=lambda: {"org": 0, "member": 0, "position": 0})
     removed: dict[str, int] = field(default_factory=lambda: {"org": 0, "member": 0, "position": 0})
+    removals: list[str] = field(default_factory=list)  # what pruning removes, one line each, for people
 
     @property
     def changed(self) -> bool:
@@ -114,12 +120,16 @@ def apply(
             summary.updated["org"] += 1
             dirty.add(record.code)
     listed_orgs = {record.code for record in incoming.orgs}
+    scope = file_scope(incoming, {code: row["parent"] for code, row in orgs.items()})
+    pruned_orgs: set[str] = set()
     if prune and incoming.orgs:
-        for code, row in orgs.items():
-            if code not in listed_orgs and row["active"]:
+        for code, row in sorted(orgs.items(), key=lambda item: item[1]["path"]):
+            if code in scope and code not in listed_orgs and row["active"]:
+                pruned_orgs.add(code)
                 row["active"] = False
                 changed_orgs.append(row)
                 summary.removed["org"] += 1
+                summary.removals.append(f"组织 {code}（{row['name']}）")
     moved = _refresh_tree(orgs, default_profile)
     dirty |= moved
     new_codes = {row["code"] for row in new_orgs}
@@ -132,9 +142,12 @@ def apply(
     if updates:
         session.execute(update(Organization), [_org_update(row) for row in updates.values()])
 
-    covered = listed_orgs | {m.org for m in incoming.members} | {p.org for p in incoming.positions}
-    _apply_members(session, incoming.members, covered if prune else None, summary, dirty)
-    _apply_positions(session, incoming.positions, covered if prune else None, summary, dirty)
+    # A kind of record is pruned only where the file could have listed it (a members CSV lists no seats);
+    # the members and seats of a removed organization go with it in any case.
+    members_in = ((scope if incoming.members else frozenset()) | pruned_orgs) if prune else None
+    positions_in = ((scope if incoming.positions else frozenset()) | pruned_orgs) if prune else None
+    gone = _apply_members(session, incoming.members, members_in, summary, dirty)
+    _apply_positions(session, incoming.positions, positions_in, gone, as_of, summary, dirty)
 
     inactive = [code for code, row in orgs.items() if not row["active"]]
     _drop_future_open_tasks(session, inactive, as_of)
@@ -202,10 +215,14 @@ def _refresh_tree(orgs: Mapping[str, dict[str, Any]], default_profile: str) -> s
 def _apply_members(
     session: Session,
     records: Iterable[MemberRecord],
-    prune_in: set[str] | None,
+    prune_in: frozenset[str] | None,
     summary: ImportSummary,
     dirty: set[str],
-) -> None:
+) -> set[str]:
+    """Upsert the members; with `prune_in`, deactivate the active members there that are not listed.
+
+    Returns the ids of the members deactivated.
+    """
     members = _load(session, Member, "id", _MEMBER_COLUMNS)
     listed: set[str] = set()
     added: list[dict[str, Any]] = []
@@ -253,31 +270,37 @@ def _apply_members(
             .values(org=org)
         )
     if prune_in is None:
-        return
+        return set()
     gone = [m for m_id, m in members.items() if m["active"] and m_id not in listed and m["org"] in prune_in]
+    gone.sort(key=lambda m: (m["org"], m["id"]))
     for chunk in chunks(gone, 2000):
         ids = [m["id"] for m in chunk]
         session.execute(update(Member).where(col(Member.id).in_(ids)).values(active=False))
-        session.execute(delete(Position).where(col(Position.member).in_(ids)))
     summary.removed["member"] += len(gone)
+    summary.removals.extend(f"党员 {m['id']}（{m['name']}，{m['org']}）" for m in gone)
     dirty.update(m["org"] for m in gone)
+    return {m["id"] for m in gone}
 
 
 def _apply_positions(
     session: Session,
     records: Iterable[PositionRecord],
-    prune_in: set[str] | None,
+    prune_in: frozenset[str] | None,
+    gone_members: set[str],
+    as_of: dt.date,
     summary: ImportSummary,
     dirty: set[str],
 ) -> None:
+    """Upsert the positions; with `prune_in`, remove those there that are not listed, and vacate (from
+    `as_of`) the other seats of members who were just deactivated: a departed member holds no seat."""
     columns = ("id", "org", "role", "member", "since", "vacant_since")
     positions = {(row["org"], row["role"]): row for row in _load(session, Position, "id", columns).values()}
-    listed: set[tuple[str, str]] = set()
+    listed: dict[tuple[str, str], str | None] = {}  # (org, role) -> holder, as the file lists it
     added: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     for record in records:
         key = (record.org, record.role)
-        listed.add(key)
+        listed[key] = record.member
         values = {"member": record.member, "since": record.since, "vacant_since": record.vacant_since}
         current = positions.get(key)
         if current is None:
@@ -294,11 +317,30 @@ def _apply_positions(
         session.execute(update(Position), changed)
     if prune_in is None:
         return
-    gone = [row for key, row in positions.items() if key not in listed and row["org"] in prune_in]
+    gone: list[dict[str, Any]] = []
+    vacated: list[dict[str, Any]] = []
+    for key, row in sorted(positions.items()):
+        holder = listed[key] if key in listed else row["member"]
+        if key not in listed and row["org"] in prune_in:
+            gone.append(row)
+        elif holder is not None and holder in gone_members:
+            vacated.append({**row, "member": holder})
     for chunk in chunks(gone, 2000):
         session.execute(delete(Position).where(col(Position.id).in_([row["id"] for row in chunk])))
+    if vacated:
+        session.execute(
+            update(Position),
+            [{"id": row["id"], "member": None, "since": None, "vacant_since": as_of} for row in vacated],
+        )
     summary.removed["position"] += len(gone)
-    dirty.update(row["org"] for row in gone)
+    summary.updated["position"] += len(vacated)
+    summary.removals.extend(
+        f"职务 {row['org']} {Role(row['role']).label}（{row['member'] or '空缺'}）" for row in gone
+    )
+    summary.removals.extend(
+        f"职务 {row['org']} {Role(row['role']).label}（{row['member']}，改为空缺）" for row in vacated
+    )
+    dirty.update(row["org"] for row in (*gone, *vacated))
 
 
 def _drop_future_open_tasks(session: Session, codes: list[str], as_of: dt.date) -> None:

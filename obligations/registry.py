@@ -64,6 +64,11 @@ role = "deputy_secretary"
 vacant_since = 2025-12-01         # a vacancy: no member
 ```
 
+Organization codes are identifiers (letters, digits, `.`, `-`, `_`: see calendars/text.py); no text field
+may hold a control character, and no value may be longer than its column in obligations/models.py. A member
+already registered under an organization outside the file's scope (`file_scope`) is reported rather than
+moved: a transfer is a file whose scope covers both organizations.
+
 A member must belong to the organization whose position they hold; for the committee roles of a branch or
 a general branch a member of one of its 党小组 counts too, and a 党小组长 belongs to the group itself.
 
@@ -86,11 +91,13 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from calendars import tomlfile
 from calendars.model import OrgKind, Role
+from calendars.text import control_problem, identifier_problem, length_problem
 from obligations.errors import UserError, not_found
+from obligations.models import Member, Organization, Position
 
 FOUNDING = dt.date(1921, 7, 1)  # 中国共产党成立: no party date can be earlier
 
@@ -150,7 +157,8 @@ class Problem:
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file} 第 {self.line} 行"
         if self.field:
-            where += f" {self.field}"
+            # A field is named as the file spells it (a CSV header, a TOML key): never let it reach a terminal raw.
+            where += f" {self.field if control_problem(self.field) is None else ascii(self.field)}"
         return f"{where}：{self.message}"
 
 
@@ -307,6 +315,39 @@ def _text(value: object) -> str | None:
     return value.strip() or None
 
 
+def _width(model: Any, column: str) -> int:
+    """The width of a text column, as the table declares it (PostgreSQL refuses anything longer)."""
+    length = model.__table__.c[column].type.length
+    assert isinstance(length, int), f"{model.__name__}.{column} has no width"
+    return length
+
+
+def _free_text(model: Any, column: str) -> Callable[[object], str | None]:
+    """Text a person reads (a name, an address): no control characters, no longer than its column."""
+    width = _width(model, column)
+
+    def convert(value: object) -> str | None:
+        text = _text(value)
+        if text is not None and (problem := control_problem(text) or length_problem(text, width)):
+            raise _Invalid(problem)
+        return text
+
+    return convert
+
+
+def _code(model: Any, column: str) -> Callable[[object], str | None]:
+    """An organization's code: an identifier, since it becomes part of paths, URLs and calendar UIDs."""
+    width = _width(model, column)
+
+    def convert(value: object) -> str | None:
+        text = _text(value)
+        if text is not None and (problem := identifier_problem(text, max_length=width)):
+            raise _Invalid(problem)
+        return text
+
+    return convert
+
+
 def parse_date(text: str) -> dt.date | None:
     """A date as people write it: 2020-07-01, 2020/7/1, 2020.7.1 or 2020年7月1日; None for an empty text."""
     text = text.strip()
@@ -363,11 +404,11 @@ _status = _choice("人员类别", _STATUSES, "full（正式党员）或 probatio
 
 
 def _org(fields: _Fields) -> OrgRecord | None:
-    code = fields.get("code", _text, required=True)
-    name = fields.get("name", _text, required=True)
+    code = fields.get("code", _code(Organization, "code"), required=True)
+    name = fields.get("name", _free_text(Organization, "name"), required=True)
     kind = fields.get("kind", _kind, required=True)
-    parent = fields.get("parent", _text)
-    profile = fields.get("profile", _text)
+    parent = fields.get("parent", _code(Organization, "parent"))
+    profile = fields.get("profile", _free_text(Organization, "profile"))
     elected_on = fields.get("elected_on", _date)
     term_years = fields.get("term_years", _term_years)
     if code is None or name is None or kind is None or not fields.ok:
@@ -376,16 +417,17 @@ def _org(fields: _Fields) -> OrgRecord | None:
 
 
 def _member(fields: _Fields, *, derive_id: bool = False) -> MemberRecord | None:
-    member_id = fields.get("id", _text, required=not derive_id)
-    name = fields.get("name", _text, required=True)
-    org = fields.get("org", _text, required=True)
+    member_id = fields.get("id", _free_text(Member, "id"), required=not derive_id)
+    name = fields.get("name", _free_text(Member, "name"), required=True)
+    # A code, or an organization's exact name (resolved to its code when validated).
+    org = fields.get("org", _free_text(Organization, "name"), required=True)
     status = fields.get("status", _status, required=True)
     joined_on = fields.get("joined_on", _date, required=True)
     probation_start = fields.get("probation_start", _date)
     full_on = fields.get("full_on", _date)
-    email = fields.get("email", _text)
-    wecom = fields.get("wecom", _text)
-    mobile = fields.get("mobile", _text)
+    email = fields.get("email", _free_text(Member, "email"))
+    wecom = fields.get("wecom", _free_text(Member, "wecom"))
+    mobile = fields.get("mobile", _free_text(Member, "mobile"))
     staff_since = fields.get("staff_since", _date)
     if member_id is None and derive_id and name is not None and org is not None:
         member_id = derived_member_id(org, name, mobile)
@@ -413,9 +455,9 @@ def derived_member_id(org: str, name: str, mobile: str | None) -> str:
 
 
 def _position(fields: _Fields) -> PositionRecord | None:
-    org = fields.get("org", _text, required=True)
+    org = fields.get("org", _code(Position, "org"), required=True)
     role = fields.get("role", _role, required=True)
-    member = fields.get("member", _text)
+    member = fields.get("member", _free_text(Position, "member"))
     since = fields.get("since", _date)
     vacant_since = fields.get("vacant_since", _date)
     if org is None or role is None or not fields.ok:
@@ -432,7 +474,7 @@ def _read_toml(path: Path) -> tuple[Registry, list[Problem]]:
         if error.line is not None:  # the line is in the problem's prefix already; keep the column
             detail = detail.replace(f"第 {error.line} 行第", "第", 1)
         return Registry(), [Problem(file, error.line, None, detail)]
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding=tomlfile.ENCODING)
     problems: list[Problem] = []
     tables: dict[str, list[dict[str, object]]] = {}
     for key, value in data.items():
@@ -470,6 +512,10 @@ def _read_toml(path: Path) -> tuple[Registry, list[Problem]]:
             elif table == "position" and (position := _position(fields)) is not None:
                 positions.append(position)
     registry = Registry(tuple(orgs), tuple(members), tuple(positions))
+    if not data and not problems:
+        problems.append(
+            Problem(file, None, None, "文件中没有 [[org]]、[[member]] 或 [[position]] 记录，没有可导入的内容")
+        )
     return registry, sorted(problems, key=_problem_order)
 
 
@@ -517,6 +563,28 @@ def _column_letter(index: int) -> str:
     return letters
 
 
+def _csv_rows(file: str, text: str) -> tuple[list[list[str]], Problem | None]:
+    """The rows of a CSV text; a quote left open is named by the row where it opens, not swallowed.
+
+    Without `strict`, the csv module reads everything after an unclosed quote into one cell.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[list[str]] = []
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return rows, None
+        except csv.Error as error:
+            number = len(rows) + 1  # as the spreadsheet numbers rows
+            if "unexpected end of data" in str(error):
+                message = "引号没有闭合：从这一行的引号起到文件末尾都成了一个单元格，请检查这一行的引号"
+            else:
+                message = f'CSV 格式错误（引号用法不对：单元格内的引号应写成两个 ""）：{error}'
+            return rows, Problem(file, number, None, message)
+        rows.append(row)
+
+
 def _read_csv(path: Path) -> tuple[Registry, list[Problem]]:
     file = str(path)
     try:
@@ -527,11 +595,12 @@ def _read_csv(path: Path) -> tuple[Registry, list[Problem]]:
     if text is None:
         message = "无法识别文件编码：应为 UTF-8（可带 BOM）或 GB18030/GBK 编码的 CSV；请在 Excel 中另存为“CSV UTF-8”"
         return Registry(), [Problem(file, None, None, message)]
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as error:
-        return Registry(), [Problem(file, None, None, f"CSV 格式错误：{error}")]
-    if not rows or not any(cell.strip() for cell in rows[0]):
+    rows, problem = _csv_rows(file, text)
+    if problem is not None:
+        return Registry(), [problem]
+    if not any(cell.strip() for row in rows for cell in row):
+        return Registry(), [Problem(file, None, None, "文件是空的，没有可导入的内容")]
+    if not any(cell.strip() for cell in rows[0]):
         return Registry(), [Problem(file, 1, None, "第 1 行应为表头（姓名、所在组织、人员类别、入党日期……）")]
 
     problems: list[Problem] = []
@@ -578,11 +647,41 @@ def _read_csv(path: Path) -> tuple[Registry, list[Problem]]:
         member = _member(fields, derive_id=True)
         if member is not None:
             members.append(member)
+    if not members and not problems:
+        problems.append(Problem(file, None, None, "文件中只有表头，没有党员记录，没有可导入的内容"))
     return Registry(members=tuple(members)), sorted(problems, key=_problem_order)
 
 
 def _problem_order(problem: Problem) -> tuple[bool, int]:
     return problem.line is None, problem.line or 0
+
+
+# --- scope ---------------------------------------------------------------------------------------------------
+
+
+def file_scope(incoming: Registry, parents: Mapping[str, str | None]) -> frozenset[str]:
+    """The organizations a file speaks for: where `--prune` may remove what it does not list, and where the
+    members it lists may come from.
+
+    A file that declares organizations ([[org]]) speaks for each of them and for everything below them
+    (`parents`: code → parent code, the database's organizations with the file's over them); a file of
+    members or positions only (a members CSV) speaks for the organizations its records name, and for
+    nothing below them. Members' organizations must already be codes (see resolve_org_names).
+    """
+    if not incoming.orgs:
+        return frozenset({member.org for member in incoming.members} | {p.org for p in incoming.positions})
+    children: dict[str, list[str]] = {}
+    for code, parent in parents.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(code)
+    scope: set[str] = set()
+    pending = [org.code for org in incoming.orgs]
+    while pending:
+        code = pending.pop()
+        if code not in scope:
+            scope.add(code)
+            pending.extend(children.get(code, ()))
+    return frozenset(scope)
 
 
 # --- validation ----------------------------------------------------------------------------------------------
@@ -670,6 +769,12 @@ class _Validation:
             lambda key: f"{key[0]} {_role_label(key[1])}",
         )
         self.positions.update(self.new_positions)
+        listed = Registry(
+            tuple(self.new_orgs.values()),
+            tuple(self.new_members.values()),
+            tuple(self.new_positions.values()),
+        )
+        self.scope = file_scope(listed, {code: org.parent for code, org in self.orgs.items()})
 
     def run(self) -> list[Problem]:
         for org in self.new_orgs.values():
@@ -704,8 +809,11 @@ class _Validation:
                 continue
             where = f"第 {earlier.line} 行" if earlier.line is not None else "前面"
             message = f"{what.format(show(key(record)))} 与{where}重复"
-            if self.csv and isinstance(record, MemberRecord):
-                message += "（没有编号时以手机号、或“所在组织/姓名”作为编号）"
+            if isinstance(record, MemberRecord) and isinstance(earlier, MemberRecord):
+                if earlier.org != record.org:
+                    message += f"：同一党员不能同时属于 {earlier.org} 和 {record.org}"
+                if self.csv:
+                    message += "（没有编号时以手机号、或“所在组织/姓名”作为编号）"
             self._add(record, field, message)
         return first
 
@@ -794,6 +902,21 @@ class _Validation:
         self._check_date(org, "elected_on", org.elected_on)
 
     def _check_member(self, member: MemberRecord) -> None:
+        stored = self.stored_members.get(member.id)
+        if stored is not None and stored.org != member.org and stored.org not in self.scope:
+            cover = (
+                "同时列出两个组织党员的名册"
+                if self.csv
+                else "同时列出这两个组织（或它们共同的上级组织）的文件"
+            )
+            message = (
+                f"党员 {member.id}（{stored.name}）已登记在 {self._org_label(stored.org)}，不在本文件所涉的组织范围内，"
+                f"不能在这里转到 {self._org_label(member.org)}；如果是同名的另一人，请改用不同的编号；"
+                f"如确是转移组织关系，请导入{cover}"
+            )
+            self._add(member, "org", message)
+        if problem := length_problem(member.id, _width(Member, "id")):
+            self._add(member, "id", f"党员编号{problem}（没有编号时以手机号、或“所在组织/姓名”作为编号）")
         if member.status == "probationary" and member.probation_start is None:
             self._add(member, "probation_start", "预备党员必须填写预备期开始日期")
         for field in ("joined_on", "probation_start", "full_on", "staff_since"):

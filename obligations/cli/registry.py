@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import click
+from sqlmodel import Session
 
 from calendars.model import ORG_KIND_LABELS, ROLE_LABELS, OrgKind, Role
 from obligations import db, importer, planner, queries, render
 from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app
 from obligations.config import example
-from obligations.demo import demo_registry, settle_history
+from obligations.demo import check_only_demo, demo_registry, settle_history
 from obligations.registry import Registry, RegistryError, read_registry, resolve_org_names, validate
 
 
@@ -40,7 +42,9 @@ def init(app: App, demo: bool, as_of: dt.datetime | None) -> None:
         click.echo(f"数据库已{'创建' if before is None else '升级'}到版本 {after}：{where}")
     if demo:
         day = as_of_date(as_of)
-        _import(app, demo_registry(day), "演示数据", prune=False, dry_run=False, as_of=day)
+        _import(
+            app, demo_registry(day), "演示数据", prune=False, dry_run=False, as_of=day, guard=check_only_demo
+        )
         with app.session() as session:
             settled = settle_history(session, app.profiles, day, now_utc(), app.attachments_dir)
         click.echo(f"演示数据：已为过去的任务登记 {settled} 条台账记录，留下几项逾期以便演示。")
@@ -66,8 +70,21 @@ def import_(app: App, file: Path, prune: bool, dry_run: bool, as_of: dt.datetime
     _import(app, read_registry(file), str(file), prune=prune, dry_run=dry_run, as_of=as_of_date(as_of))
 
 
-def _import(app: App, incoming: Registry, file: str, *, prune: bool, dry_run: bool, as_of: dt.date) -> None:
+def _import(
+    app: App,
+    incoming: Registry,
+    file: str,
+    *,
+    prune: bool,
+    dry_run: bool,
+    as_of: dt.date,
+    guard: Callable[[Session, Registry], None] | None = None,
+) -> None:
+    """Validate, apply, plan and commit in one transaction; `guard` may refuse the import, seeing the same
+    database state the import then writes over."""
     with app.session() as session:
+        if guard is not None:
+            guard(session, incoming)
         existing = importer.existing_registry(session)
         problems = validate(incoming, file=file, existing=existing, as_of=as_of, profiles=app.profiles)
         if problems:
@@ -79,12 +96,17 @@ def _import(app: App, incoming: Registry, file: str, *, prune: bool, dry_run: bo
             default_profile=app.config.profiles.default,
             as_of=as_of,
         )
+        if summary.removals:
+            # Shown before anything is committed; pruned organizations and members stay in the database, inactive.
+            click.echo(f"将移除以下 {len(summary.removals)} 项（组织和党员停用，职务删除或改为空缺）：")
+            click.echo("\n".join(f"  {line}" for line in summary.removals))
         if dry_run:
             session.rollback()
             click.echo(f"试运行（未写入）：{summary.describe()}")
             return
-        click.echo(f"已导入 {file}：{summary.describe()}")
+        # Planned in the same transaction: a failure while planning leaves the registry as it was.
         app.keep_planned(session, as_of)
+    click.echo(f"已导入 {file}：{summary.describe()}")
 
 
 @cli.group()

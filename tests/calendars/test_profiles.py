@@ -264,3 +264,37 @@ def test_a_local_profile_can_disable_and_add_rules(tmp_path: Path) -> None:
 def test_load_profile_names_the_known_profiles_when_one_is_missing() -> None:
     with pytest.raises(ProfileError, match="没有编号为 shanghai 的职责日历"):
         load_profile("shanghai")
+
+
+def test_profile_ids_rule_ids_and_ladder_names_must_be_identifiers(tmp_path: Path) -> None:
+    _write(tmp_path, "slash.toml", '[profile]\nid = "county/x"\ntitle = "某县"\nextends = "national"\n')
+    county = _write(
+        tmp_path,
+        "county.toml",
+        """
+        [profile]
+        id = "county"
+        title = "某县"
+        extends = "national"
+
+        [ladder."fast lane"]
+        steps = [{ name = "due", at = "0d", notify = ["responsible"] }]
+
+        [[rule]]
+        id = "weekly/../x"
+        title = "周例会"
+        kind = "periodic"
+        cadence = "week"
+        applies_to = { kinds = ["branch"] }
+        source = "某文件"
+        """,
+    )
+    with pytest.raises(ProfileError) as caught:
+        load_profiles([tmp_path])
+
+    rule = "只能由字母、数字和 . - _ 组成，且以字母或数字开头"
+    assert [str(problem) for problem in caught.value.problems] == [
+        f"{county}：[ladder.fast lane]：提醒阶梯名称'fast lane' {rule}",
+        f"{tmp_path / 'slash.toml'}：[profile] id：职责日历编号'county/x' {rule}",
+        f"{county}：规则 weekly/../x 字段 id：规则编号'weekly/../x' {rule}",
+    ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from pathlib import Path
 from textwrap import dedent
 
@@ -572,8 +573,15 @@ def test_csv_in_an_unsupported_encoding_is_refused_naming_the_file(tmp_path: Pat
     ]
 
 
-def test_an_empty_csv_asks_for_a_header_row(tmp_path: Path) -> None:
-    path = write(tmp_path, "members.csv", "")
+@pytest.mark.parametrize("content", ["", "\n,,\n"])
+def test_an_empty_csv_is_refused_as_empty(tmp_path: Path, content: str) -> None:
+    path = write(tmp_path, "members.csv", content)
+
+    assert reading_problems(path) == [f"{path}：文件是空的，没有可导入的内容"]
+
+
+def test_a_csv_whose_first_row_is_blank_asks_for_a_header_row(tmp_path: Path) -> None:
+    path = write(tmp_path, "members.csv", "\n张三,jg.b1,正式党员,2010-07-01\n")
 
     assert reading_problems(path) == [
         f"{path} 第 1 行：第 1 行应为表头（姓名、所在组织、人员类别、入党日期……）"
@@ -1074,3 +1082,265 @@ def test_csv_validation_names_fields_by_chinese_header(tmp_path: Path) -> None:
     assert validation_problems(path, existing=existing) == [
         f"{path} 第 2 行 预备期开始日期：预备党员必须填写预备期开始日期"
     ]
+
+
+# --- identifiers, control characters and lengths --------------------------------------------------------------
+
+
+def test_org_codes_and_references_to_them_must_be_identifiers(tmp_path: Path) -> None:
+    path = registry_file(
+        tmp_path,
+        """\
+        [[org]]
+        code = "jg.b2/x"
+        name = "第二党支部"
+        kind = "branch"
+        parent = "../jg"
+
+        [[position]]
+        org = "/tmp/escape"
+        role = "secretary"
+        member = "m001"
+        """,
+    )
+
+    rule = "只能由字母、数字和 . - _ 组成，且以字母或数字开头"
+    assert reading_problems(path) == [
+        f"{path} 第 40 行 [[org]] code：'jg.b2/x' {rule}",
+        f"{path} 第 40 行 [[org]] parent：'../jg' {rule}",
+        f"{path} 第 46 行 [[position]] org：'/tmp/escape' {rule}",
+    ]
+
+
+def test_control_characters_in_any_text_field_are_refused(tmp_path: Path) -> None:
+    path = registry_file(
+        tmp_path,
+        """\
+        [[org]]
+        code = "jg.b2"
+        name = "第二\\u001b[31m党支部"
+        kind = "branch"
+        parent = "jg"
+
+        [[member]]
+        id = "m003"
+        name = "王\\u2028五"
+        org = "jg.b2"
+        status = "full"
+        joined_on = 2015-07-01
+        email = "a@example.org\\u0000"
+        """,
+    )
+
+    assert reading_problems(path) == [
+        f"{path} 第 40 行 [[org]] name：含有不可见的控制字符 U+001B（第 3 个字符），请删除后重试",
+        f"{path} 第 46 行 [[member]] name：含有不可见的控制字符 U+2028（第 2 个字符），请删除后重试",
+        f"{path} 第 46 行 [[member]] email：含有不可见的控制字符 U+0000（第 14 个字符），请删除后重试",
+    ]
+
+
+def test_a_line_break_or_a_bell_inside_a_csv_cell_is_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "members.csv",
+        CSV_HEADER + '"张\n三",jg.b1,正式党员,2010-07-01,,\n李四\a,jg.b1,正式党员,2011-07-01,,\n',
+    )
+
+    assert reading_problems(path) == [
+        f"{path} 第 2 行 姓名：含有不可见的控制字符 U+000A（第 2 个字符），请删除后重试",
+        f"{path} 第 3 行 姓名：含有不可见的控制字符 U+0007（第 3 个字符），请删除后重试",
+    ]
+
+
+def test_values_longer_than_their_database_column_are_refused_when_read(tmp_path: Path) -> None:
+    long_code = "b" * 101
+    path = registry_file(
+        tmp_path,
+        f"""\
+        [[org]]
+        code = "{long_code}"
+        name = "{"第二党支部" * 41}"
+        kind = "branch"
+        parent = "jg"
+
+        [[member]]
+        id = "m003"
+        name = "王五"
+        org = "jg.b1"
+        status = "full"
+        joined_on = 2015-07-01
+        email = "{"a" * 190}@example.org"
+        mobile = "1380000000113800000001138000000011"
+        """,
+    )
+
+    assert reading_problems(path) == [
+        f"{path} 第 40 行 [[org]] code：不能超过 100 个字符（现为 101 个）",
+        f"{path} 第 40 行 [[org]] name：不能超过 200 个字符（现为 205 个）",
+        f"{path} 第 46 行 [[member]] email：不能超过 200 个字符（现为 202 个）",
+        f"{path} 第 46 行 [[member]] mobile：不能超过 30 个字符（现为 34 个）",
+    ]
+
+
+def test_a_derived_member_id_longer_than_its_column_is_reported(tmp_path: Path) -> None:
+    existing = read_registry(registry_file(tmp_path))
+    name = "欧阳" * 50  # 100 characters: a valid name, but "jg.b1/" + name is too long for an id
+    path = write(tmp_path, "members.csv", CSV_HEADER + f"{name},jg.b1,正式党员,2015-07-01,,\n")
+
+    assert validation_problems(path, existing=existing) == [
+        f"{path} 第 2 行 编号：党员编号不能超过 100 个字符（现为 106 个）（没有编号时以手机号、或“所在组织/姓名”作为编号）"
+    ]
+
+
+def test_the_same_id_under_two_organizations_names_both(tmp_path: Path) -> None:
+    path = registry_file(
+        tmp_path,
+        """\
+        [[member]]
+        id = "m001"
+        name = "张三"
+        org = "jg.b1.g1"
+        status = "full"
+        joined_on = 2010-07-01
+        """,
+    )
+
+    assert validation_problems(path) == [
+        f"{path} 第 40 行 [[member]] id：党员编号 m001 与第 20 行重复：同一党员不能同时属于 jg.b1 和 jg.b1.g1"
+    ]
+
+
+# --- edge cases of files -------------------------------------------------------------------------------------
+
+
+def test_a_toml_file_with_a_utf8_byte_order_mark_is_read_with_its_lines(tmp_path: Path) -> None:
+    path = tmp_path / "registry.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + BASE.encode("utf-8"))
+
+    registry = read_registry(path)
+
+    assert [(org.code, org.line) for org in registry.orgs] == [("jg", 1), ("jg.b1", 8), ("jg.b1.g1", 14)]
+
+
+@pytest.mark.parametrize("content", ["", "\n# 名册稍后补充\n"])
+def test_an_empty_toml_file_is_refused_as_empty(tmp_path: Path, content: str) -> None:
+    path = write(tmp_path, "registry.toml", content)
+
+    assert reading_problems(path) == [
+        f"{path}：文件中没有 [[org]]、[[member]] 或 [[position]] 记录，没有可导入的内容"
+    ]
+
+
+def test_a_csv_with_only_its_header_row_is_refused_as_empty(tmp_path: Path) -> None:
+    path = write(tmp_path, "members.csv", CSV_HEADER + ",,,,,\n\n")
+
+    assert reading_problems(path) == [f"{path}：文件中只有表头，没有党员记录，没有可导入的内容"]
+
+
+def test_an_unclosed_quote_in_a_csv_names_the_row_where_it_opens(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "members.csv",
+        CSV_HEADER
+        + "张三,jg.b1,正式党员,2010-07-01,,\n"
+        + '"李四,jg.b1,正式党员,2011-07-01,,\n'
+        + "王五,jg.b1,正式党员,2012-07-01,,\n",
+    )
+
+    assert reading_problems(path) == [
+        f"{path} 第 3 行：引号没有闭合：从这一行的引号起到文件末尾都成了一个单元格，请检查这一行的引号"
+    ]
+
+
+# --- the same person in another branch's roster ---------------------------------------------------------------
+
+ID_CSV_HEADER = "编号,姓名,所在组织,人员类别,入党日期\n"
+
+
+def test_a_member_listed_in_another_branchs_roster_is_reported_not_moved(tmp_path: Path) -> None:
+    existing = read_registry(registry_file(tmp_path))  # m002 李四 is in the group jg.b1.g1
+    path = write(tmp_path, "members.csv", ID_CSV_HEADER + "m002,李四,第一党支部,正式党员,2012-07-01\n")
+
+    assert validation_problems(path, existing=existing) == [
+        f"{path} 第 2 行 所在组织：党员 m002（李四）已登记在 jg.b1.g1（第一党小组），不在本文件所涉的组织范围内，"
+        "不能在这里转到 jg.b1（第一党支部）；如果是同名的另一人，请改用不同的编号；"
+        "如确是转移组织关系，请导入同时列出两个组织党员的名册"
+    ]
+
+
+def test_a_file_covering_both_organizations_transfers_a_member(tmp_path: Path) -> None:
+    existing = read_registry(registry_file(tmp_path))
+    both = write(
+        tmp_path,
+        "members.csv",
+        ID_CSV_HEADER
+        + "m002,李四,第一党支部,正式党员,2012-07-01\nm009,赵六,第一党小组,正式党员,2016-07-01\n",
+    )
+    # A TOML that declares the branch speaks for its group too.
+    branch = write(
+        tmp_path,
+        "branch.toml",
+        """\
+        [[org]]
+        code = "jg.b1"
+        name = "第一党支部"
+        kind = "branch"
+        parent = "jg"
+
+        [[member]]
+        id = "m002"
+        name = "李四"
+        org = "jg.b1"
+        status = "full"
+        joined_on = 2012-07-01
+        """,
+    )
+
+    assert validation_problems(both, existing=existing) == []
+    assert validation_problems(branch, existing=existing) == []
+
+
+def test_a_toml_declaring_one_branch_cannot_take_a_member_from_its_sibling(tmp_path: Path) -> None:
+    stored = read_registry(registry_file(tmp_path))
+    existing = replace(
+        stored,
+        orgs=(*stored.orgs, OrgRecord("jg.b2", "第二党支部", OrgKind.BRANCH, "jg", None, None, None)),
+        members=(*stored.members, member("m009", "jg.b2", name="赵六")),
+    )
+    path = write(
+        tmp_path,
+        "branch.toml",
+        """\
+        [[org]]
+        code = "jg.b1"
+        name = "第一党支部"
+        kind = "branch"
+        parent = "jg"
+
+        [[member]]
+        id = "m009"
+        name = "赵六"
+        org = "jg.b1"
+        status = "full"
+        joined_on = 2015-07-01
+        """,
+    )
+
+    assert validation_problems(path, existing=existing) == [
+        f"{path} 第 7 行 [[member]] org：党员 m009（赵六）已登记在 jg.b2（第二党支部），不在本文件所涉的组织范围内，"
+        "不能在这里转到 jg.b1（第一党支部）；如果是同名的另一人，请改用不同的编号；"
+        "如确是转移组织关系，请导入同时列出这两个组织（或它们共同的上级组织）的文件"
+    ]
+
+
+def test_a_header_or_key_with_control_characters_is_named_escaped(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "members.csv",
+        "姓名,所在组织,人员类别,入党日期,\x1b]0;pwned\x07\n张三,jg.b1,正式党员,2010-07-01,\n",
+    )
+
+    problems = reading_problems(path)
+
+    assert len(problems) == 1 and problems[0].startswith(f"{path} 第 1 行 '\\x1b]0;pwned\\x07'：没有列名")
+    assert not [problem for problem in problems if "\x1b" in problem or "\x07" in problem]
