@@ -10,6 +10,7 @@ import click
 from sqlmodel import Session
 
 from calendars.model import ORG_KIND_LABELS, ROLE_LABELS, OrgKind, Role
+from calendars.text import shown
 from obligations import db, importer, planner, queries, render
 from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app
 from obligations.config import example
@@ -99,7 +100,7 @@ def _import(
         if summary.removals:
             # Shown before anything is committed; pruned organizations and members stay in the database, inactive.
             click.echo(f"将移除以下 {len(summary.removals)} 项（组织和党员停用，职务删除或改为空缺）：")
-            click.echo("\n".join(f"  {line}" for line in summary.removals))
+            click.echo("\n".join(f"  {shown(line)}" for line in summary.removals))
         if dry_run:
             session.rollback()
             click.echo(f"试运行（未写入）：{summary.describe()}")
@@ -166,12 +167,14 @@ def org_show(app: App, code: str) -> None:
     with app.session() as session:
         view = queries.org_view(session, app.profiles, code)
     found = view.org
-    click.echo(f"{found.name}（{found.code}，{ORG_KIND_LABELS[OrgKind(found.kind)]}）")
+    click.echo(f"{shown(found.name)}（{found.code}，{ORG_KIND_LABELS[OrgKind(found.kind)]}）")
     click.echo(f"上级组织：{found.parent or '—'}    职责日历：{found.effective_profile}")
     elected = found.elected_on.isoformat() if found.elected_on else "—"
     click.echo(f"上次换届：{elected}    任期届满：{view.term_end.isoformat() if view.term_end else '—'}")
     if view.children:
-        click.echo("下级组织：" + "、".join(f"{child.name}（{child.code}）" for child in view.children))
+        click.echo(
+            "下级组织：" + "、".join(f"{shown(child.name)}（{child.code}）" for child in view.children)
+        )
     click.echo("\n职务：")
     if not view.positions:
         click.echo("  （未登记）")
@@ -181,7 +184,9 @@ def org_show(app: App, code: str) -> None:
             since = position.vacant_since.isoformat() if position.vacant_since else "?"
             click.echo(f"  {label}：空缺（自 {since} 起）")
         else:
-            click.echo(f"  {label}：{holder.name}（{holder.id}，自 {position.since or '?'} 起）")
+            click.echo(
+                f"  {label}：{shown(holder.name)}（{shown(holder.id)}，自 {position.since or '?'} 起）"
+            )
     click.echo(f"\n党员（{len(view.members)} 人）：")
     rows = [
         [

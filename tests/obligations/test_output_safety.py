@@ -153,6 +153,17 @@ def test_a_table_shows_control_characters_in_a_stored_name_as_replacement_marks(
     assert "第一�[2J" in result.stdout
 
 
+def test_org_show_prints_stored_names_without_control_characters(imported: tuple[Path, str]) -> None:
+    _set(imported, Organization, "jg.b1.g1", TERMINAL)  # a child, listed under 下级组织
+    _set(imported, Member, "jgb1m1", TERMINAL)  # the secretary, listed under 职务
+
+    result = run(imported, "org", "show", "jg.b1")
+
+    assert result.exit_code == 0, result.stderr
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", result.stdout)
+    assert result.stdout.count("第一�[2J") == 3  # the child, the secretary's seat and the member table
+
+
 def test_a_line_break_or_control_character_in_a_stored_name_leaves_every_event_of_the_feed_whole(
     imported: tuple[Path, str],
 ) -> None:
