@@ -18,7 +18,7 @@ from obligations.escalation import PARTY_TIME, OfficeHours
 
 def _daemon(url: str) -> Daemon:
     return Daemon(
-        engine=db.make_engine(url),
+        engine=db.make_engine(url, create=True),
         profiles=load_profiles(),
         channels={},
         settings=reminders.Settings(OfficeHours.parse("08:30-18:00", WorkCalendar()), ("console",)),
