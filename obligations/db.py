@@ -148,7 +148,9 @@ def _known_revisions() -> set[str]:
 
 
 def _newer(current: str) -> DatabaseError:
-    return DatabaseError(f"数据库结构版本 {current} 比本程序新（程序版本 {head_revision()}），请升级 obligations。")
+    return DatabaseError(
+        f"数据库结构版本 {current} 比本程序新（程序版本 {head_revision()}），请升级 obligations。"
+    )
 
 
 def _checked_revision(engine: Engine) -> str | None:
@@ -180,7 +182,10 @@ _SQLITE_PROBLEMS: tuple[tuple[str, str], ...] = (
     ("database table is locked", "数据库正被其他进程写入，请稍后重试"),
     ("readonly database", "数据库文件只读，无法写入：请检查文件和所在文件夹的权限，或文件系统是否只读"),
     ("database or disk is full", "磁盘已满，数据库无法写入：请释放磁盘空间后重试（本次操作未写入任何数据）"),
-    ("file is not a database", "数据库文件已损坏或不是数据库文件：请检查 --db 或 [database] url，或从备份恢复"),
+    (
+        "file is not a database",
+        "数据库文件已损坏或不是数据库文件：请检查 --db 或 [database] url，或从备份恢复",
+    ),
     ("database disk image is malformed", "数据库文件已损坏：请从备份恢复"),
     ("unable to open database file", "无法打开数据库文件：请检查路径和权限"),
     ("disk i/o error", "读写数据库文件时出错（磁盘 I/O 错误）：请检查磁盘和文件系统"),
@@ -207,7 +212,9 @@ def problem(error: DBAPIError, url: str | None = None) -> DatabaseError:
     first_line = mask_password(first_line)
     where = f"（{make_url(url).render_as_string(hide_password=True)}）" if url is not None else ""
     if isinstance(error, OperationalError):
-        return DatabaseError(f"无法连接数据库或连接已中断{where}：{first_line}。请确认数据库服务正在运行后重试")
+        return DatabaseError(
+            f"无法连接数据库或连接已中断{where}：{first_line}。请确认数据库服务正在运行后重试"
+        )
     return DatabaseError(f"数据库出错{where}：{first_line}")
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
 import random
-import socket
 import time
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from obligations import reminders, render
 from obligations.channels import build_channels
 from obligations.cli.app import PARTY_TIME, App, cli, pass_app
 from obligations.cli.app import today as app_today
-from obligations.daemon import Daemon, system_clock
+from obligations.daemon import Daemon, system_clock, this_worker, worker_gone
 from obligations.errors import UserError
 from obligations.escalation import OfficeHours
 from obligations.models import OutboxMessage, Sweep
@@ -62,10 +60,6 @@ def _instant(value: str | None) -> dt.datetime:
     raise UserError(f'无法识别的时间 {value!r}，应写作 2026-11-21 或 "2026-11-21 09:30"（北京时间）。')
 
 
-def _worker() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 @cli.command()
 @click.option(
     "--as-of", "as_of", help='按哪个时刻执行（北京时间），如 "2026-11-21 09:30"；只写日期则按当天 09:00。'
@@ -103,8 +97,9 @@ def remind(app: App, as_of: str | None, dry_run: bool) -> None:
     async def run() -> reminders.SweepResult:
         try:
             return await reminders.sweep(
-                app.engine, app.profiles, channels, now, config, worker=_worker(), rng=random.Random()
-            )
+                app.engine, app.profiles, channels, now, config,
+                worker=this_worker(), rng=random.Random(), gone=worker_gone,
+            )  # fmt: skip
         finally:
             for channel in channels.values():
                 await channel.aclose()
@@ -117,6 +112,15 @@ def remind(app: App, as_of: str | None, dry_run: bool) -> None:
         f"{now:%Y-%m-%d %H:%M}：新增提醒 {result.reminders} 条，合并为 {result.messages} 条消息；"
         f"发送成功 {result.sent}，待重试 {result.retried}，失败 {result.failed}。"
     )
+    if result.sent == 0 and result.retried + result.failed > 0:
+        raise UserError(
+            "全部发送失败：请检查 [notifiers] 配置、网络和邮件服务器；"
+            "obligations outbox --failed 列出原因（待重试的消息下次执行时自动重发）。",
+            exit_code=ALL_DELIVERIES_FAILED,
+        )
+
+
+ALL_DELIVERIES_FAILED = 7  # remind: deliveries were attempted and not one succeeded (the README's table)
 
 
 def _print_plan(result: reminders.SweepResult) -> None:
@@ -195,6 +199,20 @@ def outbox(app: App, failed_only: bool, retry_id: int | None, retry_all: bool, l
 _STATES = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败"}
 
 
+def _sweep_outcome(sweep: Sweep) -> str:
+    """失败 (an error), 中断 (never finished and its process is gone), 进行中, 已停止 (SIGTERM), or the counts."""
+    counts = f"新增提醒 {sweep.reminders}，消息 {sweep.messages}，发送 {sweep.sent}，失败 {sweep.failed}"
+    if sweep.error:
+        return f"失败：{sweep.error}"
+    if sweep.finished_at is None:
+        if sweep.worker is not None and worker_gone(sweep.worker):
+            return f"中断：执行它的进程 {sweep.worker} 已不在运行，未完成的消息留在发件箱，下次检查时发送"
+        return f"进行中（{sweep.worker or '未知进程'}）"
+    if sweep.stopped:
+        return f"已停止：收到停止信号，余下的消息留在发件箱；{counts}"
+    return counts
+
+
 @cli.command()
 @pass_app
 def status(app: App) -> None:
@@ -215,12 +233,7 @@ def status(app: App) -> None:
         next_sweep = now
     else:
         when = last.as_of.astimezone(PARTY_TIME)
-        outcome = (
-            f"出错：{last.error}"
-            if last.error
-            else f"新增提醒 {last.reminders}，消息 {last.messages}，发送 {last.sent}，失败 {last.failed}"
-        )
-        click.echo(f"最近一次检查：{when:%Y-%m-%d %H:%M}（{outcome}）")
+        click.echo(f"最近一次检查：{when:%Y-%m-%d %H:%M}（{_sweep_outcome(last)}）")
         next_sweep = max(now, when + dt.timedelta(minutes=minutes))
     next_replan = dt.datetime.combine(now.date(), replan, tzinfo=PARTY_TIME)
     if next_replan <= now:
