@@ -49,7 +49,7 @@ def resolve_url(url: str, base: Path) -> str:
     """Normalize a database URL: relative SQLite paths are relative to `base`; PostgreSQL uses psycopg 3."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise DatabaseError(f"无法识别的数据库地址：{mask_password(url)}（示例：{EXAMPLE_URLS}）") from None
     scheme = parsed.get_backend_name()
     if scheme == "postgres":
@@ -175,13 +175,16 @@ def _where(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-# What a driver's message says -> what a person is told. SQLite's messages are stable text (sqlite3 has no
-# error codes before Python 3.11's sqlite_errorname, and those name the same cases).
+# What SQLite says (its extended error name, else its message) -> what a person is told.
+_LOCKED = "数据库正被其他进程写入，请稍后重试"
+_FULL = "磁盘已满，数据库无法写入：请释放磁盘空间后重试（本次操作未写入任何数据）"
 _SQLITE_PROBLEMS: tuple[tuple[str, str], ...] = (
-    ("database is locked", "数据库正被其他进程写入，请稍后重试"),
-    ("database table is locked", "数据库正被其他进程写入，请稍后重试"),
+    ("sqlite_full", _FULL),
+    ("sqlite_ioerr_shmsize", _FULL),  # WAL's shared-memory file could not grow
+    ("database or disk is full", _FULL),
+    ("database is locked", _LOCKED),
+    ("database table is locked", _LOCKED),
     ("readonly database", "数据库文件只读，无法写入：请检查文件和所在文件夹的权限，或文件系统是否只读"),
-    ("database or disk is full", "磁盘已满，数据库无法写入：请释放磁盘空间后重试（本次操作未写入任何数据）"),
     (
         "file is not a database",
         "数据库文件已损坏或不是数据库文件：请检查 --db 或 [database] url，或从备份恢复",
@@ -200,8 +203,9 @@ def problem(error: DBAPIError, url: str | None = None) -> DatabaseError:
     text = str(original).strip()
     lowered = text.lower()
     if "sqlite" in type(original).__module__:
+        name = str(getattr(original, "sqlite_errorname", "")).lower()
         for needle, message in _SQLITE_PROBLEMS:
-            if needle in lowered:
+            if needle == name or needle in lowered:
                 return DatabaseError(message)
         return DatabaseError(f"数据库出错：{text}")
     first_line = text.splitlines()[0] if text else type(original).__name__

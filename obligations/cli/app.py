@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -185,6 +186,9 @@ def cli(ctx: click.Context, config_path: Path, db_url: str | None) -> None:
       obligations due
       obligations --config /etc/obligations/config.toml due --org jg.b1 --overdue
     """
+    # The log is English, for the daemon (which configures logging); a command speaks through its output and
+    # the error funnel only, so nothing of the log reaches the terminal through logging's last resort.
+    logging.getLogger("obligations").addHandler(logging.NullHandler())
     ctx.obj = App(config_path=config_path, db_url=db_url)
 
 
