@@ -8,6 +8,7 @@ the code's revision and says what to do if not. `problem()` is the one place whe
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -178,13 +179,17 @@ def _where(engine: Engine) -> str:
 # What SQLite says (its extended error name, else its message) -> what a person is told.
 _LOCKED = "数据库正被其他进程写入，请稍后重试"
 _FULL = "磁盘已满，数据库无法写入：请释放磁盘空间后重试（本次操作未写入任何数据）"
+_READ_ONLY = (
+    "数据库文件只读，无法写入：请检查文件和所在文件夹的权限（SQLite 要在同一文件夹中写 -wal、-shm 文件），"
+    "或文件系统是否只读"
+)
 _SQLITE_PROBLEMS: tuple[tuple[str, str], ...] = (
     ("sqlite_full", _FULL),
     ("sqlite_ioerr_shmsize", _FULL),  # WAL's shared-memory file could not grow
     ("database or disk is full", _FULL),
     ("database is locked", _LOCKED),
     ("database table is locked", _LOCKED),
-    ("readonly database", "数据库文件只读，无法写入：请检查文件和所在文件夹的权限，或文件系统是否只读"),
+    ("readonly database", _READ_ONLY),
     (
         "file is not a database",
         "数据库文件已损坏或不是数据库文件：请检查 --db 或 [database] url，或从备份恢复",
@@ -193,6 +198,16 @@ _SQLITE_PROBLEMS: tuple[tuple[str, str], ...] = (
     ("unable to open database file", "无法打开数据库文件：请检查路径和权限"),
     ("disk i/o error", "读写数据库文件时出错（磁盘 I/O 错误）：请检查磁盘和文件系统"),
 )
+
+
+def _read_only_sqlite(url: str) -> bool:
+    """SQLite cannot open an existing file it may not write, nor create its -shm beside it: it says only
+    "unable to open". os.access asks the kernel, which knows of read-only mounts even for root."""
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return False
+    path = Path(database)
+    return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
 
 def problem(error: DBAPIError, url: str | None = None) -> DatabaseError:
@@ -204,6 +219,8 @@ def problem(error: DBAPIError, url: str | None = None) -> DatabaseError:
     lowered = text.lower()
     if "sqlite" in type(original).__module__:
         name = str(getattr(original, "sqlite_errorname", "")).lower()
+        if "unable to open database file" in lowered and url is not None and _read_only_sqlite(url):
+            return DatabaseError(_READ_ONLY)
         for needle, message in _SQLITE_PROBLEMS:
             if needle == name or needle in lowered:
                 return DatabaseError(message)
