@@ -81,6 +81,8 @@ class Daemon:
 
     async def sweep_once(self) -> None:
         async with self._busy:
+            if self.stop.is_set():
+                return
             now = self.clock()
             try:
                 result = await reminders.sweep(
@@ -142,9 +144,11 @@ class Daemon:
         try:
             await self.stop.wait()
         finally:
-            scheduler.shutdown(wait=False)
-            async with self._busy:  # let the current send finish and be recorded
+            # Not shutdown() first: APScheduler would cancel the running sweep in the middle of a send.
+            scheduler.pause()
+            async with self._busy:  # the running sweep stops after the send in flight, recorded
                 pass
+            scheduler.shutdown(wait=False)
             for channel in self.channels.values():
                 await channel.aclose()
             log.info("daemon %s stopped", self.worker)
