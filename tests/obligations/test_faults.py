@@ -14,9 +14,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 import tempfile
-import textwrap
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from sqlalchemy.exc import OperationalError
 from obligations import db
 from obligations.cli import cli
 from tests.free_port import free_port
+from tests.obligations.sqlite_lock import write_lock_held
 
 DATABASE_PROBLEM = 5
 
@@ -167,40 +166,13 @@ def test_a_database_at_a_newer_revision_is_refused_by_every_command(
 # --- a lock held by another process -----------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _write_lock_held(path: Path) -> Iterator[None]:
-    """Another process holds SQLite's write lock on `path` (BEGIN IMMEDIATE) until the block ends."""
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import sqlite3, sys, time
-                connection = sqlite3.connect({str(path)!r}, isolation_level=None)
-                connection.execute("BEGIN IMMEDIATE")
-                print("locked", flush=True)
-                time.sleep(120)
-                """
-            ),
-        ],
-        stdout=subprocess.PIPE,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == b"locked"
-        yield
-    finally:
-        holder.kill()
-        holder.wait()
-
-
 def test_a_writer_waits_the_busy_timeout_then_is_told_the_database_is_busy(
     tmp_path: Path, demo_sqlite: Path
 ) -> None:
     path = tmp_path / "obligations.db"
     _init_demo(demo_sqlite, f"sqlite:///{path}")
     engine = db.make_engine(f"sqlite:///{path}", busy_timeout=0.5)
-    with _write_lock_held(path):
+    with write_lock_held(path):
         started = time.monotonic()
         with pytest.raises(OperationalError) as caught, engine.begin() as connection:
             connection.execute(text("UPDATE plan_state SET registry_version = registry_version"))
@@ -218,7 +190,7 @@ def test_a_command_that_cannot_get_the_write_lock_exits_5_with_one_line(
     # The wait is [database] busy_timeout_seconds once that key is wired to db.make_engine (30 s before).
     with demo_sqlite.open("a", encoding="utf-8") as config:
         config.write("[database]\nbusy_timeout_seconds = 1\n")
-    with _write_lock_held(path):
+    with write_lock_held(path):
         result = _cli(
             "--config", str(demo_sqlite), "--db", f"sqlite:///{path}", "remind", "--as-of", "2026-01-26"
         )
