@@ -49,3 +49,13 @@ def length_problem(value: str, max_length: int) -> str | None:
     if len(value) > max_length:
         return f"不能超过 {max_length} 个字符（现为 {len(value)} 个）"
     return None
+
+
+# What control_problem refuses, as one character class (category Cc is exactly U+0000–U+001F, U+007F–U+009F).
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f" + "".join(sorted(_INVISIBLE)) + "]")
+
+
+def shown(value: str) -> str:
+    """`value` with each character `control_problem` refuses replaced by U+FFFD (�): for showing text stored
+    before the checks (or by hand) on a terminal or in a single-line format, where it must not act."""
+    return _UNSHOWABLE.sub("\ufffd", value)

@@ -3,10 +3,14 @@
 Templates are files named `reminder.<part>.j2` (subject, text, html, wecom.md), which include `failure.<part>.j2`
 for the section that reports deliveries that failed. A folder named in the configuration may hold any of them;
 a file there replaces the shipped one of the same name. When such a folder is configured, every template renders
-in Jinja2's immutable sandbox (user templates are written by people who are not the operators); the shipped
-templates alone are trusted and render without it. HTML with autoescaping, and with StrictUndefined so that a misspelt name fails loudly instead of leaving a hole in a reminder.
+in Jinja2's immutable sandbox (user templates are written by people who are not the operators), bounded in
+work, output and nesting (notifiers/sandbox.py); the shipped templates alone are trusted and render without it.
+A user template that fails on a digest — raises, or exceeds a bound — raises TemplateFailure, which names the
+template and says why in Chinese: the caller fails that digest only. HTML with autoescaping, and with
+StrictUndefined so that a misspelt name fails loudly instead of leaving a hole in a reminder.
 
-The context (a Mapping; dates are `datetime.date`):
+The context (a Mapping; dates are `datetime.date`; every string in recipient, items and failures is made one
+line, its control characters shown as �, before any template sees it):
 
     recipient: {name}
     as_of:     the date of the sweep
@@ -22,13 +26,16 @@ Templates also see what is derived here: each item's `due_text`, `days_text`, `s
 ("overdue" | "today" | "soon" | "later") and `overdue`; `own_items` (to do) and `supervised_items` (to see
 done), each sorted by due date; `own_count` and `supervised_count` (listed and omitted); `omitted` with its
 `count`, `overdue_count` and `command` (zero and "obligations due" when nothing is omitted); `overdue_count`, `own_overdue_count`, `supervised_overdue_count`,
-`as_of_text`; and filters `cn_date`, `days_text`, `step_label`, `channel_label`.
+`as_of_text`; and filters `cn_date`, `days_text`, `step_label`, `channel_label`, and `md`, which every
+value from the store passes through in WeCom markdown so that a name like `<font color="warning">`,
+`[点我](http://evil)` or `**` shows as written (the HTML is autoescaped; text and subject are plain).
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -36,7 +43,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from calendars.text import shown
+from notifiers import sandbox
 
 PARTS = ("subject", "text", "html", "wecom.md")
 WEEKDAYS = "一二三四五六日"
@@ -79,38 +88,80 @@ class RenderedDigest:
     markdown: str
 
 
+class TemplateFailure(Exception):
+    """A user template could not render this digest: it raised (its cause is chained), or exceeded a bound."""
+
+    def __init__(self, template: str, reason: str) -> None:
+        super().__init__(template, reason)
+        self.template = template  # the file, with the line when known: "reminder.text.j2:3"
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"消息模板 {self.template} 无法生成提醒：{self.reason}"
+
+
 def render_digest(context: Mapping[str, Any], *, user_folder: Path | None = None) -> RenderedDigest:
-    """Raises ValueError for a context that lacks what a reminder must say, and jinja2's TemplateError (its
-    SecurityError for a template that reaches for what the sandbox forbids) for a broken template."""
+    """Raises ValueError for a context that lacks what a reminder must say, and TemplateFailure for a user
+    template that fails on it (a SecurityError for one that reaches for what the sandbox forbids, a
+    TemplateLimitError for one that works too long or writes too much, …: the cause is chained)."""
     # Keyed by the folder as given (config paths come resolved): no filesystem call per digest.
     environment = _environment(str(user_folder) if user_folder is not None else None)
     view = digest_view(context)
-    subject = " ".join(environment.get_template("reminder.subject.j2").render(view).split())
+    subject = " ".join(_render(environment, "reminder.subject.j2", view).split())
     view["subject"] = subject  # the HTML's <title>, and for any template that wants to repeat it
     return RenderedDigest(
         subject=subject,
-        text=_tidy(environment.get_template("reminder.text.j2").render(view)),
-        html=environment.get_template("reminder.html.j2").render(view).strip() + "\n",
-        markdown=_tidy(environment.get_template("reminder.wecom.md.j2").render(view)),
+        text=_tidy(_render(environment, "reminder.text.j2", view)),
+        html=_render(environment, "reminder.html.j2", view).strip() + "\n",
+        markdown=_tidy(_render(environment, "reminder.wecom.md.j2", view)),
     )
+
+
+def _render(environment: jinja2.Environment, name: str, view: dict[str, Any]) -> str:
+    if not isinstance(environment, sandbox.BoundedSandbox):
+        return environment.get_template(name).render(view)
+    # A user template is code from outside: whatever it raises is its failure on this digest, never the caller's.
+    try:
+        return sandbox.render(environment.get_template(name), view)
+    except Exception as error:
+        raise TemplateFailure(_where(error, name), _reason(error)) from error
+
+
+def _where(error: Exception, name: str) -> str:
+    """The template file and line the error comes from (an included one, perhaps), else the part's name."""
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        return f"{error.name or name}:{error.lineno}"
+    # Jinja rewrites tracebacks so that template frames carry the template's file name and line.
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if frame.filename.endswith(".j2"):
+            return f"{Path(frame.filename).name}:{frame.lineno}"
+    return name
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, sandbox.TemplateLimitError):
+        return str(error)
+    if isinstance(error, MemoryError):
+        return "内存不足（模板生成的内容过大）"
+    return f"{type(error).__name__}: {error}"[:300]
 
 
 def digest_view(context: Mapping[str, Any]) -> dict[str, Any]:
     """The context with its defaults filled in and the derived values added (the input is not changed)."""
-    recipient = dict(context.get("recipient") or {})
+    recipient = _one_line_values(context.get("recipient") or {})
     if not recipient.get("name"):
         raise ValueError("the digest context needs recipient.name")
     as_of = context.get("as_of")
     if not isinstance(as_of, date):
         raise ValueError("the digest context needs as_of, a date")
     items = [
-        _item_view(item, index, as_of, recipient["name"])
+        _item_view(_one_line_values(item), index, as_of, recipient["name"])
         for index, item in enumerate(context.get("items") or ())
     ]
     failures = [
         {
             **_FAILURE_DEFAULTS,
-            **dict(failure),
+            **_one_line_values(failure),
             "channel_label": channel_label(str(failure.get("channel", ""))),
         }
         for failure in context.get("failures") or ()
@@ -211,12 +262,10 @@ def check_templates(user_folder: Path, as_of: date) -> list[str]:
     view = digest_view(example_context(as_of))
     view["subject"] = "【党建提醒】示例"
     for part in PARTS:
-        name = f"reminder.{part}.j2"
         try:
-            environment.get_template(name).render(view)
-        except jinja2.TemplateError as exc:
-            where = f"{exc.filename}:{exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else name
-            problems.append(f"{where}: {type(exc).__name__}: {exc}")
+            _render(environment, f"reminder.{part}.j2", view)
+        except TemplateFailure as failure:
+            problems.append(f"{failure.template}: {failure.reason}")
     return problems
 
 
@@ -233,6 +282,30 @@ def days_text(days_left: int) -> str:
     if days_left == 0:
         return "今天到期"
     return f"还剩 {days_left} 天"
+
+
+# WeCom markdown has no escape character: what it would read as markup — <font>, [text](url), **bold**,
+# `code`, _emphasis_, ~strike~, a # heading — is written with its full-width look-alike, which it shows as is.
+_MARKDOWN_LITERAL = str.maketrans(
+    {"<": "＜", ">": "＞", "[": "［", "]": "］", "*": "＊", "`": "｀", "_": "＿", "~": "～", "#": "＃"}
+)
+
+
+def markdown_text(value: object) -> str:
+    """Text from the store for WeCom markdown (the `md` filter): one line, shown literally, never markup."""
+    return one_line(str(value)).translate(_MARKDOWN_LITERAL)
+
+
+def one_line(text: str) -> str:
+    """Line breaks become spaces (a new line could open with `>` or `#`, or end a mail header), and any other
+    control character becomes �: a name stored with ESC or BEL cannot act on the console it is printed on."""
+    if "\n" in text or "\r" in text:
+        text = " ".join(text.splitlines())
+    return shown(text)
+
+
+def _one_line_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: one_line(value) if isinstance(value, str) else value for key, value in values.items()}
 
 
 def step_label(step: str) -> str:
@@ -299,7 +372,7 @@ def _make_environment(user_folder: str | None) -> jinja2.Environment:
         loaders.insert(0, jinja2.FileSystemLoader(user_folder))
     # User templates are written by people who are not the operators: sandboxed. The shipped ones alone are
     # ours, and render without the sandbox's check on every attribute (a third of a city-wide sweep's time).
-    kind = ImmutableSandboxedEnvironment if user_folder is not None else jinja2.Environment
+    kind = sandbox.BoundedSandbox if user_folder is not None else jinja2.Environment
     environment = kind(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=_autoescape,
@@ -309,7 +382,11 @@ def _make_environment(user_folder: str | None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters.update(
-        cn_date=cn_date, days_text=days_text, step_label=step_label, channel_label=channel_label
+        cn_date=cn_date,
+        days_text=days_text,
+        step_label=step_label,
+        channel_label=channel_label,
+        md=markdown_text,
     )
     return environment
 

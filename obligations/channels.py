@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from notifiers.base import Channel
 from obligations.config import Config
 from obligations.errors import UserError
 
 
-def _secret(config: Config, section: str, key: str, what: str) -> str:
-    variable = str(config.get(section, key))
+def _secret(variable: str, key: str, what: str) -> str:
     value = os.environ.get(variable, "")
     if not value:
-        raise UserError(
-            f"{what}未设置：请在环境变量 {variable} 中提供（配置 [{section}] {key}）。", exit_code=3
-        )
+        raise UserError(f"{what}未设置：请在环境变量 {variable} 中提供（配置 {key}）。", exit_code=3)
     return value
 
 
@@ -26,35 +22,34 @@ def build_channels(config: Config) -> dict[str, Channel]:
     from notifiers.email import EmailChannel
     from notifiers.wecom import AppChannel, WebhookChannel
 
-    wanted = list(config.get("reminders", "channels"))
+    wanted = config.reminders.channels
     channels: dict[str, Channel] = {}
     if "email" in wanted:
-        username = str(config.get("notifiers.email", "username"))
-        password = _secret(config, "notifiers.email", "password_env", "SMTP 密码") if username else ""
+        email = config.notifiers.email
+        password = (
+            _secret(email.password_env, "[notifiers.email] password_env", "SMTP 密码")
+            if email.username
+            else ""
+        )
         channels["email"] = EmailChannel(
-            host=str(config.get("notifiers.email", "host")),
-            port=int(config.get("notifiers.email", "port")),
-            security=str(config.get("notifiers.email", "security")),
-            username=username,
+            host=email.host,
+            port=email.port,
+            security=email.security,
+            username=email.username,
             password=password,
-            sender=str(config.get("notifiers.email", "sender")),
-            timeout=float(config.get("notifiers.email", "timeout_seconds")),
+            sender=email.sender,
+            timeout=float(email.timeout_seconds),
         )
     if "wecom" in wanted:
-        base = str(config.get("notifiers.wecom", "api_base"))
-        corp_id = str(config.get("notifiers.wecom", "corp_id"))
-        if corp_id:
-            channels["wecom"] = AppChannel(
-                base,
-                corp_id,
-                _secret(config, "notifiers.wecom", "corp_secret_env", "企业微信应用 Secret"),
-                int(config.get("notifiers.wecom", "agent_id")),
+        wecom = config.notifiers.wecom
+        if wecom.corp_id:
+            secret = _secret(
+                wecom.corp_secret_env, "[notifiers.wecom] corp_secret_env", "企业微信应用 Secret"
             )
+            channels["wecom"] = AppChannel(wecom.api_base, wecom.corp_id, secret, wecom.agent_id)
         else:
-            channels["wecom"] = WebhookChannel(
-                base, _secret(config, "notifiers.wecom", "webhook_key_env", "企业微信群机器人 key")
-            )
+            key = _secret(wecom.webhook_key_env, "[notifiers.wecom] webhook_key_env", "企业微信群机器人 key")
+            channels["wecom"] = WebhookChannel(wecom.api_base, key)
     if "console" in wanted:
-        path = str(config.get("notifiers.console", "path"))
-        channels["console"] = ConsoleChannel(Path(path) if path else None)
+        channels["console"] = ConsoleChannel(config.notifiers.console.path)
     return channels

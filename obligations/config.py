@@ -1,34 +1,149 @@
-"""config.toml: one spec drives validation, error messages and the documented example.
+"""config.toml: one spec drives validation, the typed config object, error messages and the documented example.
 
 Every problem is reported at once with the file and its `[section] key`; unknown keys are warnings, not
-errors, so that a newer config still loads in an older version. Relative paths are relative to the file.
+errors, so that a newer config still loads in an older version. Relative paths are relative to the file
+(to the working directory when there is no file). Values are checked and converted once, here, into frozen
+dataclasses (`config.reminders.replan_at` is a `dt.time`); nothing downstream casts a config value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+import email.utils
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from calendars import tomlfile
+from calendars.model import Profile
+from calendars.profiles import load_profiles
 from calendars.workdays import CalendarConfigError, YearArrangement, arrangements_from_config
+from obligations.escalation import parse_hours
 
 
 class ConfigError(ValueError):
     """A config file that cannot be used; the message lists every problem."""
 
 
+# A converter turns a raw value (already of the key's TOML type and within its bounds and choices) into the
+# typed one, or raises ValueError with the reason in Chinese. It gets the folder relative paths start from.
+Converter = Callable[[Any, Path], Any]
+
+
 @dataclass(frozen=True)
 class Key:
     section: str  # dotted for nested tables: "notifiers.email"
     name: str
-    type: type
-    default: Any
+    type: type  # the TOML type of the raw value
+    default: Any  # as written in the example config.toml
     help: str
-    path: bool = False  # relative to the config file
     choices: tuple[str, ...] = ()  # allowed values (of each element, for a list)
-    minimum: int | None = None  # for an int
+    minimum: int | None = None  # for an int, both bounds inclusive
+    maximum: int | None = None
+    convert: Converter | None = None
+    secret: bool = False  # never echo the value in a message: it may be the secret itself
+
+
+# ---------------------------------------------------------------------------------------------------
+# Converters
+
+
+def _optional_path(value: str, base: Path) -> Path | None:
+    return (base / value).resolve() if value else None
+
+
+def _folder(value: str, base: Path) -> Path:
+    if not value:
+        raise ValueError("不能为空")
+    return (base / value).resolve()
+
+
+def _existing_folder(value: str, base: Path) -> Path | None:
+    """An optional folder that must exist when given: a typo must not silently fall back to the built-ins."""
+    folder = _optional_path(value, base)
+    if folder is not None and not folder.is_dir():
+        raise ValueError(f"指定的目录 {folder} 不存在")
+    return folder
+
+
+def _clock_time(value: str, _base: Path) -> dt.time:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
+    try:
+        if match is None:
+            raise ValueError
+        return dt.time(int(match[1]), int(match[2]))
+    except ValueError:
+        raise ValueError(f"应写作 24 小时制的“时:分”（如 06:00），而不是 {value!r}") from None
+
+
+def _office_hours(value: str, _base: Path) -> OfficeHoursSpan:
+    return OfficeHoursSpan(*parse_hours(value))
+
+
+def _channels(value: list[str], _base: Path) -> tuple[str, ...]:
+    if not value:
+        raise ValueError("至少要选择一个提醒渠道（email、wecom 或 console）")
+    if len(set(value)) != len(value):
+        raise ValueError("中有重复的渠道")
+    return tuple(value)
+
+
+ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+
+
+def _env_name(example: str, what: str) -> Converter:
+    def convert(value: str, _base: Path) -> str:
+        if not ENV_NAME.fullmatch(value):
+            raise ValueError(f"应为环境变量名（如 {example}），不要填写{what}本身")
+        return value
+
+    return convert
+
+
+def _sender(value: str, _base: Path) -> str:
+    _name, address = email.utils.parseaddr(value)
+    local, at, domain = address.rpartition("@")
+    if not (at and local and domain) or any(char.isspace() for char in address):
+        raise ValueError(f"应为邮件地址（如 党建提醒 <dangjian@example.org>），而不是 {value!r}")
+    return value
+
+
+def _http_url(value: str, _base: Path) -> str:
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        _ = parts.port  # ValueError for a port that is not a number or out of range
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ValueError(f"应为 http 或 https 地址（如 https://qyapi.weixin.qq.com），而不是 {value!r}")
+    return value.rstrip("/")
+
+
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+
+
+def _database_url(value: str, _base: Path) -> str:
+    # The URL itself is never echoed: it may carry a password.
+    try:
+        scheme = make_url(value).drivername
+    except ArgumentError:
+        raise ValueError(
+            "无法识别（示例：sqlite:///obligations.db 或 postgresql://用户@主机/库名）"
+        ) from None
+    if scheme not in DATABASE_SCHEMES:
+        raise ValueError(f"的数据库类型 {scheme} 不受支持，可用：sqlite、postgresql")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------
+# The spec
 
 
 SPEC: tuple[Key, ...] = (
@@ -39,15 +154,34 @@ SPEC: tuple[Key, ...] = (
         "sqlite:///obligations.db",
         "数据库地址：SQLite 文件（相对路径相对于本文件）或 postgresql://用户:密码@主机/库名；"
         "命令行 --db 和环境变量 OBLIGATIONS_DATABASE_URL 优先",
+        convert=_database_url,
+        secret=True,
     ),
-    Key("planner", "horizon_years", int, 1, "任务计划到第几年年底：1 表示计划到明年年底", minimum=0),
+    Key(
+        "database",
+        "busy_timeout_seconds",
+        int,
+        30,
+        "数据库正被其他进程写入时，命令最多等待几秒",
+        minimum=1,
+        maximum=3600,
+    ),
+    Key(
+        "planner",
+        "horizon_years",
+        int,
+        1,
+        "任务计划到第几年年底：1 表示计划到明年年底",
+        minimum=0,
+        maximum=10,
+    ),
     Key(
         "ledger",
         "attachments",
         str,
         "attachments",
         "会议记录、照片等附件的存放目录（按组织和任务分子目录）",
-        path=True,
+        convert=_folder,
     ),
     Key(
         "reminders",
@@ -55,6 +189,7 @@ SPEC: tuple[Key, ...] = (
         str,
         "08:30-18:00",
         "发送提醒的办公时间（北京时间，仅工作日，含调休上班日）",
+        convert=_office_hours,
     ),
     Key(
         "reminders",
@@ -63,13 +198,60 @@ SPEC: tuple[Key, ...] = (
         ["console"],
         "提醒渠道，按党员登记的邮箱、企业微信送达：email、wecom；console 打印到屏幕或文件（无需服务器）",
         choices=("email", "wecom", "console"),
+        convert=_channels,
     ),
-    Key("reminders", "sweep_minutes", int, 5, "后台服务每隔几分钟检查一次到期提醒", minimum=1),
-    Key("reminders", "replan_at", str, "06:00", "后台服务每天几点重新计划任务（北京时间）"),
-    Key("reminders", "max_attempts", int, 8, "临时失败（连接失败、超时、4xx、限流）最多重试几次", minimum=1),
-    Key("reminders", "retry_base_seconds", int, 60, "重试间隔的基数（秒），按指数退避并随机抖动", minimum=1),
-    Key("reminders", "retry_cap_seconds", int, 3600, "重试间隔的上限（秒）", minimum=1),
-    Key("reminders", "templates", str, "", "自定义消息模板目录（为空则用内置模板）", path=True),
+    Key(
+        "reminders",
+        "sweep_minutes",
+        int,
+        5,
+        "后台服务每隔几分钟检查一次到期提醒",
+        minimum=1,
+        maximum=1440,
+    ),
+    Key(
+        "reminders",
+        "replan_at",
+        str,
+        "06:00",
+        "后台服务每天几点重新计划任务（北京时间）",
+        convert=_clock_time,
+    ),
+    Key(
+        "reminders",
+        "max_attempts",
+        int,
+        8,
+        "临时失败（连接失败、超时、4xx、限流）最多重试几次",
+        minimum=1,
+        maximum=100,
+    ),
+    Key(
+        "reminders",
+        "retry_base_seconds",
+        int,
+        60,
+        "重试间隔的基数（秒），按指数退避并随机抖动",
+        minimum=1,
+        maximum=86400,
+    ),
+    Key(
+        "reminders",
+        "retry_cap_seconds",
+        int,
+        3600,
+        "重试间隔的上限（秒）",
+        minimum=1,
+        maximum=7 * 86400,
+    ),
+    Key(
+        "reminders",
+        "templates",
+        str,
+        "",
+        "自定义消息模板目录（为空则用内置模板）",
+        convert=_existing_folder,
+    ),
     Key(
         "reminders",
         "digest_items",
@@ -77,9 +259,10 @@ SPEC: tuple[Key, ...] = (
         50,
         "每条汇总消息最多逐项列出几项，其余只计数并提示查询命令",
         minimum=1,
+        maximum=10000,
     ),
     Key("notifiers.email", "host", str, "127.0.0.1", "SMTP 服务器"),
-    Key("notifiers.email", "port", int, 8025, "SMTP 端口"),
+    Key("notifiers.email", "port", int, 8025, "SMTP 端口", minimum=1, maximum=65535),
     Key(
         "notifiers.email",
         "security",
@@ -95,17 +278,55 @@ SPEC: tuple[Key, ...] = (
         str,
         "OBLIGATIONS_SMTP_PASSWORD",
         "存放 SMTP 密码的环境变量名（密码不写在本文件中）",
+        convert=_env_name("OBLIGATIONS_SMTP_PASSWORD", "密码"),
+        secret=True,
     ),
-    Key("notifiers.email", "sender", str, "党建提醒 <dangjian@example.org>", "发件人"),
-    Key("notifiers.email", "timeout_seconds", int, 30, "连接和发送超时（秒）"),
-    Key("notifiers.wecom", "webhook_key_env", str, "OBLIGATIONS_WECOM_KEY", "存放群机器人 key 的环境变量名"),
+    Key("notifiers.email", "sender", str, "党建提醒 <dangjian@example.org>", "发件人", convert=_sender),
+    Key(
+        "notifiers.email",
+        "timeout_seconds",
+        int,
+        30,
+        "连接和发送超时（秒）",
+        minimum=1,
+        maximum=600,
+    ),
+    Key(
+        "notifiers.wecom",
+        "webhook_key_env",
+        str,
+        "OBLIGATIONS_WECOM_KEY",
+        "存放群机器人 key 的环境变量名",
+        convert=_env_name("OBLIGATIONS_WECOM_KEY", " key "),
+        secret=True,
+    ),
     Key("notifiers.wecom", "corp_id", str, "", "企业 ID（应用消息；为空则用群机器人并 @ 手机号）"),
     Key(
-        "notifiers.wecom", "corp_secret_env", str, "OBLIGATIONS_WECOM_SECRET", "存放应用 Secret 的环境变量名"
+        "notifiers.wecom",
+        "corp_secret_env",
+        str,
+        "OBLIGATIONS_WECOM_SECRET",
+        "存放应用 Secret 的环境变量名",
+        convert=_env_name("OBLIGATIONS_WECOM_SECRET", " Secret "),
+        secret=True,
     ),
-    Key("notifiers.wecom", "agent_id", int, 0, "应用 AgentId"),
-    Key("notifiers.wecom", "api_base", str, "https://qyapi.weixin.qq.com", "企业微信接口地址"),
-    Key("notifiers.console", "path", str, "", "console 渠道写入的文件（为空则打印到屏幕）", path=True),
+    Key("notifiers.wecom", "agent_id", int, 0, "应用 AgentId", minimum=0, maximum=2**31 - 1),
+    Key(
+        "notifiers.wecom",
+        "api_base",
+        str,
+        "https://qyapi.weixin.qq.com",
+        "企业微信接口地址",
+        convert=_http_url,
+    ),
+    Key(
+        "notifiers.console",
+        "path",
+        str,
+        "",
+        "console 渠道写入的文件（为空则打印到屏幕）",
+        convert=_optional_path,
+    ),
     Key("profiles", "default", str, "national", "组织未指定职责日历时使用的职责日历编号"),
     Key(
         "profiles",
@@ -113,7 +334,7 @@ SPEC: tuple[Key, ...] = (
         str,
         "",
         "自定义职责日历（*.toml）所在目录；为空则只用内置职责日历",
-        path=True,
+        convert=_existing_folder,
     ),
 )
 KNOWN_SECTIONS = {key.section for key in SPEC}
@@ -121,32 +342,151 @@ KNOWN_SECTIONS = {key.section for key in SPEC}
 PARENT_SECTIONS = {section.rsplit(".", 1)[0] for section in KNOWN_SECTIONS if "." in section}
 
 
+# ---------------------------------------------------------------------------------------------------
+# The typed config: one frozen dataclass per section, its fields named as the spec's keys
+
+
+@dataclass(frozen=True)
+class OfficeHoursSpan:
+    opens: dt.time
+    closes: dt.time
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str
+    busy_timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    horizon_years: int
+
+
+@dataclass(frozen=True)
+class LedgerConfig:
+    attachments: Path
+
+
+@dataclass(frozen=True)
+class RemindersConfig:
+    office_hours: OfficeHoursSpan
+    channels: tuple[str, ...]
+    sweep_minutes: int
+    replan_at: dt.time
+    max_attempts: int
+    retry_base_seconds: int
+    retry_cap_seconds: int
+    templates: Path | None
+    digest_items: int
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    host: str
+    port: int
+    security: str
+    username: str
+    password_env: str
+    sender: str
+    timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class WecomConfig:
+    webhook_key_env: str
+    corp_id: str
+    corp_secret_env: str
+    agent_id: int
+    api_base: str
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    path: Path | None
+
+
+@dataclass(frozen=True)
+class NotifiersConfig:
+    email: EmailConfig
+    wecom: WecomConfig
+    console: ConsoleConfig
+
+
+@dataclass(frozen=True)
+class ProfilesConfig:
+    default: str
+    directory: Path | None
+
+    @property
+    def dirs(self) -> list[Path]:
+        """The local profile folders, after the shipped ones."""
+        return [self.directory] if self.directory is not None else []
+
+
 @dataclass(frozen=True)
 class Config:
-    path: Path | None
-    values: Mapping[tuple[str, str], Any]
+    path: Path | None  # None: no file, the defaults
+    database: DatabaseConfig
+    planner: PlannerConfig
+    ledger: LedgerConfig
+    reminders: RemindersConfig
+    notifiers: NotifiersConfig
+    profiles: ProfilesConfig
     calendar: Mapping[int, YearArrangement] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
-    def get(self, section: str, name: str) -> Any:
-        return self.values[(section, name)]
-
     @property
-    def profile_dirs(self) -> list[Path]:
-        directory = self.get("profiles", "directory")
-        return [Path(directory)] if directory else []
+    def where(self) -> str:
+        return _where(self.path)
 
 
-def defaults() -> Config:
-    return Config(path=None, values={(key.section, key.name): key.default for key in SPEC})
+def _where(path: Path | None) -> str:
+    """How messages name a configuration."""
+    return str(path) if path is not None else "默认配置（无配置文件）"
+
+
+def _assemble(
+    sections: Mapping[str, Mapping[str, Any]],
+    path: Path | None,
+    calendar: Mapping[int, YearArrangement],
+    warnings: tuple[str, ...],
+) -> Config:
+    return Config(
+        path=path,
+        database=DatabaseConfig(**sections["database"]),
+        planner=PlannerConfig(**sections["planner"]),
+        ledger=LedgerConfig(**sections["ledger"]),
+        reminders=RemindersConfig(**sections["reminders"]),
+        notifiers=NotifiersConfig(
+            email=EmailConfig(**sections["notifiers.email"]),
+            wecom=WecomConfig(**sections["notifiers.wecom"]),
+            console=ConsoleConfig(**sections["notifiers.console"]),
+        ),
+        profiles=ProfilesConfig(**sections["profiles"]),
+        calendar=calendar,
+        warnings=warnings,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Loading
+
+
+def defaults(base: Path | None = None) -> Config:
+    """The configuration without a file: the spec's defaults, relative paths from `base` (the working folder)."""
+    return parse_config({}, None, base=base)
 
 
 def load_config(path: Path, *, required: bool = False) -> Config:
-    """Read and validate `path`; a missing file gives the defaults unless `required`."""
+    """Read and validate `path`. A missing file gives the defaults, unless `required` (a file the operator
+    named with --config or OBLIGATIONS_CONFIG: a typo there must not silently run on the defaults)."""
     if not path.exists():
         if required:
             raise ConfigError(f"找不到配置文件 {path}（可用 obligations init 创建，或用 --config 指定）")
         return defaults()
+    if not path.is_file():
+        raise ConfigError(f"配置文件 {path} 不是普通文件")
     try:
         data = tomlfile.read(path)
     except tomlfile.TomlFileError as error:
@@ -154,54 +494,104 @@ def load_config(path: Path, *, required: bool = False) -> Config:
     return parse_config(data, path)
 
 
-def parse_config(data: Mapping[str, Any], path: Path) -> Config:
+def parse_config(data: Mapping[str, Any], path: Path | None, *, base: Path | None = None) -> Config:
+    """Check every key against the spec and build the typed config; ConfigError lists every problem."""
+    where = _where(path)
+    folder = path.resolve().parent if path is not None else (base or Path.cwd())
     problems: list[str] = []
     warnings: list[str] = []
-    values: dict[tuple[str, str], Any] = {}
+    sections: dict[str, dict[str, Any]] = {}
     for key in SPEC:
         section = _section(data, key.section)
         if not isinstance(section, Mapping):
-            problems.append(f"{path}：[{key.section}] 应为表")
+            problems.append(f"{where}：[{key.section}] 应为表")
             section = {}
-        value = section.get(key.name, key.default)
-        if not isinstance(value, key.type) or (key.type is int and isinstance(value, bool)):
-            problems.append(
-                f"{path}：[{key.section}] {key.name} 应为{_type_name(key.type)}，而不是 {value!r}"
-            )
-            value = key.default
-        if key.minimum is not None and isinstance(value, int) and value < key.minimum:
-            problems.append(f"{path}：[{key.section}] {key.name} 不能小于 {key.minimum}，而不是 {value}")
-            value = key.default
-        if key.choices:
-            chosen = value if isinstance(value, list) else [value]
-            wrong = [item for item in chosen if item not in key.choices]
-            if wrong:
-                problems.append(
-                    f"{path}：[{key.section}] {key.name} 中的 {', '.join(map(repr, wrong))} 无效，可选：{'、'.join(key.choices)}"
-                )
-                value = key.default
-        if key.path and value:
-            value = str((path.parent / value).resolve())
-        values[(key.section, key.name)] = value
+        raw = section.get(key.name, key.default)
+        problem = _check(key, raw)
+        if problem is None and key.convert is not None:
+            try:
+                value = key.convert(raw, folder)
+            except ValueError as error:
+                problem = str(error)
+        elif problem is None:
+            value = tuple(raw) if isinstance(raw, list) else raw
+        if problem is not None:
+            problems.append(f"{where}：[{key.section}] {key.name} {problem}")
+            value = None  # never used: a config with problems is not built
+        sections.setdefault(key.section, {})[key.name] = value
+    problems.extend(_cross_checks(sections, where))
     for section_name in _sections(data):
         if section_name == "calendar" or section_name.startswith("calendar."):
             continue
         if section_name not in KNOWN_SECTIONS and section_name not in PARENT_SECTIONS:
-            warnings.append(f"{path}：未知的配置节 [{section_name}]，已忽略")
+            warnings.append(f"{where}：未知的配置节 [{section_name}]，已忽略")
             continue
         known = {key.name for key in SPEC if key.section == section_name}
         for name, value in _section(data, section_name).items():
             if name not in known and not isinstance(value, Mapping):
-                warnings.append(f"{path}：[{section_name}] 中未知的配置项 {name}，已忽略")
+                warnings.append(f"{where}：[{section_name}] 中未知的配置项 {name}，已忽略")
     calendar: dict[int, YearArrangement] = {}
     section = data.get("calendar", {})
     try:
-        calendar = arrangements_from_config(section if isinstance(section, Mapping) else {}, where=str(path))
+        calendar = arrangements_from_config(section if isinstance(section, Mapping) else {}, where=where)
     except CalendarConfigError as error:
         problems.extend(str(error).splitlines())
     if problems:
         raise ConfigError("配置文件有错误：\n" + "\n".join(f"  - {problem}" for problem in problems))
-    return Config(path=path, values=values, calendar=calendar, warnings=tuple(warnings))
+    return _assemble(sections, path, calendar, tuple(warnings))
+
+
+def configured_profiles(config: Config) -> dict[str, Profile]:
+    """The shipped profiles and those of [profiles] directory, checked against the config: the folder must
+    (still) exist and [profiles] default must be among them. Read again by the daemon on every tick."""
+    directory = config.profiles.directory
+    if directory is not None and not directory.is_dir():
+        raise ConfigError(f"{config.where}：[profiles] directory 指定的目录 {directory} 不存在")
+    profiles = load_profiles(config.profiles.dirs)
+    if config.profiles.default not in profiles:
+        raise ConfigError(
+            f"{config.where}：[profiles] default 指定的职责日历 {config.profiles.default!r} 不存在，"
+            f"可选：{'、'.join(sorted(profiles))}"
+        )
+    return profiles
+
+
+def check_profiles_in_use(config: Config, profiles: Mapping[str, Profile], in_use: set[str]) -> None:
+    """Organizations whose profile is not loaded cannot be planned or reminded: a configuration error,
+    raised before anything is written (their tasks would otherwise silently lose their reminders)."""
+    missing = sorted(in_use - set(profiles))
+    if missing:
+        raise ConfigError(
+            f"组织使用的职责日历 {'、'.join(missing)} 未能加载（{config.where}：[profiles] directory），"
+            "请恢复职责日历目录或文件后重试；任务和提醒均未改动。"
+        )
+
+
+def _check(key: Key, raw: Any) -> str | None:
+    """What is wrong with the raw value's type, bounds or choices (None: nothing)."""
+    shown = "" if key.secret else f"，而不是 {raw!r}"
+    if not isinstance(raw, key.type) or (key.type is int and isinstance(raw, bool)):
+        return f"应为{_type_name(key.type)}{shown}"
+    if isinstance(raw, list) and not all(isinstance(item, str) for item in raw):
+        return f"应为字符串列表{shown}"
+    if isinstance(raw, int) and key.minimum is not None and raw < key.minimum:
+        return f"不能小于 {key.minimum}{shown}"
+    if isinstance(raw, int) and key.maximum is not None and raw > key.maximum:
+        return f"不能大于 {key.maximum}{shown}"
+    if key.choices:
+        chosen = raw if isinstance(raw, list) else [raw]
+        wrong = [item for item in chosen if item not in key.choices]
+        if wrong:
+            return f"中的 {', '.join(map(repr, wrong))} 无效，可选：{'、'.join(key.choices)}"
+    return None
+
+
+def _cross_checks(sections: Mapping[str, Mapping[str, Any]], where: str) -> list[str]:
+    reminders = sections["reminders"]
+    base, cap = reminders["retry_base_seconds"], reminders["retry_cap_seconds"]
+    if isinstance(base, int) and isinstance(cap, int) and cap < base:
+        return [f"{where}：[reminders] retry_cap_seconds 不能小于 retry_base_seconds（{base}），而不是 {cap}"]
+    return []
 
 
 def _section(data: Mapping[str, Any], dotted: str) -> Any:
@@ -228,6 +618,10 @@ def _type_name(kind: type) -> str:
     return {str: "字符串", int: "整数", bool: "true 或 false", list: "列表"}.get(kind, kind.__name__)
 
 
+# ---------------------------------------------------------------------------------------------------
+# The documented example
+
+
 def example() -> str:
     """The documented config.toml, generated from SPEC (the shipped config.toml is checked against it)."""
     lines = ["# obligations 配置文件。相对路径相对于本文件所在目录。", ""]
@@ -235,7 +629,7 @@ def example() -> str:
         lines.append(f"[{section}]")
         for key in SPEC:
             if key.section == section:
-                lines.append(f"# {key.help}")
+                lines.append(f"# {key.help}{_bounds(key)}")
                 lines.append(f"{key.name} = {_toml_value(key.default)}")
         lines.append("")
     lines += [
@@ -248,6 +642,12 @@ def example() -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _bounds(key: Key) -> str:
+    if key.minimum is None or key.maximum is None:
+        return ""
+    return f"；取值 {key.minimum}–{key.maximum}"
 
 
 def _toml_value(value: Any) -> str:

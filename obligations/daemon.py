@@ -1,9 +1,12 @@
 """The daemon: APScheduler triggers; the database stays the source of truth.
 
 Every few minutes a sweep plans due reminders and delivers the outbox (including retries); every day at
-`replan_at` the plan is brought up to date. A failing sweep is logged and retried on the next tick; SIGTERM
-and SIGINT let the current send finish, then the daemon stops (within seconds: planning and re-planning run
-in a thread, so the signal is heard while they work; a sweep stops between chunks and between sends).
+`replan_at` the plan is brought up to date; both run once at start. Before each tick the profiles are read
+again: when they cannot be loaded (a folder gone, a broken file), the tick writes nothing and logs an error,
+and the tasks keep their reminders for when the profiles are back. A failing sweep is logged and retried on
+the next tick; SIGTERM and SIGINT let the current send finish, then the daemon stops (within seconds:
+planning and re-planning run in a thread, so the signal is heard while they work; a sweep stops between
+chunks and between sends).
 
 A worker is `hostname:pid`; it is recorded on each claim and sweep, so that what a dead process on this host
 left claimed is released at the next start, and `status` can tell a running sweep from an interrupted one.
@@ -25,6 +28,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from calendars.model import Profile
 from notifiers.base import Channel
@@ -72,6 +76,9 @@ class Daemon:
     replan_at: dt.time
     horizon_years: int
     clock: Callable[[], dt.datetime] = system_clock
+    # Reads the profiles again for a tick and checks them against the organizations; raises when they cannot
+    # be loaded. None: the profiles given at start are used for ever.
+    reload_profiles: Callable[[Session], Mapping[str, Profile]] | None = None
     worker: str = field(default_factory=this_worker)
 
     def __post_init__(self) -> None:
@@ -79,14 +86,34 @@ class Daemon:
         self.rng = random.Random()
         self._busy = asyncio.Lock()
 
+    def _current_profiles(self, now: dt.datetime) -> Mapping[str, Profile] | None:
+        """The profiles for a tick, or None (logged) when they cannot be loaded: then nothing is written."""
+        if self.reload_profiles is None:
+            return self.profiles
+        try:
+            with session_scope(self.engine) as session:
+                self.profiles = self.reload_profiles(session)
+                session.rollback()  # only read
+        except Exception as error:
+            log.error(
+                "tick at %s skipped, nothing written: the profiles cannot be loaded: %s",
+                now.isoformat(),
+                error,
+            )
+            return None
+        return self.profiles
+
     async def sweep_once(self) -> None:
         async with self._busy:
             if self.stop.is_set():
                 return
             now = self.clock()
+            profiles = self._current_profiles(now)
+            if profiles is None:
+                return
             try:
                 result = await reminders.sweep(
-                    self.engine, self.profiles, self.channels, now, self.settings,
+                    self.engine, profiles, self.channels, now, self.settings,
                     worker=self.worker, rng=self.rng, stop=self.stop, gone=worker_gone,
                 )  # fmt: skip
             except Exception:
@@ -107,21 +134,25 @@ class Daemon:
                 )  # fmt: skip
 
     async def replan_once(self) -> None:
-        today = self.clock().astimezone(PARTY_TIME).date()
-        try:
-            async with self._busy:  # never at the same time as a sweep
-                summary = await asyncio.to_thread(self._replan, today)
-        except Exception:
-            log.exception("re-planning on %s failed; it will run again tomorrow", today)
-            return
+        now = self.clock()
+        today = now.astimezone(PARTY_TIME).date()
+        async with self._busy:  # never at the same time as a sweep
+            profiles = self._current_profiles(now)
+            if profiles is None:
+                return
+            try:
+                summary = await asyncio.to_thread(self._replan, profiles, today)
+            except Exception:
+                log.exception("re-planning on %s failed; it will run again tomorrow", today)
+                return
         if summary is not None:
             log.info("re-planned %d organizations: +%d ~%d -%d", summary.organizations, summary.inserted,
                      summary.updated, summary.removed)  # fmt: skip
 
-    def _replan(self, today: dt.date) -> planner.PlanSummary | None:
+    def _replan(self, profiles: Mapping[str, Profile], today: dt.date) -> planner.PlanSummary | None:
         with session_scope(self.engine) as session:
             return planner.ensure_planned(
-                session, self.profiles, today, planner.default_horizon(today, self.horizon_years)
+                session, profiles, today, planner.default_horizon(today, self.horizon_years)
             )
 
     async def run(self) -> None:
@@ -131,7 +162,7 @@ class Daemon:
         scheduler = AsyncIOScheduler(timezone=PARTY_TIME)
         scheduler.add_job(
             self.sweep_once, IntervalTrigger(minutes=self.sweep_minutes, timezone=PARTY_TIME),
-            id="sweep", max_instances=1, coalesce=True, next_run_time=self.clock(),
+            id="sweep", max_instances=1, coalesce=True,
         )  # fmt: skip
         scheduler.add_job(
             self.replan_once, CronTrigger(hour=self.replan_at.hour, minute=self.replan_at.minute, timezone=PARTY_TIME),
@@ -140,7 +171,10 @@ class Daemon:
         scheduler.start()
         log.info("daemon %s started: sweep every %d min, re-plan daily at %s", self.worker, self.sweep_minutes,
                  self.replan_at.strftime("%H:%M"))  # fmt: skip
+        # The first re-plan and sweep run here, not as a job due "now": with --as-of the clock is in the past,
+        # and the scheduler would drop a job due then as missed.
         await self.replan_once()
+        await self.sweep_once()
         try:
             await self.stop.wait()
         finally:

@@ -47,6 +47,24 @@ def next_remind_on(rule: Rule, due: dt.date, today: dt.date) -> dt.date | None:
     return None
 
 
+_HOURS = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+
+
+def parse_hours(text: str) -> tuple[dt.time, dt.time]:
+    """ "08:30-18:00" -> (opening, closing); ValueError with the reason in Chinese."""
+    match = _HOURS.match(text.strip())
+    if not match:
+        raise ValueError(f"办公时间应写作 08:30-18:00，而不是 {text!r}")
+    h1, m1, h2, m2 = (int(part) for part in match.groups())
+    try:
+        opens, closes = dt.time(h1, m1), dt.time(h2, m2)
+    except ValueError:
+        raise ValueError(f"办公时间 {text!r} 中的时刻无效") from None
+    if opens >= closes:
+        raise ValueError(f"办公时间 {text!r} 的开始应早于结束")
+    return opens, closes
+
+
 @dataclass(frozen=True)
 class OfficeHours:
     """When messages may go out: working days (with 调休) between opening and closing, in party time."""
@@ -56,21 +74,9 @@ class OfficeHours:
     calendar: WorkCalendar
     zone: ZoneInfo = PARTY_TIME
 
-    _FORMAT = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
-
     @classmethod
     def parse(cls, text: str, calendar: WorkCalendar) -> OfficeHours:
-        match = cls._FORMAT.match(text.strip())
-        if not match:
-            raise ValueError(f"办公时间应写作 08:30-18:00，而不是 {text!r}")
-        h1, m1, h2, m2 = (int(part) for part in match.groups())
-        try:
-            opens, closes = dt.time(h1, m1), dt.time(h2, m2)
-        except ValueError:
-            raise ValueError(f"办公时间 {text!r} 中的时刻无效") from None
-        if opens >= closes:
-            raise ValueError(f"办公时间 {text!r} 的开始应早于结束")
-        return cls(opens, closes, calendar)
+        return cls(*parse_hours(text), calendar)
 
     def is_open(self, instant: dt.datetime) -> bool:
         local = instant.astimezone(self.zone)

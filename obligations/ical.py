@@ -5,6 +5,11 @@ id, so that importing the feed again, or from another installation, updates the 
 adding copies. Characters outside letters, digits, "-" and "_" (and "." inside the subject, as in org codes)
 are written as %XX of their UTF-8 bytes; with "." left only as the separator the UID is unique whenever the
 (rule, subject, period) triple is.
+
+Names come from the store, where they may hold what import now refuses (stored before the checks, or by
+hand): icalendar escapes line breaks, `;` and `,`, but writes ESC, BEL and NUL as they are, which RFC 5545
+forbids in text and which break readers. Every name is written through `calendars.text.shown` (each such
+character as �), so a feed is whole whatever is stored.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from sqlmodel import Session, col, select
 from calendars.expand import period_label
 from calendars.model import Profile, Rule, RuleKind
 from calendars.periods import parse_key
+from calendars.text import shown
 from obligations.errors import not_found
 from obligations.models import Member, Organization, Task
 from obligations.queries import organization, subtree_filter
@@ -68,24 +74,29 @@ def build(
     if org is not None:
         root = organization(session, org)
         query = query.where(subtree_filter(root))
-        name = f"{root.name}职责日历"
+        name = f"{shown(root.name)}职责日历"
     if member is not None:
         person = session.get(Member, member)
         if person is None:
             raise not_found("党员", member, session.exec(select(col(Member.id))).all())
         query = query.where(or_(col(Task.assignee) == member, col(Task.subject) == member))
-        name = f"{person.name}的职责日历"
+        name = f"{shown(person.name)}的职责日历"
     rows = session.exec(
         query.order_by(col(Task.due), col(Task.org), col(Task.rule), col(Task.subject), col(Task.period))
     ).all()
     people = {t.assignee for t, _ in rows if t.assignee} | {
         t.subject for t, _ in rows if t.subject_kind != "org"
     }
-    names = dict(
-        session.exec(select(col(Member.id), col(Member.name)).where(col(Member.id).in_(sorted(people)))).all()
-        if people
-        else []
-    )
+    names = {
+        member_id: shown(member_name)
+        for member_id, member_name in (
+            session.exec(
+                select(col(Member.id), col(Member.name)).where(col(Member.id).in_(sorted(people)))
+            ).all()
+            if people
+            else []
+        )
+    }
 
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -107,7 +118,7 @@ def _todo(
     assert task.id is not None
     title = rule.title if rule else task.rule
     subject = names.get(task.subject, task.subject) if task.subject_kind != "org" else None
-    summary = f"{owner.name}：{title}" + (f"（{subject}）" if subject else "")
+    summary = f"{shown(owner.name)}：{title}" + (f"（{subject}）" if subject else "")
     todo = Todo()
     todo.add("uid", uid(task.rule, task.subject, task.period))
     todo.add("dtstamp", stamp.astimezone(dt.UTC))
@@ -146,7 +157,10 @@ def _description(
         span = f"{task.period_start} 至 {parse_key(task.period).end}"
     else:
         span = f"自 {task.period_start} 起"
-    lines = [f"职责：{title}（{period_label(task.period)}，{span}）", f"组织：{owner.name}（{owner.code}）"]
+    lines = [
+        f"职责：{title}（{period_label(task.period)}，{span}）",
+        f"组织：{shown(owner.name)}（{owner.code}）",
+    ]
     if subject:
         lines.append(f"对象：{subject}")
     due = f"期限：{task.due}"

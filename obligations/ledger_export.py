@@ -10,7 +10,6 @@ a table per kind of activity, like the printed record book.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections import defaultdict
@@ -24,6 +23,7 @@ from calendars.expand import period_label
 from calendars.model import OrgKind, Profile
 from obligations.models import Attachment, Attendance, Completion, CompletionTask, Member, Organization, Task
 from obligations.queries import organization
+from obligations.render import write_csv
 
 # The sections of the record book, in its order; a record that counts toward several (a 主题党日 that is
 # also the quarter's 党课) appears in each.
@@ -255,30 +255,29 @@ def _attendance(
 def to_csv(book: Ledger) -> str:
     """One row per record, Chinese headers, CRLF line ends as spreadsheets expect."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_HEADERS)
-    for entry in book.entries:
-        writer.writerow(
-            [
-                entry.id,
-                entry.held_on.isoformat(),
-                entry.org_name,
-                "、".join(entry.types),
-                entry.duties_text,
-                entry.place or "",
-                entry.form or "",
-                entry.host or "",
-                "" if entry.headcount is None else entry.headcount,
-                "、".join(entry.attendees),
-                entry.absentees_text,
-                entry.topic or "",
-                _hours(entry.hours),
-                "；".join(entry.attachments),
-                entry.note or "",
-                entry.state,
-                entry.undo_reason or "",
-            ]
-        )
+    rows = (
+        [
+            entry.id,
+            entry.held_on.isoformat(),
+            entry.org_name,
+            "、".join(entry.types),
+            entry.duties_text,
+            entry.place or "",
+            entry.form or "",
+            entry.host or "",
+            "" if entry.headcount is None else entry.headcount,
+            "、".join(entry.attendees),
+            entry.absentees_text,
+            entry.topic or "",
+            _hours(entry.hours),
+            "；".join(entry.attachments),
+            entry.note or "",
+            entry.state,
+            entry.undo_reason or "",
+        ]
+        for entry in book.entries
+    )
+    write_csv(buffer, CSV_HEADERS, rows, line_end="\r\n")
     return buffer.getvalue()
 
 

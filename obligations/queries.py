@@ -284,3 +284,16 @@ def member_counts(session: Session) -> dict[str, tuple[int, int]]:
         pair = counts.setdefault(org, [0, 0])
         pair[0 if status == "full" else 1] += 1
     return {org: (full, probationary) for org, (full, probationary) in counts.items()}
+
+
+def profiles_in_use(session: Session) -> set[str]:
+    """The effective profiles of active organizations and of every organization with open tasks: the
+    profiles that planning and reminding need (a task whose profile is missing would lose its reminders)."""
+    with_open_tasks = select(col(Task.org)).where(col(Task.status) == "open").distinct()
+    return set(
+        session.exec(
+            select(col(Organization.effective_profile))
+            .where(col(Organization.active).is_(True) | col(Organization.code).in_(with_open_tasks))
+            .distinct()
+        )
+    )

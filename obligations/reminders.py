@@ -40,7 +40,7 @@ from sqlmodel import Session, col, select
 from calendars.expand import period_label
 from calendars.model import Profile, Rule
 from notifiers.base import Channel, DeliveryError, Message, Recipient
-from notifiers.render import render_digest
+from notifiers.render import TemplateFailure, render_digest
 from notifiers.retry import retry_delay, should_retry
 from obligations import escalation
 from obligations.db import chunks, session_scope
@@ -424,10 +424,10 @@ class _DigestWriter:
             told = failures.pop(member_id, [])
             self.reported.extend(failure["message_id"] for failure in told)
             context = self._context(person, listed.get(member_id, []), totals.get(member_id), told, people)
-            rendered = render_digest(context, user_folder=self.settings.templates)
+            rendered, failure = self._render(member_id, context)
             count = sum(totals.get(member_id, {}).values())
             for channel, address in _addresses(person, self.settings.channels):
-                messages.append(self._row(person, channel, address, rendered))
+                messages.append(self._row(person, channel, address, rendered, failure))
                 if self.preview:
                     self.result.planned.append(
                         PlannedMessage(
@@ -454,6 +454,18 @@ class _DigestWriter:
                     .where(message.c.id.in_(part), _pending()),
                 )
             )
+
+    def _render(self, member_id: str, context: Mapping[str, Any]) -> tuple[Any, str | None]:
+        """The digest, and why the user templates could not render it (None when they could).
+
+        A user template that fails on one person's data fails that digest only: it goes to the outbox as
+        failed, with the reason (reported to the secretary like any failed message), holding the digest in
+        the shipped templates — what `outbox --retry` sends — and the sweep goes on."""
+        try:
+            return render_digest(context, user_folder=self.settings.templates), None
+        except TemplateFailure as failure:
+            log.warning("digest for %s not rendered: %s: %s", member_id, failure.template, failure.reason)
+            return render_digest(context), str(failure)[:500]
 
     def _listed(self, recipients: Sequence[str]) -> dict[str, list[Any]]:
         """The reminders each recipient's digest lists: own duties first, then by due date, capped."""
@@ -558,7 +570,11 @@ class _DigestWriter:
             }
         return context
 
-    def _row(self, person: _Person, channel: str, address: str, rendered: Any) -> dict[str, Any]:
+    def _row(
+        self, person: _Person, channel: str, address: str, rendered: Any, failure: str | None
+    ) -> dict[str, Any]:
+        if channel == NO_ADDRESS:
+            failure = "无可用的联系方式（邮箱或企业微信），无法送达"
         return {
             "recipient": person.id,
             "channel": channel,
@@ -568,9 +584,9 @@ class _DigestWriter:
             "html": rendered.html,
             "markdown": rendered.markdown,
             "mention_mobiles": person.mobile if channel == "wecom" and person.mobile else None,
-            "state": "failed" if channel == NO_ADDRESS else "pending",
+            "state": "failed" if failure else "pending",
             "attempts": 0,
-            "last_error": "无可用的联系方式（邮箱或企业微信），无法送达" if channel == NO_ADDRESS else None,
+            "last_error": failure,
             "failure_reported": False,
             "next_attempt_at": self.now,
             "created_at": self.now,

@@ -1,4 +1,16 @@
-"""Tables, JSON and CSV for the terminal; column widths that respect double-width Chinese characters."""
+"""Tables, JSON and CSV for the terminal; column widths that respect double-width Chinese characters.
+
+What is written here comes from the store, where names, topics and places were typed by people outside the
+server: nothing written may act on the screen or the program that shows it.
+
+- Tables replace control characters (ESC, BEL, NUL, line breaks…) and invisible direction marks with `�`
+  (calendars.text.shown), so that a name stored with an escape sequence cannot drive the terminal or break
+  the table's lines.
+- Every CSV the program writes goes through `write_csv` (OWASP CSV injection): a text cell that begins with
+  `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so that a spreadsheet shows it instead of
+  evaluating it as a formula. Numbers stay numbers — `days_left` of -3 is written `-3` — since a value typed
+  as a number in the program can hold no formula; only text is prefixed. JSON is written unchanged.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +19,34 @@ import io
 import json
 import sys
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
+
+from calendars.text import shown
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A cell a spreadsheet shows and never evaluates: text starting like a formula gets a leading '.
+
+    A carriage return is written as a line feed: Python's csv quotes a cell holding a character of the line
+    end it writes, and a bare CR in a cell of a file whose lines end in LF would go out unquoted and split
+    the row for every reader."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(_FORMULA_START):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def write_csv(
+    out: TextIO, headers: Sequence[str], rows: Iterable[Sequence[object]], *, line_end: str = "\n"
+) -> None:
+    """The one way CSV is written: a header row, then each row with its cells made safe by csv_cell."""
+    writer = csv.writer(out, lineterminator=line_end)
+    writer.writerow(headers)
+    writer.writerows([csv_cell(value) for value in row] for row in rows)
 
 
 def display_width(text: str) -> int:
@@ -33,7 +71,7 @@ def table(
     """A plain-text table; `max_width` caps chosen columns (by index), cutting long cells with …."""
     limits = dict(max_width or {})
     cells = [
-        [_fit(str(cell), limits[i]) if i in limits else str(cell) for i, cell in enumerate(row)]
+        [_fit(shown(str(cell)), limits[i]) if i in limits else shown(str(cell)) for i, cell in enumerate(row)]
         for row in rows
     ]
     widths = [display_width(header) for header in headers]
@@ -56,10 +94,7 @@ def as_json(records: Sequence[Mapping[str, Any]]) -> str:
 
 def as_csv(headers: Sequence[str], records: Sequence[Mapping[str, Any]]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(headers), lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow({key: record.get(key, "") for key in headers})
+    write_csv(buffer, headers, _by_headers(headers, records))
     return buffer.getvalue()
 
 
@@ -77,9 +112,9 @@ def stream_json(records: Iterable[Mapping[str, Any]]) -> None:
 
 
 def stream_csv(headers: Sequence[str], records: Iterable[Mapping[str, Any]]) -> None:
-    out: TextIO = sys.stdout
-    writer = csv.DictWriter(out, fieldnames=list(headers), lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow({key: record.get(key, "") for key in headers})
-    out.flush()
+    write_csv(sys.stdout, headers, _by_headers(headers, records))
+    sys.stdout.flush()
+
+
+def _by_headers(headers: Sequence[str], records: Iterable[Mapping[str, Any]]) -> Iterator[list[Any]]:
+    return ([record.get(key, "") for key in headers] for record in records)

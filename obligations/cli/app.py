@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,10 +24,9 @@ from sqlmodel import Session
 
 from calendars.model import Profile
 from calendars.problems import ProblemsError
-from calendars.profiles import load_profiles
 from calendars.workdays import WorkCalendar
-from obligations import db, planner
-from obligations.config import Config, ConfigError, load_config
+from obligations import db, planner, queries
+from obligations.config import Config, ConfigError, check_profiles_in_use, configured_profiles, load_config
 from obligations.errors import UserError, not_found
 
 PARTY_TIME = ZoneInfo("Asia/Shanghai")
@@ -48,22 +48,29 @@ class App:
 
     config_path: Path
     db_url: str | None
+    # True when the operator named the file (--config, OBLIGATIONS_CONFIG): then it must exist. Only the
+    # default ./config.toml may be absent (the built-in defaults apply, and nothing is delivered).
+    config_required: bool = False
     warn: Callable[[str], None] = field(default=lambda message: click.echo(message, err=True))
     may_create_database: bool = False  # set by `init` only
 
     @cached_property
     def config(self) -> Config:
-        config = load_config(self.config_path)
+        config = load_config(self.config_path, required=self.config_required)
         for warning in config.warnings:
             self.warn(f"警告：{warning}")
         return config
 
     @cached_property
     def profiles(self) -> dict[str, Profile]:
-        return load_profiles(self.config.profile_dirs)
+        return configured_profiles(self.config)
+
+    def check_profiles(self, session: Session) -> None:
+        """Every organization's profile is loaded (exit 3 otherwise); call before planning or sweeping."""
+        check_profiles_in_use(self.config, self.profiles, queries.profiles_in_use(session))
 
     def profile(self, profile_id: str | None) -> Profile:
-        wanted = profile_id or str(self.config.get("profiles", "default"))
+        wanted = profile_id or self.config.profiles.default
         if wanted not in self.profiles:
             raise not_found("职责日历", wanted, self.profiles)
         return self.profiles[wanted]
@@ -74,7 +81,7 @@ class App:
 
     @cached_property
     def database_url(self) -> str:
-        url = self.db_url or str(self.config.get("database", "url"))
+        url = self.db_url or self.config.database.url
         base = self.config_path.resolve().parent if self.config.path else Path.cwd()
         return db.resolve_url(url, base)
 
@@ -82,7 +89,11 @@ class App:
     def raw_engine(self) -> Engine:
         """The engine of the database as it is: a SQLite file that does not exist is an error, unless the
         command is `init` (a mistyped path must not become a new empty database)."""
-        return db.make_engine(self.database_url, create=self.may_create_database)
+        return db.make_engine(
+            self.database_url,
+            busy_timeout=self.config.database.busy_timeout_seconds,
+            create=self.may_create_database,
+        )
 
     @cached_property
     def engine(self) -> Engine:
@@ -97,14 +108,14 @@ class App:
 
     @property
     def attachments_dir(self) -> Path:
-        folder = Path(str(self.config.get("ledger", "attachments")))
-        return folder if folder.is_absolute() else Path.cwd() / folder
+        return self.config.ledger.attachments
 
     def horizon(self, as_of: dt.date) -> dt.date:
-        return planner.default_horizon(as_of, int(self.config.get("planner", "horizon_years")))
+        return planner.default_horizon(as_of, self.config.planner.horizon_years)
 
     def keep_planned(self, session: Session, as_of: dt.date) -> None:
         """Bring the plan up to date before reading tasks (a no-op when nothing changed)."""
+        self.check_profiles(session)
         summary = planner.ensure_planned(session, self.profiles, as_of, self.horizon(as_of))
         if summary is not None and (summary.inserted or summary.removed or summary.updated):
             self.warn(
@@ -189,7 +200,8 @@ def cli(ctx: click.Context, config_path: Path, db_url: str | None) -> None:
     # The log is English, for the daemon (which configures logging); a command speaks through its output and
     # the error funnel only, so nothing of the log reaches the terminal through logging's last resort.
     logging.getLogger("obligations").addHandler(logging.NullHandler())
-    ctx.obj = App(config_path=config_path, db_url=db_url)
+    named = ctx.get_parameter_source("config_path") is not click.core.ParameterSource.DEFAULT
+    ctx.obj = App(config_path=config_path, db_url=db_url, config_required=named)
 
 
 profile_option = click.option("--profile", "profile_id", help="职责日历编号，默认取配置 [profiles] default。")
@@ -206,13 +218,57 @@ def format_option(*choices: str) -> Callable[[Callable[..., Any]], Callable[...,
     )
 
 
+# --as-of: one parser for every command. Dates and times are party time (Beijing) unless they carry an offset;
+# a bare date is 09:00 that day. Commands about days use the date, `remind` and `daemon` the instant.
+EARLIEST_YEAR, LATEST_YEAR = 1921, 2200  # far from datetime's limits, which the planner adds years to
+_AS_OF = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?")
+AS_OF_FORMS = '2026-11-23、"2026-11-23 09:00"（北京时间）或 2026-11-23T01:00:00Z、2026-11-23T09:00:00+08:00'
+
+
+def parse_as_of(text: str) -> dt.datetime:
+    """An aware instant in party time from a date, a Beijing date-time or an ISO 8601 date-time with an offset;
+    UserError (exit 1) with one text for anything else."""
+    value = text.strip()
+    try:
+        if not _AS_OF.fullmatch(value):
+            raise ValueError
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"无法识别的时间 {text!r}：应写作 {AS_OF_FORMS}。") from None
+    if len(value) == len("2026-11-23"):
+        parsed = parsed.replace(hour=9)
+    local = parsed.replace(tzinfo=PARTY_TIME) if parsed.tzinfo is None else parsed.astimezone(PARTY_TIME)
+    if not EARLIEST_YEAR <= local.year <= LATEST_YEAR:
+        raise UserError(f"时间 {text!r} 超出范围：年份应在 {EARLIEST_YEAR}–{LATEST_YEAR} 之间。")
+    return local
+
+
+class AsOf(click.ParamType[dt.datetime]):
+    name = "时间"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.datetime:
+        return value if isinstance(value, dt.datetime) else parse_as_of(str(value))
+
+
 as_of_option = click.option(
     "--as-of",
     "as_of",
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="按哪一天计算（YYYY-MM-DD），默认今天；可用于重放任意日期。",
+    type=AsOf(),
+    help='按哪一天计算，默认今天；可用于重放任意日期。可写 2026-11-23、"2026-11-23 09:00"（北京时间）或带时区的 ISO 8601 时间。',
+)
+instant_option = click.option(
+    "--as-of",
+    "as_of",
+    type=AsOf(),
+    help='按哪个时刻执行，默认现在："2026-11-23 09:30"（北京时间）、带时区的 ISO 8601 时间（如 2026-11-23T01:30:00Z）；只写日期则按当天 09:00。',
 )
 
 
 def as_of_date(value: dt.datetime | None) -> dt.date:
+    """The day a date command works on: the date of --as-of in party time, default today."""
     return value.date() if value is not None else today()
+
+
+def as_of_instant(value: dt.datetime | None) -> dt.datetime:
+    """The instant `remind` and `daemon` work at: --as-of, default now (aware, in party time)."""
+    return value if value is not None else dt.datetime.now(PARTY_TIME)

@@ -77,7 +77,7 @@ def _import(app: App, incoming: Registry, file: str, *, prune: bool, dry_run: bo
             session,
             resolve_org_names(incoming, existing),
             prune=prune,
-            default_profile=str(app.config.get("profiles", "default")),
+            default_profile=app.config.profiles.default,
             as_of=as_of,
         )
         if dry_run:
@@ -193,6 +193,7 @@ def plan(app: App, as_of: dt.datetime | None, everything: bool) -> None:
     """
     day = as_of_date(as_of)
     with app.session() as session:
+        app.check_profiles(session)
         if not everything and not planner.needs_plan(session, day, app.horizon(day)):
             click.echo("任务计划已是最新。")
             return

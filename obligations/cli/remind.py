@@ -7,16 +7,18 @@ import datetime as dt
 import logging
 import random
 import time
-from pathlib import Path
+from collections.abc import Mapping
 
 import click
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
+from calendars.model import Profile
 from notifiers.render import check_templates
-from obligations import reminders, render
+from obligations import queries, reminders, render
 from obligations.channels import build_channels
-from obligations.cli.app import PARTY_TIME, App, cli, pass_app
+from obligations.cli.app import PARTY_TIME, App, as_of_instant, cli, instant_option, pass_app
 from obligations.cli.app import today as app_today
+from obligations.config import check_profiles_in_use, configured_profiles
 from obligations.daemon import Daemon, system_clock, this_worker, worker_gone
 from obligations.errors import UserError
 from obligations.escalation import OfficeHours
@@ -24,49 +26,37 @@ from obligations.models import OutboxMessage, Sweep
 
 
 def settings(app: App) -> reminders.Settings:
-    config = app.config
-    try:
-        hours = OfficeHours.parse(str(config.get("reminders", "office_hours")), app.work_calendar)
-    except ValueError as error:
-        raise UserError(f"配置 [reminders] office_hours：{error}", exit_code=3) from None
-    templates = str(config.get("reminders", "templates"))
-    if templates:
-        problems = check_templates(Path(templates), app_today())
+    config = app.config.reminders
+    if config.templates is not None:
+        problems = check_templates(config.templates, app_today())
         if problems:
             raise UserError("自定义消息模板有错误：\n" + "\n".join(f"  - {p}" for p in problems), exit_code=3)
     return reminders.Settings(
-        office_hours=hours,
-        channels=tuple(config.get("reminders", "channels")),
-        max_attempts=int(config.get("reminders", "max_attempts")),
-        retry_base=float(config.get("reminders", "retry_base_seconds")),
-        retry_cap=float(config.get("reminders", "retry_cap_seconds")),
-        templates=Path(templates) if templates else None,
-        digest_items=int(config.get("reminders", "digest_items")),
+        office_hours=OfficeHours(config.office_hours.opens, config.office_hours.closes, app.work_calendar),
+        channels=config.channels,
+        max_attempts=config.max_attempts,
+        retry_base=float(config.retry_base_seconds),
+        retry_cap=float(config.retry_cap_seconds),
+        templates=config.templates,
+        digest_items=config.digest_items,
     )
 
 
-def _instant(value: str | None) -> dt.datetime:
-    """--as-of: a date (09:00 that day) or a date and time, in party time; default now."""
-    if value is None:
-        return dt.datetime.now(PARTY_TIME)
-    for pattern in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
-        try:
-            parsed = dt.datetime.strptime(value, pattern)
-        except ValueError:
-            continue
-        if pattern == "%Y-%m-%d":
-            parsed = parsed.replace(hour=9)
-        return parsed.replace(tzinfo=PARTY_TIME)
-    raise UserError(f'无法识别的时间 {value!r}，应写作 2026-11-21 或 "2026-11-21 09:30"（北京时间）。')
+def _require_config_file(app: App) -> None:
+    """Delivering needs channels the operator chose: without a config file nothing is sent or marked sent."""
+    if app.config.path is None:
+        raise UserError(
+            f"没有配置文件 {app.config_path}，无法发送提醒：请先运行 obligations init 创建 config.toml，"
+            "并在 [reminders] channels 中选择提醒渠道（email、wecom 或 console）。",
+            exit_code=3,
+        )
 
 
 @cli.command()
-@click.option(
-    "--as-of", "as_of", help='按哪个时刻执行（北京时间），如 "2026-11-21 09:30"；只写日期则按当天 09:00。'
-)
+@instant_option
 @click.option("--dry-run", is_flag=True, help="只列出将发送给谁的提醒，不发送、不写入。")
 @pass_app
-def remind(app: App, as_of: str | None, dry_run: bool) -> None:
+def remind(app: App, as_of: dt.datetime | None, dry_run: bool) -> None:
     """执行一次提醒：找出到期的提醒步骤，按收件人合并成一条消息，写入发件箱并发送（含到期的重试）。
 
     只在工作日（含调休上班日）的办公时间内发送；同一时刻重复执行不会重复发送。
@@ -77,7 +67,9 @@ def remind(app: App, as_of: str | None, dry_run: bool) -> None:
       obligations remind
       obligations remind --as-of "2026-11-23 09:00" --dry-run
     """
-    now = _instant(as_of)
+    now = as_of_instant(as_of)
+    if not dry_run:
+        _require_config_file(app)
     config = settings(app)
     with app.session() as session:
         app.keep_planned(session, now.date())
@@ -225,8 +217,8 @@ def status(app: App) -> None:
     with app.session() as session:
         last = session.exec(select(Sweep).order_by(col(Sweep.id).desc()).limit(1)).first()
         counts = reminders.outbox_counts(session)
-    minutes = int(app.config.get("reminders", "sweep_minutes"))
-    replan = dt.time.fromisoformat(str(app.config.get("reminders", "replan_at")))
+    minutes = app.config.reminders.sweep_minutes
+    replan = app.config.reminders.replan_at
     now = dt.datetime.now(PARTY_TIME)
     if last is None:
         click.echo("最近一次检查：尚未执行（运行 obligations remind 或 obligations daemon）")
@@ -247,9 +239,9 @@ def status(app: App) -> None:
 
 @cli.command()
 @click.option("--verbose", "-v", is_flag=True, help="输出更详细的日志。")
-@click.option("--as-of", "as_of", help="从某一时刻起运行（北京时间，时钟随后照常走动），用于演示和重放。")
+@instant_option
 @pass_app
-def daemon(app: App, verbose: bool, as_of: str | None) -> None:
+def daemon(app: App, verbose: bool, as_of: dt.datetime | None) -> None:
     """后台服务：每隔几分钟检查并发送提醒（含重试），每天重新计划任务；收到 SIGTERM/SIGINT 时发完当前消息后退出。
 
     \b
@@ -257,27 +249,40 @@ def daemon(app: App, verbose: bool, as_of: str | None) -> None:
       obligations daemon
       obligations --config /etc/obligations/config.toml daemon -v
       obligations daemon --as-of "2026-11-23 08:30"
+
+    --as-of 从该时刻起运行（时钟随后照常走动），启动后立即检查一次，用于演示和重放。
     """
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    _require_config_file(app)
     config = app.config
     clock = system_clock
     if as_of is not None:
-        start, began = _instant(as_of), time.monotonic()
+        start, began = as_of, time.monotonic()
 
         def clock() -> dt.datetime:
             return start + dt.timedelta(seconds=time.monotonic() - began)
 
+    with app.session() as session:
+        app.check_profiles(session)  # before anything is written
     service = Daemon(
         engine=app.engine,
         profiles=app.profiles,
         channels=build_channels(config),
         settings=settings(app),
-        sweep_minutes=int(config.get("reminders", "sweep_minutes")),
-        replan_at=dt.time.fromisoformat(str(config.get("reminders", "replan_at"))),
-        horizon_years=int(config.get("planner", "horizon_years")),
+        sweep_minutes=config.reminders.sweep_minutes,
+        replan_at=config.reminders.replan_at,
+        horizon_years=config.planner.horizon_years,
         clock=clock,
+        reload_profiles=lambda session: _reloaded_profiles(app, session),
     )
     asyncio.run(service.run())
+
+
+def _reloaded_profiles(app: App, session: Session) -> Mapping[str, Profile]:
+    """The profiles as they are on disk now, checked against the organizations (ConfigError otherwise)."""
+    profiles = configured_profiles(app.config)
+    check_profiles_in_use(app.config, profiles, queries.profiles_in_use(session))
+    return profiles

@@ -17,7 +17,7 @@ from obligations.queries import organization
 
 def _checklists(app: App) -> dict[str, Checklist]:
     """The shipped checklists, and those in a `checklists` folder of the local profiles directory."""
-    return load_checklists(app.profiles, [folder / "checklists" for folder in app.config.profile_dirs])
+    return load_checklists(app.profiles, [folder / "checklists" for folder in app.config.profiles.dirs])
 
 
 @cli.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 import pytest
 from jinja2.exceptions import SecurityError, UndefinedError
 
-from notifiers.render import check_templates, days_text, example_context, render_digest
+from notifiers.render import TemplateFailure, check_templates, days_text, example_context, render_digest
+from notifiers.sandbox import TemplateLimitError
 
 AS_OF = date(2026, 11, 23)
 
@@ -190,15 +192,20 @@ def test_a_user_template_can_replace_just_the_failure_section(tmp_path: Path) ->
 def test_a_malicious_user_template_is_stopped_by_the_sandbox(tmp_path: Path, body: str) -> None:
     (tmp_path / "reminder.text.j2").write_text(body, encoding="utf-8")
 
-    with pytest.raises(SecurityError):
+    with pytest.raises(TemplateFailure) as failure:
         render_digest(context(item()), user_folder=tmp_path)
+
+    assert isinstance(failure.value.__cause__, SecurityError)
+    assert failure.value.template == "reminder.text.j2:1"
 
 
 def test_a_misspelt_name_fails_loudly_instead_of_leaving_a_hole(tmp_path: Path) -> None:
     (tmp_path / "reminder.text.j2").write_text("{{ recipient.nmae }}", encoding="utf-8")
 
-    with pytest.raises(UndefinedError):
+    with pytest.raises(TemplateFailure) as failure:
         render_digest(context(item()), user_folder=tmp_path)
+
+    assert isinstance(failure.value.__cause__, UndefinedError)
 
 
 def test_check_templates_lists_the_broken_user_templates(tmp_path: Path) -> None:
@@ -270,3 +277,158 @@ def test_a_digest_that_lists_everything_says_nothing_of_omissions() -> None:
 def test_impossible_omitted_counts_are_refused(omitted: dict[str, int]) -> None:
     with pytest.raises(ValueError, match="omitted"):
         render_digest({**context(item()), "omitted": omitted})
+
+
+# A user template is bounded in work, output and nesting: it fails its digest, it never hangs or fills memory.
+
+UNBOUNDED_TEMPLATES = {
+    "a loop of a billion turns": "{% for i in range(10**9) %}x{% endfor %}",
+    "nested loops of 10^10 turns writing nothing": (
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    ),
+    "loops over the items nested to a billion turns": (
+        "{% set n = range(1000)|list %}{% for a in n %}{% for b in n %}{% for c in n %}"
+        "{% endfor %}{% endfor %}{% endfor %}"
+    ),
+    "a gigabyte string": "{{ 'x' * 10**9 }}",
+    "a gigabyte list": "{{ ([1] * 10**9)|length }}",
+    "a gigabyte from a filter": "{{ 'x'|center(10**9) }}",
+    "a gigabyte from a %-format width": "{{ '%0999999999d'|format(1) }}",
+    "a gigabyte from a %-format precision": "{{ '%.999999999f' % 1 }}",
+    "a gigabyte from a {}-format width": "{{ '{:>999999999}'.format(1) }}",
+    "a gigabyte from join": "{{ range(100000)|join('x' * 999999) }}",
+    "a gigabyte from join over an iterator": "{{ range(100000)|map('string')|join('x' * 999999) }}",
+    "a gigabyte from a method": "{{ ('x' * 999999).replace('x', 'yyyy') }}{{ 'x'.center(10**9) }}",
+    "a gigabyte from a separator's join": "{{ ('x' * 999999).join(range(100000)|map('string')) }}",
+    "a search through a long text in a long loop": (
+        "{% set text = 'x' * 999999 %}{% for i in range(100000) %}{% if 'yz' in text %}{% endif %}{% endfor %}"
+    ),
+    "slices of a long text in a long loop": (
+        "{% set text = 'x' * 999999 %}{% for i in range(100000) %}{% if text[1:] %}{% endif %}{% endfor %}"
+    ),
+    "a string doubled forty times": (
+        "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}"
+        "{{ ns.s|length }}"
+    ),
+    "an exponential sum": "{{ 7 ** (10**9) }}",
+    "a recursive macro": "{% macro down(n) %}{{ down(n + 1) }}{% endmacro %}{{ down(0) }}",
+    "a branching macro": (
+        "{% macro twice(n) %}{% if n %}{{ twice(n - 1) }}{{ twice(n - 1) }}{% endif %}{% endmacro %}"
+        "{{ twice(35) }}"
+    ),
+    "a template including itself": '{% include "reminder.text.j2" %}',
+    "ten megabytes of output": "{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}",
+}
+
+
+@pytest.mark.parametrize("body", UNBOUNDED_TEMPLATES.values(), ids=UNBOUNDED_TEMPLATES.keys())
+def test_a_user_template_that_would_not_end_fails_with_a_chinese_reason(tmp_path: Path, body: str) -> None:
+    (tmp_path / "reminder.text.j2").write_text(body, encoding="utf-8")
+
+    measured = "macro" not in body  # tracing slows a hundred thousand macro calls tenfold
+    if measured:
+        tracemalloc.start()
+    try:
+        with pytest.raises(TemplateFailure) as failure:
+            render_digest(context(item()), user_folder=tmp_path)
+        _, peak = tracemalloc.get_traced_memory() if measured else (0, 0)
+    finally:
+        tracemalloc.stop()
+
+    assert peak < 64 * 2**20  # what is refused is refused before it is built
+    assert failure.value.template.startswith("reminder.text.j2")
+    assert isinstance(failure.value.__cause__, (TemplateLimitError, OverflowError))
+    assert (
+        "上限" in failure.value.reason
+        or "过" in failure.value.reason
+        or "Range too big" in failure.value.reason
+    )
+
+
+def test_bounds_leave_room_for_a_full_digest_in_user_templates(tmp_path: Path) -> None:
+    # Copies of the shipped templates as user templates: fifty items and their failures render as before.
+    shipped = Path(__file__).parents[2] / "notifiers" / "templates"
+    for template in shipped.iterdir():
+        (tmp_path / template.name).write_text(template.read_text(encoding="utf-8"), encoding="utf-8")
+    items = [item(title=f"事项{n}", due=AS_OF + timedelta(days=n - 10), days_left=n - 10) for n in range(50)]
+    failure = {"recipient_name": "王五", "channel": "email", "reason": "x", "title": "t", "org_name": "o"}
+    digest = context(*items, failures=[failure] * 20)
+
+    assert render_digest(digest, user_folder=tmp_path) == render_digest(digest)
+
+
+def test_a_user_template_failing_only_on_some_data_names_its_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "reminder.text.j2").write_text(
+        "{% for i in items %}\n{{ i.title }}：{{ 100 // i.days_left }}\n{% endfor %}\n", encoding="utf-8"
+    )
+    assert render_digest(context(item(days_left=7)), user_folder=tmp_path).text == "支部委员会会议：14\n"
+
+    with pytest.raises(TemplateFailure) as failure:
+        render_digest(context(item(days_left=0, due=AS_OF)), user_folder=tmp_path)
+
+    assert failure.value.template == "reminder.text.j2:2"
+    assert "ZeroDivisionError" in str(failure.value) and "消息模板" in str(failure.value)
+
+
+def test_check_templates_refuses_a_template_that_exceeds_a_bound(tmp_path: Path) -> None:
+    (tmp_path / "reminder.subject.j2").write_text("{{ 'x' * 10**9 }}", encoding="utf-8")
+
+    [problem] = check_templates(tmp_path, AS_OF)
+
+    assert problem.startswith("reminder.subject.j2:1: ") and "上限" in problem
+
+
+# Names, topics and places come from people outside the server: shown as written, never as markup.
+
+
+def test_markup_in_names_renders_literally_in_wecom_markdown() -> None:
+    hostile = item(
+        org_name='<font color="warning">紧急</font>支部',
+        title="[点我](http://evil.example)",
+        assignee_name="**王五**",
+        clause="`code` _强调_ ~删除~",
+        fallback_note="说明\n# 标题\n> 引用",
+        role="supervisor",
+    )
+    failure = {
+        "recipient_name": "[赵六](http://evil)",
+        "channel": "email",
+        "reason": "550 <x@y>",
+        "title": "t",
+    }
+
+    markdown = render_digest(context(hostile, failures=[failure])).markdown
+
+    assert '＜font color="warning"＞紧急＜/font＞支部' in markdown
+    assert "［点我］(http://evil.example)" in markdown and "［赵六］(http://evil)" in markdown
+    assert "＊＊王五＊＊" in markdown and "｀code｀ ＿强调＿ ～删除～" in markdown
+    assert "说明 ＃ 标题 ＞ 引用" in markdown  # a line break cannot open a heading or a quote
+    assert "550 ＜x@y＞" in markdown
+    assert "](http" not in markdown.replace("］(http", "")
+    assert '<font color="warning">紧急' not in markdown and "\n# " not in markdown
+
+
+def test_control_characters_in_names_reach_no_template(tmp_path: Path) -> None:
+    named = item(org_name="第一\x1b[2J党支部\x07", title="会议\r\n标题", assignee_name="张三")
+    digest = render_digest({**context(named), "recipient": {"name": "张三\x00"}})
+
+    for part in (digest.subject, digest.text, digest.html, digest.markdown):
+        assert "\x1b" not in part and "\x07" not in part and "\x00" not in part and "\r" not in part
+    assert "第一�[2J党支部�" in digest.text and "会议 标题" in digest.text
+
+
+def test_a_user_html_template_is_autoescaped_in_the_sandbox(tmp_path: Path) -> None:
+    (tmp_path / "reminder.html.j2").write_text("<p>{{ items[0].title }}</p>", encoding="utf-8")
+
+    html = render_digest(context(item(title="<script>alert(1)</script>")), user_folder=tmp_path).html
+
+    assert html == "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>\n"
+
+
+def test_a_user_template_cannot_generate_filler_text(tmp_path: Path) -> None:
+    (tmp_path / "reminder.text.j2").write_text("{{ lipsum(10**9) }}", encoding="utf-8")
+
+    with pytest.raises(TemplateFailure) as failure:
+        render_digest(context(item()), user_folder=tmp_path)
+
+    assert isinstance(failure.value.__cause__, UndefinedError)

@@ -41,6 +41,7 @@ def test_init_upgrades_a_database_of_the_first_version_keeping_its_data(imported
 
 
 def test_commands_refuse_a_database_that_was_never_initialized(workspace: tuple[Path, str]) -> None:
+    workspace[0].write_text("", encoding="utf-8")  # a config file named with --config must exist
     result = run(workspace, "due")
     assert result.exit_code == 5
     assert "数据库尚未初始化" in result.stderr and "obligations init" in result.stderr

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import tempfile
 from pathlib import Path
 
 import click
@@ -14,9 +16,11 @@ from obligations.config import example
 
 
 def _run(*args: str, config: Path | None = None) -> tuple[int, str, str]:
-    runner = CliRunner()
-    prefix = ["--config", str(config)] if config else ["--config", "/nonexistent/config.toml"]
-    result = runner.invoke(cli, [*prefix, *args], catch_exceptions=False)
+    """Run with `config`, or without a config file (the default ./config.toml, absent, in an empty folder)."""
+    runner = CliRunner(env={"OBLIGATIONS_CONFIG": None})
+    with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):
+        prefix = ["--config", str(config)] if config else []
+        result = runner.invoke(cli, [*prefix, *args], catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -187,13 +187,13 @@ def test_a_command_that_cannot_get_the_write_lock_exits_5_with_one_line(
 ) -> None:
     path = tmp_path / "obligations.db"
     _init_demo(demo_sqlite, f"sqlite:///{path}")
-    # The wait is [database] busy_timeout_seconds once that key is wired to db.make_engine (30 s before).
     with demo_sqlite.open("a", encoding="utf-8") as config:
         config.write("[database]\nbusy_timeout_seconds = 1\n")
     with write_lock_held(path):
-        result = _cli(
-            "--config", str(demo_sqlite), "--db", f"sqlite:///{path}", "remind", "--as-of", "2026-01-26"
-        )
+        started = time.monotonic()
+        result = _cli("--config", str(demo_sqlite), "--db", f"sqlite:///{path}", "remind", "--as-of", "2026-01-26")
+        waited = time.monotonic() - started
+    assert 1 <= waited < 15, f"waited {waited:.1f} s, not [database] busy_timeout_seconds = 1"
     assert result.exit_code == DATABASE_PROBLEM, result.output
     assert _one_chinese_line(result) == "错误：数据库正被其他进程写入，请稍后重试"
 

@@ -1,0 +1,120 @@
+"""--as-of: one parser for every command (dates, Beijing date-times, ISO 8601 with an offset), one error text
+and exit status; `daemon --as-of` sweeps at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from obligations.cli.app import parse_as_of
+from obligations.errors import UserError
+from obligations.escalation import PARTY_TIME
+from tests.obligations.conftest import run
+
+OBLIGATIONS = [sys.executable, "-c", "from obligations.cli import main; main()"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-23", dt.datetime(2026, 11, 23, 9, 0)),
+        ("2026-11-23 09:30", dt.datetime(2026, 11, 23, 9, 30)),
+        ("2026-11-23 09:30:15", dt.datetime(2026, 11, 23, 9, 30, 15)),
+        ("2026-11-23T09:30", dt.datetime(2026, 11, 23, 9, 30)),
+        ("2026-10-03T10:00:00+08:00", dt.datetime(2026, 10, 3, 10, 0)),
+        ("2026-10-03T02:00:00Z", dt.datetime(2026, 10, 3, 10, 0)),
+        ("2026-10-02T20:00:00-04:00", dt.datetime(2026, 10, 3, 8, 0)),
+    ],
+)
+def test_as_of_accepts_dates_beijing_times_and_iso_8601_with_an_offset(
+    text: str, expected: dt.datetime
+) -> None:
+    parsed = parse_as_of(text)
+    assert parsed.tzinfo is PARTY_TIME
+    assert parsed == expected.replace(tzinfo=PARTY_TIME)
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-13-01", "yesterday", "2026-11-23 9am", "23.11.2026", "2026-11-23T25:00"]
+)
+def test_a_bad_as_of_is_one_chinese_error(text: str) -> None:
+    with pytest.raises(UserError) as raised:
+        parse_as_of(text)
+    assert raised.value.exit_code == 1
+    assert str(raised.value).startswith(f"无法识别的时间 {text!r}：应写作 2026-11-23")
+
+
+@pytest.mark.parametrize("text", ["9999-12-31", "1900-01-01", "2201-01-01 09:00"])
+def test_an_as_of_beyond_the_supported_years_is_refused(text: str) -> None:
+    with pytest.raises(UserError, match="超出范围：年份应在 1921–2200 之间"):
+        parse_as_of(text)
+
+
+def test_date_commands_use_the_beijing_date_of_any_form(imported: tuple[Path, str]) -> None:
+    forms = ["2026-11-24", "2026-11-24 18:00", "2026-11-24T08:00:00+08:00", "2026-11-23T20:00:00Z"]
+    for command in (("due", "--format", "json"), ("report", "--format", "json")):
+        outputs = {form: run(imported, *command, "--as-of", form) for form in forms}
+        assert all(result.exit_code == 0 for result in outputs.values()), outputs
+        assert len({result.stdout for result in outputs.values()}) == 1, command
+    # 16:30Z on the 23rd is already the 24th in Beijing.
+    late = run(imported, "report", "--format", "json", "--as-of", "2026-11-23T16:30:00Z")
+    assert late.stdout == run(imported, "report", "--format", "json", "--as-of", "2026-11-24").stdout
+    assert '"as_of": "2026-11-24"' in late.stdout
+
+
+def test_remind_uses_the_instant_of_any_form(imported: tuple[Path, str]) -> None:
+    base = run(imported, "remind", "--dry-run", "--as-of", "2026-11-23 10:00")
+    assert base.exit_code == 0, base.stderr
+    for form in ("2026-11-23T02:00:00Z", "2026-11-23T10:00:00+08:00"):
+        assert run(imported, "remind", "--dry-run", "--as-of", form).stdout == base.stdout
+    # A bare date is 09:00 that day: inside office hours, so no "next opening" line.
+    assert "非办公时间" not in run(imported, "remind", "--dry-run", "--as-of", "2026-11-23").stdout
+    assert "非办公时间" in run(imported, "remind", "--dry-run", "--as-of", "2026-11-23T00:00:00Z").stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("due",), ("report",), ("plan",), ("calendar",), ("remind", "--dry-run"), ("remind",), ("daemon",)],
+)
+@pytest.mark.parametrize(("value", "text"), [("2026-11-31", "无法识别的时间"), ("9999-12-31", "超出范围")])
+def test_every_command_refuses_a_bad_as_of_with_one_message_and_exit_1(
+    imported: tuple[Path, str], command: tuple[str, ...], value: str, text: str
+) -> None:
+    result = run(imported, *command, "--as-of", value)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"错误：{'时间' if text == '超出范围' else text} {value!r}")
+    assert "Traceback" not in result.output
+
+
+def test_the_daemon_sweeps_at_once_from_its_as_of(imported: tuple[Path, str]) -> None:
+    config, url = imported
+    sent = config.parent / "sent.txt"
+    # An hour between sweeps: only the sweep at start can deliver within the test.
+    config.write_text(
+        f'[reminders]\nchannels = ["console"]\nsweep_minutes = 60\n[notifiers.console]\npath = "{sent.name}"\n',
+        encoding="utf-8",
+    )
+    process = subprocess.Popen(
+        [*OBLIGATIONS, "--config", str(config), "--db", url, "daemon", "--as-of", "2026-11-23T01:00:00Z"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (sent.exists() and sent.stat().st_size > 0):
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+    log = process.stderr.read().decode("utf-8") if process.stderr else ""
+    assert code == 0, log
+    assert "sweep at 2026-11-23T09:00" in log
+    assert sent.exists() and sent.stat().st_size > 0, log
