@@ -39,6 +39,12 @@ def _cli(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
+def _empty_config(folder: Path) -> str:
+    config = folder / "config.toml"
+    config.write_text("", encoding="utf-8")
+    return str(config)
+
+
 def _one_chinese_line(result: Result) -> str:
     """The error as the user sees it: one line on stderr (besides warnings), beginning with 错误, no traceback."""
     lines = [line for line in result.stderr.strip().splitlines() if not line.startswith("警告：")]
@@ -66,7 +72,7 @@ def _init_demo(config: Path, url: str) -> None:
 
 def test_a_read_only_command_on_a_mistyped_sqlite_path_creates_no_file(tmp_path: Path) -> None:
     missing = tmp_path / "typo" / "obligatons.db"
-    result = _cli("--config", str(tmp_path / "none.toml"), "--db", f"sqlite:///{missing}", "due")
+    result = _cli("--config", _empty_config(tmp_path), "--db", f"sqlite:///{missing}", "due")
     assert result.exit_code == DATABASE_PROBLEM
     assert "数据库尚未初始化" in _one_chinese_line(result) and str(missing) in result.stderr
     assert not missing.exists() and not missing.parent.exists()
@@ -83,7 +89,7 @@ def test_init_is_the_command_that_creates_a_sqlite_database(tmp_path: Path) -> N
     "url", ["mysql://dangjian:s3cret@localhost/obligations", "foo://bar", "oracle+cx://x"]
 )
 def test_an_unsupported_database_scheme_is_refused(tmp_path: Path, url: str) -> None:
-    result = _cli("--config", str(tmp_path / "none.toml"), "--db", url, "due")
+    result = _cli("--config", _empty_config(tmp_path), "--db", url, "due")
     assert result.exit_code == DATABASE_PROBLEM
     line = _one_chinese_line(result)
     assert "不支持的数据库类型" in line and "s3cret" not in line
@@ -97,7 +103,7 @@ def test_an_unsupported_database_scheme_is_refused(tmp_path: Path, url: str) -> 
     ],
 )
 def test_a_database_url_is_never_shown_with_its_password(tmp_path: Path, url: str) -> None:
-    result = _cli("--config", str(tmp_path / "none.toml"), "--db", url.format(port=free_port()), "due")
+    result = _cli("--config", _empty_config(tmp_path), "--db", url.format(port=free_port()), "due")
     assert result.exit_code == DATABASE_PROBLEM
     line = _one_chinese_line(result)
     assert "s3cret-Pa55" not in result.stderr + result.stdout
@@ -109,7 +115,7 @@ def test_a_damaged_database_file_is_refused(tmp_path: Path) -> None:
     damaged.write_bytes(os.urandom(64 * 1024))
     before = damaged.read_bytes()
     for command in ("due", "init"):
-        result = _cli("--config", str(tmp_path / "none.toml"), "--db", f"sqlite:///{damaged}", command)
+        result = _cli("--config", _empty_config(tmp_path), "--db", f"sqlite:///{damaged}", command)
         assert result.exit_code == DATABASE_PROBLEM, result.output
         assert "已损坏或不是数据库文件" in _one_chinese_line(result)
     assert damaged.read_bytes() == before
@@ -122,7 +128,7 @@ def test_the_database_of_another_application_is_never_used_nor_migrated(tmp_path
         connection.execute("INSERT INTO contacts VALUES ('张三', '13800000000')")
         connection.commit()
     for command in ("due", "init"):
-        result = _cli("--config", str(tmp_path / "none.toml"), "--db", f"sqlite:///{foreign}", command)
+        result = _cli("--config", _empty_config(tmp_path), "--db", f"sqlite:///{foreign}", command)
         assert result.exit_code == DATABASE_PROBLEM, result.output
         line = _one_chinese_line(result)
         assert "不是 obligations 的数据库" in line and "contacts" in line
@@ -191,7 +197,9 @@ def test_a_command_that_cannot_get_the_write_lock_exits_5_with_one_line(
         config.write("[database]\nbusy_timeout_seconds = 1\n")
     with write_lock_held(path):
         started = time.monotonic()
-        result = _cli("--config", str(demo_sqlite), "--db", f"sqlite:///{path}", "remind", "--as-of", "2026-01-26")
+        result = _cli(
+            "--config", str(demo_sqlite), "--db", f"sqlite:///{path}", "remind", "--as-of", "2026-01-26"
+        )
         waited = time.monotonic() - started
     assert 1 <= waited < 15, f"waited {waited:.1f} s, not [database] busy_timeout_seconds = 1"
     assert result.exit_code == DATABASE_PROBLEM, result.output
