@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import datetime as dt
 import email
 import email.policy
 import os
@@ -21,12 +23,16 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from click.testing import CliRunner
+from sqlalchemy import func
 from sqlmodel import col, select
 
-from obligations import db
+from calendars.profiles import load_profiles
+from calendars.workdays import WorkCalendar
+from obligations import db, reminders
 from obligations.cli import cli
 from obligations.db import session_scope
-from obligations.models import OutboxMessage
+from obligations.escalation import PARTY_TIME, OfficeHours
+from obligations.models import OutboxMessage, Reminder, Sweep
 from tests.free_port import free_port
 
 OBLIGATIONS = [sys.executable, "-c", "from obligations.cli import main; main()"]
@@ -288,3 +294,31 @@ def test_remind_with_some_deliveries_failed_prints_the_counts_and_exits_0(
     assert result.exit_code == 0, result.output
     assert handler.refused is not None
     assert "失败 1。" in result.stdout and "发送成功 0" not in result.stdout
+
+
+def test_a_sweep_asked_to_stop_while_planning_writes_nothing_and_the_next_one_plans_it_all(
+    demo: tuple[list[str], str], sink: tuple[SlowSink, int]
+) -> None:
+    _, url = demo
+    engine = db.make_engine(db.resolve_url(url, Path.cwd()))
+    settings = reminders.Settings(OfficeHours.parse("08:30-18:00", WorkCalendar()), ("email",))
+    now = dt.datetime(2026, 1, 26, 9, 0, tzinfo=PARTY_TIME)
+
+    async def sweep(stop: asyncio.Event) -> reminders.SweepResult:
+        return await reminders.sweep(engine, load_profiles(), {}, now, settings, worker="test:1", stop=stop)
+
+    async def stopped_sweep() -> reminders.SweepResult:
+        stop = asyncio.Event()
+        stop.set()  # SIGTERM came before the first chunk of due tasks was planned
+        return await sweep(stop)
+
+    result = asyncio.run(stopped_sweep())
+    assert result.stopped and result.reminders == 0
+    with session_scope(engine) as session:
+        assert session.exec(select(func.count()).select_from(Reminder)).one() == 0
+        assert not _messages(url)
+        logged = session.exec(select(Sweep)).one()
+    assert logged.stopped and logged.finished_at is not None and logged.worker == "test:1"
+    again = asyncio.run(sweep(asyncio.Event()))
+    engine.dispose()
+    assert not again.stopped and again.reminders > 0 and again.messages == len(_messages(url))
