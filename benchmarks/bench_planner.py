@@ -203,7 +203,7 @@ def _fresh_database(backend: str, tmp: Path, postgres_url: str | None, name: str
 
 def _task_ddl(tmp: Path) -> tuple[list[str], list[str]]:
     """The task table's DDL and its indexes' on SQLite, exactly as the migrations create them."""
-    engine = db.make_engine(f"sqlite:///{tmp / 'schema.db'}")
+    engine = db.make_engine(f"sqlite:///{tmp / 'schema.db'}", create=True)
     db.upgrade(engine)
     engine.dispose()
     with sqlite3.connect(tmp / "schema.db") as connection:
@@ -401,7 +401,7 @@ def run_backend(args: argparse.Namespace) -> Result:
                     f"{len(registry.positions)} positions"
                 )
             url = _fresh_database(backend, tmp, args.postgres_url)
-            engine = db.make_engine(url)
+            engine = db.make_engine(url, create=True)
             db.upgrade(engine)
 
             if not args.skip_validate:

@@ -65,7 +65,7 @@ def log(message: str) -> None:
 
 def setup(url: str, branches: int) -> None:
     """A fresh database with the city imported and planned as of 2026-11-21, nothing recorded."""
-    engine = db.make_engine(url)
+    engine = db.make_engine(url, create=True)
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))

@@ -60,7 +60,7 @@ def main() -> None:
                 connection.execute(text("DROP SCHEMA public CASCADE"))
                 connection.execute(text("CREATE SCHEMA public"))
             engine.dispose()
-        engine = db.make_engine(url)
+        engine = db.make_engine(url, create=True)
         db.upgrade(engine)
         profiler = cProfile.Profile()
 

@@ -3,8 +3,13 @@
 Every few minutes a sweep plans due reminders and delivers the outbox (including retries); every day at
 `replan_at` the plan is brought up to date; both run once at start. Before each tick the profiles are read
 again: when they cannot be loaded (a folder gone, a broken file), the tick writes nothing and logs an error,
-and the tasks keep their reminders for when the profiles are back. A failing sweep is logged and retried on the next tick; SIGTERM
-and SIGINT let the current send finish, then the daemon stops.
+and the tasks keep their reminders for when the profiles are back. A failing sweep is logged and retried on
+the next tick; SIGTERM and SIGINT let the current send finish, then the daemon stops (within seconds:
+planning and re-planning run in a thread, so the signal is heard while they work; a sweep stops between
+chunks and between sends).
+
+A worker is `hostname:pid`; it is recorded on each claim and sweep, so that what a dead process on this host
+left claimed is released at the next start, and `status` can tell a running sweep from an interrupted one.
 """
 
 from __future__ import annotations
@@ -34,6 +39,28 @@ from obligations.escalation import PARTY_TIME
 log = logging.getLogger("obligations.daemon")
 
 
+def this_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_gone(worker: str) -> bool:
+    """True when `worker` ran on this host and its process is no more. Our own pid counts as gone: whatever
+    it claimed before this process started belongs to an earlier process that had the same pid. On another
+    host nothing can be known: its claims expire with the lease."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, under another user
+        return False
+    return False
+
+
 def system_clock() -> dt.datetime:
     """The daemon's clock: once per tick, aware, in party time."""
     return dt.datetime.now(PARTY_TIME)
@@ -52,7 +79,7 @@ class Daemon:
     # Reads the profiles again for a tick and checks them against the organizations; raises when they cannot
     # be loaded. None: the profiles given at start are used for ever.
     reload_profiles: Callable[[Session], Mapping[str, Profile]] | None = None
-    worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    worker: str = field(default_factory=this_worker)
 
     def __post_init__(self) -> None:
         self.stop = asyncio.Event()
@@ -78,6 +105,8 @@ class Daemon:
 
     async def sweep_once(self) -> None:
         async with self._busy:
+            if self.stop.is_set():
+                return
             now = self.clock()
             profiles = self._current_profiles(now)
             if profiles is None:
@@ -85,12 +114,18 @@ class Daemon:
             try:
                 result = await reminders.sweep(
                     self.engine, profiles, self.channels, now, self.settings,
-                    worker=self.worker, rng=self.rng, stop=self.stop,
+                    worker=self.worker, rng=self.rng, stop=self.stop, gone=worker_gone,
                 )  # fmt: skip
             except Exception:
                 log.exception("sweep at %s failed; it will run again on the next tick", now.isoformat())
                 return
-            if result.skipped:
+            if result.stopped:
+                log.info(
+                    "sweep at %s stopped on request: %d sent; the rest stays queued",
+                    now.isoformat(),
+                    result.sent,
+                )
+            elif result.skipped:
                 log.debug("sweep at %s: %s", now.isoformat(), result.skipped)
             else:
                 log.info(
@@ -101,20 +136,24 @@ class Daemon:
     async def replan_once(self) -> None:
         now = self.clock()
         today = now.astimezone(PARTY_TIME).date()
-        profiles = self._current_profiles(now)
-        if profiles is None:
-            return
-        try:
-            with session_scope(self.engine) as session:
-                summary = planner.ensure_planned(
-                    session, profiles, today, planner.default_horizon(today, self.horizon_years)
-                )
-        except Exception:
-            log.exception("re-planning on %s failed; it will run again tomorrow", today)
-            return
+        async with self._busy:  # never at the same time as a sweep
+            profiles = self._current_profiles(now)
+            if profiles is None:
+                return
+            try:
+                summary = await asyncio.to_thread(self._replan, profiles, today)
+            except Exception:
+                log.exception("re-planning on %s failed; it will run again tomorrow", today)
+                return
         if summary is not None:
             log.info("re-planned %d organizations: +%d ~%d -%d", summary.organizations, summary.inserted,
                      summary.updated, summary.removed)  # fmt: skip
+
+    def _replan(self, profiles: Mapping[str, Profile], today: dt.date) -> planner.PlanSummary | None:
+        with session_scope(self.engine) as session:
+            return planner.ensure_planned(
+                session, profiles, today, planner.default_horizon(today, self.horizon_years)
+            )
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -139,9 +178,11 @@ class Daemon:
         try:
             await self.stop.wait()
         finally:
-            scheduler.shutdown(wait=False)
-            async with self._busy:  # let the current send finish and be recorded
+            # Not shutdown() first: APScheduler would cancel the running sweep in the middle of a send.
+            scheduler.pause()
+            async with self._busy:  # the running sweep stops after the send in flight, recorded
                 pass
+            scheduler.shutdown(wait=False)
             for channel in self.channels.values():
                 await channel.aclose()
             log.info("daemon %s stopped", self.worker)

@@ -253,13 +253,15 @@ class DeliveryAttempt(SQLModel, table=True):
 
 
 class Sweep(SQLModel, table=True):
-    """A log of sweeps, for `obligations status`."""
+    """A log of sweeps, for `obligations status`: no `finished_at` and a worker that is gone = interrupted."""
 
     __tablename__ = "sweep"
 
     id: int | None = Field(default=None, primary_key=True)
     started_at: dt.datetime
     finished_at: dt.datetime | None = None
+    worker: str | None = Field(default=None, max_length=100)  # hostname:pid of the process that ran it
+    stopped: bool = False  # asked to stop (SIGTERM) before the outbox was empty: the rest stays queued
     as_of: dt.datetime
     reminders: int = 0
     messages: int = 0

@@ -12,7 +12,11 @@ A sweep at an instant `now`:
 3. delivers: each message is claimed atomically before it is sent (a conditional UPDATE, and on PostgreSQL
    `FOR UPDATE SKIP LOCKED`), every attempt is recorded, temporary failures are retried with backoff and
    jitter, permanent ones are marked failed. A crash after sending but before recording resends at most that
-   message (its claim expires); a crash before sending loses nothing (the message is still in the outbox).
+   message (its claim expires; at once if the claiming process, on this host, is gone); a crash before sending
+   loses nothing (the message is still in the outbox).
+
+A sweep asked to stop (SIGTERM) stops between chunks of planning (rolling the plan back: the next sweep plans
+it again) and between sends (the message in flight is sent and recorded; the rest stay queued).
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ class SweepResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    stopped: bool = False  # asked to stop before the work was done; what is left stays queued
     planned: list[PlannedMessage] = field(default_factory=list)  # for --dry-run
 
 
@@ -105,13 +110,15 @@ def plan_messages(
     *,
     command: Callable[[int], str] = lambda task_id: f"obligations done {task_id} --on YYYY-MM-DD",
     preview: bool = False,
+    stop: Callable[[], bool] = lambda: False,
 ) -> SweepResult:
     """Steps 1–2 of the sweep, inside the caller's transaction (roll it back for a dry run).
 
     Works in bounded memory whatever the size of the sweep: due tasks are streamed in chunks and their
     reminders written with a `pending` mark; digests are then built for a few hundred recipients at a time,
     from their pending reminders; the marks are cleared before the transaction ends. `preview` keeps what is planned in
-    `result.planned` (for `remind --dry-run`)."""
+    `result.planned` (for `remind --dry-run`). `stop` is asked between chunks: when it answers yes, `Stopped`
+    is raised and the caller rolls the transaction back."""
     result = SweepResult(as_of=now)
     if not settings.office_hours.is_open(now):
         opening = settings.office_hours.next_opening(now)
@@ -124,7 +131,7 @@ def plan_messages(
     if not _has_due_tasks(session, today) and not _has_unreported_failures(session):
         return result  # the common case: one indexed probe, whatever the number of tasks
     registry = _Registry.load(session, profiles)
-    result.reminders = _record_reminders(session, registry, today, now)
+    result.reminders = _record_reminders(session, registry, today, now, stop)
     failures, untold = _unreported_failures(session, registry)
     writer = _DigestWriter(session, registry, today, now, settings, command, preview, result)
     writer.reported.extend(untold)
@@ -141,6 +148,7 @@ def plan_messages(
             .limit(RECIPIENTS_PER_CHUNK)
         )
     ):
+        _check(stop)
         writer.write(recipients, failures)
     session.execute(update(Reminder).where(pending).values(pending=False))
     for told in chunks(sorted(failures), RECIPIENTS_PER_CHUNK):  # secretaries told of failures only
@@ -157,6 +165,15 @@ TASKS_PER_CHUNK = 5000
 RECIPIENTS_PER_CHUNK = 500
 
 
+class Stopped(Exception):
+    """Planning was asked to stop (SIGTERM): the caller rolls its transaction back."""
+
+
+def _check(stop: Callable[[], bool]) -> None:
+    if stop():
+        raise Stopped
+
+
 def _has_due_tasks(session: Session, today: dt.date) -> bool:
     return session.exec(_due_tasks(today, select(col(Task.id))).limit(1)).first() is not None
 
@@ -167,7 +184,9 @@ def _due_tasks(today: dt.date, query: Any) -> Any:
     )
 
 
-def _record_reminders(session: Session, registry: _Registry, today: dt.date, now: dt.datetime) -> int:
+def _record_reminders(
+    session: Session, registry: _Registry, today: dt.date, now: dt.datetime, stop: Callable[[], bool]
+) -> int:
     """Phase 1: a reminder for every receiver of the latest step each due task has reached, marked pending;
     then each task's `remind_on` moves past today (or to None).
 
@@ -188,6 +207,7 @@ def _record_reminders(session: Session, registry: _Registry, today: dt.date, now
     moves: dict[dt.date | None, array[int]] = defaultdict(lambda: array("q"))  # 8 bytes a task
     created = 0
     for batch in session.execute(query).partitions():
+        _check(stop)
         rows: list[dict[str, Any]] = []
         for task_id, org, rule_id, subject, responsible, due in batch:
             rule = registry.rule(org, rule_id)
@@ -662,6 +682,37 @@ _CHANNEL_LABELS = {"email": "邮件", "wecom": "企业微信", "console": "控�
 # Delivery
 
 
+def release_claims_of_gone_workers(session: Session, gone: Callable[[str], bool]) -> int:
+    """Messages claimed by a process known to be dead (`gone(worker)`: on this host, its pid no longer runs)
+    go back to the outbox at once, without waiting for the lease to expire."""
+    claimants = session.exec(
+        select(col(OutboxMessage.claimed_by)).where(col(OutboxMessage.state) == "sending").distinct()
+    ).all()
+    dead = [worker for worker in claimants if worker is not None and gone(worker)]
+    if not dead:
+        return 0
+    result = session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.state) == "sending", col(OutboxMessage.claimed_by).in_(dead))
+        .values(state="pending", claimed_at=None, claimed_by=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _release(engine: Engine, message_ids: Iterable[int], worker: str) -> None:
+    """Put this worker's claimed but unsent messages back in the outbox (asked to stop, or a failure)."""
+    with session_scope(engine) as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id).in_(list(message_ids)),
+                col(OutboxMessage.state) == "sending",
+                col(OutboxMessage.claimed_by) == worker,
+            )
+            .values(state="pending", claimed_at=None, claimed_by=None)
+        )
+
+
 def release_stale_claims(session: Session, now: dt.datetime, lease: dt.timedelta) -> int:
     """Messages claimed by a process that died mid-send go back to the outbox (sent at most once more)."""
     result = session.execute(
@@ -717,19 +768,30 @@ async def deliver(
         batch = claim(engine, now, worker)
         if not batch:
             break
-        with engine.connect() as connection:  # Core, not the ORM: recording is on the hot path of delivery
-            for message in batch:
-                outcome = await _send_one(message, channels)
-                if after_send is not None:
-                    after_send(message)
-                # Recorded and committed before the next send: a crash resends at most this one message.
-                kind = _record(connection, message, outcome, now, settings, rng)
-                connection.commit()
-                sent += kind == "sent"
-                retried += kind == "retry"
-                failed += kind == "failed"
-                if stop is not None and stop.is_set():
-                    break
+        unsent = {message.id or 0 for message in batch}
+        try:
+            with (
+                engine.connect() as connection
+            ):  # Core, not the ORM: recording is on the hot path of delivery
+                for message in batch:
+                    if stop is not None and stop.is_set():
+                        break  # the rest of the batch goes back to the outbox, below
+                    outcome = await _send_one(message, channels)
+                    if after_send is not None:
+                        after_send(message)
+                    # Recorded and committed before the next send: a crash resends at most this one message.
+                    kind = _record(connection, message, outcome, now, settings, rng)
+                    connection.commit()
+                    unsent.discard(message.id or 0)
+                    sent += kind == "sent"
+                    retried += kind == "retry"
+                    failed += kind == "failed"
+        finally:
+            if unsent:
+                try:
+                    _release(engine, unsent, worker)
+                except Exception:  # the database is gone: the next start releases them (the worker is dead)
+                    log.warning("could not release %d claimed messages", len(unsent), exc_info=True)
     return sent, retried, failed
 
 
@@ -831,19 +893,28 @@ async def sweep(
     worker: str,
     rng: random.Random | None = None,
     stop: asyncio.Event | None = None,
+    gone: Callable[[str], bool] = lambda worker: False,
 ) -> SweepResult:
+    """Plan (in a thread, so that a signal is heard while it works) and deliver; logged as a `Sweep` row.
+
+    First, messages claimed by workers that are `gone` (dead processes on this host) are released."""
     with session_scope(engine) as session:
-        log_row = Sweep(started_at=now, as_of=now)
+        released = release_claims_of_gone_workers(session, gone)
+        if released:
+            log.warning("released %d messages claimed by processes that are gone", released)
+        log_row = Sweep(started_at=now, as_of=now, worker=worker)
         session.add(log_row)
         session.flush()
         sweep_id = log_row.id
+    asked_to_stop: Callable[[], bool] = stop.is_set if stop is not None else lambda: False
     try:
-        with session_scope(engine) as session:
-            result = plan_messages(session, profiles, now, settings)
-        sent, retried, failed = await deliver(
-            engine, channels, now, settings, worker=worker, rng=rng or random.Random(), stop=stop
-        )
-        result.sent, result.retried, result.failed = sent, retried, failed
+        result = await asyncio.to_thread(_plan, engine, profiles, now, settings, asked_to_stop)
+        if not result.stopped:
+            sent, retried, failed = await deliver(
+                engine, channels, now, settings, worker=worker, rng=rng or random.Random(), stop=stop
+            )
+            result.sent, result.retried, result.failed = sent, retried, failed
+            result.stopped = asked_to_stop()
         error = None
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
@@ -862,9 +933,24 @@ async def sweep(
                 messages=result.messages,
                 sent=result.sent,
                 failed=result.failed,
+                stopped=result.stopped,
             )
         )
     return result
+
+
+def _plan(
+    engine: Engine,
+    profiles: Mapping[str, Profile],
+    now: dt.datetime,
+    settings: Settings,
+    stop: Callable[[], bool],
+) -> SweepResult:
+    try:
+        with session_scope(engine) as session:
+            return plan_messages(session, profiles, now, settings, stop=stop)
+    except Stopped:  # rolled back: nothing of this sweep's plan was kept, the next sweep plans it again
+        return SweepResult(as_of=now, stopped=True)
 
 
 def outbox_counts(session: Session) -> dict[str, int]:

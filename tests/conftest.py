@@ -41,7 +41,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     """A migrated database."""
-    engine = db.make_engine(db.resolve_url(database_url, Path.cwd()))
+    engine = db.make_engine(db.resolve_url(database_url, Path.cwd()), create=True)
     db.upgrade(engine)
     yield engine
     engine.dispose()

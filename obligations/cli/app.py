@@ -6,6 +6,8 @@ Each command is a few lines that call the core; commands live in the sibling mod
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import logging
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from calendars.model import Profile
@@ -49,6 +52,7 @@ class App:
     # default ./config.toml may be absent (the built-in defaults apply, and nothing is delivered).
     config_required: bool = False
     warn: Callable[[str], None] = field(default=lambda message: click.echo(message, err=True))
+    may_create_database: bool = False  # set by `init` only
 
     @cached_property
     def config(self) -> Config:
@@ -83,7 +87,13 @@ class App:
 
     @cached_property
     def raw_engine(self) -> Engine:
-        return db.make_engine(self.database_url)
+        """The engine of the database as it is: a SQLite file that does not exist is an error, unless the
+        command is `init` (a mistyped path must not become a new empty database)."""
+        return db.make_engine(
+            self.database_url,
+            busy_timeout=self.config.database.busy_timeout_seconds,
+            create=self.may_create_database,
+        )
 
     @cached_property
     def engine(self) -> Engine:
@@ -117,7 +127,9 @@ pass_app = click.make_pass_decorator(App)
 
 
 class _Cli(click.Group):
-    """Turns user mistakes into one Chinese message and a non-zero exit, without a traceback."""
+    """The error funnel: every failure becomes one Chinese message and an exit status (the README's table),
+    never a traceback. User mistakes arrive as `UserError`; a database driver's failures and the operating
+    system's (a full disk, a read-only or missing folder) are classified here and in `db.problem`."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -128,6 +140,34 @@ class _Cli(click.Group):
         except (ConfigError, ProblemsError) as error:  # a broken config, profile or checklist file
             click.echo(f"错误：{error}", err=True)
             ctx.exit(3)
+        except DBAPIError as error:
+            app = ctx.find_object(App)
+            url = app.__dict__.get("database_url") if app is not None else None  # only if already resolved
+            problem = db.problem(error, url)
+            click.echo(f"错误：{problem}", err=True)
+            ctx.exit(problem.exit_code)
+        except OSError as error:
+            click.echo(f"错误：{os_problem(error)}", err=True)
+            ctx.exit(1)
+
+
+_OS_PROBLEMS = {
+    errno.ENOSPC: "磁盘已满",
+    errno.EDQUOT: "超出磁盘配额",
+    errno.EROFS: "文件系统只读",
+    errno.EACCES: "没有权限",
+    errno.EPERM: "不允许的操作",
+    errno.ENOENT: "文件或文件夹不存在",
+    errno.ENOTDIR: "路径中有一段不是文件夹",
+    errno.EISDIR: "这是一个文件夹，不是文件",
+}
+
+
+def os_problem(error: OSError) -> str:
+    """A file the command had to read or write could not be: which one, and why, in Chinese."""
+    reason = _OS_PROBLEMS.get(error.errno or 0) or error.strerror or type(error).__name__
+    where = error.filename if error.filename is not None else ""
+    return f"无法读写 {where}：{reason}。" if where else f"读写文件失败：{reason}。"
 
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
@@ -157,6 +197,9 @@ def cli(ctx: click.Context, config_path: Path, db_url: str | None) -> None:
       obligations due
       obligations --config /etc/obligations/config.toml due --org jg.b1 --overdue
     """
+    # The log is English, for the daemon (which configures logging); a command speaks through its output and
+    # the error funnel only, so nothing of the log reaches the terminal through logging's last resort.
+    logging.getLogger("obligations").addHandler(logging.NullHandler())
     named = ctx.get_parameter_source("config_path") is not click.core.ParameterSource.DEFAULT
     ctx.obj = App(config_path=config_path, db_url=db_url, config_required=named)
 

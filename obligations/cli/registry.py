@@ -35,6 +35,7 @@ def init(app: App, demo: bool, as_of: dt.datetime | None) -> None:
         app.config_path.parent.mkdir(parents=True, exist_ok=True)
         app.config_path.write_text(example(), encoding="utf-8")
         click.echo(f"已创建配置文件 {app.config_path}")
+    app.may_create_database = True
     before, after = db.upgrade(app.raw_engine)
     where = app.raw_engine.url.render_as_string(hide_password=True)
     if before == after:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
 import random
-import socket
 import time
 from collections.abc import Mapping
 
@@ -21,7 +19,7 @@ from obligations.channels import build_channels
 from obligations.cli.app import PARTY_TIME, App, as_of_instant, cli, instant_option, pass_app
 from obligations.cli.app import today as app_today
 from obligations.config import check_profiles_in_use, configured_profiles
-from obligations.daemon import Daemon, system_clock
+from obligations.daemon import Daemon, system_clock, this_worker, worker_gone
 from obligations.errors import UserError
 from obligations.escalation import OfficeHours
 from obligations.models import OutboxMessage, Sweep
@@ -52,10 +50,6 @@ def _require_config_file(app: App) -> None:
             "并在 [reminders] channels 中选择提醒渠道（email、wecom 或 console）。",
             exit_code=3,
         )
-
-
-def _worker() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @cli.command()
@@ -95,8 +89,9 @@ def remind(app: App, as_of: dt.datetime | None, dry_run: bool) -> None:
     async def run() -> reminders.SweepResult:
         try:
             return await reminders.sweep(
-                app.engine, app.profiles, channels, now, config, worker=_worker(), rng=random.Random()
-            )
+                app.engine, app.profiles, channels, now, config,
+                worker=this_worker(), rng=random.Random(), gone=worker_gone,
+            )  # fmt: skip
         finally:
             for channel in channels.values():
                 await channel.aclose()
@@ -109,6 +104,15 @@ def remind(app: App, as_of: dt.datetime | None, dry_run: bool) -> None:
         f"{now:%Y-%m-%d %H:%M}：新增提醒 {result.reminders} 条，合并为 {result.messages} 条消息；"
         f"发送成功 {result.sent}，待重试 {result.retried}，失败 {result.failed}。"
     )
+    if result.sent == 0 and result.retried + result.failed > 0:
+        raise UserError(
+            "全部发送失败：请检查 [notifiers] 配置、网络和邮件服务器；"
+            "obligations outbox --failed 列出原因（待重试的消息下次执行时自动重发）。",
+            exit_code=ALL_DELIVERIES_FAILED,
+        )
+
+
+ALL_DELIVERIES_FAILED = 7  # remind: deliveries were attempted and not one succeeded (the README's table)
 
 
 def _print_plan(result: reminders.SweepResult) -> None:
@@ -187,6 +191,20 @@ def outbox(app: App, failed_only: bool, retry_id: int | None, retry_all: bool, l
 _STATES = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败"}
 
 
+def _sweep_outcome(sweep: Sweep) -> str:
+    """失败 (an error), 中断 (never finished and its process is gone), 进行中, 已停止 (SIGTERM), or the counts."""
+    counts = f"新增提醒 {sweep.reminders}，消息 {sweep.messages}，发送 {sweep.sent}，失败 {sweep.failed}"
+    if sweep.error:
+        return f"失败：{sweep.error}"
+    if sweep.finished_at is None:
+        if sweep.worker is not None and worker_gone(sweep.worker):
+            return f"中断：执行它的进程 {sweep.worker} 已不在运行，未完成的消息留在发件箱，下次检查时发送"
+        return f"进行中（{sweep.worker or '未知进程'}）"
+    if sweep.stopped:
+        return f"已停止：收到停止信号，余下的消息留在发件箱；{counts}"
+    return counts
+
+
 @cli.command()
 @pass_app
 def status(app: App) -> None:
@@ -207,12 +225,7 @@ def status(app: App) -> None:
         next_sweep = now
     else:
         when = last.as_of.astimezone(PARTY_TIME)
-        outcome = (
-            f"出错：{last.error}"
-            if last.error
-            else f"新增提醒 {last.reminders}，消息 {last.messages}，发送 {last.sent}，失败 {last.failed}"
-        )
-        click.echo(f"最近一次检查：{when:%Y-%m-%d %H:%M}（{outcome}）")
+        click.echo(f"最近一次检查：{when:%Y-%m-%d %H:%M}（{_sweep_outcome(last)}）")
         next_sweep = max(now, when + dt.timedelta(minutes=minutes))
     next_replan = dt.datetime.combine(now.date(), replan, tzinfo=PARTY_TIME)
     if next_replan <= now:

@@ -36,7 +36,7 @@ COUNT_HEADERS = ("任务数", "按时完成", "逾期完成", "已逾期", "未�
 @format_option("table", "json", "csv", "html")
 @click.option(
     "--output",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     help="写入文件（默认输出到屏幕）；html 格式通常与此项同用。",
 )
 @pass_app

@@ -76,7 +76,7 @@ def score(
 )
 @click.option(
     "--output",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     help="写入文件，默认输出到屏幕。",
 )
 @pass_app
