@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from obligations import ledger
-from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app
+from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app, today
 from obligations.errors import UserError
 
 
@@ -72,7 +72,8 @@ def _record(
     activity = _activity(values)
     day = as_of_date(values["as_of"])
     with app.session() as session:
-        app.keep_planned(session, day)
+        # The stored plan is today's; a back-dated record finds (or plans) only its own task.
+        app.keep_planned(session, today())
         if task_ids is not None:
             tasks = [ledger.task_by_id(session, task_id) for task_id in task_ids]
         else:
