@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from calendars import recurrence
@@ -148,11 +149,7 @@ def record(
         raise LedgerError(problems)
 
     fingerprint = _fingerprint(tasks, activity)
-    existing = session.exec(
-        select(Completion).where(
-            col(Completion.fingerprint) == fingerprint, col(Completion.undone_at).is_(None)
-        )
-    ).first()
+    existing = _recorded(session, fingerprint)
     if existing is not None:
         return Recorded(existing, list(tasks), duplicate=True)
 
@@ -170,7 +167,17 @@ def record(
         recorded_at=now,
     )
     session.add(completion)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # The same activity recorded at the same moment by another process, which committed first (the
+        # partial unique index on active fingerprints): this one writes nothing and says so, as a
+        # sequential duplicate does.
+        session.rollback()
+        existing = _recorded(session, fingerprint)
+        if existing is None:
+            raise
+        return Recorded(existing, list(tasks), duplicate=True)
     assert completion.id is not None
     for task in tasks:
         amount = activity.hours if task.unit == "hours" and activity.hours else 1.0
@@ -188,6 +195,15 @@ def record(
         recount(session, task_id)
     hours = activity.hours or 0.0
     return Recorded(completion, list(tasks), credited_hours={member: hours for member in credited})
+
+
+def _recorded(session: Session, fingerprint: str) -> Completion | None:
+    """The active completion of the same activity, if it was recorded already."""
+    return session.exec(
+        select(Completion).where(
+            col(Completion.fingerprint) == fingerprint, col(Completion.undone_at).is_(None)
+        )
+    ).first()
 
 
 def _members_of(session: Session, org: Organization) -> dict[str, Member]:
