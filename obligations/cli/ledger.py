@@ -28,9 +28,7 @@ def activity_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--place", help="地点。"),
         click.option("--form", help="方式，如 集中学习、专题研讨、线上会议。"),
         click.option("--host", help="主持人。"),
-        click.option(
-            "--attendees", "attendee_count", type=click.IntRange(min=0), help="参加人数（不逐一登记时）。"
-        ),
+        click.option("--attendees", "attendee_count", type=int, help="参加人数（不逐一登记时）。"),
         click.option("--attendee", "attendees", multiple=True, help="参加人员的党员编号，可重复。"),
         click.option("--absent", multiple=True, help="缺席人员及原因，写作 党员编号:原因，可重复。"),
         click.option("--topic", help="主题和内容。"),

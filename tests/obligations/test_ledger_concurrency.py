@@ -21,7 +21,16 @@ AS_OF = ("--as-of", "2026-11-21")
 def _start(workspace: tuple[Path, str], *args: str) -> subprocess.Popen[str]:
     config, url = workspace
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-c", "from obligations.cli import main; main()", "--config", str(config), "--db", url, *args]
+    command = [
+        sys.executable,
+        "-c",
+        "from obligations.cli import main; main()",
+        "--config",
+        str(config),
+        "--db",
+        url,
+        *args,
+    ]
     return subprocess.Popen(
         command, env=env, cwd=config.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -68,7 +77,9 @@ def test_two_processes_recording_the_same_activity_at_once_count_it_once(importe
         assert connection.execute(text("SELECT count(*) FROM completion")).scalar_one() == 1
         counts = dict(
             connection.execute(
-                text("SELECT subject, done_count FROM task WHERE id = :id OR (rule = 'study-hours' AND period = '2026' AND subject IN ('jgb1m1', 'jgb1m3'))"),
+                text(
+                    "SELECT subject, done_count FROM task WHERE id = :id OR (rule = 'study-hours' AND period = '2026' AND subject IN ('jgb1m1', 'jgb1m3'))"
+                ),
                 {"id": task["task_id"]},
             ).all()
         )
@@ -87,19 +98,27 @@ def test_upgrading_withdraws_duplicates_recorded_before_the_constraint(imported:
     with engine.begin() as connection:
         command.downgrade(db.alembic_config(connection), "0004")
     with engine.begin() as connection:  # what two racing records left behind before revision 0005
-        columns = "org, held_on, place, form, host, topic, note, hours, attendee_count, fingerprint, recorded_at"
+        columns = (
+            "org, held_on, place, form, host, topic, note, hours, attendee_count, fingerprint, recorded_at"
+        )
         connection.execute(text(f"INSERT INTO completion ({columns}) SELECT {columns} FROM completion"))
         connection.execute(
-            text("INSERT INTO completion_task (completion_id, task_id, amount) SELECT 2, task_id, amount"
-                 " FROM completion_task WHERE completion_id = 1")  # fmt: skip
+            text(
+                "INSERT INTO completion_task (completion_id, task_id, amount) SELECT 2, task_id, amount"
+                " FROM completion_task WHERE completion_id = 1"
+            )
         )
         connection.execute(text("UPDATE task SET done_count = 2 * done_count WHERE done_count > 0"))
     result = run(imported, "init")
     assert result.exit_code == 0, result.stderr
     with engine.connect() as connection:
-        rows = connection.execute(text("SELECT id, undone_at IS NULL, undo_reason FROM completion ORDER BY id"))
+        rows = connection.execute(
+            text("SELECT id, undone_at IS NULL, undo_reason FROM completion ORDER BY id")
+        )
         (first, second) = rows.all()
-        counts = set(connection.execute(text("SELECT done_count, status FROM task WHERE done_count > 0")).all())
+        counts = set(
+            connection.execute(text("SELECT done_count, status FROM task WHERE done_count > 0")).all()
+        )
     engine.dispose()
     assert first[1] and not second[1] and "重复登记" in second[2]
     assert counts == {(1, "done"), (4, "open")}  # the 主题党日 once, jgb1m1's 学时 once

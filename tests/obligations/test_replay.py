@@ -109,9 +109,15 @@ def test_a_dry_run_on_a_stale_plan_writes_nothing(planned: tuple[Path, str]) -> 
 @pytest.mark.parametrize("day", ["2024-12-31", "2020-06-30", "2016-01-15"])
 def test_planning_for_a_past_date_keeps_every_task_id(planned: tuple[Path, str], day: str) -> None:
     config, url = planned
-    before = {task["id"]: (task["rule"], task["subject"], task["period"]) for task in _rows(url, config.parent, "task")}
+    before = {
+        task["id"]: (task["rule"], task["subject"], task["period"])
+        for task in _rows(url, config.parent, "task")
+    }
     result = run(planned, "plan", "--as-of", day, "--all")
     assert result.exit_code == 0, result.stderr
     assert "移除 0" in result.stdout
-    after = {task["id"]: (task["rule"], task["subject"], task["period"]) for task in _rows(url, config.parent, "task")}
+    after = {
+        task["id"]: (task["rule"], task["subject"], task["period"])
+        for task in _rows(url, config.parent, "task")
+    }
     assert {task_id: after.get(task_id) for task_id in before} == before

@@ -25,28 +25,34 @@ REASON = "重复登记（数据库升级时撤销，保留最早的一条）"
 
 def upgrade() -> None:
     connection = op.get_bind()
-    duplicates = connection.execute(
-        sa.text(
-            "SELECT id FROM completion c WHERE undone_at IS NULL AND EXISTS (SELECT 1 FROM completion f"
-            " WHERE f.fingerprint = c.fingerprint AND f.undone_at IS NULL AND f.id < c.id)"
+    duplicates = (
+        connection.execute(
+            sa.text(
+                "SELECT id FROM completion c WHERE undone_at IS NULL AND EXISTS (SELECT 1 FROM completion f"
+                " WHERE f.fingerprint = c.fingerprint AND f.undone_at IS NULL AND f.id < c.id)"
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     if duplicates:
         now = dt.datetime.now(dt.UTC)
-        completion = sa.table(
-            "completion", sa.column("id"), sa.column("undone_at"), sa.column("undo_reason")
-        )
+        completion = sa.table("completion", sa.column("id"), sa.column("undone_at"), sa.column("undo_reason"))
         connection.execute(
             completion.update()
             .where(completion.c.id.in_(duplicates))
             .values(undone_at=now, undo_reason=REASON)
         )
-        tasks = connection.execute(
-            sa.text("SELECT DISTINCT task_id FROM completion_task WHERE completion_id IN :ids").bindparams(
-                sa.bindparam("ids", expanding=True)
-            ),
-            {"ids": duplicates},
-        ).scalars().all()
+        tasks = (
+            connection.execute(
+                sa.text(
+                    "SELECT DISTINCT task_id FROM completion_task WHERE completion_id IN :ids"
+                ).bindparams(sa.bindparam("ids", expanding=True)),
+                {"ids": duplicates},
+            )
+            .scalars()
+            .all()
+        )
         for task_id in tasks:
             _recount(connection, task_id)
     op.create_index(
