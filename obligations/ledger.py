@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from calendars import recurrence
 from calendars.model import Profile, Quorum, RuleKind
 from calendars.periods import parse_key
 from calendars.text import control_problem, length_problem
-from obligations import escalation, planner
+from obligations import attachments, escalation, planner
 from obligations.errors import UserError, not_found
 from obligations.models import (
     Attachment,
@@ -258,9 +257,7 @@ def _check(
         problems.append(f"{'、'.join(sorted(both))} 同时记为出席和缺席。")
     if activity.attendees and activity.attendee_count is not None:
         problems.append("参加人数和参加人员名单只能填一种（--attendees 或 --attendee）。")
-    for path in activity.minutes:
-        if not path.is_file():
-            problems.append(f"会议记录文件 {path} 不存在。")
+    problems.extend(problem for problem in map(attachments.file_problem, activity.minutes) if problem)
     if activity.hours is not None and not (math.isfinite(activity.hours) and 0 < activity.hours <= MAX_HOURS):
         problems.append(
             f"学时（--hours）应为大于 0、不超过 {MAX_HOURS:g} 的数（一条记录是一天内的一次活动），"
@@ -399,19 +396,15 @@ def _copy_attachments(
 ) -> None:
     if not files:
         return
-    target_dir = folder / task.org / f"{task.rule}-{task.period.replace('/', '_').replace(':', '_')}"
-    target_dir.mkdir(parents=True, exist_ok=True)
-    for index, source in enumerate(files, start=1):
-        data = source.read_bytes()
-        target = target_dir / f"{completion_id}-{index}-{source.name}"
-        shutil.copyfile(source, target)
+    relative = attachments.folder_of(task.org, task.rule, task.period)
+    for stored in attachments.store(folder, relative, completion_id, files):
         session.add(
             Attachment(
                 completion_id=completion_id,
-                path=str(target.relative_to(folder)),
-                original_name=source.name,
-                sha256=hashlib.sha256(data).hexdigest(),
-                size=len(data),
+                path=stored.path,
+                original_name=stored.original_name,
+                sha256=stored.sha256,
+                size=stored.size,
             )
         )
 
