@@ -45,7 +45,9 @@ STUDY_HOURS = "study-hours"
 MAX_POSTPONEMENT_YEARS = 1  # 《中国共产党基层组织选举工作条例》第三条：延长期限一般不超过1年
 
 # What a person could mean by a number in a record; anything else is a typo (or `inf`, `nan`, `1e308`).
-MAX_HOURS = 24.0  # a record is one activity held on one day: it cannot earn more 学时 than the day has hours
+# The most 学时 any duty asks of a person in a year (班子成员 56); a record, even of a several-day 集中培训
+# entered once, cannot credit more than a whole year's requirement.
+MAX_HOURS = 56.0
 MAX_ATTENDEES = 10_000  # more than any grassroots 党委's 党员大会; a larger count is a slip of the keyboard
 EARLIEST = dt.date(1921, 7, 1)  # the Party's founding: no activity of a party organization is older
 MAX_EXTENSION_YEARS = 5  # an extension longer than a term of office is not a postponement
@@ -260,8 +262,7 @@ def _check(
     problems.extend(problem for problem in map(attachments.file_problem, activity.minutes) if problem)
     if activity.hours is not None and not (math.isfinite(activity.hours) and 0 < activity.hours <= MAX_HOURS):
         problems.append(
-            f"学时（--hours）应为大于 0、不超过 {MAX_HOURS:g} 的数（一条记录是一天内的一次活动），"
-            f"而不是 {activity.hours}。"
+            f"学时（--hours）应为大于 0、不超过 {MAX_HOURS:g} 的数（一年应修学时的上限），而不是 {activity.hours}。"
         )
     if activity.attendee_count is not None and not 0 < activity.attendee_count <= MAX_ATTENDEES:
         problems.append(

@@ -253,23 +253,23 @@ def test_an_exemption_marks_the_task_waived(imported: tuple[Path, str]) -> None:
     assert refused.exit_code == 6 and "已免于执行" in refused.stderr
 
 
-@pytest.mark.parametrize("hours", ["inf", "-inf", "nan", "1e308", "24.5", "0", "-4"])
+@pytest.mark.parametrize("hours", ["inf", "-inf", "nan", "1e308", "56.5", "0", "-4"])
 def test_hours_a_person_could_not_mean_are_refused_before_anything_is_written(
     imported: tuple[Path, str], hours: str
 ) -> None:
     result = run(imported, "record", "--org", "jg.b1", "--rule", "theme-party-day", "--on", "2026-11-18",
                  "--attendee", "jgb1m1", "--hours", hours, *AS_OF)  # fmt: skip
     assert result.exit_code == 6, (result.stdout, result.stderr)
-    assert "学时（--hours）应为大于 0、不超过 24 的数" in result.stderr
+    assert "学时（--hours）应为大于 0、不超过 56 的数" in result.stderr
     assert _completions(imported) == []
     assert _task(imported, "jg.b1", "theme-party-day", "2026-11")["done_count"] == 0
 
 
-def test_a_full_day_of_study_is_the_most_one_record_credits(imported: tuple[Path, str]) -> None:
+def test_a_years_training_is_the_most_one_record_credits(imported: tuple[Path, str]) -> None:
     result = run(imported, "record", "--org", "jg.b1", "--rule", "theme-party-day", "--on", "2026-11-18",
-                 "--attendee", "jgb1m1", "--hours", "24", *AS_OF)  # fmt: skip
+                 "--attendee", "jgb1m1", "--hours", "56", *AS_OF)  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    assert "各计入 24 学时" in result.stdout
+    assert "各计入 56 学时" in result.stdout
 
 
 @pytest.mark.parametrize("count", ["0", "-3", "10001", "999999999999"])

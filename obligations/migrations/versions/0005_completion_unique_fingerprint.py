@@ -10,8 +10,6 @@ Create Date: 2026-12-02
 
 from __future__ import annotations
 
-import datetime as dt
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -36,12 +34,11 @@ def upgrade() -> None:
         .all()
     )
     if duplicates:
-        now = dt.datetime.now(dt.UTC)
         completion = sa.table("completion", sa.column("id"), sa.column("undone_at"), sa.column("undo_reason"))
         connection.execute(
             completion.update()
             .where(completion.c.id.in_(duplicates))
-            .values(undone_at=now, undo_reason=REASON)
+            .values(undone_at=sa.func.current_timestamp(), undo_reason=REASON)  # the database's clock, in UTC
         )
         tasks = (
             connection.execute(
