@@ -158,6 +158,9 @@ def record(
     if problems:
         raise LedgerError(problems)
 
+    # Where minutes would go is known before anything is written (a code unfit for a path refuses the record).
+    first = tasks[0]
+    folder = attachments.folder_of(first.org, first.rule, first.period) if activity.minutes else None
     fingerprint = _fingerprint(tasks, activity)
     existing = _recorded(session, fingerprint)
     if existing is not None:
@@ -198,7 +201,8 @@ def record(
     for member_id, reason in activity.absent:
         session.add(Attendance(completion_id=completion.id, member=member_id, present=False, reason=reason))
     credited = _credit_hours(session, completion.id, activity, {task.id for task in tasks})
-    _copy_attachments(session, completion.id, tasks[0], activity.minutes, attachments_dir)
+    if folder is not None:
+        _copy_attachments(session, completion.id, activity.minutes, attachments_dir, folder)
     session.flush()
     for task_id in {task.id for task in tasks} | set(credited.values()):
         assert task_id is not None
@@ -393,11 +397,8 @@ def _credit_hours(
 
 
 def _copy_attachments(
-    session: Session, completion_id: int, task: Task, files: Sequence[Path], folder: Path
+    session: Session, completion_id: int, files: Sequence[Path], folder: Path, relative: Path
 ) -> None:
-    if not files:
-        return
-    relative = attachments.folder_of(task.org, task.rule, task.period)
     for stored in attachments.store(folder, relative, completion_id, files):
         session.add(
             Attachment(
