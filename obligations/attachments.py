@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from calendars.text import identifier_problem
-from obligations.errors import UserError
+from obligations.errors import LedgerError, UserError
 
 # Minutes and photos of one meeting; a scanned record of a long meeting is a few tens of MB. A larger file
 # is a video or a wrong file, and the folder is backed up with the database.
@@ -33,12 +33,6 @@ class Stored:
     original_name: str
     sha256: str
     size: int
-
-
-class AttachmentError(UserError):
-    """A minutes file that cannot be taken (a ledger problem: nothing is recorded)."""
-
-    exit_code = 6
 
 
 def file_problem(path: Path) -> str | None:
@@ -62,7 +56,7 @@ def folder_of(org: str, rule: str, period: str) -> Path:
     for what, value in (("组织编码", org), ("附件目录名", task_folder)):
         problem = identifier_problem(value)
         if problem:
-            raise AttachmentError(f"{what} {value!r} 不能用作附件目录：{problem}。")
+            raise LedgerError([f"{what} {value!r} 不能用作附件目录：{problem}。"])
     return Path(org) / task_folder
 
 
@@ -73,7 +67,7 @@ def store(folder: Path, relative: Path, completion_id: int, files: Sequence[Path
     root = folder.resolve()
     target_dir = (root / relative).resolve()
     if not target_dir.is_relative_to(root):
-        raise AttachmentError(f"附件目录 {relative} 不在附件目录 {root} 之内。")
+        raise LedgerError([f"附件目录 {relative} 不在附件目录 {root} 之内。"])
     target_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     stored: list[Stored] = []
@@ -98,10 +92,10 @@ def _copy(source: Path, target: Path) -> tuple[str, int]:
         # O_NONBLOCK: a FIFO put in place since the check must not hang the command.
         descriptor = os.open(source, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as error:
-        raise AttachmentError(f"会议记录文件 {source} 无法读取：{error.strerror or error}。") from None
+        raise LedgerError([f"会议记录文件 {source} 无法读取：{error.strerror or error}。"]) from None
     with os.fdopen(descriptor, "rb") as reader:
         if not stat.S_ISREG(os.fstat(reader.fileno()).st_mode):
-            raise AttachmentError(f"会议记录文件 {source} 不是普通文件（不能是目录、管道或设备）。")
+            raise LedgerError([f"会议记录文件 {source} 不是普通文件（不能是目录、管道或设备）。"])
         digest = hashlib.sha256()
         size = 0
         try:
@@ -109,8 +103,10 @@ def _copy(source: Path, target: Path) -> tuple[str, int]:
                 while chunk := reader.read(CHUNK):
                     size += len(chunk)
                     if size > MAX_BYTES:
-                        raise AttachmentError(
-                            f"会议记录文件 {source} 超过单个附件 {_megabytes(MAX_BYTES)} 的上限（复制时仍在增长）。"
+                        raise LedgerError(
+                            [
+                                f"会议记录文件 {source} 超过单个附件 {_megabytes(MAX_BYTES)} 的上限（复制时仍在增长）。"
+                            ]
                         )
                     digest.update(chunk)
                     writer.write(chunk)

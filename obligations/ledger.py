@@ -27,7 +27,7 @@ from calendars.model import Profile, Quorum, RuleKind
 from calendars.periods import parse_key
 from calendars.text import control_problem, length_problem
 from obligations import attachments, escalation, planner
-from obligations.errors import UserError, not_found
+from obligations.errors import LedgerError, UserError, not_found
 from obligations.models import (
     Attachment,
     Attendance,
@@ -51,16 +51,6 @@ MAX_HOURS = 56.0
 MAX_ATTENDEES = 10_000  # more than any grassroots 党委's 党员大会; a larger count is a slip of the keyboard
 EARLIEST = dt.date(1921, 7, 1)  # the Party's founding: no activity of a party organization is older
 MAX_EXTENSION_YEARS = 5  # an extension longer than a term of office is not a postponement
-
-
-class LedgerError(UserError):
-    """A record that fails its checks; the message lists every failed check."""
-
-    exit_code = 6
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems) if len(self.problems) > 1 else self.problems[0])
 
 
 @dataclass(frozen=True)
