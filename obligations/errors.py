@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 class UserError(Exception):
@@ -19,6 +19,16 @@ class UserError(Exception):
 
 class NotFound(UserError):
     exit_code = 2
+
+
+class LedgerError(UserError):
+    """A record that fails its checks; the message lists every failed check."""
+
+    exit_code = 6
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems) if len(self.problems) > 1 else self.problems[0])
 
 
 def not_found(what: str, wanted: str, known: Iterable[str]) -> NotFound:

@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import shutil
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from calendars import recurrence
 from calendars.model import Profile, Quorum, RuleKind
 from calendars.periods import parse_key
-from obligations import escalation, planner
-from obligations.errors import UserError, not_found
+from calendars.text import control_problem, length_problem
+from obligations import attachments, escalation, planner
+from obligations.errors import LedgerError, UserError, not_found
 from obligations.models import (
     Attachment,
     Attendance,
@@ -41,15 +44,13 @@ from obligations.queries import organization
 STUDY_HOURS = "study-hours"
 MAX_POSTPONEMENT_YEARS = 1  # 《中国共产党基层组织选举工作条例》第三条：延长期限一般不超过1年
 
-
-class LedgerError(UserError):
-    """A record that fails its checks; the message lists every failed check."""
-
-    exit_code = 6
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems) if len(self.problems) > 1 else self.problems[0])
+# What a person could mean by a number in a record; anything else is a typo (or `inf`, `nan`, `1e308`).
+# The most 学时 any duty asks of a person in a year (班子成员 56); a record, even of a several-day 集中培训
+# entered once, cannot credit more than a whole year's requirement.
+MAX_HOURS = 56.0
+MAX_ATTENDEES = 10_000  # more than any grassroots 党委's 党员大会; a larger count is a slip of the keyboard
+EARLIEST = dt.date(1921, 7, 1)  # the Party's founding: no activity of a party organization is older
+MAX_EXTENSION_YEARS = 5  # an extension longer than a term of office is not a postponement
 
 
 @dataclass(frozen=True)
@@ -147,12 +148,11 @@ def record(
     if problems:
         raise LedgerError(problems)
 
+    # Where minutes would go is known before anything is written (a code unfit for a path refuses the record).
+    first = tasks[0]
+    folder = attachments.folder_of(first.org, first.rule, first.period) if activity.minutes else None
     fingerprint = _fingerprint(tasks, activity)
-    existing = session.exec(
-        select(Completion).where(
-            col(Completion.fingerprint) == fingerprint, col(Completion.undone_at).is_(None)
-        )
-    ).first()
+    existing = _recorded(session, fingerprint)
     if existing is not None:
         return Recorded(existing, list(tasks), duplicate=True)
 
@@ -170,7 +170,17 @@ def record(
         recorded_at=now,
     )
     session.add(completion)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # The same activity recorded at the same moment by another process, which committed first (the
+        # partial unique index on active fingerprints): this one writes nothing and says so, as a
+        # sequential duplicate does.
+        session.rollback()
+        existing = _recorded(session, fingerprint)
+        if existing is None:
+            raise
+        return Recorded(existing, list(tasks), duplicate=True)
     assert completion.id is not None
     for task in tasks:
         amount = activity.hours if task.unit == "hours" and activity.hours else 1.0
@@ -181,13 +191,23 @@ def record(
     for member_id, reason in activity.absent:
         session.add(Attendance(completion_id=completion.id, member=member_id, present=False, reason=reason))
     credited = _credit_hours(session, completion.id, activity, {task.id for task in tasks})
-    _copy_attachments(session, completion.id, tasks[0], activity.minutes, attachments_dir)
+    if folder is not None:
+        _copy_attachments(session, completion.id, activity.minutes, attachments_dir, folder)
     session.flush()
     for task_id in {task.id for task in tasks} | set(credited.values()):
         assert task_id is not None
         recount(session, task_id)
     hours = activity.hours or 0.0
     return Recorded(completion, list(tasks), credited_hours={member: hours for member in credited})
+
+
+def _recorded(session: Session, fingerprint: str) -> Completion | None:
+    """The active completion of the same activity, if it was recorded already."""
+    return session.exec(
+        select(Completion).where(
+            col(Completion.fingerprint) == fingerprint, col(Completion.undone_at).is_(None)
+        )
+    ).first()
 
 
 def _members_of(session: Session, org: Organization) -> dict[str, Member]:
@@ -211,10 +231,12 @@ def _check(
     members: Mapping[str, Member],
     as_of: dt.date,
 ) -> list[str]:
-    problems: list[str] = []
+    problems = _activity_text_problems(activity)
     day = activity.held_on
     if day > as_of:
         problems.append(f"日期 {day} 在未来（今天是 {as_of}）：只能记录已经开展的活动。")
+    if day < EARLIEST:
+        problems.append(f"日期 {day} 早于建党（{EARLIEST}），请检查年份。")
     for task in tasks:
         title = _title(profile, task)
         if task.status == "waived":
@@ -224,18 +246,22 @@ def _check(
             span = f"{start} 至 {end}" if end else f"{start} 以后"
             problems.append(f"日期 {day} 不在任务 {task.id}（{title}，{task.period}）的周期内（{span}）。")
     for member_id in (*activity.attendees, *(member for member, _ in activity.absent)):
-        if member_id not in members:
+        if member_id not in members and control_problem(member_id) is None:  # else reported as text
             problems.append(f"{member_id} 不是{org.name}（{org.code}）的党员，不能记为参加人员或请假人员。")
     both = set(activity.attendees) & {member for member, _ in activity.absent}
     if both:
         problems.append(f"{'、'.join(sorted(both))} 同时记为出席和缺席。")
     if activity.attendees and activity.attendee_count is not None:
         problems.append("参加人数和参加人员名单只能填一种（--attendees 或 --attendee）。")
-    for path in activity.minutes:
-        if not path.is_file():
-            problems.append(f"会议记录文件 {path} 不存在。")
-    if activity.hours is not None and activity.hours <= 0:
-        problems.append(f"学时应为正数，而不是 {activity.hours}。")
+    problems.extend(problem for problem in map(attachments.file_problem, activity.minutes) if problem)
+    if activity.hours is not None and not (math.isfinite(activity.hours) and 0 < activity.hours <= MAX_HOURS):
+        problems.append(
+            f"学时（--hours）应为大于 0、不超过 {MAX_HOURS:g} 的数（一年应修学时的上限），而不是 {activity.hours}。"
+        )
+    if activity.attendee_count is not None and not 0 < activity.attendee_count <= MAX_ATTENDEES:
+        problems.append(
+            f"参加人数（--attendees）应在 1 至 {MAX_ATTENDEES} 之间，而不是 {activity.attendee_count}。"
+        )
     for task in tasks:
         rule = profile.rules.get(task.rule) if profile else None
         if rule is None or rule.record.quorum is None:
@@ -246,6 +272,37 @@ def _check(
         if rule.record.attendees and not activity.attendees and activity.attendee_count is None:
             problems.append(f"“{rule.title}”须记录参加人员（--attendee）或人数（--attendees）。")
     return problems
+
+
+def text_problem(label: str, column: Any, value: str | None, *, multiline: bool = False) -> str | None:
+    """Why a typed field cannot be stored: a control character, or more characters than its column holds.
+
+    The width is the column's own (models.py), so SQLite refuses what PostgreSQL would."""
+    if value is None:
+        return None
+    problem = control_problem(value, multiline=multiline)
+    length = getattr(column.type, "length", None)  # the InstrumentedAttribute of a table column
+    if problem is None and length is not None:
+        problem = length_problem(value, length)
+    return f"{label}{problem}。" if problem else None
+
+
+def _activity_text_problems(activity: Activity) -> list[str]:
+    checks = [
+        text_problem("地点（--place）", Completion.place, activity.place),
+        text_problem("方式（--form）", Completion.form, activity.form),
+        text_problem("主持人（--host）", Completion.host, activity.host),
+        text_problem("主题和内容（--topic）", Completion.topic, activity.topic),
+        text_problem("备注（--note）", Completion.note, activity.note, multiline=True),
+        *(text_problem("参加人员（--attendee）", Attendance.member, member) for member in activity.attendees),
+        *(text_problem("缺席人员（--absent）", Attendance.member, member) for member, _ in activity.absent),
+        *(text_problem("缺席原因（--absent）", Attendance.reason, reason) for _, reason in activity.absent),
+        *(
+            text_problem(f"会议记录文件名 {path.name!r} ", Attachment.original_name, path.name)
+            for path in activity.minutes
+        ),
+    ]
+    return [problem for problem in checks if problem]
 
 
 def _quorum_problem(
@@ -330,23 +387,16 @@ def _credit_hours(
 
 
 def _copy_attachments(
-    session: Session, completion_id: int, task: Task, files: Sequence[Path], folder: Path
+    session: Session, completion_id: int, files: Sequence[Path], folder: Path, relative: Path
 ) -> None:
-    if not files:
-        return
-    target_dir = folder / task.org / f"{task.rule}-{task.period.replace('/', '_').replace(':', '_')}"
-    target_dir.mkdir(parents=True, exist_ok=True)
-    for index, source in enumerate(files, start=1):
-        data = source.read_bytes()
-        target = target_dir / f"{completion_id}-{index}-{source.name}"
-        shutil.copyfile(source, target)
+    for stored in attachments.store(folder, relative, completion_id, files):
         session.add(
             Attachment(
                 completion_id=completion_id,
-                path=str(target.relative_to(folder)),
-                original_name=source.name,
-                sha256=hashlib.sha256(data).hexdigest(),
-                size=len(data),
+                path=stored.path,
+                original_name=stored.original_name,
+                sha256=stored.sha256,
+                size=stored.size,
             )
         )
 
@@ -386,6 +436,9 @@ def undo(session: Session, completion_id: int, reason: str, *, now: dt.datetime)
         )
     if not reason.strip():
         raise UserError("撤销台账记录必须说明理由（--reason）。")
+    problem = text_problem("撤销理由（--reason）", Completion.undo_reason, reason)
+    if problem:
+        raise LedgerError([problem])
     completion.undone_at = now
     completion.undo_reason = reason.strip()
     session.add(completion)
@@ -408,7 +461,14 @@ def waive(
     now: dt.datetime,
 ) -> Waiver:
     """An extension approved by the parent organization (the due date moves), or an exemption."""
-    problems = []
+    problems = [
+        problem
+        for problem in (
+            text_problem("理由（--reason）", Waiver.reason, reason),
+            text_problem("批准单位（--approved-by）", Waiver.approved_by, approved_by),
+        )
+        if problem
+    ]
     if not reason.strip():
         problems.append("须说明理由（--reason）。")
     if task.status == "done":
@@ -426,7 +486,11 @@ def waive(
             problems.append(f"新的期限 {until} 应晚于现在的期限 {task.due}。")
         if not approved_by or not approved_by.strip():
             problems.append("延期须经上级党组织批准，请填写批准单位（--approved-by）。")
-        if until is not None and task.rule == "term-election":
+        if until is not None and until > recurrence.shift(original, years=MAX_EXTENSION_YEARS):
+            problems.append(
+                f"新的期限 {until} 比原期限 {original} 晚 {MAX_EXTENSION_YEARS} 年以上，请检查年份。"
+            )
+        elif until is not None and task.rule == "term-election":
             limit = recurrence.shift(original, years=MAX_POSTPONEMENT_YEARS)
             if until > limit:
                 problems.append(

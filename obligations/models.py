@@ -109,6 +109,17 @@ class Completion(SQLModel, table=True):
     """One recorded activity (台账): 时间、地点、方式、参加人员和活动内容. It may satisfy several tasks."""
 
     __tablename__ = "completion"
+    __table_args__ = (
+        # One activity, one record: the duplicate rule is the database's, so that it holds for two
+        # processes recording the same activity at the same moment (a withdrawn record may be entered again).
+        Index(
+            "ux_completion_active_fingerprint",
+            "fingerprint",
+            unique=True,
+            sqlite_where=text("undone_at IS NULL"),
+            postgresql_where=text("undone_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     org: str = Field(foreign_key="organization.code", index=True, max_length=100)

@@ -11,6 +11,9 @@ unless the window itself moved). Reconciliation of one organization:
   that drops below 7 full members loses its future 支委会) or when it is an event task whose trigger is gone
   (the vacancy was filled, a new election replaced the term); an overdue periodic task stays, because it
   was owed when it fell due;
+- a task the window cannot see is never removed: a periodic task due after the window's end, an event
+  task triggered after it. Planning for an earlier date (`plan --as-of` in the past) therefore keeps every
+  task id, and ids in reminders already sent keep working;
 - tasks that are done, waived or partly done are never removed.
 """
 
@@ -439,8 +442,12 @@ def _reconcile(
         rule = profile.rules.get(task.rule)
         due = task.values["due"]
         if rule is None or rule.kind is RuleKind.EVENT:
-            # Expansion yields a present-state trigger whatever its age, a past event only from the window on:
-            # missing from the plan there means the trigger is gone (filled, re-elected, converted).
+            # Expansion yields a present-state trigger whatever its age, a past event only from the window on,
+            # and no trigger after the window's end (a replay of an earlier date cannot see this year's
+            # vacancy or election): missing from the plan within those bounds means the trigger is gone
+            # (filled, re-elected, converted).
+            if task.values["period_start"] > window.end:
+                continue
             if rule is None or rule.trigger is None or rule.trigger.persists or due >= window.start:
                 removed.append(task.id)
         elif window.start <= task.values["period_start"] and as_of <= due <= window.end:

@@ -122,6 +122,26 @@ class App:
                 f"已更新任务计划：新增 {summary.inserted}，更新 {summary.updated}，移除 {summary.removed}。"
             )
 
+    @contextmanager
+    def reading(self, as_of: dt.date, *, live: bool = True) -> Iterator[Session]:
+        """A session for a command that only reads, with the plan as it stands on `as_of`.
+
+        On today's date the plan is brought up to date and committed, as the daemon would do. Any other date
+        (a replay of the past, a look ahead), or `live=False` (a dry run), is planned inside a transaction
+        that is rolled back: a read never changes the stored plan, whatever date it is asked about.
+        """
+        if live and as_of == today():
+            with self.session() as session:
+                self.keep_planned(session, as_of)
+                yield session
+            return
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                planner.ensure_planned(session, self.profiles, as_of, self.horizon(as_of))
+                yield session
+            finally:
+                session.rollback()
+
 
 pass_app = click.make_pass_decorator(App)
 

@@ -48,8 +48,7 @@ def due(
       obligations due --as-of 2026-12-01 --format csv > 待办.csv
     """
     day = as_of_date(as_of)
-    with app.session() as session:
-        app.keep_planned(session, day)
+    with app.reading(day) as session:
         if rule_id is not None and not any(rule_id in profile.rules for profile in app.profiles.values()):
             known = {rule for profile in app.profiles.values() for rule in profile.rules}
             raise not_found("规则", rule_id, known)

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from obligations import ledger
-from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app
+from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app, today
 from obligations.errors import UserError
 
 
@@ -28,9 +28,7 @@ def activity_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--place", help="地点。"),
         click.option("--form", help="方式，如 集中学习、专题研讨、线上会议。"),
         click.option("--host", help="主持人。"),
-        click.option(
-            "--attendees", "attendee_count", type=click.IntRange(min=0), help="参加人数（不逐一登记时）。"
-        ),
+        click.option("--attendees", "attendee_count", type=int, help="参加人数（不逐一登记时）。"),
         click.option("--attendee", "attendees", multiple=True, help="参加人员的党员编号，可重复。"),
         click.option("--absent", multiple=True, help="缺席人员及原因，写作 党员编号:原因，可重复。"),
         click.option("--topic", help="主题和内容。"),
@@ -72,7 +70,8 @@ def _record(
     activity = _activity(values)
     day = as_of_date(values["as_of"])
     with app.session() as session:
-        app.keep_planned(session, day)
+        # The stored plan is today's; a back-dated record finds (or plans) only its own task.
+        app.keep_planned(session, today())
         if task_ids is not None:
             tasks = [ledger.task_by_id(session, task_id) for task_id in task_ids]
         else:

@@ -71,19 +71,18 @@ def remind(app: App, as_of: dt.datetime | None, dry_run: bool) -> None:
     if not dry_run:
         _require_config_file(app)
     config = settings(app)
-    with app.session() as session:
-        app.keep_planned(session, now.date())
     if dry_run:
         opening = config.office_hours.next_opening(now)
         if opening != now:
             click.echo(
                 f"当前为非办公时间，按下一个办公时间 {opening.astimezone(PARTY_TIME):%Y-%m-%d %H:%M} 预览："
             )
-        with app.session() as session:
+        with app.reading(opening.astimezone(PARTY_TIME).date(), live=False) as session:  # writes nothing
             result = reminders.plan_messages(session, app.profiles, opening, config, preview=True)
-            session.rollback()
         _print_plan(result)
         return
+    with app.session() as session:
+        app.keep_planned(session, now.date())
     channels = build_channels(app.config)
 
     async def run() -> reminders.SweepResult:

@@ -65,8 +65,7 @@ def report(
     """
     day = as_of_date(as_of)
     first, last = _range(year, start, end, day)
-    with app.session() as session:
-        app.keep_planned(session, day)
+    with app.reading(day) as session:
         scope = load_scope(session, org=org_code, start=first, end=last)
     result = build(scope, app.profiles, as_of=day, start=first, end=last)
     if output_format == "json":

@@ -50,8 +50,7 @@ def score(
       obligations score --org sz.b1 --checklist suzhou-2020
     """
     day = as_of_date(as_of)
-    with app.session() as session:
-        app.keep_planned(session, day)
+    with app.reading(day) as session:
         org = organization(session, org_code)
         checklist = scoring.choose_checklist(
             _checklists(app), app.profiles[org.effective_profile], checklist_id, f"{org.name}（{org.code}）"
@@ -137,8 +136,7 @@ def calendar_command(
     last = end.date() if end else dt.date(day.year + 1, 12, 31)
     if last < first:
         raise UserError(f"截止日期 {last} 早于起始日期 {first}。")
-    with app.session() as session:
-        app.keep_planned(session, day)
+    with app.reading(day) as session:
         calendar = ical.build(
             session, app.profiles, org=org_code, member=member_id, start=first, end=last, stamp=now_utc()
         )

@@ -251,3 +251,93 @@ def test_an_exemption_marks_the_task_waived(imported: tuple[Path, str]) -> None:
     assert _task(imported, "jg.b2", "theme-party-day", "2026-11")["status"] == "waived"
     refused = run(imported, "done", str(task["task_id"]), "--on", "2026-11-20", *AS_OF)
     assert refused.exit_code == 6 and "已免于执行" in refused.stderr
+
+
+@pytest.mark.parametrize("hours", ["inf", "-inf", "nan", "1e308", "56.5", "0", "-4"])
+def test_hours_a_person_could_not_mean_are_refused_before_anything_is_written(
+    imported: tuple[Path, str], hours: str
+) -> None:
+    result = run(imported, "record", "--org", "jg.b1", "--rule", "theme-party-day", "--on", "2026-11-18",
+                 "--attendee", "jgb1m1", "--hours", hours, *AS_OF)  # fmt: skip
+    assert result.exit_code == 6, (result.stdout, result.stderr)
+    assert "学时（--hours）应为大于 0、不超过 56 的数" in result.stderr
+    assert _completions(imported) == []
+    assert _task(imported, "jg.b1", "theme-party-day", "2026-11")["done_count"] == 0
+
+
+def test_a_years_training_is_the_most_one_record_credits(imported: tuple[Path, str]) -> None:
+    result = run(imported, "record", "--org", "jg.b1", "--rule", "theme-party-day", "--on", "2026-11-18",
+                 "--attendee", "jgb1m1", "--hours", "56", *AS_OF)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "各计入 56 学时" in result.stdout
+
+
+@pytest.mark.parametrize("count", ["0", "-3", "10001", "999999999999"])
+def test_an_attendee_count_out_of_range_is_a_ledger_problem(imported: tuple[Path, str], count: str) -> None:
+    result = run(imported, "record", "--org", "jg.b1", "--rule", "theme-party-day", "--on", "2026-11-18",
+                 "--attendees", count, *AS_OF)  # fmt: skip
+    assert result.exit_code == 6, (result.stdout, result.stderr)
+    assert "参加人数（--attendees）应在 1 至 10000 之间" in result.stderr
+    assert _completions(imported) == []
+
+
+def test_dates_before_the_founding_and_extensions_by_decades_are_refused(imported: tuple[Path, str]) -> None:
+    ancient = run(imported, "record", "--org", "jg.b1", "--rule", "theme-party-day", "--on", "1900-01-15",
+                  "--attendees", "8", *AS_OF)  # fmt: skip
+    assert ancient.exit_code == 6 and "早于建党" in ancient.stderr
+    task = _task(imported, "jg.b2", "theme-party-day", "2026-11")
+    far = run(imported, "waive", str(task["task_id"]), "--until", "9999-12-31", "--reason", "机构改革",
+              "--approved-by", "机关党委")  # fmt: skip
+    assert far.exit_code == 6 and "晚 5 年以上" in far.stderr
+    assert _task(imported, "jg.b2", "theme-party-day", "2026-11")["due"] == task["due"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [
+        ("--place", "三楼\x1b[2J会议室", "地点（--place）含有不可见的控制字符 U+001B"),
+        ("--form", "集中\x07学习", "方式（--form）含有不可见的控制字符 U+0007"),
+        ("--host", "张三\r\n李四", "主持人（--host）含有不可见的控制字符 U+000D"),
+        ("--topic", "学习\u2028全会精神", "主题和内容（--topic）含有不可见的控制字符 U+2028"),
+        ("--note", "第一项\x00", "备注（--note）含有不可见的控制字符 U+0000"),
+        ("--absent", "jgb1m2:出\n差", "缺席原因（--absent）含有不可见的控制字符 U+000A"),
+        ("--attendee", "jgb1m1\x1b", "参加人员（--attendee）含有不可见的控制字符 U+001B"),
+        ("--place", "会" * 201, "地点（--place）不能超过 200 个字符（现为 201 个）"),
+        ("--topic", "学" * 501, "主题和内容（--topic）不能超过 500 个字符（现为 501 个）"),
+        ("--host", "张" * 101, "主持人（--host）不能超过 100 个字符"),
+        ("--absent", "jgb1m2:" + "病" * 201, "缺席原因（--absent）不能超过 200 个字符"),
+    ],
+)
+def test_control_characters_and_over_long_text_are_refused_naming_the_field(
+    imported: tuple[Path, str], option: str, value: str, named: str
+) -> None:
+    result = run(imported, "record", "--org", "jg.b1", "--rule", "theme-party-day", "--on", "2026-11-18",
+                 "--attendees", "8", option, value, *AS_OF)  # fmt: skip
+    assert result.exit_code == 6, (result.stdout, result.stderr)
+    assert named in result.stderr
+    assert _completions(imported) == []
+
+
+def test_a_note_keeps_its_line_breaks_and_tabs(imported: tuple[Path, str]) -> None:
+    note = "一、学习全会精神\n二、讨论\t发展党员"
+    result = run(imported, "record", "--org", "jg.b1", "--rule", "theme-party-day", "--on", "2026-11-18",
+                 "--attendees", "8", "--note", note, *AS_OF)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert [completion.note for completion in _completions(imported)] == [note]
+
+
+def test_undo_and_waive_reasons_with_control_characters_are_ledger_problems(
+    imported: tuple[Path, str],
+) -> None:
+    task = _task(imported, "jg.b1", "theme-party-day", "2026-11")
+    run(imported, "done", str(task["task_id"]), "--on", "2026-11-18", "--attendees", "8", *AS_OF)
+    (completion,) = _completions(imported)
+    undo = run(imported, "undo", str(completion.id), "--reason", "登记错误\x1b]0;pwned\x07")
+    assert undo.exit_code == 6 and "撤销理由（--reason）含有不可见的控制字符 U+001B" in undo.stderr
+    assert _completions(imported)[0].undone_at is None
+    other = _task(imported, "jg.b2", "theme-party-day", "2026-11")
+    waive = run(imported, "waive", str(other["task_id"]), "--until", "2026-12-31", "--reason", "机构改革",
+                "--approved-by", "机关" * 101)  # fmt: skip
+    assert waive.exit_code == 6 and "批准单位（--approved-by）不能超过 200 个字符" in waive.stderr
+    exempt = run(imported, "waive", str(other["task_id"]), "--exempt", "--reason", "支部\u2028合并")
+    assert exempt.exit_code == 6 and "理由（--reason）含有不可见的控制字符 U+2028" in exempt.stderr

@@ -94,7 +94,7 @@ def test_csv_has_chinese_headers_a_bom_and_every_record_in_date_order(
         "缺席人员及原因": "党员jgb1m5（出差）",
         "主题和内容": TOPIC,
         "学时": "",
-        "附件": f"jg.b1/general-meeting-2026-Q1/{book['general']}-1-党员大会记录.txt",
+        "附件": f"jg.b1/general-meeting-2026-Q1/{book['general']}-1.txt",
         "备注": "会前征求意见",
         "状态": "有效",
         "撤销原因": "",

@@ -155,3 +155,14 @@ def test_the_group_meeting_falls_to_the_group_leader_and_a_vacant_seat_to_the_se
     assert group.assignee == "g1m1"
     (fill,) = _tasks(planned, org="jg.b1", rule="vacancy-fill")
     assert fill.assignee == "b1m1"
+
+
+def test_planning_an_earlier_date_keeps_events_triggered_after_its_window(planned: Engine) -> None:
+    """A plan for 2020 cannot see the 2026 vacancy or the 2023/2024 elections: it must not take them away."""
+    before = {task.id: (task.rule, task.subject, task.period) for task in _tasks(planned)}
+    assert ("vacancy-fill", "jg.b1", "vacancy:deputy_secretary:2026-06-01") in before.values()
+    with session_scope(planned) as session:
+        summary = planner.plan(session, PROFILES, D(2020, 6, 30), planner.default_horizon(D(2020, 6, 30)))
+    assert summary.removed == 0
+    after = {task.id: (task.rule, task.subject, task.period) for task in _tasks(planned)}
+    assert {task_id: after.get(task_id) for task_id in before} == before
