@@ -60,7 +60,7 @@ def remind(app: App, as_of: dt.datetime | None, dry_run: bool) -> None:
     """执行一次提醒：找出到期的提醒步骤，按收件人合并成一条消息，写入发件箱并发送（含到期的重试）。
 
     只在工作日（含调休上班日）的办公时间内发送；同一时刻重复执行不会重复发送。
-    --dry-run 在非办公时间按下一个办公时间预览。
+    --dry-run 在非办公时间按下一个办公时间预览。--as-of 不是今天时按已保存的任务计划执行，不重新计划。
 
     \b
     示例：
@@ -81,8 +81,11 @@ def remind(app: App, as_of: dt.datetime | None, dry_run: bool) -> None:
             result = reminders.plan_messages(session, app.profiles, opening, config, preview=True)
         _print_plan(result)
         return
-    with app.session() as session:
-        app.keep_planned(session, now.date())
+    if now.date() == app_today():
+        # Only a sweep of today brings the plan up to date: one replayed at another date works on the stored
+        # plan, so that it cannot add that date's periods (overdue for ever) or drop today's tasks.
+        with app.session() as session:
+            app.keep_planned(session, now.date())
     channels = build_channels(app.config)
 
     async def run() -> reminders.SweepResult:

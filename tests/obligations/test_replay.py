@@ -121,3 +121,16 @@ def test_planning_for_a_past_date_keeps_every_task_id(planned: tuple[Path, str],
         for task in _rows(url, config.parent, "task")
     }
     assert {task_id: after.get(task_id) for task_id in before} == before
+
+
+def test_a_sweep_replayed_at_another_date_works_on_the_stored_plan(planned: tuple[Path, str]) -> None:
+    """A real `remind --as-of` in the past sends what the stored plan owes then; it plans nothing of 2024."""
+    config, url = planned
+    config.write_text('[reminders]\nchannels = ["console"]\n[notifiers.console]\npath = "sent.txt"\n')
+    before = {task["id"]: (task["rule"], task["period"]) for task in _rows(url, config.parent, "task")}
+
+    result = run(planned, "remind", "--as-of", "2024-12-31 10:00")
+
+    assert result.exit_code == 0, result.stderr
+    after = {task["id"]: (task["rule"], task["period"]) for task in _rows(url, config.parent, "task")}
+    assert after == before
