@@ -81,11 +81,13 @@ def remind(app: App, as_of: dt.datetime | None, dry_run: bool) -> None:
             result = reminders.plan_messages(session, app.profiles, opening, config, preview=True)
         _print_plan(result)
         return
-    if now.date() == app_today():
+    with app.session() as session:
         # Only a sweep of today brings the plan up to date: one replayed at another date works on the stored
         # plan, so that it cannot add that date's periods (overdue for ever) or drop today's tasks.
-        with app.session() as session:
+        if now.date() == app_today():
             app.keep_planned(session, now.date())
+        else:
+            app.check_profiles(session)
     channels = build_channels(app.config)
 
     async def run() -> reminders.SweepResult:
