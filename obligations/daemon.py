@@ -79,6 +79,8 @@ class Daemon:
     # Reads the profiles again for a tick and checks them against the organizations; raises when they cannot
     # be loaded. None: the profiles given at start are used for ever.
     reload_profiles: Callable[[Session], Mapping[str, Profile]] | None = None
+    # False for a daemon replaying another date (`daemon --as-of`): a replay never changes the stored plan.
+    replan: bool = True
     worker: str = field(default_factory=this_worker)
 
     def __post_init__(self) -> None:
@@ -136,6 +138,11 @@ class Daemon:
     async def replan_once(self) -> None:
         now = self.clock()
         today = now.astimezone(PARTY_TIME).date()
+        if not self.replan:
+            log.info(
+                "replaying from another date: the stored plan is used as it is, not re-planned for %s", today
+            )
+            return
         async with self._busy:  # never at the same time as a sweep
             profiles = self._current_profiles(now)
             if profiles is None:

@@ -254,7 +254,8 @@ def daemon(app: App, verbose: bool, as_of: dt.datetime | None) -> None:
       obligations --config /etc/obligations/config.toml daemon -v
       obligations daemon --as-of "2026-11-23 08:30"
 
-    --as-of 从该时刻起运行（时钟随后照常走动），启动后立即检查一次，用于演示和重放。
+    --as-of 从该时刻起运行（时钟随后照常走动），启动后立即检查一次，用于演示和重放；
+    不是今天时按已保存的任务计划执行，不重新计划。
     """
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -281,6 +282,7 @@ def daemon(app: App, verbose: bool, as_of: dt.datetime | None) -> None:
         horizon_years=config.planner.horizon_years,
         clock=clock,
         reload_profiles=lambda session: _reloaded_profiles(app, session),
+        replan=as_of is None or as_of.astimezone(PARTY_TIME).date() == app_today(),
     )
     asyncio.run(service.run())
 
