@@ -89,7 +89,14 @@ def _import(
         if guard is not None:
             guard(session, incoming)
         existing = importer.existing_registry(session)
-        problems = validate(incoming, file=file, existing=existing, as_of=as_of, profiles=app.profiles)
+        problems = validate(
+            incoming,
+            file=file,
+            existing=existing,
+            as_of=as_of,
+            profiles=app.profiles,
+            default_profile=app.config.profiles.default,
+        )
         if problems:
             raise RegistryError(problems)
         resolved = resolve_org_names(incoming, existing)
