@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from calendars import recurrence
-from calendars.model import OrgKind, Profile, Role, Rule, RuleKind, Subject, Trigger, Unit
+from calendars.model import COMMITTEE_ROLES, OrgKind, Profile, Role, Rule, RuleKind, Subject, Trigger, Unit
 from calendars.periods import Offset, Period, periods_overlapping, term
 
 
@@ -28,6 +28,9 @@ class MemberFacts:
     joined_on: dt.date | None = None
     probation_start: dt.date | None = None
     staff_since: dt.date | None = None  # full-time party staff (专职党务干部) since
+    # Holds a 班子 seat (the committee of a branch, general branch, 党委 or 党组) anywhere: the larger quota
+    # (56 学时). None: judged from this organization's own positions (facts built by hand).
+    officer: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,9 @@ class OrgFacts:
     elected_on: dt.date | None = None
     term_years: int | None = None
     full_members: int | None = None  # when members are not listed one by one
+    # The 班子成员 of this organization's committee, wherever they sit (a branch secretary who sits in a 党小组,
+    # a 党委委员 who sits in a branch): the subjects of officer rules. None: its own members who hold a seat.
+    officers: tuple[MemberFacts, ...] | None = None
 
     @property
     def full_count(self) -> int:
@@ -57,7 +63,12 @@ class OrgFacts:
 
     @property
     def officer_ids(self) -> frozenset[str]:
-        return frozenset(position.member for position in self.positions if position.member)
+        """Holders of this organization's 班子 seats (a 党小组长 holds none)."""
+        return frozenset(
+            position.member
+            for position in self.positions
+            if position.member and position.role in COMMITTEE_ROLES
+        )
 
 
 @dataclass(frozen=True)
@@ -118,13 +129,15 @@ def _subjects(rule: Rule, org: OrgFacts) -> list[tuple[str, dt.date | None, bool
         return [(org.code, None, False)]
     officers = org.officer_ids
     statuses = rule.applies_to.member_status
+    pool: tuple[MemberFacts, ...] = org.members
+    if rule.subject is Subject.OFFICER:
+        pool = org.officers if org.officers is not None else tuple(m for m in org.members if m.id in officers)
     chosen = []
-    for member in org.members:
+    for member in pool:
         if statuses is not None and member.status not in statuses:
             continue
-        if rule.subject is Subject.OFFICER and member.id not in officers:
-            continue
-        chosen.append((member.id, member.joined_on, member.id in officers))
+        officer = member.officer if member.officer is not None else member.id in officers
+        chosen.append((member.id, member.joined_on, officer or rule.subject is Subject.OFFICER))
     return chosen
 
 
@@ -133,7 +146,7 @@ def _periodic(rule: Rule, org: OrgFacts, window: Window) -> Iterator[Occurrence]
     subjects = _subjects(rule, org)
     if not subjects:
         return
-    joined = {member.id: member.joined_on for member in org.members}
+    joined = {subject: since for subject, since, _ in subjects}
     per_member = rule.due == "anniversary"
     for period in periods_overlapping(rule.cadence, window.start, window.end):
         if rule.effective_from is not None and period.end < rule.effective_from:

@@ -53,6 +53,10 @@ ROLE_LABELS = {
     Role.GROUP_LEADER: "党小组长",
 }
 
+# The seats of a 班子 (the committee of a branch, general branch, 党委 or 党组): every role but the 党小组长's.
+# Who holds one of them is a 班子成员 (56 学时); a 党小组长 without one is an ordinary member.
+COMMITTEE_ROLES = frozenset(role.value for role in Role if role is not Role.GROUP_LEADER)
+
 
 class RuleKind(StrEnum):
     PERIODIC = "periodic"  # a meeting or act each period (count per period, usually 1)
@@ -292,6 +296,45 @@ class Rule:
         return default
 
 
+class Basis(StrEnum):
+    """What an organization-shape advisory counts."""
+
+    MEMBERS = "members"  # 党员 (full and probationary), a branch's 党小组 included
+    FULL_MEMBERS = "full_members"  # 正式党员
+
+    @property
+    def label(self) -> str:
+        return {"members": "党员", "full_members": "正式党员"}[self.value]
+
+
+@dataclass(frozen=True)
+class Advisory:
+    """A shape an organization is expected to have (设置规范), from one clause: a registry that departs from it
+    is warned about, never refused (the parent decides when to split or merge)."""
+
+    id: str
+    kinds: frozenset[OrgKind]
+    basis: Basis
+    message: str  # what the clause expects, as a sentence: 党员人数在20人以上的党支部应当划分党小组
+    source: str
+    min: int | None = None  # the count is at least this
+    max: int | None = None  # and at most this
+    without_groups: bool = False  # only an organization that has no 党小组
+
+    def applies(self, kind: OrgKind, members: int, full: int, has_groups: bool) -> bool:
+        count = members if self.basis is Basis.MEMBERS else full
+        return (
+            kind in self.kinds
+            and (self.min is None or count >= self.min)
+            and (self.max is None or count <= self.max)
+            and not (self.without_groups and has_groups)
+        )
+
+    def describe(self, members: int, full: int) -> str:
+        count = members if self.basis is Basis.MEMBERS else full
+        return f"{self.message}（现有{self.basis.label} {count} 人；依据：{self.source}）"
+
+
 @dataclass(frozen=True)
 class Profile:
     id: str
@@ -302,3 +345,12 @@ class Profile:
     ladders: Mapping[str, Ladder]
     disabled: Mapping[str, str]  # rule id -> reason, for rules a parent has and this profile switches off
     path: str = ""
+    advisories: Mapping[str, Advisory] = field(default_factory=dict)  # 组织设置 expectations, by id
+
+    def shape_advice(self, kind: OrgKind, members: int, full: int, has_groups: bool) -> list[str]:
+        """The advisories an organization of this shape gets, each with its count and clause."""
+        return [
+            advisory.describe(members, full)
+            for advisory in self.advisories.values()
+            if advisory.applies(kind, members, full, has_groups)
+        ]

@@ -23,6 +23,15 @@ A profile file looks like this (see calendars/profiles/*.toml for the shipped on
 
     [ladder.default]      # escalation ladders, replaced whole by name
     steps = [{ name = "upcoming", at = "-7d", notify = ["responsible"] }, ...]
+
+    [[advisory]]          # an expected organization shape (组织设置), replaced whole by id; warned, never refused
+    id = "groups-needed"
+    kinds = ["branch"]
+    basis = "members"     # members (党员, 党小组 included) | full_members (正式党员)
+    min = 20              # applies from this count on (and/or max = … up to it)
+    without_groups = true # only to an organization that has no 党小组
+    message = "党员人数在20人以上的党支部应当划分若干党小组"
+    source = "海门市级机关党组织示范化建设任务清单 附件 一1"
 """
 
 from __future__ import annotations
@@ -38,7 +47,9 @@ from calendars import tomlfile
 from calendars.model import (
     RECIPIENTS,
     RESPONSIBLES,
+    Advisory,
     Applicability,
+    Basis,
     Ladder,
     LadderStep,
     OrgKind,
@@ -225,7 +236,18 @@ _RULE_FIELDS: dict[str, Callable[[Any], Any]] = {
 _MERGED_FIELDS = ("applies_to", "record", "term_years", "term_years_allowed", "due_exceptions")
 _OVERRIDE_FORBIDDEN = ("kind",)
 _PROFILE_KEYS = ("id", "title", "document", "extends", "issued", "note")
-_TOP_LEVEL_KEYS = ("profile", "rule", "override", "disable", "ladder")
+_TOP_LEVEL_KEYS = ("profile", "rule", "override", "disable", "ladder", "advisory")
+
+_ADVISORY_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "id": text,
+    "kinds": kinds,
+    "basis": enum_value(Basis, "计数口径"),
+    "message": text,
+    "source": text,
+    "min": _non_negative_int,
+    "max": _non_negative_int,
+    "without_groups": _boolean,
+}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -243,6 +265,7 @@ class _Layer:
     overrides: list[dict[str, Any]] = field(default_factory=list)
     disables: list[dict[str, Any]] = field(default_factory=list)
     ladders: dict[str, Any] = field(default_factory=dict)
+    advisories: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -255,6 +278,7 @@ class _Merged:
     provenance: dict[str, list[Provenance]]
     ladders: dict[str, tuple[str, Any]]  # name -> (file, raw)
     disabled: dict[str, str]
+    advisories: dict[str, Advisory] = field(default_factory=dict)
 
 
 def profile_files(extra_dirs: Iterable[Path] = ()) -> list[Path]:
@@ -337,6 +361,11 @@ def _read_layer(path: Path, problems: list[Problem]) -> _Layer | None:
         document=str(header.get("document", "")),
         extends=str(extends) if extends else None,
     )
+    advisories = data.get("advisory", [])
+    if isinstance(advisories, list):
+        layer.advisories = advisories
+    else:
+        problems.append(_problem(file, "advisory 应写作 [[advisory]] 表数组"))
     for table, target in (("rule", layer.rules), ("override", layer.overrides), ("disable", layer.disables)):
         entries = data.get(table, [])
         if not isinstance(entries, list):
@@ -395,6 +424,10 @@ class _Resolver:
         state.chain = (layer.id, *state.chain)
         for name, raw in layer.ladders.items():
             state.ladders[name] = (file, raw)
+        for raw in layer.advisories:
+            advisory = _build_advisory(file, raw, self.problems)
+            if advisory is not None:
+                state.advisories[advisory.id] = advisory  # an overlay's advisory replaces the parent's
         for raw in layer.rules:
             rule_id = raw.get("id")
             if not isinstance(rule_id, str) or not rule_id:
@@ -475,7 +508,24 @@ def _build_profile(layer: _Layer, state: _Merged, problems: list[Problem]) -> Pr
         ladders={name: ladder for name, ladder in ladders.items() if ladder is not None},
         disabled=dict(state.disabled),
         path=layer.file,
+        advisories=dict(state.advisories),
     )
+
+
+def _build_advisory(file: str, raw: Any, problems: list[Problem]) -> Advisory | None:
+    where = f"[[advisory]] {raw.get('id', '')}" if isinstance(raw, Mapping) else "[[advisory]]"
+    before = len(problems)
+    fields = convert_fields(raw, _ADVISORY_FIELDS, file, where, problems)
+    for name in ("id", "kinds", "basis", "message", "source"):
+        if name not in fields and not (isinstance(raw, Mapping) and name in raw):
+            problems.append(Problem(file, "缺少必填字段", where, name))
+    if "min" not in fields and "max" not in fields and len(problems) == before:
+        problems.append(Problem(file, "至少要有 min 或 max", where))
+    if fields.get("min") is not None and fields.get("max") is not None and fields["min"] > fields["max"]:
+        problems.append(Problem(file, "min 大于 max", where, "min"))
+    if len(problems) > before:
+        return None
+    return Advisory(**fields)
 
 
 def _build_ladder(name: str, file: str, raw: Any, problems: list[Problem]) -> Ladder | None:

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from calendars import recurrence
 from calendars.model import OrgKind, Profile
-from obligations import ledger
+from obligations import ledger, roster
 from obligations.errors import UserError
 from obligations.models import Member, Organization, Task
 from obligations.registry import MemberRecord, OrgRecord, PositionRecord, Registry
@@ -115,8 +115,10 @@ def demo_registry(as_of: dt.date) -> Registry:
         PositionRecord("jg.b1", "deputy_secretary", None, None, ago(months=5)),
         PositionRecord("jg.b1", "organization", "m05", ago(years=3), None),
         PositionRecord("jg.b1", "propaganda", "m06", ago(years=3), None),
+        # A branch committee member who sits in the 党小组 is a 班子成员 (56 学时); the group's leader, who holds
+        # no committee seat, is an ordinary member (32 学时).
         PositionRecord("jg.b1", "discipline", "m15", ago(years=3), None),
-        PositionRecord("jg.b1.g1", "group_leader", "m15", ago(years=2), None),
+        PositionRecord("jg.b1.g1", "group_leader", "m16", ago(years=2), None),
         # A secretary appointed two months ago: training due within six months of appointment.
         PositionRecord("jg.b2", "secretary", "m21", ago(months=2), None),
         PositionRecord("jg.b2", "deputy_secretary", "m22", ago(years=1, months=2), None),
@@ -186,22 +188,13 @@ def settle_history(
     )
     tasks = list(session.exec(past))
     last_missed = {(task.org, task.rule): task.id for task in tasks if (task.org, task.rule) in MISSED}
-    members_by_org: dict[str, list[str]] = {}
-    for member in session.exec(select(Member).where(col(Member.active).is_(True))):
-        members_by_org.setdefault(member.org, []).append(member.id)
-    groups = {
-        org.code: org.parent
-        for org in session.exec(select(Organization).where(col(Organization.kind) == "group"))
-    }
+    registry = roster.load(session)
     recorded = 0
     for task in tasks:
         if task.id in last_missed.values() or task.status != "open":
             continue
         if task.subject_kind == "org":
-            attendees = [
-                *members_by_org.get(task.org, []),
-                *(m for g, parent in groups.items() if parent == task.org for m in members_by_org.get(g, [])),
-            ]
+            attendees = [member.id for member in registry.members_of(task.org)]  # 党小组 included
         else:
             attendees = [task.subject]
         held_on = max(task.period_start, min(task.due, as_of) - dt.timedelta(days=3))

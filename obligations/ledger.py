@@ -26,7 +26,8 @@ from calendars import recurrence
 from calendars.model import Profile, Quorum, RuleKind
 from calendars.periods import parse_key
 from calendars.text import control_problem, length_problem
-from obligations import attachments, escalation, planner
+from obligations import attachments, escalation, planner, roster
+from obligations.db import chunks
 from obligations.errors import LedgerError, UserError, not_found
 from obligations.models import (
     Attachment,
@@ -211,15 +212,16 @@ def _recorded(session: Session, fingerprint: str) -> Completion | None:
 
 
 def _members_of(session: Session, org: Organization) -> dict[str, Member]:
-    """Members of the organization and of its 党小组 (who count as the branch's members)."""
-    groups = session.exec(
-        select(col(Organization.code)).where(
-            col(Organization.parent) == org.code, col(Organization.kind) == "group"
-        )
-    ).all()
-    codes = [org.code, *groups]
-    rows = session.exec(select(Member).where(col(Member.org).in_(codes), col(Member.active).is_(True))).all()
-    return {member.id: member for member in rows}
+    """The members a record of `org` may name and its quorum counts: its branch's, 党小组 included (a group
+    member's 转正 is decided by the 支部大会, where the branch's other members attend and vote)."""
+    ids = [
+        member.id for member in roster.load(session, around=org.code, inactive=True).voting_members(org.code)
+    ]
+    found: dict[str, Member] = {}
+    for part in chunks(ids, planner.CHUNK):
+        for member in session.exec(select(Member).where(col(Member.id).in_(part))):
+            found[member.id] = member
+    return found
 
 
 def _check(

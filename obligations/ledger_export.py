@@ -20,7 +20,8 @@ import jinja2
 from sqlmodel import Session, col, select
 
 from calendars.expand import period_label
-from calendars.model import OrgKind, Profile
+from calendars.model import Profile
+from obligations import roster
 from obligations.models import Attachment, Attendance, Completion, CompletionTask, Member, Organization, Task
 from obligations.queries import organization
 from obligations.render import write_csv
@@ -153,12 +154,10 @@ def ledger(session: Session, profiles: Mapping[str, Profile], org_code: str, yea
     """Every completion of the organization and its 党小组 held in `year`, in date order."""
     org = organization(session, org_code)
     orgs = {org.code: org}
-    for group in session.exec(
-        select(Organization).where(
-            col(Organization.parent) == org.code, col(Organization.kind) == OrgKind.GROUP.value
-        )
-    ):
-        orgs[group.code] = group  # a pruned 党小组 keeps its history in the book
+    for code in roster.load(session, around=org.code, inactive=True).groups.get(org.code, []):
+        group = session.get(Organization, code)
+        if group is not None:
+            orgs[code] = group  # a pruned 党小组 keeps its history in the book
     completions = session.exec(
         select(Completion)
         .where(

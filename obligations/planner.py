@@ -25,16 +25,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlmodel import Session, col
 
-from calendars.expand import MemberFacts, OrgFacts, PositionFacts, Window, expand
-from calendars.model import OrgKind, Profile, RuleKind
+from calendars.expand import OrgFacts, Window, expand
+from calendars.model import Profile, RuleKind
 from calendars.periods import Cadence, period_of
-from obligations import escalation
+from obligations import escalation, roster
 from obligations.db import chunks
 from obligations.errors import UserError
-from obligations.models import CompletionTask, Member, Organization, PlanState, Position, Task, Waiver
+from obligations.models import CompletionTask, Organization, PlanState, Task, Waiver
 
 CHUNK = 500  # ids per IN (...) clause: under SQLite's and PostgreSQL's parameter limits
 BATCH = 1000  # organizations planned together
@@ -104,7 +104,7 @@ def plan(
         or horizon > state.planned_to
         or start < state.planned_from
     )
-    registry = _Registry.load(session)
+    registry = roster.load(session)
     codes = [code for code, org in registry.orgs.items() if everything or window_moved or org.dirty]
     missing = sorted({registry.orgs[code].effective_profile for code in codes} - set(profiles))
     if missing:
@@ -220,126 +220,11 @@ def _insert_tasks(session: Session, rows: Sequence[Row]) -> None:
     connection.exec_driver_sql(statement, values)
 
 
-@dataclass
-class _OrgRow:
-    code: str
-    kind: str
-    parent: str | None
-    effective_profile: str
-    elected_on: dt.date | None
-    term_years: int | None
-    dirty: bool
-
-
-class _Registry:
-    """The active registry, loaded in four queries and indexed for planning."""
-
-    def __init__(
-        self,
-        orgs: dict[str, _OrgRow],
-        members: dict[str, list[MemberFacts]],
-        positions: dict[str, list[PositionFacts]],
-    ) -> None:
-        self.orgs = orgs
-        self.members = members
-        self.positions = positions
-        self.with_groups = {
-            org.parent for org in orgs.values() if org.kind == OrgKind.GROUP.value and org.parent
-        }
-        # A 党小组's members are members of its branch: they count toward the branch's committee threshold.
-        self.full_count = {code: sum(1 for m in held if m.status == "full") for code, held in members.items()}
-        for code, org in orgs.items():
-            if org.kind == OrgKind.GROUP.value and org.parent in orgs:
-                self.full_count[org.parent] = self.full_count.get(org.parent, 0) + self.full_count.get(
-                    code, 0
-                )
-        holders = {
-            (code, position.role): position.member
-            for code, held in positions.items()
-            for position in held
-            if position.member
-        }
-        self._assignees: dict[tuple[str, str], str | None] = {}
-        self.seats = escalation.Seats(
-            {code: escalation.Seat(code, code, org.parent) for code, org in orgs.items()}, holders
-        )
-
-    @classmethod
-    def load(cls, session: Session, around: str | None = None) -> _Registry:
-        """The whole active registry, or only what planning the organization `around` needs
-        (itself, its parent and grandparent for assignees, its children for its groups)."""
-        org_query = select(
-            col(Organization.code),
-            col(Organization.kind),
-            col(Organization.parent),
-            col(Organization.effective_profile),
-            col(Organization.elected_on),
-            col(Organization.term_years),
-            col(Organization.dirty),
-        ).where(col(Organization.active).is_(True))
-        if around is not None:
-            row = session.get(Organization, around)
-            ancestors = [code for code in (row.path.strip("/").split("/") if row else []) if code]
-            org_query = org_query.where(
-                or_(col(Organization.code).in_(ancestors), col(Organization.parent) == around)
-            )
-        orgs = {row.code: _OrgRow(*row) for row in session.execute(org_query)}
-        codes = list(orgs)
-        members: dict[str, list[MemberFacts]] = defaultdict(list)
-        member_query = select(
-            col(Member.org),
-            col(Member.id),
-            col(Member.status),
-            col(Member.joined_on),
-            col(Member.probation_start),
-            col(Member.staff_since),
-        ).where(col(Member.active).is_(True))
-        position_query = select(
-            col(Position.org),
-            col(Position.role),
-            col(Position.member),
-            col(Position.since),
-            col(Position.vacant_since),
-        )
-        if around is not None:
-            member_query = member_query.where(col(Member.org).in_(codes))
-            position_query = position_query.where(col(Position.org).in_(codes))
-        for org, *facts in session.execute(member_query):
-            members[org].append(MemberFacts(*facts))
-        positions: dict[str, list[PositionFacts]] = defaultdict(list)
-        for org, *facts in session.execute(position_query):
-            positions[org].append(PositionFacts(*facts))
-        return cls(orgs, members, positions)
-
-    def facts(self, code: str) -> OrgFacts:
-        org = self.orgs[code]
-        return OrgFacts(
-            code=code,
-            kind=OrgKind(org.kind),
-            members=tuple(self.members.get(code, ())),
-            positions=tuple(self.positions.get(code, ())),
-            has_groups=code in self.with_groups,
-            elected_on=org.elected_on,
-            term_years=org.term_years,
-            full_members=self.full_count.get(code, 0),
-        )
-
-    def assignee(self, code: str, responsible: str, subject: str) -> str | None:
-        """The member who holds the duty; a vacant seat falls as the reminders' does (escalation.Seats)."""
-        if responsible == "member":
-            return subject
-        key = (code, responsible)
-        if key not in self._assignees:  # asked once per occurrence: millions of times for a city
-            found = self.seats.receivers(code, responsible, subject, ("responsible",))
-            self._assignees[key] = found[0].member if found else None
-        return self._assignees[key]
-
-
 Row = tuple[Any, ...]  # a task's values in _INSERTED order
 
 
 def _desired(
-    profile: Profile, registry: _Registry, code: str, window: Window, as_of: dt.date
+    profile: Profile, registry: roster.Roster, code: str, window: Window, as_of: dt.date
 ) -> dict[tuple[str, str, str], Row]:
     desired: dict[tuple[str, str, str], Row] = {}
     previous_start: dict[Cadence, dt.date] = {}
@@ -456,7 +341,7 @@ def _reconcile(
 
 def org_facts(session: Session, code: str) -> OrgFacts:
     """What the calendar model knows of one organization, exactly as the planner sees it."""
-    return _Registry.load(session, around=code).facts(code)
+    return roster.load(session, around=code).facts(code)
 
 
 def materialize(
@@ -465,7 +350,7 @@ def materialize(
     """The organization's own task of `rule_id` for the period containing `day`, planned now if it falls
     before the planning window (a secretary back-filling the 台账 of earlier months). None when the rule
     does not apply to the organization in that period."""
-    registry = _Registry.load(session, around=org)
+    registry = roster.load(session, around=org)
     if org not in registry.orgs:
         return None
     profile = profiles[registry.orgs[org].effective_profile]

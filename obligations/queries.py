@@ -12,8 +12,10 @@ from sqlmodel import Session, col, select
 
 from calendars.model import OrgKind, Profile
 from calendars.periods import term
+from obligations import roster
 from obligations.errors import not_found
 from obligations.models import Member, Organization, Position, Task
+from obligations.roster import Headcount
 
 DUE_FIELDS = (
     "task_id",
@@ -227,6 +229,8 @@ class OrgView:
     members: list[Member]
     positions: Sequence[tuple[Position, Member | None]]
     term_end: dt.date | None
+    headcount: Headcount  # its own members and its 党小组's
+    advice: list[str]  # the shape advisories of its profile that it meets, each with its clause
 
 
 def org_view(session: Session, profiles: Mapping[str, Profile], code: str) -> OrgView:
@@ -253,7 +257,16 @@ def org_view(session: Session, profiles: Mapping[str, Profile], code: str) -> Or
             .order_by(col(Position.id))
         )
     )
-    return OrgView(org, children, members, positions, term_end(org, profiles))
+    registry = roster.load(session, around=code, inactive=True)
+    return OrgView(
+        org,
+        children,
+        members,
+        positions,
+        term_end(org, profiles),
+        registry.headcount(code),
+        registry.advice(code, profiles),
+    )
 
 
 def term_end(org: Organization, profiles: Mapping[str, Profile]) -> dt.date | None:
@@ -275,15 +288,10 @@ def all_orgs(session: Session) -> list[Organization]:
     )
 
 
-def member_counts(session: Session) -> dict[str, tuple[int, int]]:
-    """(full, probationary) members per organization."""
-    counts: dict[str, list[int]] = {}
-    for org, status in session.exec(
-        select(col(Member.org), col(Member.status)).where(col(Member.active).is_(True))
-    ):
-        pair = counts.setdefault(org, [0, 0])
-        pair[0 if status == "full" else 1] += 1
-    return {org: (full, probationary) for org, (full, probationary) in counts.items()}
+def headcounts(session: Session, profiles: Mapping[str, Profile]) -> dict[str, tuple[Headcount, list[str]]]:
+    """Every active organization's members (a branch's 党小组 included) and the shape advisories it meets."""
+    registry = roster.load(session)
+    return {code: (registry.headcount(code), registry.advice(code, profiles)) for code in registry.orgs}
 
 
 def profiles_in_use(session: Session) -> set[str]:

@@ -94,7 +94,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from calendars import tomlfile
-from calendars.model import OrgKind, Role
+from calendars.model import OrgKind, Profile, Role
 from calendars.text import control_problem, identifier_problem, length_problem
 from obligations.errors import UserError, not_found
 from obligations.models import Member, Organization, Position
@@ -220,6 +220,7 @@ _STATUSES = {
 }
 _KINDS = {**{kind.value: kind for kind in OrgKind}, **{kind.label: kind for kind in OrgKind}}
 _ROLES = {**{role.value: role.value for role in Role}, **{role.label: role.value for role in Role}}
+TERM_RULE = "term-election"  # the rule whose term_years an organization's declared term must match
 _COMMITTEE_ROLES = frozenset(role.value for role in Role if role is not Role.GROUP_LEADER)
 _HAS_GROUPS = (OrgKind.BRANCH, OrgKind.GENERAL_BRANCH)  # the kinds a 党小组 may sit under
 
@@ -727,20 +728,39 @@ def resolve_org_names(incoming: Registry, existing: Registry) -> Registry:
 
 
 def validate(
-    incoming: Registry, *, file: str, existing: Registry, as_of: dt.date, profiles: Collection[str]
+    incoming: Registry,
+    *,
+    file: str,
+    existing: Registry,
+    as_of: dt.date,
+    profiles: Collection[str] | Mapping[str, Profile],
+    default_profile: str | None = None,
 ) -> list[Problem]:
     """Every problem of `incoming` merged over `existing` (an empty list when it may be imported).
 
     Incoming records replace existing ones with the same key (org code, member id, (org, role)). A problem
     between two records that are both already in the database is not this file's doing and is not reported;
     one that an incoming record causes in an existing one is reported on the incoming record.
+
+    Given the profiles themselves (not only their names), an organization's `term_years` is checked against
+    what its profile allows (its own, inherited from its parent, or `default_profile`).
     """
-    return _Validation(incoming, file=file, existing=existing, as_of=as_of, profiles=profiles).run()
+    validation = _Validation(incoming, file=file, existing=existing, as_of=as_of, profiles=profiles)
+    validation.default_profile = default_profile
+    return validation.run()
 
 
 class _Validation:
+    default_profile: str | None = None
+
     def __init__(
-        self, incoming: Registry, *, file: str, existing: Registry, as_of: dt.date, profiles: Collection[str]
+        self,
+        incoming: Registry,
+        *,
+        file: str,
+        existing: Registry,
+        as_of: dt.date,
+        profiles: Collection[str] | Mapping[str, Profile],
     ) -> None:
         self.file = file
         self.csv = file.lower().endswith(".csv")
@@ -900,6 +920,45 @@ class _Validation:
         if org.profile is not None and org.profile not in self.profiles:
             self._add(org, "profile", str(not_found("职责日历", org.profile, self.profiles)))
         self._check_date(org, "elected_on", org.elected_on)
+        self._check_term(org)
+
+    def _effective_profile(self, org: OrgRecord) -> Profile | None:
+        """The profile `org` will follow: its own, its nearest ancestor's, or the default."""
+        if not isinstance(self.profiles, Mapping):
+            return None
+        seen: set[str] = set()
+        current: OrgRecord | None = org
+        while current is not None and current.code not in seen:
+            seen.add(current.code)
+            if current.profile is not None:
+                return self.profiles.get(current.profile)
+            current = self.orgs.get(current.parent) if current.parent is not None else None
+        return self.profiles.get(self.default_profile) if self.default_profile is not None else None
+
+    def _check_term(self, org: OrgRecord) -> None:
+        """A term the organization's profile does not allow is refused, not silently replaced by the default
+        (003 二(一)3: a Wujin branch serves 2 or 3 years)."""
+        if org.term_years is None:
+            return
+        profile = self._effective_profile(org)
+        rule = profile.rules.get(TERM_RULE) if profile is not None else None
+        if profile is None or rule is None:
+            return
+        default = rule.term_years.get(org.kind)
+        if default is None:
+            message = (
+                f"职责日历 {profile.id}（{profile.title}）没有{org.kind.label}的任期规定，不应填写任期年数"
+            )
+            self._add(org, "term_years", message)
+            return
+        allowed = rule.term_years_allowed.get(org.kind, (default,))
+        if org.term_years not in allowed:
+            years = "或".join(str(year) for year in allowed)
+            message = (
+                f"任期 {org.term_years} 年不符合职责日历 {profile.id}（{profile.title}）：{org.kind.label}任期为 {years} 年"
+                f"（依据：{rule.source}）"
+            )
+            self._add(org, "term_years", message)
 
     def _check_member(self, member: MemberRecord) -> None:
         stored = self.stored_members.get(member.id)

@@ -42,7 +42,7 @@ from calendars.model import Profile, Rule
 from notifiers.base import Channel, DeliveryError, Message, Recipient
 from notifiers.render import TemplateFailure, render_digest
 from notifiers.retry import retry_delay, should_retry
-from obligations import escalation
+from obligations import escalation, roster
 from obligations.db import chunks, session_scope
 from obligations.models import (
     DeliveryAttempt,
@@ -331,6 +331,7 @@ class _Registry:
                 col(Organization.name),
                 col(Organization.parent),
                 col(Organization.effective_profile),
+                col(Organization.kind),
             )
         ).all()
         holders = {
@@ -342,11 +343,9 @@ class _Registry:
             )
             if member
         }
-        seats = escalation.Seats(
-            {code: escalation.Seat(code, name, parent) for code, name, parent, _ in rows}, holders
-        )
+        seats = roster.seats(((code, name, kind, parent) for code, name, parent, _, kind in rows), holders)
         active = set(session.scalars(select(col(Member.id)).where(col(Member.active).is_(True))))
-        orgs = {code: _Org(name, profile) for code, name, _, profile in rows}
+        orgs = {code: _Org(name, profile) for code, name, _, profile, _ in rows}
         return cls(orgs, seats, active, profiles)
 
     def rule(self, org: str, rule_id: str) -> Rule | None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from calendars.model import Profile
+from obligations import roster
 from obligations.models import Member, Organization, Task
 from obligations.queries import organization, subtree_filter
 
@@ -114,6 +115,19 @@ class Scope:
     root: ReportOrg | None
     orgs: tuple[ReportOrg, ...]  # in tree order
     tasks: tuple[ReportTask, ...]
+    advisories: tuple[Advice, ...] = ()  # the shape advisories its organizations meet (roster.Roster.advice)
+
+
+@dataclass(frozen=True)
+class Advice:
+    """A shape advisory an organization meets (组织设置提示), with its count and clause."""
+
+    org: str
+    org_name: str
+    text: str
+
+    def record(self) -> dict[str, object]:
+        return {"org": self.org, "org_name": self.org_name, "advisory": self.text}
 
 
 @dataclass(frozen=True)
@@ -293,6 +307,7 @@ class Report:
     months: tuple[dt.date, ...]
     heat: tuple[HeatRow, ...]
     total: Tally
+    advisories: tuple[Advice, ...] = ()
 
     def record(self) -> dict[str, object]:
         """The stable machine form (`report --format json`)."""
@@ -304,6 +319,7 @@ class Report:
             "rows": [row.record() for row in self.rows],
             "rollup": [line.record() for line in self.rollup],
             "overdue": [task.record() for task in self.overdue],
+            "advisories": [advice.record() for advice in self.advisories],
         }
 
 
@@ -320,7 +336,14 @@ def months_between(start: dt.date, end: dt.date) -> tuple[dt.date, ...]:
     return tuple(months)
 
 
-def load_scope(session: Session, *, org: str | None, start: dt.date, end: dt.date) -> Scope:
+def load_scope(
+    session: Session,
+    *,
+    org: str | None,
+    start: dt.date,
+    end: dt.date,
+    profiles: Mapping[str, Profile] | None = None,
+) -> Scope:
     """The active organizations of `org`'s subtree (all when None) and their tasks due in [start, end]."""
     root = organization(session, org) if org is not None else None
     org_query = select(Organization).where(col(Organization.active).is_(True))
@@ -371,7 +394,13 @@ def load_scope(session: Session, *, org: str | None, start: dt.date, end: dt.dat
         )
     )
     scope_root = next((o for o in orgs if root is not None and o.code == root.code), None)
-    return Scope(scope_root, orgs, tasks)
+    advisories: tuple[Advice, ...] = ()
+    if profiles is not None:
+        registry = roster.load(session)
+        advisories = tuple(
+            Advice(o.code, o.name, text) for o in orgs for text in registry.advice(o.code, profiles)
+        )
+    return Scope(scope_root, orgs, tasks, advisories)
 
 
 def build(
@@ -441,6 +470,7 @@ def build(
             for org in scope.orgs
         ),
         total=sum(own.values(), Tally()),
+        advisories=scope.advisories,
     )
 
 

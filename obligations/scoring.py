@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 from calendars.checklists import VETO_CHECKS, Checklist, Item, Veto
 from calendars.expand import OrgFacts, Window, applies, expand, period_label
 from calendars.model import OrgKind, Profile, Role
-from obligations import planner, render
+from obligations import planner, render, roster
 from obligations.errors import NotFound, UserError
 from obligations.models import Completion, CompletionTask, Member, Organization, Position, Task
 from obligations.queries import organization
@@ -363,17 +363,10 @@ def _evidence(session: Session, task_ids: list[int], as_of: dt.date) -> dict[int
 
 
 def _groups(session: Session, code: str) -> list[Organization]:
-    return list(
-        session.exec(
-            select(Organization)
-            .where(
-                col(Organization.parent) == code,
-                col(Organization.kind) == OrgKind.GROUP.value,
-                col(Organization.active).is_(True),
-            )
-            .order_by(col(Organization.path))
-        )
-    )
+    """The active 党小组 of a branch, as the read model sees them."""
+    codes = roster.load(session, around=code).groups.get(code, [])
+    found = [org for org in (session.get(Organization, group) for group in codes) if org is not None]
+    return sorted(found, key=lambda org: org.path)
 
 
 def _facts(session: Session, org: Organization) -> OrgFacts:

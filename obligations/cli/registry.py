@@ -11,11 +11,12 @@ from sqlmodel import Session
 
 from calendars.model import ORG_KIND_LABELS, ROLE_LABELS, OrgKind, Role
 from calendars.text import shown
-from obligations import db, importer, planner, queries, render
+from obligations import db, importer, planner, queries, render, roster
 from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app
 from obligations.config import example
 from obligations.demo import check_only_demo, demo_registry, settle_history
 from obligations.registry import Registry, RegistryError, read_registry, resolve_org_names, validate
+from obligations.roster import Headcount
 
 
 @cli.command()
@@ -88,16 +89,21 @@ def _import(
         if guard is not None:
             guard(session, incoming)
         existing = importer.existing_registry(session)
-        problems = validate(incoming, file=file, existing=existing, as_of=as_of, profiles=app.profiles)
+        problems = validate(
+            incoming,
+            file=file,
+            existing=existing,
+            as_of=as_of,
+            profiles=app.profiles,
+            default_profile=app.config.profiles.default,
+        )
         if problems:
             raise RegistryError(problems)
+        resolved = resolve_org_names(incoming, existing)
         summary = importer.apply(
-            session,
-            resolve_org_names(incoming, existing),
-            prune=prune,
-            default_profile=app.config.profiles.default,
-            as_of=as_of,
+            session, resolved, prune=prune, default_profile=app.config.profiles.default, as_of=as_of
         )
+        advice = _shape_advice(session, app, resolved)
         if summary.removals:
             # Shown before anything is committed; pruned organizations and members stay in the database, inactive.
             click.echo(f"将移除以下 {len(summary.removals)} 项（组织和党员停用，职务删除或改为空缺）：")
@@ -105,10 +111,34 @@ def _import(
         if dry_run:
             session.rollback()
             click.echo(f"试运行（未写入）：{summary.describe()}")
+            _echo_advice(advice)
             return
         # Planned in the same transaction: a failure while planning leaves the registry as it was.
         app.keep_planned(session, as_of)
     click.echo(f"已导入 {file}：{summary.describe()}")
+    _echo_advice(advice)
+
+
+def _shape_advice(session: Session, app: App, incoming: Registry) -> list[str]:
+    """The shape advisories met by the organizations the file touches (a group's branch included)."""
+    registry = roster.load(session)
+    touched = {org.code for org in incoming.orgs} | {member.org for member in incoming.members}
+    codes = sorted(
+        {registry.branch_of(code) for code in touched} | touched,
+        key=lambda c: registry.orgs[c].path if c in registry.orgs else c,
+    )
+    return [
+        f"  {code}（{shown(registry.orgs[code].name)}）：{warning}"
+        for code in codes
+        if code in registry.orgs
+        for warning in registry.advice(code, app.profiles)
+    ]
+
+
+def _echo_advice(advice: list[str]) -> None:
+    if advice:
+        click.echo("组织设置提示（仅为提示，不影响导入）：", err=True)
+        click.echo("\n".join(advice), err=True)
 
 
 @cli.group()
@@ -133,11 +163,12 @@ def org_list(app: App) -> None:
     """
     with app.session() as session:
         orgs = queries.all_orgs(session)
-        counts = queries.member_counts(session)
+        counts = queries.headcounts(session, app.profiles)
         rows = []
+        advice: list[str] = []
         for org_row in orgs:
             depth = org_row.path.count("/") - 2
-            full, probationary = counts.get(org_row.code, (0, 0))
+            count, warnings = counts.get(org_row.code, (Headcount(0, 0, 0), []))
             end = queries.term_end(org_row, app.profiles)
             rows.append(
                 [
@@ -145,14 +176,20 @@ def org_list(app: App) -> None:
                     org_row.name,
                     ORG_KIND_LABELS[OrgKind(org_row.kind)],
                     org_row.effective_profile,
-                    f"{full}+{probationary}" if probationary else str(full),
+                    count.describe(),
+                    f"{count.full}+{count.probationary}" if count.probationary else str(count.full),
                     end.isoformat() if end else "",
                 ]
             )
+            advice.extend(f"  {org_row.code}（{shown(org_row.name)}）：{warning}" for warning in warnings)
     if not rows:
         click.echo("还没有组织。请先运行 obligations import 文件，或 obligations init --demo。")
         return
-    click.echo(render.table(("编号", "名称", "类型", "职责日历", "党员（正式+预备）", "任期届满"), rows))
+    headers = ("编号", "名称", "类型", "职责日历", "党员（含党小组）", "正式+预备", "任期届满")
+    click.echo(render.table(headers, rows))
+    if advice:
+        click.echo("\n组织设置提示（不影响导入和计划）：")
+        click.echo("\n".join(advice))
 
 
 @org.command("show")
@@ -188,7 +225,13 @@ def org_show(app: App, code: str) -> None:
             click.echo(
                 f"  {label}：{shown(holder.name)}（{shown(holder.id)}，自 {position.since or '?'} 起）"
             )
-    click.echo(f"\n党员（{len(view.members)} 人）：")
+    count = view.headcount
+    click.echo(
+        f"\n党员总数：{count.describe()}，其中正式党员 {count.full} 人、预备党员 {count.probationary} 人"
+    )
+    for warning in view.advice:
+        click.echo(f"组织设置提示：{warning}")
+    click.echo(f"\n本组织直属党员（{len(view.members)} 人）：")
     rows = [
         [
             member.id,

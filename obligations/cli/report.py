@@ -66,7 +66,7 @@ def report(
     day = as_of_date(as_of)
     first, last = _range(year, start, end, day)
     with app.reading(day) as session:
-        scope = load_scope(session, org=org_code, start=first, end=last)
+        scope = load_scope(session, org=org_code, start=first, end=last, profiles=app.profiles)
     result = build(scope, app.profiles, as_of=day, start=first, end=last)
     if output_format == "json":
         text = json.dumps(result.record(), ensure_ascii=False, indent=2) + "\n"
@@ -164,4 +164,7 @@ def _table(result: Report) -> str:
                 max_width={0: 20, 1: 24},
             ),
         ]
+    if result.advisories:
+        out += ["", "组织设置提示（仅为提示）"]
+        out += [f"  {advice.org_name}（{advice.org}）：{advice.text}" for advice in result.advisories]
     return "\n".join(out) + "\n"
