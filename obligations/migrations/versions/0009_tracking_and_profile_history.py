@@ -21,9 +21,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("organization") as batch:
-        batch.add_column(sa.Column("profile_since", sa.Date(), nullable=True))
-        batch.add_column(sa.Column("tracked_from", sa.Date(), nullable=True))
+    # Plain ADD COLUMN (no table copy): other tables' foreign keys refer to organization.
+    op.add_column("organization", sa.Column("profile_since", sa.Date(), nullable=True))
+    op.add_column("organization", sa.Column("tracked_from", sa.Date(), nullable=True))
     op.create_table(
         "profile_history",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -43,6 +43,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_profile_history_org", table_name="profile_history")
     op.drop_table("profile_history")
-    with op.batch_alter_table("organization") as batch:
-        batch.drop_column("tracked_from")
-        batch.drop_column("profile_since")
+    op.drop_column("organization", "tracked_from")
+    op.drop_column("organization", "profile_since")
