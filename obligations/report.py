@@ -88,10 +88,52 @@ class ReportOrg:
     parent: str | None
     path: str
     profile: str
+    tracked_from: dt.date | None = None  # 跟踪起始: nothing is owed before the period containing it
 
     @property
     def depth(self) -> int:
         return self.path.count("/") - 2
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The part of the report's range in which an organization is tracked: from the month containing its
+    tracking start (or the range's start) to the range's end; None when it is tracked only after the range."""
+
+    org: str
+    org_name: str
+    tracked_from: dt.date | None
+    start: dt.date | None
+    end: dt.date | None
+    requested: dt.date  # the report's own start
+
+    @property
+    def partial(self) -> bool:
+        """Whether the report's range begins before the organization is tracked."""
+        return self.start != self.requested
+
+    def record(self) -> dict[str, object]:
+        return {
+            "org": self.org,
+            "tracked_from": self.tracked_from.isoformat() if self.tracked_from else None,
+            "from": self.start.isoformat() if self.start else None,
+            "to": self.end.isoformat() if self.end else None,
+        }
+
+    def label(self) -> str:
+        """「自 2026-11 起跟踪」: what a person reads beside the figures."""
+        if self.tracked_from is None:
+            return "全程跟踪"
+        return f"自 {self.tracked_from:%Y-%m} 起跟踪"
+
+
+def coverage(org: ReportOrg, start: dt.date, end: dt.date) -> Coverage:
+    if org.tracked_from is None:
+        return Coverage(org.code, org.name, None, start, end, start)
+    first = max(start, org.tracked_from.replace(day=1))
+    if first > end:
+        return Coverage(org.code, org.name, org.tracked_from, None, None, start)
+    return Coverage(org.code, org.name, org.tracked_from, first, end, start)
 
 
 @dataclass(frozen=True)
@@ -293,6 +335,7 @@ class Report:
     months: tuple[dt.date, ...]
     heat: tuple[HeatRow, ...]
     total: Tally
+    tracked: tuple[Coverage, ...] = ()  # per organization, in tree order
 
     def record(self) -> dict[str, object]:
         """The stable machine form (`report --format json`)."""
@@ -304,6 +347,7 @@ class Report:
             "rows": [row.record() for row in self.rows],
             "rollup": [line.record() for line in self.rollup],
             "overdue": [task.record() for task in self.overdue],
+            "tracked": [line.record() for line in self.tracked],
         }
 
 
@@ -327,7 +371,7 @@ def load_scope(session: Session, *, org: str | None, start: dt.date, end: dt.dat
     if root is not None:
         org_query = org_query.where(subtree_filter(root))
     orgs = tuple(
-        ReportOrg(o.code, o.name, o.parent, o.path, o.effective_profile)
+        ReportOrg(o.code, o.name, o.parent, o.path, o.effective_profile, o.tracked_from)
         for o in session.exec(org_query.order_by(col(Organization.path)))
     )
     assignee = aliased(Member)
@@ -441,6 +485,7 @@ def build(
             for org in scope.orgs
         ),
         total=sum(own.values(), Tally()),
+        tracked=tuple(coverage(org, start, end) for org in scope.orgs),
     )
 
 
