@@ -20,7 +20,7 @@ History is not rewritten. An organization's duties are owed under the profile in
 periodic duty on its due date, an event on its trigger's date — as profile_history records it, so changing a
 branch's profile in March 2026 neither creates 2025 duties of the new profile nor removes those of the old one.
 And an organization is owed nothing before its tracking start (`tracked_from`): the first period of each
-cadence it owes is the one containing that date. Earlier routine periods are not planned (open tasks there
+cadence it owes is the one containing that date, unless its deadline had passed by then. Earlier routine periods are not planned (open tasks there
 with nothing recorded go), so they are never overdue nor escalated; event duties (an expired term, a long
 vacancy, an ended probation) are standing obligations and stay owed whatever their age.
 """
@@ -455,8 +455,8 @@ def _desired(
             first = previous_start.get(rule.cadence)
             if first is None:
                 first = previous_start[rule.cadence] = first_owed(rule.cadence, as_of, tracked_from)
-            if occurrence.start < first:
-                continue
+            if occurrence.start < first or (tracked_from is not None and occurrence.due < tracked_from):
+                continue  # before the previous period, or fell due before the tracking start
         desired[(occurrence.rule, occurrence.subject, occurrence.period)] = (
             code,
             occurrence.rule,
@@ -561,7 +561,10 @@ def _reconcile(
         elif (
             tracked_from is not None
             and rule.cadence is not None
-            and task.values["period_start"] < period_of(rule.cadence, tracked_from).start
+            and (
+                task.values["period_start"] < period_of(rule.cadence, tracked_from).start
+                or due < tracked_from
+            )
         ):
             removed.append(task.id)  # before the tracking start: not owed (nothing was recorded for it)
 
