@@ -918,6 +918,12 @@ class _Validation:
             self._add(org, "profile", str(not_found("职责日历", org.profile, self.profiles)))
         self._check_date(org, "elected_on", org.elected_on)
         self._check_date(org, "profile_since", org.profile_since)
+        if org.profile_since is not None and org.profile is None:
+            self._add(
+                org,
+                "profile_since",
+                "profile_since 是本组织职责日历（profile）的启用日期，须与 profile 同时填写",
+            )
         self._check_date(org, "tracked_from", org.tracked_from)
 
     def _check_member(self, member: MemberRecord) -> None:

@@ -194,9 +194,15 @@ def org_show(app: App, code: str) -> None:
     """
     with app.session() as session:
         view = queries.org_view(session, app.profiles, code)
+        history = planner.profile_history(session, [view.org.code]).get(view.org.code, [])
     found = view.org
     click.echo(f"{shown(found.name)}（{found.code}，{ORG_KIND_LABELS[OrgKind(found.kind)]}）")
     click.echo(f"上级组织：{found.parent or '—'}    职责日历：{found.effective_profile}")
+    if len(history) > 1:
+        steps = [profile if since is None else f"{profile}（自 {since}）" for since, profile in history]
+        click.echo("职责日历沿革：" + " → ".join(steps))
+    tracked = f"自 {found.tracked_from} 起（此前各期的例行职责不计）" if found.tracked_from else "全程"
+    click.echo(f"跟踪起始：{tracked}")
     elected = found.elected_on.isoformat() if found.elected_on else "—"
     click.echo(f"上次换届：{elected}    任期届满：{view.term_end.isoformat() if view.term_end else '—'}")
     if view.children:

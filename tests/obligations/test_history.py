@@ -234,3 +234,21 @@ def test_the_demo_is_tracked_from_a_year_back(base: list[str], database_url: str
     assert starts == {dt.date(2025, 11, 21)}
     rows = _json(base, "due", "--all", "--as-of", "2026-11-21")
     assert {row["status"] for row in rows if row["period"] == "2025"} >= {"done"}
+
+
+def test_org_show_tells_the_tracking_start_and_the_profile_history(base: list[str], tmp_path: Path) -> None:
+    _import(base, tmp_path, _branch("national"), "--as-of", "2025-11-20", "--track-from", "2025-01-01")
+    _import(base, tmp_path, _branch("wujin-2016"), "--as-of", "2026-03-15")
+    shown = _ok(base, "org", "show", "b").output
+    assert "职责日历沿革：national → wujin-2016（自 2026-03-15）" in shown
+    assert "跟踪起始：自 2025-01-01 起" in shown
+
+
+def test_a_profile_since_without_a_profile_is_a_registry_problem(base: list[str], tmp_path: Path) -> None:
+    path = tmp_path / "registry.toml"
+    path.write_text(
+        _branch("national").replace('profile = "national"', "profile_since = 2026-01-01"), "utf-8"
+    )
+    result = CliRunner().invoke(cli, [*base, "import", str(path), "--as-of", "2026-03-15"])
+    assert result.exit_code == 4
+    assert "profile_since" in result.stderr and "profile" in result.stderr
