@@ -71,9 +71,9 @@ def demo_registry(as_of: dt.date) -> Registry:
     def ago(years: int = 0, months: int = 0, days: int = 0) -> dt.date:
         return recurrence.shift(as_of, years=-years, months=-months, days=-days)
 
-    # The demo's history is a year long: its organizations are tracked from a year back (跟踪起始), so that
-    # last year's duties are owed and recorded.
-    tracked = ago(years=1)
+    # The demo's history is a year long: its organizations are tracked (跟踪起始) from the start of last year,
+    # so that every duty of last year is owed, and recorded by settle_history.
+    tracked = dt.date(as_of.year - 1, 1, 1)
     orgs = (
         OrgRecord(
             "jg",

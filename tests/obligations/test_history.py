@@ -223,7 +223,7 @@ def test_reports_say_from_when_an_organization_is_tracked(base: list[str], tmp_p
 
 
 def test_the_demo_is_tracked_from_a_year_back(base: list[str], database_url: str) -> None:
-    """The demo's recorded year is owed: its organizations are tracked from a year before the as-of date."""
+    """The demo's recorded year is owed: its organizations are tracked from the start of last year."""
     _ok(base, "init", "--demo", "--as-of", "2026-11-21")
     engine = create_engine(database_url)
     try:
@@ -231,7 +231,7 @@ def test_the_demo_is_tracked_from_a_year_back(base: list[str], database_url: str
             starts = set(session.exec(select(Organization.tracked_from)).all())
     finally:
         engine.dispose()
-    assert starts == {dt.date(2025, 11, 21)}
+    assert starts == {dt.date(2025, 1, 1)}
     rows = _json(base, "due", "--all", "--as-of", "2026-11-21")
     assert {row["status"] for row in rows if row["period"] == "2025"} >= {"done"}
 
