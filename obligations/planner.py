@@ -33,7 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlmodel import Session, col
 
 from calendars.expand import MemberFacts, Occurrence, OrgFacts, PositionFacts, Window, expand
@@ -123,9 +123,10 @@ def plan(
     )
     registry = _Registry.load(session)
     codes = [code for code, org in registry.orgs.items() if everything or window_moved or org.dirty]
-    history = profile_history(session, codes)
+    history = profile_history(session)
     used = {registry.orgs[code].effective_profile for code in codes}
-    used.update(profile for rows in history.values() for _, profile in rows)
+    planned = set(codes)
+    used.update(profile for code, rows in history.items() if code in planned for _, profile in rows)
     missing = sorted(used - set(profiles))
     if missing:
         raise UserError(
@@ -366,14 +367,20 @@ class _Registry:
         return self._assignees[key]
 
 
-def profile_history(session: Session, codes: Sequence[str]) -> dict[str, list[tuple[dt.date | None, str]]]:
-    """(since, profile) of each organization's profile changes, oldest first (since None: from the start)."""
+def profile_history(
+    session: Session, codes: Sequence[str] | None = None
+) -> dict[str, list[tuple[dt.date | None, str]]]:
+    """(since, profile) of the organizations (of `codes`, or all) whose profile changed, oldest first (since
+    None: from the start). An organization that never changed follows its present profile throughout, so it
+    is left out: a city's plan reads only the few rows of changes."""
+    changed = select(col(ProfileHistory.org)).group_by(col(ProfileHistory.org)).having(func.count() > 1)
+    query = select(col(ProfileHistory.org), col(ProfileHistory.since), col(ProfileHistory.profile)).where(
+        col(ProfileHistory.org).in_(changed)
+    )
     found: dict[str, list[tuple[dt.date | None, str]]] = defaultdict(list)
-    columns = (col(ProfileHistory.org), col(ProfileHistory.since), col(ProfileHistory.profile))
-    for batch in chunks(list(codes), CHUNK):
-        for org, since, profile in session.execute(
-            select(*columns).where(col(ProfileHistory.org).in_(batch))
-        ):
+    for batch in [None] if codes is None else chunks(list(codes), CHUNK):
+        chosen = query if batch is None else query.where(col(ProfileHistory.org).in_(batch))
+        for org, since, profile in session.execute(chosen):
             found[org].append((since, profile))
     for rows in found.values():
         rows.sort(key=lambda row: (row[0] is not None, row[0] or dt.date.min))
