@@ -192,6 +192,18 @@ def test_a_replay_before_the_tracking_start_plans_nothing_routine_and_writes_not
     assert {key: task.id for key, task in _tasks(database_url).items()} == stored
 
 
+def test_a_record_may_back_fill_a_period_before_the_tracking_start(
+    base: list[str], tmp_path: Path, database_url: str
+) -> None:
+    """Not owed is not forbidden: a 党员大会 held in the third quarter is recorded, and its task made done."""
+    _import(base, tmp_path, NOVEMBER_REGISTRY, "--as-of", "2026-11-10")
+    _ok(base, "record", "--org", "b", "--rule", "general-meeting", "--on", "2026-09-10", "--attendees", "7",
+        "--as-of", "2026-11-10")  # fmt: skip
+    assert _tasks(database_url)[("general-meeting", "2026-Q3")].status == "done"
+    _ok(base, "plan", "--as-of", "2026-11-10")
+    assert _tasks(database_url)[("general-meeting", "2026-Q3")].status == "done"
+
+
 def test_track_from_on_the_import_and_tracked_from_in_the_registry(
     base: list[str], tmp_path: Path, database_url: str
 ) -> None:
