@@ -54,6 +54,7 @@ from obligations import db, importer, planner, queries
 from obligations.registry import validate
 
 AS_OF = dt.date(2026, 11, 21)
+TRACKED = dt.date(2025, 1, 1)  # tracked since before the window: the same plan as before 跟踪起始
 SUBTREE = "c7"
 ROOT = Path(__file__).resolve().parent.parent
 OBLIGATIONS = Path(sys.executable).parent / "obligations"
@@ -416,7 +417,12 @@ def run_backend(args: argparse.Namespace) -> Result:
 
             with meter.stage("import") as stage, db.session_scope(engine) as session:
                 summary = importer.apply(
-                    session, registry, prune=False, default_profile="national", as_of=AS_OF
+                    session,
+                    registry,
+                    prune=False,
+                    default_profile="national",
+                    as_of=AS_OF,
+                    track_from=TRACKED,
                 )
                 stage.rows = sum(summary.added.values())
             del registry

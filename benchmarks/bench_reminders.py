@@ -47,6 +47,7 @@ from obligations.escalation import PARTY_TIME, OfficeHours
 from obligations.models import Member, OutboxMessage
 
 AS_OF = dt.date(2026, 11, 21)
+TRACKED = dt.date(2025, 1, 1)  # tracked since before the window: the same plan as before 跟踪起始
 SWEEP_AT = dt.datetime(2026, 11, 23, 9, 0, tzinfo=PARTY_TIME)
 
 
@@ -73,7 +74,9 @@ def setup(url: str, branches: int) -> None:
     db.upgrade(engine)
     registry = city_registry(max(1, branches // 10))
     with db.session_scope(engine) as session:
-        importer.apply(session, registry, prune=False, default_profile="national", as_of=AS_OF)
+        importer.apply(
+            session, registry, prune=False, default_profile="national", as_of=AS_OF, track_from=TRACKED
+        )
         summary = planner.plan(session, load_profiles(), AS_OF, planner.default_horizon(AS_OF))
     log(f"setup: {len(registry.members):,} members, {summary.inserted:,} tasks")
 

@@ -29,6 +29,7 @@ from obligations import db, importer, planner, queries
 from obligations.registry import Registry, validate
 
 AS_OF = dt.date(2026, 11, 21)
+TRACKED = dt.date(2025, 1, 1)  # tracked since before the window: the same plan as before 跟踪起始
 
 
 def main() -> None:
@@ -72,7 +73,14 @@ def main() -> None:
             if args.stage == "import":
                 profiler.enable()
             with db.session_scope(engine) as session:
-                importer.apply(session, registry, prune=False, default_profile="national", as_of=AS_OF)
+                importer.apply(
+                    session,
+                    registry,
+                    prune=False,
+                    default_profile="national",
+                    as_of=AS_OF,
+                    track_from=TRACKED,
+                )
             profiler.disable()
             if args.stage == "plan":
                 profiler.enable()

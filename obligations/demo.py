@@ -71,15 +71,54 @@ def demo_registry(as_of: dt.date) -> Registry:
     def ago(years: int = 0, months: int = 0, days: int = 0) -> dt.date:
         return recurrence.shift(as_of, years=-years, months=-months, days=-days)
 
+    # The demo's history is a year long: its organizations are tracked (跟踪起始) from the start of last year,
+    # so that every duty of last year is owed, and recorded by settle_history.
+    tracked = dt.date(as_of.year - 1, 1, 1)
     orgs = (
         OrgRecord(
-            "jg", "市发展改革委机关党委", OrgKind.COMMITTEE, None, "national", ago(years=3, months=8), None
+            "jg",
+            "市发展改革委机关党委",
+            OrgKind.COMMITTEE,
+            None,
+            "national",
+            ago(years=3, months=8),
+            None,
+            tracked_from=tracked,
         ),
         # Elected three years ago less 25 days: its term ends within the month.
-        OrgRecord("jg.b1", "综合处室党支部", OrgKind.BRANCH, "jg", None, ago(years=3, days=-25), None),
-        OrgRecord("jg.b1.g1", "综合处室第一党小组", OrgKind.GROUP, "jg.b1", None, None, None),
-        OrgRecord("jg.b2", "业务处室党支部", OrgKind.BRANCH, "jg", None, ago(years=1, months=2), None),
-        OrgRecord("jg.b3", "离退休干部党支部", OrgKind.BRANCH, "jg", None, ago(years=2, months=1), None),
+        OrgRecord(
+            "jg.b1",
+            "综合处室党支部",
+            OrgKind.BRANCH,
+            "jg",
+            None,
+            ago(years=3, days=-25),
+            None,
+            tracked_from=tracked,
+        ),
+        OrgRecord(
+            "jg.b1.g1", "综合处室第一党小组", OrgKind.GROUP, "jg.b1", None, None, None, tracked_from=tracked
+        ),
+        OrgRecord(
+            "jg.b2",
+            "业务处室党支部",
+            OrgKind.BRANCH,
+            "jg",
+            None,
+            ago(years=1, months=2),
+            None,
+            tracked_from=tracked,
+        ),
+        OrgRecord(
+            "jg.b3",
+            "离退休干部党支部",
+            OrgKind.BRANCH,
+            "jg",
+            None,
+            ago(years=2, months=1),
+            None,
+            tracked_from=tracked,
+        ),
     )
     # (org, how many) in the order the names are handed out; the first of each is its secretary.
     layout = (("jg", 3), ("jg.b1", 11), ("jg.b1.g1", 6), ("jg.b2", 14), ("jg.b3", 6))

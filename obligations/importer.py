@@ -25,7 +25,15 @@ from sqlmodel import Session, col, select
 
 from calendars.model import OrgKind, Role
 from obligations.db import chunks
-from obligations.models import CompletionTask, Member, Organization, Position, Task, Waiver
+from obligations.models import (
+    CompletionTask,
+    Member,
+    Organization,
+    Position,
+    ProfileHistory,
+    Task,
+    Waiver,
+)
 from obligations.planner import plan_state
 from obligations.registry import MemberRecord, OrgRecord, PositionRecord, Registry, file_scope
 
@@ -53,10 +61,12 @@ class ImportSummary:
 
 def existing_registry(session: Session) -> Registry:
     """The active registry as records, for validating an incoming file against it."""
-    org_columns = ("code", "name", "kind", "parent", "profile", "elected_on", "term_years")
+    org_columns = (
+        "code", "name", "kind", "parent", "profile", "elected_on", "term_years", "profile_since", "tracked_from",
+    )  # fmt: skip
     orgs = tuple(
-        OrgRecord(code, name, OrgKind(kind), parent, profile, elected_on, term_years)
-        for code, name, kind, parent, profile, elected_on, term_years in session.execute(
+        OrgRecord(code, name, OrgKind(kind), *rest)
+        for code, name, kind, *rest in session.execute(
             select(*(getattr(Organization, c) for c in org_columns)).where(col(Organization.active).is_(True))
         )
     )
@@ -79,9 +89,20 @@ def existing_registry(session: Session) -> Registry:
 
 
 def apply(
-    session: Session, incoming: Registry, *, prune: bool, default_profile: str, as_of: dt.date
+    session: Session,
+    incoming: Registry,
+    *,
+    prune: bool,
+    default_profile: str,
+    as_of: dt.date,
+    track_from: dt.date | None = None,
 ) -> ImportSummary:
     """Write `incoming` (already validated) over the database, inside the caller's transaction.
+
+    An organization new to the database is tracked from its own `tracked_from`, else `track_from`, else
+    `as_of` (earlier routine periods are not owed); a re-import moves the tracking start only when the file
+    gives one. A change of profile applies to duties due from the organization's `profile_since` when the file
+    changes it along with the profile, else from `as_of`: earlier ones stay owed under the previous profile.
 
     Rows are compared and written as plain values with bulk statements: a city's registry (hundreds of
     thousands of members) imports in seconds and without holding an ORM object per row.
@@ -89,9 +110,12 @@ def apply(
     summary = ImportSummary()
     dirty: set[str] = set()
     orgs = _load(session, Organization, "code", _ORG_COLUMNS)
+    profiles_before = {code: row["effective_profile"] for code, row in orgs.items()}
+    profile_since: dict[str, dt.date] = {}  # a profile_since the file gives anew: the date of this change
     new_orgs: list[dict[str, Any]] = []
     changed_orgs: list[dict[str, Any]] = []
     for record in incoming.orgs:
+        current = orgs.get(record.code)
         values = {
             "name": record.name,
             "kind": record.kind.value,
@@ -99,9 +123,15 @@ def apply(
             "profile": record.profile,
             "elected_on": record.elected_on,
             "term_years": record.term_years,
+            "profile_since": record.profile_since,
+            "tracked_from": record.tracked_from
+            or (current["tracked_from"] if current is not None else track_from or as_of),
             "active": True,
         }
-        current = orgs.get(record.code)
+        if record.profile_since is not None and (
+            current is None or current["profile_since"] != record.profile_since
+        ):
+            profile_since[record.code] = record.profile_since
         if current is None:
             row = {
                 "code": record.code,
@@ -141,6 +171,7 @@ def apply(
     updates.update({code: orgs[code] for code in moved if code not in new_codes})
     if updates:
         session.execute(update(Organization), [_org_update(row) for row in updates.values()])
+    _record_profiles(session, orgs, new_codes, profiles_before, profile_since, default_profile, as_of)
 
     # A kind of record is pruned only where the file could have listed it (a members CSV lists no seats);
     # the members and seats of a removed organization go with it in any case.
@@ -165,7 +196,8 @@ def apply(
 
 
 _ORG_COLUMNS = (
-    "code", "name", "kind", "parent", "profile", "elected_on", "term_years", "active", "path", "effective_profile",
+    "code", "name", "kind", "parent", "profile", "elected_on", "term_years", "profile_since", "tracked_from",
+    "active", "path", "effective_profile",
 )  # fmt: skip
 _MEMBER_COLUMNS = (
     "id", "name", "org", "status", "joined_on", "probation_start", "full_on", "staff_since", "email", "wecom",
@@ -210,6 +242,76 @@ def _refresh_tree(orgs: Mapping[str, dict[str, Any]], default_profile: str) -> s
             row["path"], row["effective_profile"] = path, profile
             changed.add(code)
     return changed
+
+
+def _record_profiles(
+    session: Session,
+    orgs: Mapping[str, Mapping[str, Any]],
+    new_codes: set[str],
+    before: Mapping[str, str],
+    given_since: Mapping[str, dt.date],
+    default_profile: str,
+    as_of: dt.date,
+) -> None:
+    """Keep profile_history in step: history is not rewritten by a change of profile.
+
+    A new organization follows its profile from the start, unless the file dates its own profile
+    (`profile_since`): before that date it followed the profile it would inherit. An organization whose
+    effective profile changed follows the new one from the `profile_since` given anew by the organization
+    that declares it (itself or the ancestor it inherits from), else from `as_of`; a later history row that
+    the new date precedes is superseded. A `profile_since` given anew without a change of profile corrects
+    the date of the latest change.
+    """
+
+    def source(code: str) -> str:
+        """The organization whose declared profile `code` follows (itself or an ancestor)."""
+        row = orgs[code]
+        while not row["profile"] and row["parent"] in orgs:
+            row = orgs[row["parent"]]
+        return str(row["code"])
+
+    def inherited(code: str) -> str:
+        parent = orgs[code]["parent"]
+        return str(orgs[parent]["effective_profile"]) if parent in orgs else default_profile
+
+    added: list[dict[str, Any]] = []
+    for code, row in orgs.items():
+        profile = row["effective_profile"]
+        if code in new_codes:
+            since = given_since.get(code) if row["profile"] else None
+            if since is not None and inherited(code) != profile:
+                added.append({"org": code, "profile": inherited(code), "since": None})
+                added.append({"org": code, "profile": profile, "since": since})
+            else:
+                added.append({"org": code, "profile": profile, "since": None})
+        elif before.get(code) != profile:
+            since = given_since.get(source(code), as_of)
+            known = session.scalar(
+                select(col(ProfileHistory.id)).where(col(ProfileHistory.org) == code).limit(1)
+            )
+            if known is None:  # a database older than the history: the previous profile from the start
+                added.append({"org": code, "profile": before[code], "since": None})
+            session.execute(
+                delete(ProfileHistory).where(
+                    col(ProfileHistory.org) == code, col(ProfileHistory.since) >= since
+                )
+            )
+            added.append({"org": code, "profile": profile, "since": since})
+        elif code in given_since and row["profile"]:
+            latest = session.scalar(
+                select(col(ProfileHistory.id))
+                .where(col(ProfileHistory.org) == code, col(ProfileHistory.since).is_not(None))
+                .order_by(col(ProfileHistory.since).desc())
+                .limit(1)
+            )
+            if latest is not None:
+                session.execute(
+                    update(ProfileHistory)
+                    .where(col(ProfileHistory.id) == latest)
+                    .values(since=given_since[code])
+                )
+    for chunk in chunks(added, 2000):
+        session.execute(insert(ProfileHistory), chunk)
 
 
 def _apply_members(

@@ -28,8 +28,25 @@ class Organization(SQLModel, table=True):
     effective_profile: str = Field(max_length=100)
     elected_on: dt.date | None = None
     term_years: int | None = None
+    # The date from which `effective_profile` applies (profile_history holds the earlier ones).
+    profile_since: dt.date | None = None
+    # 跟踪起始: the period (of each cadence) containing this date is the first owed; None = always tracked.
+    tracked_from: dt.date | None = None
     active: bool = True  # pruned organizations stay, inactive, so that their history can still be reported
     dirty: bool = True  # changed since it was last planned
+
+
+class ProfileHistory(SQLModel, table=True):
+    """Which duty calendar an organization followed from when: a duty falling due on or after `since` is owed
+    under `profile` until the next row's `since` (the first row has no `since`: from the start)."""
+
+    __tablename__ = "profile_history"
+    __table_args__ = (UniqueConstraint("org", "since"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(foreign_key="organization.code", index=True, max_length=100)
+    profile: str = Field(max_length=100)
+    since: dt.date | None = None
 
 
 class Member(SQLModel, table=True):

@@ -15,26 +15,34 @@ unless the window itself moved). Reconciliation of one organization:
   task triggered after it. Planning for an earlier date (`plan --as-of` in the past) therefore keeps every
   task id, and ids in reminders already sent keep working;
 - tasks that are done, waived or partly done are never removed.
+
+History is not rewritten. An organization's duties are owed under the profile in force when they arose — a
+periodic duty on its due date, an event on its trigger's date — as profile_history records it, so changing a
+branch's profile in March 2026 neither creates 2025 duties of the new profile nor removes those of the old one.
+And an organization is owed nothing before its tracking start (`tracked_from`): the first period of each
+cadence it owes is the one containing that date, unless its deadline had passed by then. Earlier routine periods are not planned (open tasks there
+with nothing recorded go), so they are never overdue nor escalated; event duties (an expired term, a long
+vacancy, an ended probation) are standing obligations and stay owed whatever their age.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlmodel import Session, col
 
-from calendars.expand import OrgFacts, Window, expand
-from calendars.model import Profile, RuleKind
+from calendars.expand import Occurrence, OrgFacts, Window, expand
+from calendars.model import Profile, Rule, RuleKind
 from calendars.periods import Cadence, period_of
 from obligations import escalation, roster
 from obligations.db import chunks
 from obligations.errors import UserError
-from obligations.models import CompletionTask, Organization, PlanState, Task, Waiver
+from obligations.models import CompletionTask, Organization, PlanState, ProfileHistory, Task, Waiver
 
 CHUNK = 500  # ids per IN (...) clause: under SQLite's and PostgreSQL's parameter limits
 BATCH = 1000  # organizations planned together
@@ -106,7 +114,11 @@ def plan(
     )
     registry = roster.load(session)
     codes = [code for code, org in registry.orgs.items() if everything or window_moved or org.dirty]
-    missing = sorted({registry.orgs[code].effective_profile for code in codes} - set(profiles))
+    history = profile_history(session)
+    used = {registry.orgs[code].effective_profile for code in codes}
+    planned = set(codes)
+    used.update(profile for code, rows in history.items() if code in planned for _, profile in rows)
+    missing = sorted(used - set(profiles))
     if missing:
         raise UserError(
             f"组织引用了不存在的职责日历：{'、'.join(missing)}。请检查职责日历目录或组织的 profile。"
@@ -122,10 +134,19 @@ def plan(
         to_update: list[dict[str, Any]] = []
         to_remove: list[int] = []
         for code in batch:
-            profile = profiles[registry.orgs[code].effective_profile]
-            desired = _desired(profile, registry, code, window, as_of)
+            org = registry.orgs[code]
+            calendars = Calendars.of(profiles, org.effective_profile, history.get(code, ()))
+            desired = _desired(calendars, registry, code, window, as_of, org.tracked_from)
             _reconcile(
-                profile, desired, existing.get(code, {}), as_of, window, to_insert, to_update, to_remove
+                calendars,
+                desired,
+                existing.get(code, {}),
+                as_of,
+                window,
+                org.tracked_from,
+                to_insert,
+                to_update,
+                to_remove,
             )
         _insert_tasks(session, to_insert)
         if to_update:
@@ -220,25 +241,103 @@ def _insert_tasks(session: Session, rows: Sequence[Row]) -> None:
     connection.exec_driver_sql(statement, values)
 
 
+def profile_history(
+    session: Session, codes: Sequence[str] | None = None
+) -> dict[str, list[tuple[dt.date | None, str]]]:
+    """(since, profile) of the organizations (of `codes`, or all) whose profile changed, oldest first (since
+    None: from the start). An organization that never changed follows its present profile throughout, so it
+    is left out: a city's plan reads only the few rows of changes."""
+    changed = select(col(ProfileHistory.org)).group_by(col(ProfileHistory.org)).having(func.count() > 1)
+    query = select(col(ProfileHistory.org), col(ProfileHistory.since), col(ProfileHistory.profile)).where(
+        col(ProfileHistory.org).in_(changed)
+    )
+    found: dict[str, list[tuple[dt.date | None, str]]] = defaultdict(list)
+    for batch in [None] if codes is None else chunks(list(codes), CHUNK):
+        chosen = query if batch is None else query.where(col(ProfileHistory.org).in_(batch))
+        for org, since, profile in session.execute(chosen):
+            found[org].append((since, profile))
+    for rows in found.values():
+        rows.sort(key=lambda row: (row[0] is not None, row[0] or dt.date.min))
+    return found
+
+
+@dataclass(frozen=True)
+class Calendars:
+    """The profiles one organization followed, each from its date (the first from the start).
+
+    A periodic duty is owed under the profile in force on its due date, an event under the one in force on
+    its trigger's date: a new profile applies from its date on and never reaches back.
+    """
+
+    segments: tuple[tuple[dt.date | None, Profile], ...]
+
+    @classmethod
+    def of(
+        cls, profiles: Mapping[str, Profile], current: str, history: Sequence[tuple[dt.date | None, str]]
+    ) -> Calendars:
+        rows = list(history) or [(None, current)]
+        if rows[-1][1] != current:  # the organization's row is the truth about its present profile
+            rows[-1] = (rows[-1][0], current)
+        return cls(tuple((since, profiles[profile]) for since, profile in rows))
+
+    def at(self, day: dt.date) -> Profile:
+        found = self.segments[0][1]
+        for since, profile in self.segments[1:]:
+            if since is not None and since <= day:
+                found = profile
+        return found
+
+    def rule(self, rule_id: str, day: dt.date) -> Rule | None:
+        """The rule as the profile in force on `day` defines it, else as any profile of the history does."""
+        rule = self.at(day).rules.get(rule_id)
+        if rule is None:
+            rule = next((p.rules[rule_id] for _, p in reversed(self.segments) if rule_id in p.rules), None)
+        return rule
+
+    def expand(self, facts: OrgFacts, window: Window) -> Iterator[tuple[Rule, Occurrence]]:
+        if len(self.segments) == 1:
+            profile = self.segments[0][1]
+            for occurrence in expand(profile, facts, window):
+                yield profile.rules[occurrence.rule], occurrence
+            return
+        for index, (since, profile) in enumerate(self.segments):
+            until = self.segments[index + 1][0] if index + 1 < len(self.segments) else None
+            for occurrence in expand(profile, facts, window):
+                rule = profile.rules[occurrence.rule]
+                day = occurrence.start if rule.kind is RuleKind.EVENT else occurrence.due
+                if (since is None or since <= day) and (until is None or day < until):
+                    yield rule, occurrence
+
+
+def first_owed(cadence: Cadence, as_of: dt.date, tracked_from: dt.date | None) -> dt.date:
+    """The start of the earliest period of `cadence` the plan holds: the previous period, and never one
+    before the period containing the tracking start."""
+    previous = period_of(cadence, period_of(cadence, as_of).start - dt.timedelta(days=1)).start
+    if tracked_from is None:
+        return previous
+    return max(previous, period_of(cadence, tracked_from).start)
+
+
 Row = tuple[Any, ...]  # a task's values in _INSERTED order
 
 
 def _desired(
-    profile: Profile, registry: roster.Roster, code: str, window: Window, as_of: dt.date
+    calendars: Calendars,
+    registry: roster.Roster,
+    code: str,
+    window: Window,
+    as_of: dt.date,
+    tracked_from: dt.date | None,
 ) -> dict[tuple[str, str, str], Row]:
     desired: dict[tuple[str, str, str], Row] = {}
     previous_start: dict[Cadence, dt.date] = {}
-    for occurrence in expand(profile, registry.facts(code), window):
-        rule = profile.rules[occurrence.rule]
+    for rule, occurrence in calendars.expand(registry.facts(code), window):
         if rule.cadence is not None:
             first = previous_start.get(rule.cadence)
             if first is None:
-                current = period_of(rule.cadence, as_of)
-                first = previous_start[rule.cadence] = period_of(
-                    rule.cadence, current.start - dt.timedelta(days=1)
-                ).start
-            if occurrence.start < first:
-                continue
+                first = previous_start[rule.cadence] = first_owed(rule.cadence, as_of, tracked_from)
+            if occurrence.start < first or (tracked_from is not None and occurrence.due < tracked_from):
+                continue  # before the previous period, or fell due before the tracking start
         desired[(occurrence.rule, occurrence.subject, occurrence.period)] = (
             code,
             occurrence.rule,
@@ -298,11 +397,12 @@ def _existing_tasks(
 
 
 def _reconcile(
-    profile: Profile,
+    calendars: Calendars,
     desired: dict[tuple[str, str, str], Row],
     existing: dict[tuple[str, str, str], _Existing],
     as_of: dt.date,
     window: Window,
+    tracked_from: dt.date | None,
     inserted: list[Row],
     updated: list[dict[str, Any]],
     removed: list[int],
@@ -324,8 +424,10 @@ def _reconcile(
     for key, task in existing.items():
         if key in desired or task.status != "open" or task.done_count > 0:
             continue
-        rule = profile.rules.get(task.rule)
         due = task.values["due"]
+        rule = calendars.rule(task.rule, due)
+        if rule is not None and rule.kind is RuleKind.EVENT:
+            rule = calendars.rule(task.rule, task.values["period_start"])
         if rule is None or rule.kind is RuleKind.EVENT:
             # Expansion yields a present-state trigger whatever its age, a past event only from the window on,
             # and no trigger after the window's end (a replay of an earlier date cannot see this year's
@@ -337,6 +439,15 @@ def _reconcile(
                 removed.append(task.id)
         elif window.start <= task.values["period_start"] and as_of <= due <= window.end:
             removed.append(task.id)
+        elif (
+            tracked_from is not None
+            and rule.cadence is not None
+            and (
+                task.values["period_start"] < period_of(rule.cadence, tracked_from).start
+                or due < tracked_from
+            )
+        ):
+            removed.append(task.id)  # before the tracking start: not owed (nothing was recorded for it)
 
 
 def org_facts(session: Session, code: str) -> OrgFacts:
@@ -353,7 +464,13 @@ def materialize(
     registry = roster.load(session, around=org)
     if org not in registry.orgs:
         return None
-    profile = profiles[registry.orgs[org].effective_profile]
+    history = profile_history(session, [org]).get(org, ())
+    calendars = Calendars.of(profiles, registry.orgs[org].effective_profile, history)
+    rule = calendars.rule(rule_id, day)
+    if rule is None or rule.cadence is None:
+        return None
+    period = period_of(rule.cadence, day)
+    profile = calendars.at(period.end)
     rule = profile.rules.get(rule_id)
     if rule is None or rule.cadence is None:
         return None

@@ -111,6 +111,8 @@ class OrgRecord:
     profile: str | None  # duty-calendar id; None = inherit from parent
     elected_on: dt.date | None  # last election of its committee or secretary
     term_years: int | None
+    profile_since: dt.date | None = None  # the profile applies to duties due from this date (default: as-of)
+    tracked_from: dt.date | None = None  # 跟踪起始: earlier routine periods are not owed (default: as-of)
     line: int | None = None  # line (TOML) or row (CSV) in the source file, for messages
 
 
@@ -176,7 +178,9 @@ _AnyRecord = OrgRecord | MemberRecord | PositionRecord
 
 # --- reading -------------------------------------------------------------------------------------------------
 
-ORG_FIELDS = ("code", "name", "kind", "parent", "profile", "elected_on", "term_years")
+ORG_FIELDS = (
+    "code", "name", "kind", "parent", "profile", "elected_on", "term_years", "profile_since", "tracked_from",
+)  # fmt: skip
 MEMBER_FIELDS = (
     "id",
     "name",
@@ -412,9 +416,22 @@ def _org(fields: _Fields) -> OrgRecord | None:
     profile = fields.get("profile", _free_text(Organization, "profile"))
     elected_on = fields.get("elected_on", _date)
     term_years = fields.get("term_years", _term_years)
+    profile_since = fields.get("profile_since", _date)
+    tracked_from = fields.get("tracked_from", _date)
     if code is None or name is None or kind is None or not fields.ok:
         return None
-    return OrgRecord(code, name, kind, parent, profile, elected_on, term_years, line=fields.line)
+    return OrgRecord(
+        code,
+        name,
+        kind,
+        parent,
+        profile,
+        elected_on,
+        term_years,
+        profile_since,
+        tracked_from,
+        line=fields.line,
+    )
 
 
 def _member(fields: _Fields, *, derive_id: bool = False) -> MemberRecord | None:
@@ -921,6 +938,14 @@ class _Validation:
             self._add(org, "profile", str(not_found("职责日历", org.profile, self.profiles)))
         self._check_date(org, "elected_on", org.elected_on)
         self._check_term(org)
+        self._check_date(org, "profile_since", org.profile_since)
+        if org.profile_since is not None and org.profile is None:
+            self._add(
+                org,
+                "profile_since",
+                "profile_since 是本组织职责日历（profile）的启用日期，须与 profile 同时填写",
+            )
+        self._check_date(org, "tracked_from", org.tracked_from)
 
     def _effective_profile(self, org: OrgRecord) -> Profile | None:
         """The profile `org` will follow: its own, its nearest ancestor's, or the default."""

@@ -89,10 +89,52 @@ class ReportOrg:
     parent: str | None
     path: str
     profile: str
+    tracked_from: dt.date | None = None  # 跟踪起始: nothing is owed before the period containing it
 
     @property
     def depth(self) -> int:
         return self.path.count("/") - 2
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The part of the report's range in which an organization is tracked: from the month containing its
+    tracking start (or the range's start) to the range's end; None when it is tracked only after the range."""
+
+    org: str
+    org_name: str
+    tracked_from: dt.date | None
+    start: dt.date | None
+    end: dt.date | None
+    requested: dt.date  # the report's own start
+
+    @property
+    def partial(self) -> bool:
+        """Whether the report's range begins before the organization is tracked."""
+        return self.start != self.requested
+
+    def record(self) -> dict[str, object]:
+        return {
+            "org": self.org,
+            "tracked_from": self.tracked_from.isoformat() if self.tracked_from else None,
+            "from": self.start.isoformat() if self.start else None,
+            "to": self.end.isoformat() if self.end else None,
+        }
+
+    def label(self) -> str:
+        """「自 2026-11 起跟踪」: what a person reads beside the figures."""
+        if self.tracked_from is None:
+            return "全程跟踪"
+        return f"自 {self.tracked_from:%Y-%m} 起跟踪"
+
+
+def coverage(org: ReportOrg, start: dt.date, end: dt.date) -> Coverage:
+    if org.tracked_from is None:
+        return Coverage(org.code, org.name, None, start, end, start)
+    first = max(start, org.tracked_from.replace(day=1))
+    if first > end:
+        return Coverage(org.code, org.name, org.tracked_from, None, None, start)
+    return Coverage(org.code, org.name, org.tracked_from, first, end, start)
 
 
 @dataclass(frozen=True)
@@ -308,6 +350,7 @@ class Report:
     heat: tuple[HeatRow, ...]
     total: Tally
     advisories: tuple[Advice, ...] = ()
+    tracked: tuple[Coverage, ...] = ()  # per organization, in tree order
 
     def record(self) -> dict[str, object]:
         """The stable machine form (`report --format json`)."""
@@ -320,6 +363,7 @@ class Report:
             "rollup": [line.record() for line in self.rollup],
             "overdue": [task.record() for task in self.overdue],
             "advisories": [advice.record() for advice in self.advisories],
+            "tracked": [line.record() for line in self.tracked],
         }
 
 
@@ -350,7 +394,7 @@ def load_scope(
     if root is not None:
         org_query = org_query.where(subtree_filter(root))
     orgs = tuple(
-        ReportOrg(o.code, o.name, o.parent, o.path, o.effective_profile)
+        ReportOrg(o.code, o.name, o.parent, o.path, o.effective_profile, o.tracked_from)
         for o in session.exec(org_query.order_by(col(Organization.path)))
     )
     assignee = aliased(Member)
@@ -471,6 +515,7 @@ def build(
         ),
         total=sum(own.values(), Tally()),
         advisories=scope.advisories,
+        tracked=tuple(coverage(org, start, end) for org in scope.orgs),
     )
 
 

@@ -38,6 +38,7 @@ class OrgRow:
     effective_profile: str
     elected_on: dt.date | None
     term_years: int | None
+    tracked_from: dt.date | None  # 跟踪起始: nothing routine is owed before it
     dirty: bool
     active: bool
 
@@ -120,6 +121,7 @@ class Roster:
             col(Organization.effective_profile),
             col(Organization.elected_on),
             col(Organization.term_years),
+            col(Organization.tracked_from),
             col(Organization.dirty),
             col(Organization.active),
         )

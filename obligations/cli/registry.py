@@ -15,7 +15,15 @@ from obligations import db, importer, planner, queries, render, roster
 from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app
 from obligations.config import example
 from obligations.demo import check_only_demo, demo_registry, settle_history
-from obligations.registry import Registry, RegistryError, read_registry, resolve_org_names, validate
+from obligations.errors import UserError
+from obligations.registry import (
+    FOUNDING,
+    Registry,
+    RegistryError,
+    read_registry,
+    resolve_org_names,
+    validate,
+)
 from obligations.roster import Headcount
 
 
@@ -57,9 +65,21 @@ def init(app: App, demo: bool, as_of: dt.datetime | None) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--prune", is_flag=True, help="移除文件中不再列出的组织、党员和职务（默认只新增和更新）。")
 @click.option("--dry-run", is_flag=True, help="只检查并报告将发生的变化，不写入数据库。")
+@click.option(
+    "--track-from",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="新组织的跟踪起始日（YYYY-MM-DD，默认为导入日期）：此前各期的例行职责不计。",
+)
 @as_of_option
 @pass_app
-def import_(app: App, file: Path, prune: bool, dry_run: bool, as_of: dt.datetime | None) -> None:
+def import_(
+    app: App,
+    file: Path,
+    prune: bool,
+    dry_run: bool,
+    track_from: dt.datetime | None,
+    as_of: dt.datetime | None,
+) -> None:
     """导入组织、党员和职务：TOML 文件（[[org]]、[[member]]、[[position]]）或党员 CSV（中文或英文表头，UTF-8 或 GB18030）。
 
     文件中有任何错误时，一条也不导入，并列出全部错误（文件、行号、字段）。
@@ -69,8 +89,13 @@ def import_(app: App, file: Path, prune: bool, dry_run: bool, as_of: dt.datetime
       obligations import registry.toml
       obligations import 党员名册.csv --dry-run
       obligations import registry.toml --prune
+      obligations import registry.toml --track-from 2026-01-01
     """
-    _import(app, read_registry(file), str(file), prune=prune, dry_run=dry_run, as_of=as_of_date(as_of))
+    day = as_of_date(as_of)
+    start = track_from.date() if track_from is not None else None
+    if start is not None and not FOUNDING <= start <= day:
+        raise UserError(f"跟踪起始日 {start} 应在 {FOUNDING} 与导入日期 {day} 之间。")
+    _import(app, read_registry(file), str(file), prune=prune, dry_run=dry_run, as_of=day, track_from=start)
 
 
 def _import(
@@ -81,6 +106,7 @@ def _import(
     prune: bool,
     dry_run: bool,
     as_of: dt.date,
+    track_from: dt.date | None = None,
     guard: Callable[[Session, Registry], None] | None = None,
 ) -> None:
     """Validate, apply, plan and commit in one transaction; `guard` may refuse the import, seeing the same
@@ -101,7 +127,12 @@ def _import(
             raise RegistryError(problems)
         resolved = resolve_org_names(incoming, existing)
         summary = importer.apply(
-            session, resolved, prune=prune, default_profile=app.config.profiles.default, as_of=as_of
+            session,
+            resolved,
+            prune=prune,
+            default_profile=app.config.profiles.default,
+            as_of=as_of,
+            track_from=track_from,
         )
         advice = _shape_advice(session, app, resolved)
         if summary.removals:
@@ -204,9 +235,15 @@ def org_show(app: App, code: str) -> None:
     """
     with app.session() as session:
         view = queries.org_view(session, app.profiles, code)
+        history = planner.profile_history(session, [view.org.code]).get(view.org.code, [])
     found = view.org
     click.echo(f"{shown(found.name)}（{found.code}，{ORG_KIND_LABELS[OrgKind(found.kind)]}）")
     click.echo(f"上级组织：{found.parent or '—'}    职责日历：{found.effective_profile}")
+    if len(history) > 1:
+        steps = [profile if since is None else f"{profile}（自 {since}）" for since, profile in history]
+        click.echo("职责日历沿革：" + " → ".join(steps))
+    tracked = f"自 {found.tracked_from} 起（此前各期的例行职责不计）" if found.tracked_from else "全程"
+    click.echo(f"跟踪起始：{tracked}")
     elected = found.elected_on.isoformat() if found.elected_on else "—"
     click.echo(f"上次换届：{elected}    任期届满：{view.term_end.isoformat() if view.term_end else '—'}")
     if view.children:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from calendars.text import shown
 from obligations import render, report_html
 from obligations.cli.app import App, as_of_date, as_of_option, cli, format_option, pass_app
 from obligations.errors import UserError
@@ -119,8 +120,16 @@ def _table(result: Report) -> str:
     heading = (
         f"{scope_label(result)} {range_label(result.start, result.end)}职责完成情况（截至 {result.as_of}）"
     )
+    # An organization tracked from within the range owes nothing before: say so beside its figures.
+    partial = [
+        f"{shown(line.org_name)}（{line.org}）：{line.label()}"
+        + ("，统计期内未跟踪" if line.start is None else "")
+        for line in result.tracked
+        if line.partial
+    ]
+    coverage = ["", "跟踪范围（此前各期不计）", *partial] if partial else []
     if not result.rows:
-        return f"{heading}\n统计期内没有到期的任务。\n"
+        return "\n".join([heading, "统计期内没有到期的任务。", *coverage]) + "\n"
     total = result.total
     out = [
         heading,
@@ -167,4 +176,4 @@ def _table(result: Report) -> str:
     if result.advisories:
         out += ["", "组织设置提示（仅为提示）"]
         out += [f"  {advice.org_name}（{advice.org}）：{advice.text}" for advice in result.advisories]
-    return "\n".join(out) + "\n"
+    return "\n".join([*out, *coverage]) + "\n"

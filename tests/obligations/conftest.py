@@ -98,7 +98,9 @@ def run(workspace: tuple[Path, str], *args: str) -> Result:
 @pytest.fixture
 def imported(workspace: tuple[Path, str]) -> tuple[Path, str]:
     assert run(workspace, "init").exit_code == 0
-    result = run(workspace, "import", str(workspace[0].parent / "registry.toml"), "--as-of", "2026-11-21")
+    # An organization with its records since 2025: tracked from then (跟踪起始), so last period is owed.
+    registry = str(workspace[0].parent / "registry.toml")
+    result = run(workspace, "import", registry, "--as-of", "2026-11-21", "--track-from", "2025-01-01")
     assert result.exit_code == 0, result.stderr
     assert "组织：新增 4" in result.stdout
     return workspace

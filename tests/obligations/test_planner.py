@@ -20,13 +20,16 @@ from tests.obligations.registry_fixtures import issue_registry, without_members
 D = dt.date
 AS_OF = D(2026, 11, 21)
 PROFILES = load_profiles()
+TRACKED = D(2025, 1, 1)  # the registry's organizations are tracked since 2025 (跟踪起始)
 
 
 def _import(engine: Engine, registry: Registry, *, prune: bool = False, as_of: dt.date = AS_OF) -> None:
     with session_scope(engine) as session:
         existing = importer.existing_registry(session)
         assert validate(registry, file="test", existing=existing, as_of=as_of, profiles=PROFILES) == []
-        importer.apply(session, registry, prune=prune, default_profile="national", as_of=as_of)
+        importer.apply(
+            session, registry, prune=prune, default_profile="national", as_of=as_of, track_from=TRACKED
+        )
         planner.ensure_planned(session, PROFILES, as_of, planner.default_horizon(as_of))
 
 

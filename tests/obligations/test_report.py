@@ -183,7 +183,17 @@ def test_the_table_has_chinese_headers_and_rates_as_percentages(scenario: Worksp
 
 def test_json_has_exactly_the_documented_keys(scenario: Workspace) -> None:
     report = _report(scenario, *AS_OF)
-    assert list(report) == ["as_of", "from", "to", "org", "rows", "rollup", "overdue", "advisories"]
+    assert list(report) == [
+        "as_of",
+        "from",
+        "to",
+        "org",
+        "rows",
+        "rollup",
+        "overdue",
+        "advisories",
+        "tracked",
+    ]
     assert report["org"] is None
     assert {tuple(row) for row in report["rows"]} == {ROW_FIELDS}
     assert {tuple(line) for line in report["rollup"]} == {ROLLUP_FIELDS}
