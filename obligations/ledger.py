@@ -364,10 +364,8 @@ def _quorum_problem(
         if not committee:
             return None
         if activity.attendee_count is not None:
-            # A head count of a 支委会 is the number of committee members present.
-            present = activity.attendee_count
-            if present > len(committee):
-                return f"{title}到会委员 {present} 人，多于委员 {len(committee)} 人，请检查人数。"
+            # A head count is judged as a named list is: those beyond the committee's seats are guests (列席).
+            present = min(activity.attendee_count, len(committee))
         else:
             present = len(committee & set(activity.attendees))
         if present * 2 <= len(committee):
