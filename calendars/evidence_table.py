@@ -43,7 +43,9 @@ def domain_table(profiles: Mapping[str, Profile]) -> str:
         ]
         if profile.disabled and profile_id != BASELINE:
             lines.append("")
-            lines.append("停用：" + "；".join(f"`{rule_id}`（{why}）" for rule_id, why in profile.disabled.items()))
+            lines.append(
+                "停用：" + "；".join(f"`{rule_id}`（{why}）" for rule_id, why in profile.disabled.items())
+            )
         sections.append("\n".join(lines))
     return "\n\n".join(sections)
 

@@ -568,7 +568,9 @@ def _build_rule(
         )
     record = fields.get("record", {})
     if record.get("quorum") is not None and not record.get("attendees"):
-        problems.append(_problem(file, "有法定人数要求的记录须登记参加人员（attendees = true）", rule_id, "record"))
+        problems.append(
+            _problem(file, "有法定人数要求的记录须登记参加人员（attendees = true）", rule_id, "record")
+        )
     if len(problems) > before:
         return None
     ladder = ladders[ladder_name]

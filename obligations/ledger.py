@@ -306,14 +306,17 @@ def _evidence_problems(
     spec: RecordSpec = rule.record
     missing = [evidence for evidence in spec.fields if not activity.shows(evidence)]
     problems = [
-        f"“{rule.title}”的台账须写明{evidence.label}（{EVIDENCE_OPTIONS[evidence]}）。" for evidence in missing
+        f"“{rule.title}”的台账须写明{evidence.label}（{EVIDENCE_OPTIONS[evidence]}）。"
+        for evidence in missing
     ]
     if spec.quorum is not None and Evidence.ATTENDEES not in missing:
         problem = _quorum_problem(session, spec.quorum, rule.title, org, activity, members)
         if problem:
             problems.append(problem)
     if spec.lecturer is not None and activity.lecturer:
-        problem = lecturer_problem(session, spec.lecturer, rule.title, org, activity.held_on, activity.lecturer)
+        problem = lecturer_problem(
+            session, spec.lecturer, rule.title, org, activity.held_on, activity.lecturer
+        )
         if problem:
             problems.append(problem)
     return problems
@@ -398,15 +401,14 @@ COMMITTEE_ROLES = tuple(role.value for role in Role if role is not Role.GROUP_LE
 
 def committee_of(session: Session, org: Organization) -> set[str]:
     """The members holding a committee seat of `org` (the filled seats: 书记、副书记、委员; one person once)."""
-    return set(
-        session.exec(
-            select(col(Position.member)).where(
-                col(Position.org) == org.code,
-                col(Position.role).in_(COMMITTEE_ROLES),
-                col(Position.member).is_not(None),
-            )
-        ).all()
-    )
+    holders = session.exec(
+        select(col(Position.member)).where(
+            col(Position.org) == org.code,
+            col(Position.role).in_(COMMITTEE_ROLES),
+            col(Position.member).is_not(None),
+        )
+    ).all()
+    return {member for member in holders if member is not None}
 
 
 def lecturer_problem(
@@ -435,9 +437,7 @@ def lecturer_problem(
     if stand_in is None or deputy is None or deputy.member is None:
         return f"{who}空缺且无人代行，{title}不能由 {lecturer} 记为主讲。"
     if deputy.member != lecturer:
-        return (
-            f"{who}空缺，{title}须由{stand_in.label} {deputy.member} 代为主讲，而不是 {lecturer}。"
-        )
+        return f"{who}空缺，{title}须由{stand_in.label} {deputy.member} 代为主讲，而不是 {lecturer}。"
     if deputy.since is not None and deputy.since > day:
         return f"{title}的主讲人 {lecturer} 自 {deputy.since} 起任{stand_in.label}，{day} 时尚未任职。"
     return None

@@ -88,7 +88,9 @@ class Task(SQLModel, table=True):
     responsible: str = Field(max_length=30)  # the role that holds the duty
     assignee: str | None = Field(default=None, max_length=100)  # member id resolved from the role
     done_on: dt.date | None = None
-    filed_on: dt.date | None = None  # when the record was filed with the parent (报上级党组织备案), if its rule asks
+    filed_on: dt.date | None = (
+        None  # when the record was filed with the parent (报上级党组织备案), if its rule asks
+    )
     # The day the task's next reminder step falls due; the sweep reads tasks by this index only, so a sweep
     # with nothing due costs the same whatever the number of tasks. None: no step left.
     remind_on: dt.date | None = None

@@ -190,7 +190,9 @@ def iter_due_rows(
         query = query.where(col(Task.status) == "open", col(Task.due) < as_of)
     elif not include_all:
         # A done task whose record is still to be filed with the parent stays on the list until it is filed.
-        filed_rules = {rule_id for p in profiles.values() for rule_id, r in p.rules.items() if r.record.file_with_parent}
+        filed_rules = {
+            rule_id for p in profiles.values() for rule_id, r in p.rules.items() if r.record.file_with_parent
+        }
         still_to_file = and_(
             col(Task.status) == "done", col(Task.filed_on).is_(None), col(Task.rule).in_(sorted(filed_rules))
         )

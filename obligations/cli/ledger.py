@@ -91,9 +91,10 @@ def _record(
             attachments_dir=app.attachments_dir,
         )
         completion_id = result.completion.id
-        org = session.get(Organization, result.tasks[0].org)
+        owner = session.get(Organization, result.tasks[0].org)
         summary = "；".join(
-            f"任务 {task.id}（{task.rule} {task.period}）{_state(task, ledger.needs_filing(app.profiles, org, task.rule))}"
+            f"任务 {task.id}（{task.rule} {task.period}）"
+            + _state(task, ledger.needs_filing(app.profiles, owner, task.rule))
             for task in result.tasks
         )
     if result.duplicate:

@@ -55,7 +55,10 @@ def test_the_secretary_lesson_names_a_lecturer_who_holds_the_secretary_seat_000_
 ) -> None:
     spec = PROFILES[profile_id].rules["secretary-lesson"].record
     assert spec.lecturer is Role.SECRETARY and spec.requires(Evidence.LECTURER)
-    assert "主讲人须为书记（空缺时由副书记代）" in PROFILES[profile_id].rules["secretary-lesson"].describe_record()
+    assert (
+        "主讲人须为书记（空缺时由副书记代）"
+        in PROFILES[profile_id].rules["secretary-lesson"].describe_record()
+    )
 
 
 def test_linyi_fixed_study_days_count_days_not_sessions_002_3_2() -> None:

@@ -166,8 +166,12 @@ def test_a_committee_meeting_given_as_a_head_count_needs_a_majority_of_the_fille
 
 def test_fixed_study_days_count_distinct_dates_not_sessions_002_3_2(branches: tuple[Path, str]) -> None:
     """临蒙发〔2018〕13号 三(二): 每月集中学习不少于2天 — two sessions on one day are one day."""
-    assert _record(branches, "sj.l", "study-days", "2026-11-03", "--attendees", "5", "--topic", "上午")[0] == 0
-    assert _record(branches, "sj.l", "study-days", "2026-11-03", "--attendees", "5", "--topic", "下午")[0] == 0
+    assert (
+        _record(branches, "sj.l", "study-days", "2026-11-03", "--attendees", "5", "--topic", "上午")[0] == 0
+    )
+    assert (
+        _record(branches, "sj.l", "study-days", "2026-11-03", "--attendees", "5", "--topic", "下午")[0] == 0
+    )
     task = _task(branches, "sj.l", "study-days", "2026-11")
     assert (task["status"], task["done_count"], task["required_count"]) == ("open", 1, 2)
     assert _record(branches, "sj.l", "study-days", "2026-11-10", "--attendees", "5")[0] == 0
@@ -184,13 +188,19 @@ def test_the_secretary_lesson_is_given_by_the_secretary_on_that_date_000_4_1_003
 ) -> None:
     code, out = _record(branches, "sj.a", "secretary-lesson", "2026-11-18", "--attendees", "8")
     assert code == 6 and "“书记讲党课”的台账须写明主讲人（--lecturer）" in out
-    code, out = _record(branches, "sj.a", "secretary-lesson", "2026-11-18", "--attendees", "8", "--lecturer", "a3")
+    code, out = _record(
+        branches, "sj.a", "secretary-lesson", "2026-11-18", "--attendees", "8", "--lecturer", "a3"
+    )
     assert code == 6 and "主讲人 a3 不是甲支部（sj.a）书记（现任 a1）" in out
     # a1 became secretary on 2024-03-01: a lesson of January 2024 was not the secretary's.
-    code, out = _record(branches, "sj.a", "secretary-lesson", "2024-01-15", "--attendees", "8", "--lecturer", "a1")
+    code, out = _record(
+        branches, "sj.a", "secretary-lesson", "2024-01-15", "--attendees", "8", "--lecturer", "a1"
+    )
     assert code == 6 and "自 2024-03-01 起任甲支部（sj.a）书记，2024-01-15 时尚未任职" in out
     assert _completions(branches) == []
-    code, out = _record(branches, "sj.a", "secretary-lesson", "2026-11-18", "--attendees", "8", "--lecturer", "a1")
+    code, out = _record(
+        branches, "sj.a", "secretary-lesson", "2026-11-18", "--attendees", "8", "--lecturer", "a1"
+    )
     assert code == 0, out
     assert [c.lecturer for c in _completions(branches)] == ["a1"]
     assert _task(branches, "sj.a", "secretary-lesson", "2026")["status"] == "done"
@@ -200,12 +210,18 @@ def test_a_vacant_secretary_seat_is_stood_in_for_by_the_deputy_only_while_it_is_
     branches: tuple[Path, str],
 ) -> None:
     """003 二(三)1 (党组织主要负责同志每年至少讲1次党课): sj.w's secretary seat is vacant since 2026-04-01."""
-    code, out = _record(branches, "sj.w", "secretary-lesson", "2026-11-10", "--attendees", "7", "--lecturer", "w3")
+    code, out = _record(
+        branches, "sj.w", "secretary-lesson", "2026-11-10", "--attendees", "7", "--lecturer", "w3"
+    )
     assert code == 6 and "须由副书记 w2 代为主讲，而不是 w3" in out
     # Before the vacancy someone held the seat whom the registry no longer names: it cannot be checked.
-    code, out = _record(branches, "sj.w", "secretary-lesson", "2026-02-10", "--attendees", "7", "--lecturer", "w2")
+    code, out = _record(
+        branches, "sj.w", "secretary-lesson", "2026-02-10", "--attendees", "7", "--lecturer", "w2"
+    )
     assert code == 6 and "自 2026-04-01 起空缺" in out
-    code, out = _record(branches, "sj.w", "secretary-lesson", "2026-11-10", "--attendees", "7", "--lecturer", "w2")
+    code, out = _record(
+        branches, "sj.w", "secretary-lesson", "2026-11-10", "--attendees", "7", "--lecturer", "w2"
+    )
     assert code == 0, out
 
 
