@@ -242,5 +242,10 @@ def settle_history(
             lecturer=lecturer,
         )
         ledger.record(session, profiles, [task], activity, as_of=as_of, now=now, attachments_dir=attachments)
+        if task.status == "done" and ledger.needs_filing(
+            profiles, session.get(Organization, task.org), task.rule
+        ):
+            filed_on = min(held_on + dt.timedelta(days=7), as_of)  # sent up the week after the meeting
+            ledger.file_with_parent(session, profiles, task, on=filed_on, as_of=as_of)
         recorded += 1
     return recorded
