@@ -234,6 +234,15 @@ class RecordSpec:
         """The required fields in form order."""
         return tuple(evidence for evidence in Evidence if evidence in self.required)
 
+    def as_data(self) -> dict[str, object]:
+        """The declaration in machine form (`rules list --format json`; the web desk builds its form from it)."""
+        return {
+            "required": [evidence.value for evidence in self.fields],
+            "quorum": self.quorum.value if self.quorum else None,
+            "lecturer": self.lecturer.value if self.lecturer else None,
+            "file_with_parent": self.file_with_parent,
+        }
+
     def describe(self, unit: Unit = Unit.TIMES) -> str:
         parts = ["日期", *(evidence.label for evidence in self.fields)]
         if self.lecturer is not None:

@@ -154,3 +154,15 @@ def test_the_domain_table_lists_every_profile_with_its_own_rules_and_their_evide
         assert f"**`{profile_id}`**" in table
     assert "| `study-days` | 固定学习日 | 每月不少于2天 | 日期、参加人员、按不同日期计天数 |" in table
     assert "| `standard-assessment` |" in table and "报上级党组织备案 |" in table
+
+
+def test_the_declaration_in_machine_form_is_what_a_form_needs() -> None:
+    rules = PROFILES["wujin-2016"].rules
+    assert rules["secretary-lesson"].record.as_data() == {
+        "required": ["attendees", "lecturer"],
+        "quorum": None,
+        "lecturer": "secretary",
+        "file_with_parent": False,
+    }
+    assert rules["organizational-life-meeting"].record.as_data()["file_with_parent"] is True
+    assert rules["general-meeting"].record.as_data()["quorum"] == "majority_of_full"
