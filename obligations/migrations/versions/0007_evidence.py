@@ -16,15 +16,15 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE, not batch mode: on SQLite a batch would copy and drop `task` and `completion`, which other
+# tables reference (SQLite has had ADD and DROP COLUMN since 3.35).
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("completion") as batch:
-        batch.add_column(sa.Column("lecturer", sa.String(length=100), nullable=True))
-    with op.batch_alter_table("task") as batch:
-        batch.add_column(sa.Column("filed_on", sa.Date(), nullable=True))
+    op.add_column("completion", sa.Column("lecturer", sa.String(length=100), nullable=True))
+    op.add_column("task", sa.Column("filed_on", sa.Date(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("task") as batch:
-        batch.drop_column("filed_on")
-    with op.batch_alter_table("completion") as batch:
-        batch.drop_column("lecturer")
+    op.drop_column("task", "filed_on")
+    op.drop_column("completion", "lecturer")
