@@ -417,11 +417,10 @@ def lecturer_problem(
     """Why `lecturer` cannot have given `title` on `day`: the lecturer holds `role` in `org` on that day, or its
     stand-in does while the seat is vacant (书记讲党课: 000 四(一), 003 二(三)1). The registry keeps each seat's
     holder since a date, not its history: a day before a seat's present state cannot be checked, so is refused."""
-    seats = {
-        position.role: position
-        for position in session.exec(select(Position).where(col(Position.org) == org.code)).all()
-    }
-    seat = seats.get(role.value)
+    seats: dict[str, list[Position]] = {}
+    for position in session.exec(select(Position).where(col(Position.org) == org.code)).all():
+        seats.setdefault(position.role, []).append(position)
+    seat = next(iter(seats.get(role.value, [])), None)
     who = f"{org.name}（{org.code}）{role.label}"
     if seat is not None and seat.member is not None:
         if seat.member != lecturer:
@@ -429,15 +428,17 @@ def lecturer_problem(
         if seat.since is not None and seat.since > day:
             return f"{title}的主讲人 {lecturer} 自 {seat.since} 起任{who}，{day} 时尚未任职。"
         return None
-    stand_in = STAND_INS.get(role)
     vacant_since = seat.vacant_since if seat is not None else None
     if vacant_since is not None and vacant_since > day:
         return f"{who}自 {vacant_since} 起空缺，名册中没有 {day} 时的任职人，无法核实主讲人 {lecturer}。"
-    deputy = seats.get(stand_in.value) if stand_in is not None else None
-    if stand_in is None or deputy is None or deputy.member is None:
+    stand_in = STAND_INS.get(role)
+    deputies = [p for p in seats.get(stand_in.value, []) if p.member] if stand_in is not None else []
+    if stand_in is None or not deputies:
         return f"{who}空缺且无人代行，{title}不能由 {lecturer} 记为主讲。"
-    if deputy.member != lecturer:
-        return f"{who}空缺，{title}须由{stand_in.label} {deputy.member} 代为主讲，而不是 {lecturer}。"
+    deputy = next((p for p in deputies if p.member == lecturer), None)
+    if deputy is None:
+        names = "、".join(str(p.member) for p in deputies)
+        return f"{who}空缺，{title}须由{stand_in.label} {names} 代为主讲，而不是 {lecturer}。"
     if deputy.since is not None and deputy.since > day:
         return f"{title}的主讲人 {lecturer} 自 {deputy.since} 起任{stand_in.label}，{day} 时尚未任职。"
     return None
