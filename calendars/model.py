@@ -187,29 +187,78 @@ class Applicability:
         return "，".join(parts)
 
 
+class Evidence(StrEnum):
+    """A field a completion record may have to show (003 二(四)3: 时间、地点、方式、参加人员和活动内容)."""
+
+    PLACE = "place"
+    FORM = "form"
+    HOST = "host"
+    ATTENDEES = "attendees"
+    TOPIC = "topic"
+    MINUTES = "minutes"
+    HOURS = "hours"
+    LECTURER = "lecturer"
+
+    @property
+    def label(self) -> str:
+        return EVIDENCE_LABELS[self]
+
+
+EVIDENCE_LABELS = {
+    Evidence.PLACE: "地点",
+    Evidence.FORM: "方式",
+    Evidence.HOST: "主持人",
+    Evidence.ATTENDEES: "参加人员",
+    Evidence.TOPIC: "主题和内容",
+    Evidence.MINUTES: "会议记录",
+    Evidence.HOURS: "学时",
+    Evidence.LECTURER: "主讲人",
+}
+
+
 @dataclass(frozen=True)
 class RecordSpec:
-    """What a completion record must show (台账: 时间、地点、方式、参加人员和活动内容)."""
+    """What a completion record must show, declared per rule: the web form and the ledger both read it.
 
-    attendees: bool = False
-    minutes: bool = False
-    hours: bool = False
+    `required` lists the fields a record is refused without (the date is always required); `quorum` is whose
+    majority must attend; `lecturer` the seat the lecturer must hold on the day (a vacant one is stood in for by
+    the deputy); `file_with_parent` adds a filing step (报上级党组织备案) after the task is done.
+    """
+
+    required: frozenset[Evidence] = frozenset()
     quorum: Quorum | None = None
+    lecturer: Role | None = None
     file_with_parent: bool = False  # 会后报上级党组织备案
 
-    def describe(self) -> str:
-        parts = []
-        if self.attendees:
-            parts.append("参加人员")
+    def requires(self, evidence: Evidence) -> bool:
+        return evidence in self.required
+
+    @property
+    def fields(self) -> tuple[Evidence, ...]:
+        """The required fields in form order."""
+        return tuple(evidence for evidence in Evidence if evidence in self.required)
+
+    def as_data(self) -> dict[str, object]:
+        """The declaration in machine form (`rules list --format json`; the web desk builds its form from it)."""
+        return {
+            "required": [evidence.value for evidence in self.fields],
+            "quorum": self.quorum.value if self.quorum else None,
+            "lecturer": self.lecturer.value if self.lecturer else None,
+            "file_with_parent": self.file_with_parent,
+        }
+
+    def describe(self, unit: Unit = Unit.TIMES) -> str:
+        parts = ["日期", *(evidence.label for evidence in self.fields)]
+        if self.lecturer is not None:
+            stand_in = "（空缺时由副书记代）" if self.lecturer is Role.SECRETARY else ""
+            parts[parts.index(Evidence.LECTURER.label)] = f"主讲人须为{self.lecturer.label}{stand_in}"
         if self.quorum is not None:
             parts.append(self.quorum.label)
-        if self.minutes:
-            parts.append("会议记录")
-        if self.hours:
-            parts.append("学时")
+        if unit is Unit.DAYS:
+            parts.append("按不同日期计天数")
         if self.file_with_parent:
             parts.append("报上级党组织备案")
-        return "、".join(parts) or "完成日期"
+        return "、".join(parts)
 
 
 @dataclass(frozen=True)
@@ -270,6 +319,10 @@ class Rule:
         elif self.due not in ("end", "start"):
             text += f"（{self.due_label()}）"
         return text
+
+    def describe_record(self) -> str:
+        """What a record of this rule must show (台账要求), for `rules show`, the calendar and the README."""
+        return self.record.describe(self.unit)
 
     def due_label(self) -> str:
         if self.due.startswith("+"):

@@ -50,6 +50,7 @@ from calendars.model import (
     Advisory,
     Applicability,
     Basis,
+    Evidence,
     Ladder,
     LadderStep,
     OrgKind,
@@ -154,11 +155,12 @@ _APPLIES_TO_FIELDS: dict[str, Callable[[Any], Any]] = {
     "has_groups": _boolean,
     "member_status": _member_status,
 }
+# A record's evidence: each field a record must show is a flag (so that an override adds or drops one field),
+# plus whose quorum, whose seat the lecturer holds, and whether the record is filed with the parent.
 _RECORD_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "attendees": _boolean,
-    "minutes": _boolean,
-    "hours": _boolean,
+    **{evidence.value: _boolean for evidence in Evidence if evidence is not Evidence.LECTURER},
     "quorum": enum_value(Quorum, "法定人数要求"),
+    "lecturer": enum_value(Role, "主讲人职务"),
     "file_with_parent": _boolean,
 }
 
@@ -614,13 +616,17 @@ def _build_rule(
         problems.append(
             _problem(file, f"未定义的提醒阶梯 {ladder_name}，可选：{'、'.join(ladders)}", rule_id, "ladder")
         )
+    record = fields.get("record", {})
+    if record.get("quorum") is not None and not record.get("attendees"):
+        problems.append(
+            _problem(file, "有法定人数要求的记录须登记参加人员（attendees = true）", rule_id, "record")
+        )
     if len(problems) > before:
         return None
     ladder = ladders[ladder_name]
     if ladder is None:  # the ladder's own problem is already reported
         return None
     applies = fields["applies_to"]
-    record = fields.get("record", {})
     return Rule(
         id=rule_id,
         title=fields["title"],
@@ -647,10 +653,26 @@ def _build_rule(
         count=fields.get("count", 1),
         officer_count=fields.get("officer_count"),
         unit=fields.get("unit", Unit.TIMES),
-        record=RecordSpec(**record),
+        record=_record_spec(record),
         effective_from=fields.get("effective_from"),
         effective_until=fields.get("effective_until"),
         note=fields.get("note", ""),
+    )
+
+
+_EVIDENCE_KEYS = frozenset(evidence.value for evidence in Evidence)
+
+
+def _record_spec(record: Mapping[str, Any]) -> RecordSpec:
+    lecturer = record.get("lecturer")
+    required = {Evidence(key) for key, value in record.items() if key in _EVIDENCE_KEYS and value is True}
+    if lecturer is not None:
+        required.add(Evidence.LECTURER)  # naming the seat means the record names its lecturer
+    return RecordSpec(
+        required=frozenset(required),
+        quorum=record.get("quorum"),
+        lecturer=lecturer,
+        file_with_parent=record.get("file_with_parent", False),
     )
 
 

@@ -17,7 +17,7 @@ from calendars import recurrence
 from calendars.model import OrgKind, Profile
 from obligations import ledger, roster
 from obligations.errors import UserError
-from obligations.models import Member, Organization, Task
+from obligations.models import Member, Organization, Position, Task
 from obligations.registry import MemberRecord, OrgRecord, PositionRecord, Registry
 
 # Duties the demo leaves undone in their last period, so that the first `obligations due` shows misses.
@@ -210,6 +210,23 @@ TOPICS = {
 }
 
 
+def _lecturer(session: Session, profiles: Mapping[str, Profile], task: Task, day: dt.date) -> str | None:
+    """Who gave a lesson whose rule names the lecturer's seat: the seat's holder or its stand-in on `day`,
+    "" when the registry shows no one who could have; None when the rule names no lecturer."""
+    org = session.get(Organization, task.org)
+    assert org is not None
+    rule = profiles[org.effective_profile].rules.get(task.rule)
+    if rule is None or rule.record.lecturer is None:
+        return None
+    seats = session.exec(select(Position).where(col(Position.org) == org.code)).all()
+    for seat in seats:
+        if seat.member and not ledger.lecturer_problem(
+            session, rule.record.lecturer, rule.title, org, day, seat.member
+        ):
+            return seat.member
+    return ""
+
+
 def settle_history(
     session: Session, profiles: Mapping[str, Profile], as_of: dt.date, now: dt.datetime, attachments: Path
 ) -> int:
@@ -244,6 +261,9 @@ def settle_history(
             if task.rule == "theme-party-day"
             else None
         )
+        lecturer = _lecturer(session, profiles, task, held_on)
+        if lecturer == "":
+            continue  # no one in the registry could have given it: the seat changed hands since
         activity = ledger.Activity(
             held_on=held_on,
             place="机关党员活动室",
@@ -251,7 +271,13 @@ def settle_history(
             topic="年度集中学习培训" if task.rule == "study-hours" else TOPICS.get(task.rule, "按计划开展"),
             hours=hours,
             attendees=tuple(attendees) if task.rule != "study-hours" else (),
+            lecturer=lecturer,
         )
         ledger.record(session, profiles, [task], activity, as_of=as_of, now=now, attachments_dir=attachments)
+        if task.status == "done" and ledger.needs_filing(
+            profiles, session.get(Organization, task.org), task.rule
+        ):
+            filed_on = min(held_on + dt.timedelta(days=7), as_of)  # sent up the week after the meeting
+            ledger.file_with_parent(session, profiles, task, on=filed_on, as_of=as_of)
         recorded += 1
     return recorded

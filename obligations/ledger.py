@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from calendars import recurrence
-from calendars.model import Profile, Quorum, RuleKind
+from calendars.model import Evidence, Profile, Quorum, RecordSpec, Role, Rule, RuleKind, Unit
 from calendars.periods import parse_key
 from calendars.text import control_problem, length_problem
 from obligations import attachments, escalation, planner, roster
@@ -69,6 +69,22 @@ class Activity:
     attendees: tuple[str, ...] = ()
     absent: tuple[tuple[str, str], ...] = ()  # (member id, reason)
     minutes: tuple[Path, ...] = ()
+    lecturer: str | None = None  # member id of who gave the lesson (主讲人)
+
+    def shows(self, evidence: Evidence) -> bool:
+        """Whether the record carries `evidence` (a head count stands for the list of attendees)."""
+        if evidence is Evidence.ATTENDEES:
+            return bool(self.attendees) or self.attendee_count is not None
+        value = {
+            Evidence.PLACE: self.place,
+            Evidence.FORM: self.form,
+            Evidence.HOST: self.host,
+            Evidence.TOPIC: self.topic,
+            Evidence.MINUTES: self.minutes,
+            Evidence.HOURS: self.hours,
+            Evidence.LECTURER: self.lecturer,
+        }[evidence]
+        return bool(value.strip()) if isinstance(value, str) else bool(value)
 
 
 @dataclass
@@ -167,6 +183,7 @@ def record(
         note=activity.note,
         hours=activity.hours,
         attendee_count=activity.attendee_count,
+        lecturer=activity.lecturer,
         fingerprint=fingerprint,
         recorded_at=now,
     )
@@ -266,13 +283,44 @@ def _check(
         )
     for task in tasks:
         rule = profile.rules.get(task.rule) if profile else None
-        if rule is None or rule.record.quorum is None:
-            continue
-        problem = _quorum_problem(session, rule.record.quorum, rule.title, org, activity, members)
+        if rule is not None:
+            problems.extend(_evidence_problems(session, rule, org, activity, members))
+    return list(dict.fromkeys(problems))  # two tasks of one rule report a missing field once
+
+
+# How the CLI asks for each field, for the message that says what is missing.
+EVIDENCE_OPTIONS = {
+    Evidence.PLACE: "--place",
+    Evidence.FORM: "--form",
+    Evidence.HOST: "--host",
+    Evidence.ATTENDEES: "--attendee 或 --attendees",
+    Evidence.TOPIC: "--topic",
+    Evidence.MINUTES: "--minutes",
+    Evidence.HOURS: "--hours",
+    Evidence.LECTURER: "--lecturer",
+}
+
+
+def _evidence_problems(
+    session: Session, rule: Rule, org: Organization, activity: Activity, members: Mapping[str, Member]
+) -> list[str]:
+    """What the rule's evidence declaration (RecordSpec) asks of the record and the record does not show."""
+    spec: RecordSpec = rule.record
+    missing = [evidence for evidence in spec.fields if not activity.shows(evidence)]
+    problems = [
+        f"“{rule.title}”的台账须写明{evidence.label}（{EVIDENCE_OPTIONS[evidence]}）。"
+        for evidence in missing
+    ]
+    if spec.quorum is not None and Evidence.ATTENDEES not in missing:
+        problem = _quorum_problem(session, spec.quorum, rule.title, org, activity, members)
         if problem:
             problems.append(problem)
-        if rule.record.attendees and not activity.attendees and activity.attendee_count is None:
-            problems.append(f"“{rule.title}”须记录参加人员（--attendee）或人数（--attendees）。")
+    if spec.lecturer is not None and activity.lecturer:
+        problem = lecturer_problem(
+            session, spec.lecturer, rule.title, org, activity.held_on, activity.lecturer
+        )
+        if problem:
+            problems.append(problem)
     return problems
 
 
@@ -294,6 +342,7 @@ def _activity_text_problems(activity: Activity) -> list[str]:
         text_problem("地点（--place）", Completion.place, activity.place),
         text_problem("方式（--form）", Completion.form, activity.form),
         text_problem("主持人（--host）", Completion.host, activity.host),
+        text_problem("主讲人（--lecturer）", Completion.lecturer, activity.lecturer),
         text_problem("主题和内容（--topic）", Completion.topic, activity.topic),
         text_problem("备注（--note）", Completion.note, activity.note, multiline=True),
         *(text_problem("参加人员（--attendee）", Attendance.member, member) for member in activity.attendees),
@@ -316,16 +365,14 @@ def _quorum_problem(
     members: Mapping[str, Member],
 ) -> str | None:
     if quorum is Quorum.MAJORITY_OF_COMMITTEE:
-        committee = set(
-            session.exec(
-                select(col(Position.member)).where(
-                    col(Position.org) == org.code, col(Position.member).is_not(None)
-                )
-            ).all()
-        )
-        if not committee or activity.attendee_count is not None:
+        committee = committee_of(session, org)
+        if not committee:
             return None
-        present = len(committee & set(activity.attendees))
+        if activity.attendee_count is not None:
+            # A head count is judged as a named list is: those beyond the committee's seats are guests (列席).
+            present = min(activity.attendee_count, len(committee))
+        else:
+            present = len(committee & set(activity.attendees))
         if present * 2 <= len(committee):
             return f"{title}到会委员 {present} 人，未超过委员 {len(committee)} 人的半数（须至少 {len(committee) // 2 + 1} 人）。"
         return None
@@ -349,6 +396,56 @@ def _quorum_problem(
     return None
 
 
+# A role's stand-in when its seat is vacant: the deputy secretary stands in for the secretary.
+STAND_INS = {Role.SECRETARY: Role.DEPUTY_SECRETARY}
+COMMITTEE_ROLES = tuple(role.value for role in Role if role is not Role.GROUP_LEADER)
+
+
+def committee_of(session: Session, org: Organization) -> set[str]:
+    """The members holding a committee seat of `org` (the filled seats: 书记、副书记、委员; one person once)."""
+    holders = session.exec(
+        select(col(Position.member)).where(
+            col(Position.org) == org.code,
+            col(Position.role).in_(COMMITTEE_ROLES),
+            col(Position.member).is_not(None),
+        )
+    ).all()
+    return {member for member in holders if member is not None}
+
+
+def lecturer_problem(
+    session: Session, role: Role, title: str, org: Organization, day: dt.date, lecturer: str
+) -> str | None:
+    """Why `lecturer` cannot have given `title` on `day`: the lecturer holds `role` in `org` on that day, or its
+    stand-in does while the seat is vacant (书记讲党课: 000 四(一), 003 二(三)1). The registry keeps each seat's
+    holder since a date, not its history: a day before a seat's present state cannot be checked, so is refused."""
+    seats: dict[str, list[Position]] = {}
+    for position in session.exec(select(Position).where(col(Position.org) == org.code)).all():
+        seats.setdefault(position.role, []).append(position)
+    seat = next(iter(seats.get(role.value, [])), None)
+    who = f"{org.name}（{org.code}）{role.label}"
+    if seat is not None and seat.member is not None:
+        if seat.member != lecturer:
+            return f"{title}的主讲人 {lecturer} 不是{who}（现任 {seat.member}），须由{role.label}主讲。"
+        if seat.since is not None and seat.since > day:
+            return f"{title}的主讲人 {lecturer} 自 {seat.since} 起任{who}，{day} 时尚未任职。"
+        return None
+    vacant_since = seat.vacant_since if seat is not None else None
+    if vacant_since is not None and vacant_since > day:
+        return f"{who}自 {vacant_since} 起空缺，名册中没有 {day} 时的任职人，无法核实主讲人 {lecturer}。"
+    stand_in = STAND_INS.get(role)
+    deputies = [p for p in seats.get(stand_in.value, []) if p.member] if stand_in is not None else []
+    if stand_in is None or not deputies:
+        return f"{who}空缺且无人代行，{title}不能由 {lecturer} 记为主讲。"
+    deputy = next((p for p in deputies if p.member == lecturer), None)
+    if deputy is None:
+        names = "、".join(str(p.member) for p in deputies)
+        return f"{who}空缺，{title}须由{stand_in.label} {names} 代为主讲，而不是 {lecturer}。"
+    if deputy.since is not None and deputy.since > day:
+        return f"{title}的主讲人 {lecturer} 自 {deputy.since} 起任{stand_in.label}，{day} 时尚未任职。"
+    return None
+
+
 def _title(profile: Profile | None, task: Task) -> str:
     rule = profile.rules.get(task.rule) if profile else None
     return rule.title if rule else task.rule
@@ -363,6 +460,7 @@ def _fingerprint(tasks: Iterable[Task], activity: Activity) -> str:
         ",".join(sorted(activity.attendees)),
         str(activity.attendee_count or ""),
         str(activity.hours or ""),
+        *([activity.lecturer] if activity.lecturer else []),  # records made before 0007 keep their print
     ]
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
@@ -415,15 +513,56 @@ def recount(session: Session, task_id: int) -> Task:
     ).all()
     total = 0.0
     reached: dt.date | None = None
+    days: set[dt.date] = set()
     for amount, held_on in rows:
-        total += amount
+        if task.unit == Unit.DAYS.value:
+            # A quota of days (每月集中学习不少于2天) counts distinct dates, not sessions.
+            days.add(held_on)
+            total = float(len(days))
+        else:
+            total += amount
         if reached is None and total >= task.required_count:
             reached = held_on
     task.done_count = total
     if task.status != "waived":
         task.status = "done" if reached is not None else "open"
         task.done_on = reached
+    if task.status != "done":
+        task.filed_on = None  # a filing of a withdrawn record files nothing
     session.add(task)
+    return task
+
+
+def needs_filing(profiles: Mapping[str, Profile], org: Organization | None, rule_id: str) -> bool:
+    """Whether the rule, in the organization's profile, asks for its record to be filed with the parent."""
+    profile = profiles.get(org.effective_profile) if org else None
+    rule = profile.rules.get(rule_id) if profile else None
+    return rule is not None and rule.record.file_with_parent
+
+
+def file_with_parent(
+    session: Session, profiles: Mapping[str, Profile], task: Task, *, on: dt.date, as_of: dt.date
+) -> Task:
+    """Record that the task's record was filed with the parent organization (报上级党组织备案) on `on`."""
+    org = session.get(Organization, task.org)
+    profile = profiles.get(org.effective_profile) if org else None
+    title = _title(profile, task)
+    problems = []
+    if not needs_filing(profiles, org, task.rule):
+        problems.append(f"任务 {task.id}（{title}）的规则不要求报上级党组织备案。")
+    elif task.status != "done":
+        problems.append(f"任务 {task.id}（{title}）尚未完成：先登记完成（obligations done），再登记报备。")
+    if on > as_of:
+        problems.append(f"报备日期 {on} 在未来（今天是 {as_of}）。")
+    if task.done_on is not None and on < task.done_on:
+        problems.append(f"报备日期 {on} 早于完成日期 {task.done_on}：会后才能报备。")
+    if task.filed_on is not None and task.filed_on != on:
+        problems.append(f"任务 {task.id}（{title}）已于 {task.filed_on} 报备。")
+    if problems:
+        raise LedgerError(problems)
+    task.filed_on = on
+    session.add(task)
+    session.flush()
     return task
 
 

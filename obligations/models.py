@@ -105,6 +105,9 @@ class Task(SQLModel, table=True):
     responsible: str = Field(max_length=30)  # the role that holds the duty
     assignee: str | None = Field(default=None, max_length=100)  # member id resolved from the role
     done_on: dt.date | None = None
+    filed_on: dt.date | None = (
+        None  # when the record was filed with the parent (报上级党组织备案), if its rule asks
+    )
     # The day the task's next reminder step falls due; the sweep reads tasks by this index only, so a sweep
     # with nothing due costs the same whatever the number of tasks. None: no step left.
     remind_on: dt.date | None = None
@@ -148,6 +151,7 @@ class Completion(SQLModel, table=True):
     note: str | None = None
     hours: float | None = None
     attendee_count: int | None = None  # when attendance is given as a number, not by name
+    lecturer: str | None = Field(default=None, max_length=100)  # member id of the 主讲人 (书记讲党课)
     # Same activity recorded twice (same tasks, date, place, topic, attendees) is recognised by this.
     fingerprint: str = Field(index=True, max_length=64)
     recorded_at: dt.datetime

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -32,7 +32,19 @@ DUE_FIELDS = (
     "done_count",
     "required_count",
     "days_left",
+    "filing",
+    "filed_on",
 )
+
+# The filing step of a rule whose record goes to the parent (报上级党组织备案), as part of a done task's state.
+FILING_LABELS = {"pending": "待报备", "filed": "已报备"}
+
+
+def filing_state(needs_filing: bool, status: str, filed_on: dt.date | None) -> str | None:
+    """pending | filed for a done task whose rule asks for filing; None otherwise."""
+    if not needs_filing or status != "done":
+        return None
+    return "filed" if filed_on is not None else "pending"
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,8 @@ class DueRow:
     required_count: float
     unit: str
     days_left: int
+    filing: str | None = None  # pending | filed (报上级党组织备案), for done tasks whose rule asks for it
+    filed_on: dt.date | None = None
 
     def record(self) -> dict[str, object]:
         """The stable machine form (`due --format json|csv`)."""
@@ -71,6 +85,8 @@ class DueRow:
             "done_count": _number(self.done_count),
             "required_count": _number(self.required_count),
             "days_left": self.days_left,
+            "filing": self.filing,
+            "filed_on": self.filed_on.isoformat() if self.filed_on else None,
         }
 
 
@@ -161,6 +177,7 @@ def iter_due_rows(
             col(Task.required_count),
             col(Task.unit),
             col(Task.assignee),
+            col(Task.filed_on),
             col(Organization.name),
             col(Organization.effective_profile),
         )
@@ -174,9 +191,18 @@ def iter_due_rows(
     if overdue_only:
         query = query.where(col(Task.status) == "open", col(Task.due) < as_of)
     elif not include_all:
-        query = query.where(col(Task.status) == "open", col(Task.due) <= as_of + dt.timedelta(days=within))
+        # A done task whose record is still to be filed with the parent stays on the list until it is filed.
+        filed_rules = {
+            rule_id for p in profiles.values() for rule_id, r in p.rules.items() if r.record.file_with_parent
+        }
+        still_to_file = and_(
+            col(Task.status) == "done", col(Task.filed_on).is_(None), col(Task.rule).in_(sorted(filed_rules))
+        )
+        query = query.where(
+            or_(col(Task.status) == "open", still_to_file), col(Task.due) <= as_of + dt.timedelta(days=within)
+        )
     query = query.order_by(col(Task.due), col(Task.org), col(Task.rule), col(Task.subject), col(Task.period))
-    titles: dict[tuple[str, str], str] = {}
+    rules: dict[tuple[str, str], tuple[str, bool]] = {}  # (profile, rule) -> title, files with the parent
     result = session.execute(query.execution_options(yield_per=2000))
     for chunk in result.partitions():
         wanted = {row.assignee for row in chunk if row.assignee} | {
@@ -184,11 +210,18 @@ def iter_due_rows(
         }
         names = _names(session, wanted)
         for row in chunk:
-            title = titles.get((row.effective_profile, row.rule))
-            if title is None:
+            known = rules.get((row.effective_profile, row.rule))
+            if known is None:
                 profile = profiles.get(row.effective_profile)
                 defined = profile.rules.get(row.rule) if profile else None
-                title = titles[(row.effective_profile, row.rule)] = defined.title if defined else row.rule
+                known = rules[(row.effective_profile, row.rule)] = (
+                    defined.title if defined else row.rule,
+                    defined is not None and defined.record.file_with_parent,
+                )
+            title, files = known
+            filing = filing_state(files, row.status, row.filed_on)
+            if row.status == "done" and not files and not include_all:
+                continue  # a rule another profile files: this organization's done task is not listed
             subject_name = names.get(row.subject) if row.subject_kind != "org" else None
             yield DueRow(
                 task_id=row.id,
@@ -207,6 +240,8 @@ def iter_due_rows(
                 required_count=row.required_count,
                 unit=row.unit,
                 days_left=(row.due - as_of).days,
+                filing=filing,
+                filed_on=row.filed_on if filing else None,
             )
 
 

@@ -10,7 +10,7 @@ from calendars.expand import period_label
 from obligations import render
 from obligations.cli.app import App, as_of_date, as_of_option, cli, format_option, pass_app
 from obligations.errors import not_found
-from obligations.queries import DUE_FIELDS, DueRow, iter_due_rows
+from obligations.queries import DUE_FIELDS, FILING_LABELS, DueRow, iter_due_rows
 
 STATUS_LABELS = {"open": "待办", "overdue": "逾期", "done": "已完成", "waived": "已缓办", "exempt": "不适用"}
 
@@ -100,6 +100,8 @@ def _table(rows: list[DueRow], day: dt.date) -> None:
 
 
 def _when(row: DueRow) -> str:
+    if row.filing is not None:
+        return f"{STATUS_LABELS[row.status]}、{FILING_LABELS[row.filing]}"
     if row.status != "overdue" and row.status != "open":
         return STATUS_LABELS[row.status]
     if row.days_left < 0:

@@ -12,6 +12,8 @@ import click
 from obligations import ledger
 from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app, today
 from obligations.errors import UserError
+from obligations.models import Organization, Task
+from obligations.queries import FILING_LABELS, filing_state
 
 
 def _absence(value: str) -> tuple[str, str]:
@@ -28,6 +30,7 @@ def activity_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--place", help="地点。"),
         click.option("--form", help="方式，如 集中学习、专题研讨、线上会议。"),
         click.option("--host", help="主持人。"),
+        click.option("--lecturer", help="主讲人的党员编号（书记讲党课须由书记主讲，书记空缺时由副书记）。"),
         click.option("--attendees", "attendee_count", type=int, help="参加人数（不逐一登记时）。"),
         click.option("--attendee", "attendees", multiple=True, help="参加人员的党员编号，可重复。"),
         click.option("--absent", multiple=True, help="缺席人员及原因，写作 党员编号:原因，可重复。"),
@@ -61,6 +64,7 @@ def _activity(values: dict[str, Any]) -> ledger.Activity:
         attendees=tuple(values["attendees"]),
         absent=tuple(_absence(item) for item in values["absent"]),
         minutes=tuple(values["minutes"]),
+        lecturer=values["lecturer"],
     )
 
 
@@ -87,8 +91,10 @@ def _record(
             attachments_dir=app.attachments_dir,
         )
         completion_id = result.completion.id
+        owner = session.get(Organization, result.tasks[0].org)
         summary = "；".join(
-            f"任务 {task.id}（{task.rule} {task.period}）{'已完成' if task.status == 'done' else f'进度 {task.done_count:g}/{task.required_count:g}'}"
+            f"任务 {task.id}（{task.rule} {task.period}）"
+            + _state(task, ledger.needs_filing(app.profiles, owner, task.rule))
             for task in result.tasks
         )
     if result.duplicate:
@@ -130,6 +136,33 @@ def record(app: App, /, org_code: str, rules: tuple[str, ...], **values: Any) ->
       obligations record --org jg.b1 --rule theme-party-day --rule party-lesson --on 2026-11-28 --attendees 15 --hours 4
     """
     _record(app, None, org_code, rules, values)
+
+
+def _state(task: Task, needs_filing: bool) -> str:
+    if task.status != "done":
+        return f"进度 {task.done_count:g}/{task.required_count:g}"
+    filing = filing_state(needs_filing, task.status, task.filed_on)
+    if filing == "pending":
+        return f"已完成、{FILING_LABELS[filing]}（报上级党组织备案后：obligations file {task.id} --on 日期）"
+    return f"已完成、{FILING_LABELS[filing]}" if filing else "已完成"
+
+
+@cli.command(name="file")
+@click.argument("task_id", type=int)
+@click.option("--on", "filed_on", type=click.DateTime(["%Y-%m-%d"]), required=True, help="报备日期。")
+@as_of_option
+@pass_app
+def file_command(app: App, /, task_id: int, filed_on: dt.datetime, as_of: dt.datetime | None) -> None:
+    """登记已将完成情况报上级党组织备案（组织生活会等规则要求会后报备）。
+
+    \b
+    示例：
+      obligations file 131 --on 2026-12-28
+    """
+    with app.session() as session:
+        task = ledger.task_by_id(session, task_id)
+        ledger.file_with_parent(session, app.profiles, task, on=filed_on.date(), as_of=as_of_date(as_of))
+    click.echo(f"任务 {task_id} 已登记于 {filed_on.date()} 报上级党组织备案。")
 
 
 @cli.command()

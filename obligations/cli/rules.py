@@ -108,7 +108,7 @@ def rules_show(app: App, rule_id: str, profile_id: str | None) -> None:
         ("周期/期限", rule.describe_cadence()),
         ("适用对象", _applies_text(rule)),
         ("责任人", _responsible_text(rule.responsible)),
-        ("台账要求", rule.record.describe()),
+        ("台账要求", rule.describe_record()),
         ("提醒", _ladder_text(rule)),
         ("依据", rule.source),
     ]
