@@ -245,6 +245,19 @@ class Rule:
     note: str = ""
     provenance: tuple[Provenance, ...] = ()
 
+    @property
+    def citation(self) -> str:
+        """Every document that sets this rule for an organization of its profile, baseline first: the
+        national clause and then each overlay's own (a city's override adds its clause, it does not hide the
+        national one). What a person is shown as the rule's 依据."""
+        sources: list[str] = []
+        for layer in self.provenance:
+            if layer.source and layer.source not in sources:
+                sources.append(layer.source)
+        if self.source and self.source not in sources:
+            sources.append(self.source)
+        return "；".join(sources)
+
     def describe_cadence(self) -> str:
         if self.kind is RuleKind.EVENT:
             if self.trigger is Trigger.ELECTION:
