@@ -173,7 +173,7 @@ def _description(
         lines.append(f"进度：{task.done_count:g}/{task.required_count:g}{unit}")
     if rule is not None:
         lines.append(f"要求：{rule.describe_cadence()}；须记录：{rule.record.describe()}")
-        lines.append(f"依据：{rule.source}")
+        lines.append(f"依据：{rule.citation}")
         if rule.note:
             lines.append(f"说明：{rule.note}")
     if task.status == "done":

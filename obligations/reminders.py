@@ -537,7 +537,7 @@ class _DigestWriter:
                     "due": row.due,
                     "days_left": (row.due - self.today).days,
                     "step": row.step,
-                    "clause": rule.source if rule else "",
+                    "clause": rule.citation if rule else "",
                     "command": self.command(row.task_id),
                     "assignee_name": assignee.name if assignee else "",
                     "fallback_note": row.note or "",

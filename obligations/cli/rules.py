@@ -65,7 +65,7 @@ def _rule_record(rule: Rule) -> dict[str, str]:
         "cadence": rule.describe_cadence(),
         "applies_to": _applies_text(rule),
         "responsible": _responsible_text(rule.responsible),
-        "source": rule.source,
+        "source": rule.citation,
     }
 
 
@@ -110,7 +110,7 @@ def rules_show(app: App, rule_id: str, profile_id: str | None) -> None:
         ("责任人", _responsible_text(rule.responsible)),
         ("台账要求", rule.record.describe()),
         ("提醒", _ladder_text(rule)),
-        ("依据", rule.source),
+        ("依据", rule.citation),
     ]
     if rule.effective_from or rule.effective_until:
         lines.append(("有效期", f"{rule.effective_from or '—'} 至 {rule.effective_until or '—'}"))
@@ -205,7 +205,7 @@ def rules_preview(
         due = occurrence.due
         rest = "" if calendar.is_workday(due) else "（休息日）"
         rows.append(
-            [due.isoformat() + rest, rule.title, occurrence.period, str(occurrence.required), rule.source]
+            [due.isoformat() + rest, rule.title, occurrence.period, str(occurrence.required), rule.citation]
         )
     click.echo(
         f"{profile.id}：{OrgKind(kind).label}，正式党员 {full_members} 人，{chosen_year} 年共 {len(rows)} 项任务"
