@@ -179,7 +179,7 @@ def _description(
     if task.status == "done":
         lines.append(f"已于 {task.done_on} 完成。")
     elif task.status in ("waived", "exempt"):
-        lines.append("已免于执行。")
+        lines.append("免办。")
     else:
         lines.append(f"登记完成：obligations done {task.id} --on YYYY-MM-DD")
     return "\n".join(lines)

@@ -23,9 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from calendars import recurrence
+from calendars.expand import duty_name
 from calendars.model import Profile, Quorum, RuleKind
 from calendars.periods import parse_key
-from calendars.text import control_problem, length_problem
+from calendars.text import control_problem, length_problem, shown
 from obligations import attachments, escalation, planner
 from obligations.errors import LedgerError, UserError, not_found
 from obligations.models import (
@@ -240,7 +241,7 @@ def _check(
     for task in tasks:
         title = _title(profile, task)
         if task.status == "waived":
-            problems.append(f"任务 {task.id}（{title}）已免于执行，不能再记录完成。")
+            problems.append(f"任务 {task.id}（{title}）已免办，不能再记录完成。")
         if not _period_contains(task, profile, day):
             start, end = _period_span(task, profile)
             span = f"{start} 至 {end}" if end else f"{start} 以后"
@@ -350,6 +351,17 @@ def _quorum_problem(
 def _title(profile: Profile | None, task: Task) -> str:
     rule = profile.rules.get(task.rule) if profile else None
     return rule.title if rule else task.rule
+
+
+def task_name(session: Session, profiles: Mapping[str, Profile], task: Task) -> str:
+    """A task as a person names it in a confirmation: 支部党员大会（2026年第四季度）, 党员政治生日·张三（2026年）."""
+    org = session.get(Organization, task.org)
+    profile = profiles.get(org.effective_profile) if org else None
+    subject = ""
+    if task.subject_kind != "org":
+        member = session.get(Member, task.subject)
+        subject = member.name if member else task.subject
+    return duty_name(_title(profile, task), task.period, shown(subject))
 
 
 def _fingerprint(tasks: Iterable[Task], activity: Activity) -> str:
@@ -474,7 +486,7 @@ def waive(
     if task.status == "done":
         problems.append(f"任务 {task.id} 已完成，无需缓办或免办。")
     if task.status == "waived":
-        problems.append(f"任务 {task.id} 已免于执行。")
+        problems.append(f"任务 {task.id} 已免办。")
     org = session.get(Organization, task.org)
     profile = profiles.get(org.effective_profile) if org else None
     title = _title(profile, task)

@@ -125,16 +125,6 @@ def rules_show(app: App, rule_id: str, profile_id: str | None) -> None:
         click.echo(f"  - {step.profile}：{action}（依据：{step.source}）")
 
 
-_STEP_NAMES = {
-    "early": "提前一月",
-    "upcoming": "临近",
-    "final": "最后提醒",
-    "overdue": "逾期",
-    "escalated": "逾期上报",
-    "six-months": "提前六个月",
-    "three-months": "提前三个月",
-    "one-month": "提前一个月",
-}
 _RECIPIENT_NAMES = {
     "responsible": "责任人",
     "secretary": "本组织书记",
@@ -148,7 +138,7 @@ def _ladder_text(rule: Rule) -> str:
     for step in rule.ladder.steps:
         when = f"到期前{step.at.label}" if str(step.at).startswith("-") else f"逾期{step.at.label}"
         whom = "、".join(_RECIPIENT_NAMES[name] for name in step.notify)
-        parts.append(f"{_STEP_NAMES.get(step.name, step.name)}（{when}，{whom}）")
+        parts.append(f"{step.label}（{when}，{whom}）")
     return f"{rule.ladder.name}：" + "；".join(parts)
 
 
