@@ -65,7 +65,7 @@ def _rule_record(rule: Rule) -> dict[str, str]:
         "cadence": rule.describe_cadence(),
         "applies_to": _applies_text(rule),
         "responsible": _responsible_text(rule.responsible),
-        "source": rule.citation,
+        "source": rule.source,
     }
 
 
@@ -195,7 +195,7 @@ def rules_preview(
         due = occurrence.due
         rest = "" if calendar.is_workday(due) else "（休息日）"
         rows.append(
-            [due.isoformat() + rest, rule.title, occurrence.period, str(occurrence.required), rule.citation]
+            [due.isoformat() + rest, rule.title, occurrence.period, str(occurrence.required), rule.source]
         )
     click.echo(
         f"{profile.id}：{OrgKind(kind).label}，正式党员 {full_members} 人，{chosen_year} 年共 {len(rows)} 项任务"
