@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from calendars import recurrence
-from calendars.expand import duty_name
+from calendars.expand import duty_name, period_label
 from calendars.model import Profile, Quorum, RuleKind
 from calendars.periods import parse_key
 from calendars.text import control_problem, length_problem, shown
@@ -245,7 +245,9 @@ def _check(
         if not _period_contains(task, profile, day):
             start, end = _period_span(task, profile)
             span = f"{start} 至 {end}" if end else f"{start} 以后"
-            problems.append(f"日期 {day} 不在任务 {task.id}（{title}，{task.period}）的周期内（{span}）。")
+            problems.append(
+                f"日期 {day} 不在任务 {task.id}（{title}，{period_label(task.period)}）的周期内（{span}）。"
+            )
     for member_id in (*activity.attendees, *(member for member, _ in activity.absent)):
         if member_id not in members and control_problem(member_id) is None:  # else reported as text
             problems.append(f"{member_id} 不是{org.name}（{org.code}）的党员，不能记为参加人员或请假人员。")
