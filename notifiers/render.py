@@ -60,6 +60,7 @@ CHANNEL_LABELS = {
     "wecom": "企业微信",
     "wecom_robot": "企业微信群机器人",
     "console": "控制台",
+    "none": "无联系方式",  # a person reachable on no configured channel (the outbox's pseudo-channel)
 }
 _ITEM_REQUIRED = ("org_name", "title", "due")
 _ITEM_DEFAULTS: dict[str, Any] = {
@@ -231,7 +232,7 @@ def example_context(as_of: date) -> dict[str, Any]:
                 "due": as_of - timedelta(days=3),
                 "days_left": -3,
                 "step": "overdue",
-                "clause": "《中国共产党支部工作条例（试行）》第十二条",
+                "clause": "《中国共产党支部工作条例（试行）》第十六条",
                 "command": "obligations done 102 --on YYYY-MM-DD",
                 "assignee_name": "李四",
                 "fallback_note": "",

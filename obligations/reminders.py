@@ -703,16 +703,13 @@ def _unreported_failures(
             {
                 "message_id": message_id,
                 "recipient_name": person.name,
-                "channel": _CHANNEL_LABELS.get(channel, channel),
+                "channel": channel,  # named in Chinese by the renderer (channel_label)
                 "reason": last_error or "",
                 "title": subject,
                 "org_name": registry.org_name(person.org),
             }
         )
     return found, untold
-
-
-_CHANNEL_LABELS = {"email": "邮件", "wecom": "企业微信", "console": "控制台", NO_ADDRESS: "无联系方式"}
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -296,3 +296,32 @@ def test_profile_ids_rule_ids_and_ladder_names_must_be_identifiers(tmp_path: Pat
         f"{tmp_path / 'slash.toml'}：[profile] id：职责日历编号'county/x' {rule}",
         f"{county}：规则 weekly/../x 字段 id：规则编号'weekly/../x' {rule}",
     ]
+
+
+def test_every_step_of_every_shipped_ladder_has_a_chinese_name(profiles) -> None:  # type: ignore[no-untyped-def]
+    """Issue 10 §6: no 〔early〕 — the names messages and `rules show` print are Chinese, defined once."""
+    for profile in profiles.values():
+        for ladder in profile.ladders.values():
+            for step in ladder.steps:
+                assert re.fullmatch(r"[\u4e00-\u9fff]+", step.label), (profile.id, ladder.name, step.name)
+
+
+def test_a_local_ladder_step_takes_its_label_or_is_named_after_its_offset(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "county.toml",
+        """
+        [profile]
+        id = "county"
+        title = "某县"
+        extends = "national"
+
+        [ladder.nudging]
+        steps = [
+            { name = "nudge", at = "-10d", label = "到期前十天提醒", notify = ["responsible"] },
+            { name = "late", at = "+3d", notify = ["responsible", "secretary"] },
+        ]
+        """,
+    )
+    nudge, late = load_profiles([tmp_path])["county"].ladders["nudging"].steps
+    assert (nudge.label, late.label) == ("到期前十天提醒", "逾期3天提醒")
