@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from calendars.expand import OrgFacts, Window, expand
+from calendars.expand import OrgFacts, Window, expand, period_label
 from calendars.model import ROLE_LABELS, OrgKind, Role, Rule
 from obligations import render
 from obligations.cli.app import App, cli, format_option, pass_app, profile_option, today
@@ -195,7 +195,13 @@ def rules_preview(
         due = occurrence.due
         rest = "" if calendar.is_workday(due) else "（休息日）"
         rows.append(
-            [due.isoformat() + rest, rule.title, occurrence.period, str(occurrence.required), rule.source]
+            [
+                due.isoformat() + rest,
+                rule.title,
+                period_label(occurrence.period),
+                str(occurrence.required),
+                rule.source,
+            ]
         )
     click.echo(
         f"{profile.id}：{OrgKind(kind).label}，正式党员 {full_members} 人，{chosen_year} 年共 {len(rows)} 项任务"

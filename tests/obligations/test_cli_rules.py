@@ -109,6 +109,8 @@ def test_rules_preview_expands_a_profile_for_one_organization() -> None:
     assert out.count("组织生活会") == 2
     assert "2026-11-20" in out and "按期换届" in out
     assert "2026-10-31（休息日）" in out  # a Saturday
+    assert "2026年下半年" in out and "2024年11月20日起2年任期" in out  # periods as a person reads them
+    assert "2026-H2" not in out
 
 
 def test_a_broken_config_file_is_reported_with_its_path_and_line(tmp_path: Path) -> None:
