@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from calendars import recurrence
 from calendars.model import COMMITTEE_ROLES, OrgKind, Profile, Role, Rule, RuleKind, Subject, Trigger, Unit
-from calendars.periods import Offset, Period, periods_overlapping, term
+from calendars.periods import Offset, Period, date_name, period_name, periods_overlapping, term
 
 
 @dataclass(frozen=True)
@@ -252,13 +252,22 @@ _EVENT_LABELS = {"vacancy": "空缺", "appointment": "任职", "probation": "预
 
 
 def period_label(key: str) -> str:
-    """A period key as a person reads it: 2026-11 stays, 2023-11-20/P3Y is 2023-11-20起3年, …"""
-    if "/P" in key and key.endswith("Y"):
-        start, years = key.split("/P")
-        return f"{start}起{years[:-1]}年任期"
+    """A period key as a person reads it: 2026年第四季度, 2023年11月20日起3年任期, 副书记空缺（2026年6月1日起）…
+
+    Calendar periods and terms are named by `calendars.periods.period_name`; this adds the event keys."""
     event, _, rest = key.partition(":")
     if event not in _EVENT_LABELS:
-        return key
+        return period_name(key)
     role, _, day = rest.rpartition(":")
+    try:
+        since = date_name(dt.date.fromisoformat(day))
+    except ValueError:
+        return key
     label = Role(role).label if role in Role._value2member_map_ else role
-    return f"{label}{_EVENT_LABELS[event]} {day}起"
+    return f"{label}{_EVENT_LABELS[event]}（{since}起）"
+
+
+def duty_name(title: str, period: str, subject_name: str = "") -> str:
+    """One task as a person names it: 支部党员大会（2026年第四季度）, 党员政治生日·张三（2026年）."""
+    who = f"·{subject_name}" if subject_name else ""
+    return f"{title}{who}（{period_label(period)}）"

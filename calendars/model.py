@@ -135,11 +135,41 @@ RECIPIENTS = ("responsible", "secretary", "parent.secretary", "grandparent.secre
 RESPONSIBLES = (*(role.value for role in Role), "member", "parent.secretary")
 
 
+# The steps of the shipped ladders, as a person reads them in messages and in `rules show`. A step of a local
+# ladder with another name gives its own `label` in the profile, or is named after its offset.
+STEP_LABELS = {
+    "six-months": "提前六个月提醒",
+    "three-months": "提前三个月提醒",
+    "one-month": "提前一个月提醒",
+    "early": "提前一个月提醒",
+    "upcoming": "即将到期",
+    "final": "最后提醒",
+    "overdue": "已逾期",
+    "escalated": "逾期督办",
+}
+
+
+def step_label(name: str, at: Offset | None = None) -> str:
+    """The Chinese name of a ladder step: the shipped name's label, else one made from its offset."""
+    if name in STEP_LABELS:
+        return STEP_LABELS[name]
+    if at is None:
+        return "提醒"
+    if _sign(at) < 0:
+        return f"到期前{at.label}提醒"
+    return f"逾期{at.label}提醒" if _sign(at) > 0 else "到期当日提醒"
+
+
 @dataclass(frozen=True)
 class LadderStep:
     name: str  # upcoming, final, overdue, escalated, …
     at: Offset  # relative to the due date: -7d is a week before, +1d the day after
     notify: tuple[str, ...]
+    title: str = ""  # the profile's own label for the step; by default STEP_LABELS or one from the offset
+
+    @property
+    def label(self) -> str:
+        return self.title or step_label(self.name, self.at)
 
 
 @dataclass(frozen=True)
@@ -297,6 +327,19 @@ class Rule:
     effective_until: dt.date | None = None
     note: str = ""
     provenance: tuple[Provenance, ...] = ()
+
+    @property
+    def citation(self) -> str:
+        """Every document that sets this rule for an organization of its profile, baseline first: the
+        national clause and then each overlay's own (a city's override adds its clause, it does not hide the
+        national one). What a person is shown as the rule's 依据."""
+        sources: list[str] = []
+        for layer in self.provenance:
+            if layer.source and layer.source not in sources:
+                sources.append(layer.source)
+        if self.source and self.source not in sources:
+            sources.append(self.source)
+        return "；".join(sources)
 
     def describe_cadence(self) -> str:
         if self.kind is RuleKind.EVENT:

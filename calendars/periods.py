@@ -132,6 +132,42 @@ def parse_key(key: str) -> Period:
     raise ValueError(f"无法识别的周期编号：{key!r}")
 
 
+_QUARTERS = "一二三四"
+_HALVES = {"1": "上半年", "2": "下半年"}
+
+
+def date_name(day: dt.date) -> str:
+    """A date as a person writes it: 2026年11月20日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def period_name(key: str) -> str:
+    """A period key as a person reads it: 2026年11月, 2026年第四季度, 2026年下半年, 2026年, 2026年第47周,
+    2023年11月20日起3年任期. The one place where a period is named; a key this module does not issue is
+    returned unchanged (event keys are named by `calendars.expand.period_label`)."""
+    for pattern, cadence in _KEY_PATTERNS:
+        match = pattern.match(key)
+        if not match:
+            continue
+        a, b = (*match.groups(), "")[:2]
+        if cadence is None:
+            try:
+                start = dt.date.fromisoformat(a)
+            except ValueError:
+                return key
+            return f"{date_name(start)}起{int(b)}年任期"
+        if cadence is Cadence.MONTH:
+            return f"{a}年{int(b)}月"
+        if cadence is Cadence.QUARTER:
+            return f"{a}年第{_QUARTERS[int(b) - 1]}季度"
+        if cadence is Cadence.HALF_YEAR:
+            return f"{a}年{_HALVES[b]}"
+        if cadence is Cadence.WEEK:
+            return f"{a}年第{int(b)}周"
+        return f"{a}年"
+    return key
+
+
 def _months_period(cadence: Cadence, start: dt.date) -> Period:
     end = recurrence.month_end(start, cadence.months - 1)
     year = start.year

@@ -546,7 +546,8 @@ def _build_ladder(name: str, file: str, raw: Any, problems: list[Problem]) -> La
             notify = step.get("notify")
             if not isinstance(notify, list) or not notify or any(n not in RECIPIENTS for n in notify):
                 raise ValueError(f"notify 应为 {', '.join(RECIPIENTS)} 中的值组成的非空列表")
-            steps.append(LadderStep(text(step.get("name")), _offset(step.get("at")), tuple(notify)))
+            title = optional_text(step["label"]) if "label" in step else ""
+            steps.append(LadderStep(text(step.get("name")), _offset(step.get("at")), tuple(notify), title))
         except ValueError as error:
             problems.append(_problem(file, f"{label}：{error}"))
     if len(steps) != len(steps_raw):

@@ -15,16 +15,19 @@ line, its control characters shown as �, before any template sees it):
     recipient: {name}
     as_of:     the date of the sweep
     items:     [{org_name, org_code, title, rule, period, due, days_left (negative: overdue), step
-                 ("upcoming" | "final" | "overdue" | "escalated" | "six-months" | "three-months" | "one-month"),
-                 clause, command, assignee_name, fallback_note, role ("responsible" | "supervisor", optional:
-                 by default "responsible" when assignee_name is the recipient's name)}]
+                 ("early" | "upcoming" | "final" | "overdue" | "escalated" | "six-months" | "three-months" |
+                 "one-month", or a local ladder's), step_label (optional: the step's Chinese name; by default
+                 the shipped step's), standing (optional: a term or a vacancy, a standing obligation), clause,
+                 command, assignee_name, fallback_note, role ("responsible" | "supervisor", optional: by
+                 default "responsible" when assignee_name is the recipient's name)}]
     failures:  [{recipient_name, channel, reason, title, org_name}]
     omitted:   optional, for a digest capped at a number of items: {own, own_overdue, supervised,
                supervised_overdue, command} — what is owed but not listed, and the command that lists it all
 
 Templates also see what is derived here: each item's `due_text`, `days_text`, `step_label`, `urgency`
 ("overdue" | "today" | "soon" | "later") and `overdue`; `own_items` (to do) and `supervised_items` (to see
-done), each sorted by due date; `own_count` and `supervised_count` (listed and omitted); `omitted` with its
+done), each ordered by urgency (overdue, due today, soon, later), then kind (terms and vacancies first),
+then due date; `own_count` and `supervised_count` (listed and omitted); `omitted` with its
 `count`, `overdue_count` and `command` (zero and "obligations due" when nothing is omitted); `overdue_count`, `own_overdue_count`, `supervised_overdue_count`,
 `as_of_text`; and filters `cn_date`, `days_text`, `step_label`, `channel_label`, and `md`, which every
 value from the store passes through in WeCom markdown so that a name like `<font color="warning">`,
@@ -44,6 +47,7 @@ from typing import Any
 
 import jinja2
 
+from calendars.model import step_label as ladder_step_label
 from calendars.text import shown
 from notifiers import sandbox
 
@@ -51,20 +55,12 @@ PARTS = ("subject", "text", "html", "wecom.md")
 WEEKDAYS = "一二三四五六日"
 SOON_DAYS = 3  # due within this many days: shown as urgent
 
-STEP_LABELS = {
-    "six-months": "提前六个月提醒",
-    "three-months": "提前三个月提醒",
-    "one-month": "提前一个月提醒",
-    "upcoming": "即将到期",
-    "final": "最后提醒",
-    "overdue": "已逾期",
-    "escalated": "逾期督办",
-}
 CHANNEL_LABELS = {
     "email": "邮件",
     "wecom": "企业微信",
     "wecom_robot": "企业微信群机器人",
     "console": "控制台",
+    "none": "无联系方式",  # a person reachable on no configured channel (the outbox's pseudo-channel)
 }
 _ITEM_REQUIRED = ("org_name", "title", "due")
 _ITEM_DEFAULTS: dict[str, Any] = {
@@ -76,6 +72,8 @@ _ITEM_DEFAULTS: dict[str, Any] = {
     "command": "",
     "assignee_name": "",
     "fallback_note": "",
+    "step_label": "",
+    "standing": False,
 }
 _FAILURE_DEFAULTS = {"recipient_name": "", "channel": "", "reason": "", "title": "", "org_name": ""}
 
@@ -234,7 +232,7 @@ def example_context(as_of: date) -> dict[str, Any]:
                 "due": as_of - timedelta(days=3),
                 "days_left": -3,
                 "step": "overdue",
-                "clause": "《中国共产党支部工作条例（试行）》第十二条",
+                "clause": "《中国共产党支部工作条例（试行）》第十六条",
                 "command": "obligations done 102 --on YYYY-MM-DD",
                 "assignee_name": "李四",
                 "fallback_note": "",
@@ -309,7 +307,8 @@ def _one_line_values(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def step_label(step: str) -> str:
-    return STEP_LABELS.get(step, step)
+    """The Chinese name of a step of the shipped ladders (a local step's label comes with its item)."""
+    return ladder_step_label(step)
 
 
 def channel_label(channel: str) -> str:
@@ -348,12 +347,22 @@ def _item_view(item: Mapping[str, Any], index: int, as_of: date, recipient_name:
         "urgency": urgency,
         "due_text": cn_date(due),
         "days_text": days_text(days_left),
-        "step_label": step_label(str(item.get("step") or "")),
+        "step_label": str(item.get("step_label") or step_label(str(item.get("step") or ""))),
     }
 
 
-def _by_due(item: Mapping[str, Any]) -> tuple[date, str, str]:
-    return (item["due"], str(item.get("org_code", "")), str(item["title"]))
+_URGENCY_ORDER = {"overdue": 0, "today": 1, "soon": 2, "later": 3}
+
+
+def _by_due(item: Mapping[str, Any]) -> tuple[int, int, date, str, str]:
+    """Most pressing first: by urgency, then standing obligations (terms, vacancies) before routine ones."""
+    return (
+        _URGENCY_ORDER[item["urgency"]],
+        0 if item.get("standing") else 1,
+        item["due"],
+        str(item.get("org_code", "")),
+        str(item["title"]),
+    )
 
 
 def _tidy(text: str) -> str:

@@ -21,7 +21,7 @@ from obligations.models import Member, Organization, Position, Task
 from obligations.registry import MemberRecord, OrgRecord, PositionRecord, Registry
 
 # Duties the demo leaves undone in their last period, so that the first `obligations due` shows misses.
-MISSED = (("jg.b2", "committee-meeting"), ("jg.b3", "theme-party-day"), ("jg.b1", "party-lesson"))
+MISSED = (("jg.b2", "committee-meeting"), ("jg.b3", "theme-party-day"), ("jg.b1", "general-meeting"))
 
 NAMES = [
     "王建国",
@@ -203,7 +203,6 @@ TOPICS = {
     "general-meeting": "讨论支部年度工作和发展党员事项",
     "committee-meeting": "研究本月支部工作安排",
     "group-meeting": "学习讨论近期工作",
-    "party-lesson": "专题党课：学习党章党规",
     "theme-party-day": "主题党日：重温入党誓词、集中学习",
     "organizational-life-meeting": "年度组织生活会：对照检查、批评与自我批评",
     "member-appraisal": "民主评议党员",

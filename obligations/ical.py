@@ -173,13 +173,13 @@ def _description(
         lines.append(f"进度：{task.done_count:g}/{task.required_count:g}{unit}")
     if rule is not None:
         lines.append(f"要求：{rule.describe_cadence()}；须记录：{rule.describe_record()}")
-        lines.append(f"依据：{rule.source}")
+        lines.append(f"依据：{rule.citation}")
         if rule.note:
             lines.append(f"说明：{rule.note}")
     if task.status == "done":
         lines.append(f"已于 {task.done_on} 完成。")
     elif task.status in ("waived", "exempt"):
-        lines.append("已免于执行。")
+        lines.append("免办。")
     else:
         lines.append(f"登记完成：obligations done {task.id} --on YYYY-MM-DD")
     return "\n".join(lines)

@@ -23,9 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from calendars import recurrence
+from calendars.expand import duty_name, period_label
 from calendars.model import Evidence, Profile, Quorum, RecordSpec, Role, Rule, RuleKind, Unit
 from calendars.periods import parse_key
-from calendars.text import control_problem, length_problem
+from calendars.text import control_problem, length_problem, shown
 from obligations import attachments, escalation, planner, roster
 from obligations.db import chunks
 from obligations.errors import LedgerError, UserError, not_found
@@ -259,11 +260,13 @@ def _check(
     for task in tasks:
         title = _title(profile, task)
         if task.status == "waived":
-            problems.append(f"任务 {task.id}（{title}）已免于执行，不能再记录完成。")
+            problems.append(f"任务 {task.id}（{title}）已免办，不能再记录完成。")
         if not _period_contains(task, profile, day):
             start, end = _period_span(task, profile)
             span = f"{start} 至 {end}" if end else f"{start} 以后"
-            problems.append(f"日期 {day} 不在任务 {task.id}（{title}，{task.period}）的周期内（{span}）。")
+            problems.append(
+                f"日期 {day} 不在任务 {task.id}（{title}，{period_label(task.period)}）的周期内（{span}）。"
+            )
     for member_id in (*activity.attendees, *(member for member, _ in activity.absent)):
         if member_id not in members and control_problem(member_id) is None:  # else reported as text
             problems.append(f"{member_id} 不是{org.name}（{org.code}）的党员，不能记为参加人员或请假人员。")
@@ -451,6 +454,17 @@ def _title(profile: Profile | None, task: Task) -> str:
     return rule.title if rule else task.rule
 
 
+def task_name(session: Session, profiles: Mapping[str, Profile], task: Task) -> str:
+    """A task as a person names it in a confirmation: 支部党员大会（2026年第四季度）, 党员政治生日·张三（2026年）."""
+    org = session.get(Organization, task.org)
+    profile = profiles.get(org.effective_profile) if org else None
+    subject = ""
+    if task.subject_kind != "org":
+        member = session.get(Member, task.subject)
+        subject = member.name if member else task.subject
+    return duty_name(_title(profile, task), task.period, shown(subject))
+
+
 def _fingerprint(tasks: Iterable[Task], activity: Activity) -> str:
     parts = [
         ",".join(str(task.id) for task in sorted(tasks, key=lambda t: t.id or 0)),
@@ -615,7 +629,7 @@ def waive(
     if task.status == "done":
         problems.append(f"任务 {task.id} 已完成，无需缓办或免办。")
     if task.status == "waived":
-        problems.append(f"任务 {task.id} 已免于执行。")
+        problems.append(f"任务 {task.id} 已免办。")
     org = session.get(Organization, task.org)
     profile = profiles.get(org.effective_profile) if org else None
     title = _title(profile, task)

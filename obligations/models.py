@@ -78,6 +78,12 @@ class Position(SQLModel, table=True):
     vacant_since: dt.date | None = None
 
 
+# A task's status as a person reads it, everywhere (due, scores, confirmations). "waived" is an exemption
+# (免办: `waive --exempt`); an extension leaves the task open with its due date moved. "exempt" is the same
+# state under the word some stored rows carry.
+TASK_STATUS_LABELS = {"open": "待办", "overdue": "逾期", "done": "已完成", "waived": "免办", "exempt": "免办"}
+
+
 class Task(SQLModel, table=True):
     """One occurrence of a rule for one subject in one period, persisted."""
 

@@ -38,7 +38,7 @@ from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
 from calendars.expand import period_label
-from calendars.model import Profile, Rule
+from calendars.model import Profile, Rule, step_label
 from notifiers.base import Channel, DeliveryError, Message, Recipient
 from notifiers.render import TemplateFailure, render_digest
 from notifiers.retry import retry_delay, should_retry
@@ -395,9 +395,11 @@ class _Registry:
 class _DigestWriter:
     """Phase 2: one digest per person per channel for a chunk of recipients, from their pending reminders.
 
-    A digest lists at most `settings.digest_items` items — the person's own duties first, then what they
-    supervise, most pressing first — and counts the rest (a city secretary's escalations can run to
-    thousands); every reminder, listed or counted, is linked to the digest."""
+    A digest lists at most `settings.digest_items` routine items — the person's own duties first, then what
+    they supervise, most pressing first — and counts the rest (a city secretary's escalations can run to
+    thousands); terms and vacancies (换届, 空缺补齐: standing obligations, and the forward-looking 换届
+    notices of 换届提醒督促制度) are always listed, whatever the cap. Every reminder, listed or counted, is
+    linked to the digest."""
 
     session: Session
     registry: _Registry
@@ -413,7 +415,12 @@ class _DigestWriter:
         listed = self._listed(recipients)
         totals = self._totals(recipients)
         people = self.registry.people(
-            self.session, [*recipients, *(row.assignee for rows in listed.values() for row in rows)]
+            self.session,
+            [
+                *recipients,
+                *(row.assignee for rows in listed.values() for row in rows),
+                *(row.subject for rows in listed.values() for row in rows if row.subject_kind != "org"),
+            ],
         )
         messages: list[dict[str, Any]] = []
         for member_id in recipients:
@@ -467,8 +474,10 @@ class _DigestWriter:
             return render_digest(context), str(failure)[:500]
 
     def _listed(self, recipients: Sequence[str]) -> dict[str, list[Any]]:
-        """The reminders each recipient's digest lists: own duties first, then by due date, capped."""
+        """The reminders each recipient's digest lists: own duties first, then by due date, capped; terms and
+        vacancies always."""
         own = _own_flag()
+        standing = _standing_flag()
         rank = (
             func.row_number()
             .over(
@@ -485,10 +494,13 @@ class _DigestWriter:
                 col(Task.id).label("task_id"),
                 col(Task.org).label("org"),
                 col(Task.rule).label("rule"),
+                col(Task.subject).label("subject"),
+                col(Task.subject_kind).label("subject_kind"),
                 col(Task.period).label("period"),
                 col(Task.due).label("due"),
                 col(Task.assignee).label("assignee"),
                 own.label("own"),
+                standing.label("standing"),
                 rank,
             )
             .join(Task, col(Task.id) == col(Reminder.task_id))
@@ -496,7 +508,8 @@ class _DigestWriter:
             .subquery()
         )
         listed: dict[str, list[Any]] = defaultdict(list)
-        for row in self.session.execute(sa_select(ranked).where(ranked.c.rank <= self.settings.digest_items)):
+        cap = or_(ranked.c.rank <= self.settings.digest_items, ranked.c.standing == 1)
+        for row in self.session.execute(sa_select(ranked).where(cap)):
             listed[row.recipient].append(row)
         return listed
 
@@ -526,17 +539,23 @@ class _DigestWriter:
         for row in rows:
             rule = self.registry.rule(row.org, row.rule)
             assignee = people.get(row.assignee or "")
+            title = rule.title if rule else row.rule
+            if row.subject_kind != "org":  # 党员政治生日·张三: a duty about one member names the member
+                subject = people.get(row.subject)
+                title = f"{title}·{subject.name if subject else row.subject}"
             items.append(
                 {
                     "org_name": self.registry.org_name(row.org),
                     "org_code": row.org,
-                    "title": rule.title if rule else row.rule,
+                    "title": title,
                     "rule": row.rule,
                     "period": period_label(row.period),
                     "due": row.due,
                     "days_left": (row.due - self.today).days,
                     "step": row.step,
-                    "clause": rule.source if rule else "",
+                    "step_label": _step_label(rule, row.step),
+                    "standing": bool(row.standing),
+                    "clause": rule.citation if rule else "",
                     "command": self.command(row.task_id),
                     "assignee_name": assignee.name if assignee else "",
                     "fallback_note": row.note or "",
@@ -590,6 +609,24 @@ class _DigestWriter:
             "next_attempt_at": self.now,
             "created_at": self.now,
         }
+
+
+def _step_label(rule: Rule | None, step: str) -> str:
+    """The step's Chinese name, as its ladder defines it (the same name `rules show` prints)."""
+    if rule is not None:
+        for ladder_step in rule.ladder.steps:
+            if ladder_step.name == step:
+                return ladder_step.label
+    return step_label(step)
+
+
+def _standing_flag() -> Any:
+    """1 for a term or a vacancy (a 换届 or 空缺补齐 task): listed in every digest, never left to the count.
+    Known by the period key's shape (`2023-11-20/P3Y`, `vacancy:…`), whatever the rule's id."""
+    return case(
+        (or_(col(Task.period).like("%/P%Y"), col(Task.period).like("vacancy:%")), 1),
+        else_=0,
+    )
 
 
 def _pending() -> Any:
@@ -665,16 +702,13 @@ def _unreported_failures(
             {
                 "message_id": message_id,
                 "recipient_name": person.name,
-                "channel": _CHANNEL_LABELS.get(channel, channel),
+                "channel": channel,  # named in Chinese by the renderer (channel_label)
                 "reason": last_error or "",
                 "title": subject,
                 "org_name": registry.org_name(person.org),
             }
         )
     return found, untold
-
-
-_CHANNEL_LABELS = {"email": "邮件", "wecom": "企业微信", "console": "控制台", NO_ADDRESS: "无联系方式"}
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -28,11 +28,24 @@ from calendars.expand import OrgFacts, Window, applies, expand, period_label
 from calendars.model import OrgKind, Profile, Role
 from obligations import planner, render, roster
 from obligations.errors import NotFound, UserError
-from obligations.models import Completion, CompletionTask, Member, Organization, Position, Task
+from obligations.models import (
+    TASK_STATUS_LABELS,
+    Completion,
+    CompletionTask,
+    Member,
+    Organization,
+    Position,
+    Task,
+)
 from obligations.queries import organization
 
 # Period states: done by as_of; overdue (due before as_of, not done); pending (not yet due); waived (免于执行).
-STATUS_LABELS = {"done": "已开展", "overdue": "逾期未开展", "pending": "尚未到期", "waived": "已免于执行"}
+STATUS_LABELS = {
+    "done": "已开展",
+    "overdue": "逾期未开展",
+    "pending": "尚未到期",
+    "waived": TASK_STATUS_LABELS["waived"],
+}
 PASS_LABELS = {
     "vetoed": "一票否决",
     "reached": "可计算部分已达合格线",
@@ -307,7 +320,7 @@ def _tally(
         _check(target, key, due, task, evidence, as_of)
         for target, key, due, task in sorted(periods, key=lambda p: (p[0].path, p[2], p[1]))
     ]
-    exempted = None if any(check.status != "waived" for check in checks) else f"{year}年的各周期均已免于执行"
+    exempted = None if any(check.status != "waived" for check in checks) else f"{year}年的各周期均免办"
     return Tally(
         rule_id, title, source, tuple(checks), exempted, groups=len(groups) if groups is not None else None
     )

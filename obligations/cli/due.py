@@ -10,9 +10,8 @@ from calendars.expand import period_label
 from obligations import render
 from obligations.cli.app import App, as_of_date, as_of_option, cli, format_option, pass_app
 from obligations.errors import not_found
+from obligations.models import TASK_STATUS_LABELS
 from obligations.queries import DUE_FIELDS, FILING_LABELS, DueRow, iter_due_rows
-
-STATUS_LABELS = {"open": "待办", "overdue": "逾期", "done": "已完成", "waived": "已缓办", "exempt": "不适用"}
 
 
 @cli.command()
@@ -21,7 +20,7 @@ STATUS_LABELS = {"open": "待办", "overdue": "逾期", "done": "已完成", "wa
     "--within", type=click.IntRange(min=0), default=30, show_default=True, help="包括多少天内到期的任务。"
 )
 @click.option("--overdue", "overdue_only", is_flag=True, help="只看已逾期的任务。")
-@click.option("--all", "include_all", is_flag=True, help="全部任务，不论期限和状态（含已完成、已缓办）。")
+@click.option("--all", "include_all", is_flag=True, help="全部任务，不论期限和状态（含已完成、免办）。")
 @click.option("--rule", "rule_id", help="只看某条规则的任务，如 term-election。")
 @as_of_option
 @format_option()
@@ -101,9 +100,9 @@ def _table(rows: list[DueRow], day: dt.date) -> None:
 
 def _when(row: DueRow) -> str:
     if row.filing is not None:
-        return f"{STATUS_LABELS[row.status]}、{FILING_LABELS[row.filing]}"
+        return f"{TASK_STATUS_LABELS[row.status]}、{FILING_LABELS[row.filing]}"
     if row.status != "overdue" and row.status != "open":
-        return STATUS_LABELS[row.status]
+        return TASK_STATUS_LABELS[row.status]
     if row.days_left < 0:
         return f"逾期 {-row.days_left} 天"
     if row.days_left == 0:

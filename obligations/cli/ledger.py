@@ -93,8 +93,9 @@ def _record(
         completion_id = result.completion.id
         owner = session.get(Organization, result.tasks[0].org)
         summary = "；".join(
-            f"任务 {task.id}（{task.rule} {task.period}）"
+            f"{ledger.task_name(session, app.profiles, task)}"
             + _state(task, ledger.needs_filing(app.profiles, owner, task.rule))
+            + f"（任务 {task.id}）"
             for task in result.tasks
         )
     if result.duplicate:
@@ -179,7 +180,9 @@ def undo(app: App, completion_id: int, reason: str) -> None:
     with app.session() as session:
         tasks = ledger.undo(session, completion_id, reason, now=now_utc())
         states = "；".join(
-            f"任务 {task.id} 现为{'已完成' if task.status == 'done' else '未完成'}" for task in tasks
+            f"{ledger.task_name(session, app.profiles, task)}现为{'已完成' if task.status == 'done' else '未完成'}"
+            f"（任务 {task.id}）"
+            for task in tasks
         )
     click.echo(f"已撤销台账记录 {completion_id}（理由：{reason}）。{states}")
 
@@ -217,8 +220,11 @@ def waive(
             exempt=exempt,
             now=now_utc(),
         )
+        name = ledger.task_name(session, app.profiles, task)
         if exempt:
-            message = f"任务 {task_id} 已免于执行（理由：{reason}）。"
+            message = f"{name}免办（任务 {task_id}，理由：{reason}）。"
         else:
-            message = f"任务 {task_id} 期限由 {waiver.previous_due} 延至 {task.due}（批准：{approved_by}）。"
+            message = (
+                f"{name}期限由 {waiver.previous_due} 延至 {task.due}（任务 {task_id}，批准：{approved_by}）。"
+            )
     click.echo(message)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from calendars.expand import OrgFacts, Window, expand
+from calendars.expand import OrgFacts, Window, expand, period_label
 from calendars.model import ROLE_LABELS, OrgKind, Role, Rule
 from obligations import render
 from obligations.cli.app import App, cli, format_option, pass_app, profile_option, today
@@ -110,7 +110,7 @@ def rules_show(app: App, rule_id: str, profile_id: str | None) -> None:
         ("责任人", _responsible_text(rule.responsible)),
         ("台账要求", rule.describe_record()),
         ("提醒", _ladder_text(rule)),
-        ("依据", rule.source),
+        ("依据", rule.citation),
     ]
     if rule.effective_from or rule.effective_until:
         lines.append(("有效期", f"{rule.effective_from or '—'} 至 {rule.effective_until or '—'}"))
@@ -125,16 +125,6 @@ def rules_show(app: App, rule_id: str, profile_id: str | None) -> None:
         click.echo(f"  - {step.profile}：{action}（依据：{step.source}）")
 
 
-_STEP_NAMES = {
-    "early": "提前一月",
-    "upcoming": "临近",
-    "final": "最后提醒",
-    "overdue": "逾期",
-    "escalated": "逾期上报",
-    "six-months": "提前六个月",
-    "three-months": "提前三个月",
-    "one-month": "提前一个月",
-}
 _RECIPIENT_NAMES = {
     "responsible": "责任人",
     "secretary": "本组织书记",
@@ -148,7 +138,7 @@ def _ladder_text(rule: Rule) -> str:
     for step in rule.ladder.steps:
         when = f"到期前{step.at.label}" if str(step.at).startswith("-") else f"逾期{step.at.label}"
         whom = "、".join(_RECIPIENT_NAMES[name] for name in step.notify)
-        parts.append(f"{_STEP_NAMES.get(step.name, step.name)}（{when}，{whom}）")
+        parts.append(f"{step.label}（{when}，{whom}）")
     return f"{rule.ladder.name}：" + "；".join(parts)
 
 
@@ -205,7 +195,13 @@ def rules_preview(
         due = occurrence.due
         rest = "" if calendar.is_workday(due) else "（休息日）"
         rows.append(
-            [due.isoformat() + rest, rule.title, occurrence.period, str(occurrence.required), rule.source]
+            [
+                due.isoformat() + rest,
+                rule.title,
+                period_label(occurrence.period),
+                str(occurrence.required),
+                rule.source,
+            ]
         )
     click.echo(
         f"{profile.id}：{OrgKind(kind).label}，正式党员 {full_members} 人，{chosen_year} 年共 {len(rows)} 项任务"

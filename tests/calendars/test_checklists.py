@@ -88,7 +88,6 @@ def test_suzhou_states_that_its_assessment_table_is_missing_and_invents_no_point
         "general-meeting",
         "committee-meeting",
         "group-meeting",
-        "party-lesson",
         "theme-party-day",
         "organizational-life-meeting",
         "member-appraisal",

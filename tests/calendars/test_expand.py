@@ -168,7 +168,7 @@ def test_political_birthdays_follow_the_joining_date_and_start_after_it(profiles
     )
     window = Window(D(2026, 1, 1), D(2028, 12, 31))
     birthdays = [
-        (o.subject, o.due) for o in _of(expand(profiles["national"], org, window), "political-birthday")
+        (o.subject, o.due) for o in _of(expand(profiles["haimen-2019"], org, window), "political-birthday")
     ]
     assert birthdays == [
         ("leap", D(2026, 2, 28)),
@@ -196,7 +196,7 @@ def test_a_group_has_its_monthly_meeting_and_no_branch_duties(profiles: dict[str
 
 
 def test_the_lesson_plan_is_due_at_the_end_of_january(profiles: dict[str, Profile]) -> None:
-    (plan,) = _of(expand(profiles["national"], _branch(5), YEAR_2026), "lesson-plan")
+    (plan,) = _of(expand(profiles["wujin-2016"], _branch(5), YEAR_2026), "lesson-plan")
     assert (plan.period, plan.start, plan.due) == ("2026", D(2026, 1, 1), D(2026, 1, 31))
 
 

@@ -5,7 +5,17 @@ import datetime as dt
 import pytest
 
 from calendars import recurrence
-from calendars.periods import Cadence, Offset, Period, parse_key, period_of, periods_overlapping, term
+from calendars.expand import duty_name, period_label
+from calendars.periods import (
+    Cadence,
+    Offset,
+    Period,
+    parse_key,
+    period_name,
+    period_of,
+    periods_overlapping,
+    term,
+)
 
 D = dt.date
 
@@ -116,3 +126,30 @@ def test_period_contains_only_dates_inside() -> None:
     assert D(2026, 1, 31) in period
     assert D(2026, 2, 1) not in period
     assert "2026-01-05" not in period
+
+
+@pytest.mark.parametrize(
+    ("key", "name"),
+    [
+        ("2026-11", "2026年11月"),
+        ("2026-01", "2026年1月"),
+        ("2026-Q4", "2026年第四季度"),
+        ("2026-Q1", "2026年第一季度"),
+        ("2026-H2", "2026年下半年"),
+        ("2026-H1", "2026年上半年"),
+        ("2026", "2026年"),
+        ("2026-W47", "2026年第47周"),
+        ("2023-11-20/P3Y", "2023年11月20日起3年任期"),
+    ],
+)
+def test_every_period_is_named_in_chinese(key: str, name: str) -> None:
+    """Issue 10 §6: one function names a period for every message, table and export."""
+    assert period_name(key) == name
+
+
+def test_event_keys_name_the_seat_or_the_event_and_its_date() -> None:
+    assert period_label("vacancy:deputy_secretary:2026-06-01") == "副书记空缺（2026年6月1日起）"
+    assert period_label("probation:2025-09-01") == "预备期（2025年9月1日起）"
+    assert period_label("2026-Q4") == "2026年第四季度"
+    assert duty_name("支部党员大会", "2026-Q4") == "支部党员大会（2026年第四季度）"
+    assert duty_name("党员政治生日", "2026", "张三") == "党员政治生日·张三（2026年）"

@@ -10,13 +10,13 @@ from calendars.model import OrgKind, Quorum, RuleKind, Subject
 from calendars.periods import Cadence
 from calendars.profiles import ProfileError, load_profile, load_profiles
 
+# The baseline's rules: every profile has them. (The quarterly 党课, the lesson plan, the dues-base review and
+# the political birthdays are city rules: tests/calendars/test_profile_citations.py.)
 FIXED_IDS = (
     "general-meeting",
     "committee-meeting",
     "group-meeting",
-    "party-lesson",
     "secretary-lesson",
-    "lesson-plan",
     "theme-party-day",
     "organizational-life-meeting",
     "member-appraisal",
@@ -25,10 +25,8 @@ FIXED_IDS = (
     "vacancy-fill",
     "new-secretary-training",
     "probation-review",
-    "political-birthday",
     "study-hours",
     "dues-collection",
-    "dues-base-review",
 )
 OVERLAYS = ("wujin-2016", "haimen-2019", "luoyang-2020", "linyi-mengshan-2018", "suzhou-2020")
 # Each overlay's document, as its sources must cite it.
@@ -157,11 +155,11 @@ def test_every_problem_is_reported_at_once_with_file_rule_and_field(tmp_path: Pa
         source = "某文件"
 
         [[override]]
-        id = "party-lesson"
+        id = "secretary-lesson"
         cadence = "month"
 
         [[disable]]
-        id = "dues-base-review"
+        id = "heart-to-heart-talk"
         """,
     )
     with pytest.raises(ProfileError) as caught:
@@ -175,8 +173,8 @@ def test_every_problem_is_reported_at_once_with_file_rule_and_field(tmp_path: Pa
         f"{file}：规则 typo-field 字段 applies_to：未知的组织类型 'brunch'",
         f"{file}：规则 general-meeting：规则已由",
         f"{file}：规则 no-such-rule：[[override]] 的规则在 bad → national 中都不存在",
-        f"{file}：规则 party-lesson 字段 source：覆盖必须注明依据",
-        f"{file}：规则 dues-base-review 字段 reason：停用规则必须说明理由",
+        f"{file}：规则 secretary-lesson 字段 source：覆盖必须注明依据",
+        f"{file}：规则 heart-to-heart-talk 字段 reason：停用规则必须说明理由",
     ]
     for line in expected:
         assert line in message, line
@@ -298,3 +296,32 @@ def test_profile_ids_rule_ids_and_ladder_names_must_be_identifiers(tmp_path: Pat
         f"{tmp_path / 'slash.toml'}：[profile] id：职责日历编号'county/x' {rule}",
         f"{county}：规则 weekly/../x 字段 id：规则编号'weekly/../x' {rule}",
     ]
+
+
+def test_every_step_of_every_shipped_ladder_has_a_chinese_name(profiles) -> None:  # type: ignore[no-untyped-def]
+    """Issue 10 §6: no 〔early〕 — the names messages and `rules show` print are Chinese, defined once."""
+    for profile in profiles.values():
+        for ladder in profile.ladders.values():
+            for step in ladder.steps:
+                assert re.fullmatch(r"[\u4e00-\u9fff]+", step.label), (profile.id, ladder.name, step.name)
+
+
+def test_a_local_ladder_step_takes_its_label_or_is_named_after_its_offset(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "county.toml",
+        """
+        [profile]
+        id = "county"
+        title = "某县"
+        extends = "national"
+
+        [ladder.nudging]
+        steps = [
+            { name = "nudge", at = "-10d", label = "到期前十天提醒", notify = ["responsible"] },
+            { name = "late", at = "+3d", notify = ["responsible", "secretary"] },
+        ]
+        """,
+    )
+    nudge, late = load_profiles([tmp_path])["county"].ladders["nudging"].steps
+    assert (nudge.label, late.label) == ("到期前十天提醒", "逾期3天提醒")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tracemalloc
 from datetime import date, timedelta
 from pathlib import Path
@@ -432,3 +433,29 @@ def test_a_user_template_cannot_generate_filler_text(tmp_path: Path) -> None:
         render_digest(context(item()), user_folder=tmp_path)
 
     assert isinstance(failure.value.__cause__, UndefinedError)
+
+
+@pytest.mark.parametrize("step", ["early", "six-months", "three-months", "one-month", "final", "escalated"])
+def test_every_shipped_step_reads_in_chinese_in_every_part(step: str) -> None:
+    """Issue 10 §6: no 〔early〕 in a quarterly or yearly item: every step of the shipped ladders has a Chinese name."""
+    digest = render_digest(context(item(step=step, due=date(2026, 12, 31), days_left=38)))
+    for part in (digest.text, digest.html, digest.markdown):
+        assert step not in part
+    assert not re.search(r"〔[A-Za-z-]+〕", digest.text + digest.markdown)
+
+
+def test_a_local_steps_label_comes_with_its_item() -> None:
+    digest = render_digest(context(item(step="nudge", step_label="到期前10天提醒", days_left=10)))
+    assert "〔到期前10天提醒〕" in digest.text and "nudge" not in digest.text
+
+
+def test_items_are_ordered_by_urgency_then_terms_and_vacancies_first() -> None:
+    later_routine = item(title="主题党日", due=date(2026, 11, 30), days_left=7)
+    later_term = item(title="按期换届", due=date(2026, 12, 20), days_left=27, step="one-month", standing=True)
+    overdue_routine = item(title="党小组会", due=date(2026, 10, 31), days_left=-23, step="overdue")
+    overdue_vacancy = item(
+        title="空缺补齐", due=date(2026, 11, 1), days_left=-22, step="overdue", standing=True
+    )
+    digest = render_digest(context(later_routine, later_term, overdue_routine, overdue_vacancy))
+    order = re.findall(r"^\d+\. 【第一党支部】(\S+?)（", digest.text, flags=re.MULTILINE)
+    assert order == ["空缺补齐", "党小组会", "按期换届", "主题党日"]

@@ -116,8 +116,8 @@ def test_attachments_are_streamed_not_read_whole(imported: tuple[Path, str], tmp
 
     def peak_memory(minutes: Path, day: str) -> int:
         """The peak resident size (bytes) of a real process recording with `minutes`."""
-        args = ["--config", str(config), "--db", url, "record", "--org", "jg.b1", "--rule", "party-lesson",
-                "--on", day, "--attendees", "8", "--minutes", str(minutes), *AS_OF]  # fmt: skip
+        args = ["--config", str(config), "--db", url, "record", "--org", "jg.b2", "--rule", "party-lesson",
+                "--on", day, "--attendees", "4", "--minutes", str(minutes), *AS_OF]  # fmt: skip
         # VmHWM: the peak of this process's own memory (ru_maxrss would carry over pytest's own peak).
         program = (
             "import re, sys\nfrom obligations.cli import cli\n"
@@ -139,7 +139,7 @@ def test_attachments_are_streamed_not_read_whole(imported: tuple[Path, str], tmp
     baseline = peak_memory(small, "2026-10-10")
     copied = peak_memory(large, "2026-11-10")
     assert copied - baseline < 20 * 1024 * 1024, (baseline, copied)
-    stored = json.loads(run(imported, "due", *AS_OF, "--all", "--org", "jg.b1", "--format", "json").stdout)
+    stored = json.loads(run(imported, "due", *AS_OF, "--all", "--org", "jg.b2", "--format", "json").stdout)
     assert [r["done_count"] for r in stored if r["rule"] == "party-lesson" and r["period"] == "2026-Q4"] == [
         2
     ]

@@ -72,7 +72,8 @@ def test_rules_show_resolves_the_rule_through_the_chain_with_its_clause() -> Non
     code, out, _ = _run("rules", "show", "organizational-life-meeting", "--profile", "wujin-2016")
     assert code == 0
     assert "周期/期限  每半年" in out
-    assert "依据       武组发〔2016〕113号 二(三)2" in out
+    # The national clause first, then Wujin's own (issue 10 §5: an override adds its clause).
+    assert "依据       《中国共产党支部工作条例（试行）》第十七条；武组发〔2016〕113号 二(三)2" in out
     assert "national：定义" in out
     assert "wujin-2016：修改 cadence, note, source" in out
 
@@ -80,7 +81,7 @@ def test_rules_show_resolves_the_rule_through_the_chain_with_its_clause() -> Non
 def test_rules_show_of_a_term_election_lists_its_long_reminder_ladder() -> None:
     code, out, _ = _run("rules", "show", "term-election")
     assert code == 0
-    assert "提前六个月（到期前6个月，责任人、上级书记）" in out
+    assert "提前六个月提醒（到期前6个月，责任人、上级书记）" in out
 
 
 def test_an_unknown_rule_is_a_chinese_error_suggesting_the_closest_ids() -> None:
@@ -108,6 +109,8 @@ def test_rules_preview_expands_a_profile_for_one_organization() -> None:
     assert out.count("组织生活会") == 2
     assert "2026-11-20" in out and "按期换届" in out
     assert "2026-10-31（休息日）" in out  # a Saturday
+    assert "2026年下半年" in out and "2024年11月20日起2年任期" in out  # periods as a person reads them
+    assert "2026-H2" not in out
 
 
 def test_a_broken_config_file_is_reported_with_its_path_and_line(tmp_path: Path) -> None:

@@ -39,8 +39,6 @@ def demo_year(tmp_path: Path, database_url: str) -> list[str]:
         record("jg.b1", "committee-meeting", f"2026-{month:02d}-10", *committee)
     for day in ("2026-03-10", "2026-06-10", "2026-09-10"):  # no fourth-quarter meeting
         record("jg.b1", "general-meeting", day, "--attendees", "12")  # of 17 full members
-    for day in ("2026-03-20", "2026-09-20"):  # none in the second and fourth quarters
-        record("jg.b1", "party-lesson", day, "--attendees", "10")
     for month in range(1, 7):  # the 党小组 stopped meeting in July
         record("jg.b1.g1", "group-meeting", f"2026-{month:02d}-15", "--attendees", "5")
     record("jg.b1", "organizational-life-meeting", "2026-12-20", "--attendees", "15")
@@ -66,8 +64,8 @@ def test_the_report_rates_of_a_recorded_year(demo_year: list[str]) -> None:
     assert figures("jg.b1", "committee-meeting") == (12, 10, 0, 1, 1, 0, round(10 / 11, 4))
     # 4 quarters: 3 held, the fourth due today: 3 / 3.
     assert figures("jg.b1", "general-meeting") == (4, 3, 0, 0, 1, 0, 1.0)
-    # 4 quarters: 2 held, the second overdue, the fourth due today: 2 / 3.
-    assert figures("jg.b1", "party-lesson") == (4, 2, 0, 1, 1, 0, round(2 / 3, 4))
+    # The quarterly 党课 is Wujin's rule (003 二(三)1), not the national baseline's: the demo does not owe it.
+    assert ("jg.b1", "party-lesson") not in rows
     # One yearly meeting, held on 12-20 before its 12-31 deadline.
     assert figures("jg.b1", "organizational-life-meeting") == (1, 1, 0, 0, 0, 0, 1.0)
     # The 党小组: 6 held, July to November overdue, December due today: 6 / 11.
@@ -77,14 +75,16 @@ def test_the_report_rates_of_a_recorded_year(demo_year: list[str]) -> None:
 def test_the_wujin_score_of_a_recorded_year(demo_year: list[str]) -> None:
     card = _json(demo_year, "score", "--org", "jg.b1", "--year", "2026", "--checklist", "wujin-2016")
     scores = {item["id"]: item["score"] for item in card["items"] if item["status"] == "scored"}
-    # By hand: 党员大会 2 × 3/4 = 1.5; 支委会 6 × 10/12 = 5; 党小组会 6 × 6/12 = 3; 党课 2 × 2/4 = 1;
-    # 组织生活会 8 × 1/1 = 8 (the branch's own calendar holds it yearly).
+    # By hand: 党员大会 2 × 3/4 = 1.5; 支委会 6 × 10/12 = 5; 党小组会 6 × 6/12 = 3; 组织生活会 8 × 1/1 = 8
+    # (the branch's own calendar holds it yearly). 党课 is not scored: the quarterly 党课 is Wujin's rule, and
+    # the branch's national calendar does not hold it.
     assert scores == {
         "general-meeting": 1.5,
         "committee-meeting": 5,
         "group-meeting": 3,
-        "party-lesson": 1,
         "organizational-life-meeting": 8,
     }
-    assert (card["score"], card["computable_max"]) == (18.5, 24)
+    (lesson,) = [item for item in card["items"] if item["id"] == "party-lesson"]
+    assert lesson["status"] == "not_applicable"
+    assert (card["score"], card["computable_max"]) == (17.5, 22)
     assert card["vetoed"] is False  # the secretary's seat is held (the deputy's vacancy is no veto)

@@ -103,13 +103,17 @@ def test_each_todo_has_its_dates_status_description_and_alarm(imported: tuple[Pa
 
     assert str(todos["theme-party-day.jg.b1.2026-12@obligations"]["STATUS"]) == "CANCELLED"
 
-    lesson_task = _task(imported, "jg.b1", "party-lesson", "2026-Q4")
-    lesson = todos["party-lesson.jg.b1.2026-Q4@obligations"]
+    lesson_task = _task(imported, "jg.b1", "general-meeting", "2026-Q4")
+    lesson = todos["general-meeting.jg.b1.2026-Q4@obligations"]
     assert str(lesson["STATUS"]) == "NEEDS-ACTION"
     assert (lesson["DTSTART"].dt, lesson["DUE"].dt) == (dt.date(2026, 10, 1), dt.date(2026, 12, 31))
     description = str(lesson["DESCRIPTION"])
     assert f"obligations done {lesson_task['task_id']} --on YYYY-MM-DD" in description
-    assert "依据：武组发〔2016〕113号 二(三)1" in description and "责任人：党员jgb1m1" in description
+    assert (
+        "依据：《中国共产党支部工作条例（试行）》第十一条" in description
+        and "责任人：党员jgb1m1" in description
+    )
+    assert "武组发" not in description  # a national branch is not told of a Wujin clause (issue 10 §5)
     (alarm,) = lesson.walk("VALARM")
     assert str(alarm["ACTION"]) == "DISPLAY"
     # Seven days before DUE: RELATED=END, since a bare trigger of a to-do counts from DTSTART.

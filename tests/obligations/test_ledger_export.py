@@ -46,7 +46,7 @@ def book(imported: tuple[Path, str], tmp_path: Path) -> dict[str, int]:
         "--attendee", "jgb1g1m1", "--attendee", "jgb1g1m2", "--topic", "学习党章",
     )  # fmt: skip
     ids["combined"] = _record(
-        imported, "--org", "jg.b1", "--rule", "theme-party-day", "--rule", "party-lesson", "--on", "2026-04-18",
+        imported, "--org", "jg.b1", "--rule", "theme-party-day", "--rule", "organizational-life-meeting", "--on", "2026-04-18",
         "--attendee", "jgb1m1", "--attendee", "jgb1m3", "--hours", "4", "--topic", "参观革命纪念馆",
     )  # fmt: skip
     ids["withdrawn"] = _record(
@@ -78,14 +78,14 @@ def test_csv_has_chinese_headers_a_bom_and_every_record_in_date_order(
     assert (group["组织"], group["活动类型"], group["计入职责"]) == (
         "第一党小组",
         "党小组会",
-        "党小组会（2026-02）",
+        "党小组会（2026年2月）",
     )
     assert general == {
         "编号": str(book["general"]),
         "日期": "2026-03-15",
         "组织": "第一党支部",
         "活动类型": "党员大会",
-        "计入职责": "支部党员大会（2026-Q1）",
+        "计入职责": "支部党员大会（2026年第一季度）",
         "地点": "三楼会议室",
         "方式": "集中学习",
         "主持人": "党员jgb1m1",
@@ -99,9 +99,9 @@ def test_csv_has_chinese_headers_a_bom_and_every_record_in_date_order(
         "状态": "有效",
         "撤销原因": "",
     }
-    assert combined["活动类型"] == "党课、主题党日"
+    assert combined["活动类型"] == "主题党日、组织生活会"
     assert combined["计入职责"] == (
-        "主题党日（2026-04）；党课（2026-Q2）；党员集中学习培训学时（计入2名党员，各4学时）"
+        "主题党日（2026年4月）；组织生活会（2026年）；党员集中学习培训学时（计入2名党员，各4学时）"
     )
     assert (combined["学时"], combined["参加人数"]) == ("4", "2")
     assert (withdrawn["状态"], withdrawn["撤销原因"], withdrawn["参加人数"]) == (
@@ -140,8 +140,8 @@ def test_html_is_one_escaped_self_contained_printable_page(
     headings = re.findall(r"<h2>(.*?)</h2>", page)
     assert headings == ["党员大会", "支委会", "党小组会", "党课", "主题党日", "组织生活会", "其他"]
     sections = dict(zip(headings, re.split(r"<h2>.*?</h2>", page)[1:], strict=True))
-    assert "参观革命纪念馆" in sections["党课"] and "参观革命纪念馆" in sections["主题党日"]
-    assert "本年度无记录" in sections["组织生活会"] and "本年度无记录" in sections["其他"]
+    assert "参观革命纪念馆" in sections["组织生活会"] and "参观革命纪念馆" in sections["主题党日"]
+    assert "本年度无记录" in sections["党课"] and "本年度无记录" in sections["其他"]
     assert "党员jgb1m5（出差）" in sections["党员大会"]
     # The withdrawn record stays, struck through, with its reason legible.
     assert '<tr class="undone">' in sections["支委会"] and "已撤销：日期登记错误" in sections["支委会"]

@@ -71,10 +71,11 @@ def test_tasks_run_from_the_previous_period_to_the_end_of_next_year(planned: Eng
     assert [t.period for t in meetings] == ["2026-10", "2026-11", "2026-12"] + [
         f"2027-{m:02d}" for m in range(1, 13)
     ]
-    lessons = _tasks(planned, org="jg.b1", rule="party-lesson")
-    assert lessons[0].period == "2026-Q3"
-    plans = _tasks(planned, org="jg.b1", rule="lesson-plan")
-    assert [t.period for t in plans] == ["2025", "2026", "2027"]
+    quarters = _tasks(planned, org="jg.b1", rule="general-meeting")
+    assert quarters[0].period == "2026-Q3"
+    talks = _tasks(planned, org="jg.b1", rule="heart-to-heart-talk")
+    assert [t.period for t in talks] == ["2025", "2026", "2027"]
+    assert not _tasks(planned, org="jg.b1", rule="party-lesson")  # Wujin's quarterly 党课, not the baseline's
 
 
 def test_planning_is_idempotent(planned: Engine) -> None:

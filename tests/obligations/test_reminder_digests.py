@@ -109,13 +109,40 @@ def test_a_long_digest_lists_the_cap_and_counts_the_rest(tmp_path: Path, databas
     assert total > 5 and 0 < overdue < total  # the committee's secretary (机关党委) supervises a long list
     text = texts["m01"]
     entries = re.findall(r"^\d+\. 【.+\n   截止日期：.+，(逾期|还剩|今天)", text, flags=re.MULTILINE)
-    assert len(entries) == 5
+    standing = len(
+        re.findall(r"^\d+\. 【.+】(按期换届|书记、副书记、委员空缺补齐)", text, flags=re.MULTILINE)
+    )
+    assert 5 <= len(entries) <= 5 + standing  # the cap, and terms and vacancies beyond it
     listed_overdue = entries.count("逾期")
     match = re.search(r"另有 (\d+) 项（其中 (\d+) 项已逾期）未逐项列出，完整清单请运行：(.+)$", text, re.M)
     assert match, text
-    assert (int(match.group(1)), int(match.group(2))) == (total - 5, overdue - listed_overdue)
+    assert (int(match.group(1)), int(match.group(2))) == (total - len(entries), overdue - listed_overdue)
     assert match.group(3) == "obligations due --org jg"
     assert f"有 {total} 项需要您督促（其中 {overdue} 项已逾期）" in text
     # A short digest lists everything and says nothing of omissions.
     short = [text for text in texts.values() if "未逐项列出" not in text]
     assert short and all(len(re.findall(r"^\d+\. 【", text, flags=re.MULTILINE)) <= 5 for text in short)
+
+
+def test_the_cap_never_leaves_out_a_term_or_a_vacancy(tmp_path: Path, database_url: str) -> None:
+    """Issue 10 §6: the demo's branch term has expired and its deputy-secretary seat is vacant; the committee's
+    secretary (m01) is told of both even in a digest capped at one item, and both are listed first."""
+    app = _demo(tmp_path, database_url, digest_items=1)
+    with session_scope(app.engine) as session:
+        reminders.plan_messages(session, app.profiles, SWEEP_AT, reminder_settings(app))
+    with session_scope(app.engine) as session:
+        text = session.exec(
+            select(col(OutboxMessage.text)).where(col(OutboxMessage.recipient) == "m01")
+        ).one()
+    entries = re.findall(r"^\d+\. 【.+?】(.+)$", text, flags=re.MULTILINE)
+    standing = [entry for entry in entries if entry.startswith(("按期换届", "书记、副书记、委员空缺补齐"))]
+    assert len(entries) == len(standing) + 1, (
+        text
+    )  # the one routine item the cap allows, and every standing one
+    # The expired term and the vacancy, overdue, come first; the 换届 notice six months ahead of another
+    # branch's term end (换届提醒督促制度) is listed too.
+    assert [entry.split("（")[0] for entry in entries[:2]] == ["按期换届", "书记、副书记、委员空缺补齐"]
+    assert "副书记空缺（" in entries[1]
+    assert any(entry.startswith("按期换届") for entry in entries[3:]), entries
+    match = re.search(r"另有 (\d+) 项", text)
+    assert match and int(match.group(1)) > 0

@@ -116,19 +116,21 @@ def test_the_rollup_sums_a_committee_and_every_organization_below_it(scenario: W
     # Only organizations with children in scope get a roll-up line.
     assert [line["org"] for line in report["rollup"]] == ["jg", "jg.b1"]
     # The 2026 plan (planned on 2026-11-21 from each rule's previous period):
-    #   jg        4: political birthday 07-01; 民主生活会, 书记讲党课, study hours 12-31
-    #   jg.b1    35: lesson plan 01-31; 7 birthdays 07-01; Q3 大会 and 党课 09-30; Oct and Nov 支委会,
-    #                主题党日, 党费 (6); 换届 11-20; vacancy 12-01; 16 more due 12-31 (Dec 支委会 among them)
-    #   jg.b1.g1  7: 2 birthdays; 党小组会 Oct, Nov, Dec; 2 study hours 12-31
-    #   jg.b2    34: wujin-2016 duties, none recorded
+    # (The national baseline holds no political birthday, quarterly 党课, lesson plan or dues-base review:
+    # those are city rules, issue 10 §5; jg.b2's Wujin calendar has the last three.)
+    #   jg        3: 民主生活会, 书记讲党课, study hours 12-31
+    #   jg.b1    24: Q3 大会 09-30; Oct and Nov 支委会, 主题党日, 党费 (6); 换届 11-20; vacancy 12-01;
+    #                14 more due 12-31 (Dec 支委会 among them)
+    #   jg.b1.g1  5: 党小组会 Oct, Nov, Dec; 2 study hours 12-31
+    #   jg.b2    29: wujin-2016 duties, none recorded
     # On time: 支委会 Oct and Dec, 主题党日 Oct, 党费 Oct = 4. Late: the vacancy = 1. Waived: 1.
-    # Pending (due 12-31, open): jg 3 + jg.b1 16 + jg.b1.g1 3 + jg.b2 17 = 39.
-    # Overdue: everything else = 80 − 4 − 1 − 1 − 39 = 35. Rate 4 / (80 − 1 − 39) = 4 / 40.
-    assert _rollup(report, "jg") == (80, 4, 1, 35, 39, 1, 0.1)
-    # jg.b1 with its 党小组: 35 + 7 tasks; overdue 13 + 4; pending 16 + 3. Rate 4 / (42 − 1 − 19).
-    assert _rollup(report, "jg.b1") == (42, 4, 1, 17, 19, 1, 0.1818)
+    # Pending (due 12-31, open): jg 3 + jg.b1 14 + jg.b1.g1 3 + jg.b2 17 = 37.
+    # Overdue: everything else = 61 − 4 − 1 − 1 − 37 = 18. Rate 4 / (61 − 1 − 37) = 4 / 23.
+    assert _rollup(report, "jg") == (61, 4, 1, 18, 37, 1, 0.1739)
+    # jg.b1 with its 党小组: 24 + 5 tasks; overdue 4 + 2; pending 14 + 3. Rate 4 / (29 − 1 − 17).
+    assert _rollup(report, "jg.b1") == (29, 4, 1, 6, 17, 1, 0.3636)
     everything = json.loads(_ok(scenario, "due", "--all", "--format", "json", *AS_OF).stdout)
-    assert sum(1 for r in everything if r["due"].startswith("2026")) == 80
+    assert sum(1 for r in everything if r["due"].startswith("2026")) == 61
 
 
 def test_a_range_counts_only_the_tasks_due_inside_it(scenario: Workspace) -> None:
@@ -176,7 +178,7 @@ def test_the_table_has_chinese_headers_and_rates_as_percentages(scenario: Worksp
     ]
     line = next(line for line in out.splitlines() if "支部委员会会议" in line)
     assert line.split()[2:] == ["3", "2", "0", "1", "0", "0", "66.7%"]
-    assert "汇总（含全部下级组织）" in out and "已逾期未完成 35 项" in out
+    assert "汇总（含全部下级组织）" in out and "已逾期未完成 18 项" in out
     democratic = next(line for line in out.splitlines() if "民主生活会" in line)
     assert democratic.split()[-1] == "—"
 
@@ -217,7 +219,7 @@ def test_csv_has_the_rows_of_the_json(scenario: Workspace) -> None:
     committee = next(r for r in records if (r["org"], r["rule"]) == ("jg.b1", "committee-meeting"))
     assert [committee[key] for key in ROW_FIELDS[4:]] == ["3", "2", "0", "1", "0", "0", "0.6667"]
     total = next(r for r in records if r["org"] == "jg.b1.g1" and r["rule"] == "")
-    assert (total["title"], total["tasks"], total["on_time_rate"]) == ("合计", "7", "0.0")
+    assert (total["title"], total["tasks"], total["on_time_rate"]) == ("合计", "5", "0.0")
 
 
 def test_an_unknown_organization_is_refused_with_suggestions(imported: Workspace) -> None:
@@ -336,7 +338,7 @@ def test_the_html_page_is_self_contained_with_a_heat_map_a_chart_and_the_overdue
     for label in ("全部按时完成", "有逾期完成", "有逾期未完成", "尚未到期", "当月无任务"):
         assert label in text  # the legend
 
-    assert len(page.overdue) == 35
+    assert len(page.overdue) == 18
     election = _task_id(scenario, "jg.b1", "term-election", "2023-11-20/P3Y")
     assert ["第一党支部", "按期换届", "2026年11月20日", "41 天", "党员jgb1m1", election] in page.overdue
     assert "各项职责按时率" in text and "支部委员会会议（支委会）" in text and "66.7%" in text
@@ -476,7 +478,7 @@ def test_chromium_renders_the_page_as_a_screenshot_a_dom_and_a_pdf(
     rendered = _Page(dom.stdout)
     assert rendered.heat_rows == ["jg", "jg.b1", "jg.b1.g1", "jg.b2"]
     assert rendered.heat["jg.b1", "2026-11"] == {"missed"}
-    assert len(rendered.overdue) == 35
+    assert len(rendered.overdue) == 18
 
     pdf = tmp_path / "report.pdf"
     printed = _headless(chromium, profile, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", url)

@@ -261,7 +261,7 @@ def test_the_table_shows_the_verdict_the_evidence_and_what_is_missing(wujin: tup
     assert "可计算部分得分 17/24；另有 78 分需人工评定。" in out
     assert "得分 = 2 × 3/4 = 1.5" in out and "得分 = 6 × 18/24 = 4.5" in out
     assert f"台账记录 {ids['general-meeting'][0]}（2026-03-12，学习全会精神）" in out
-    assert "2026-Q3  逾期未开展" in out
+    assert "2026年第三季度  逾期未开展" in out
     assert "需人工评定的项目（共 78 分）" in out and "党支部职数设置合理。" in out
     assert "党支部书记缺职：未发现（书记：党员w1" in out
     assert "全表各项合计102分" in out
