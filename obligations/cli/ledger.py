@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from obligations import ledger
-from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app, today
+from obligations.cli.app import App, RowId, as_of_date, as_of_option, cli, now_utc, pass_app, today
 from obligations.errors import UserError
 
 
@@ -100,7 +100,7 @@ def _record(
 
 
 @cli.command()
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=RowId())
 @activity_options
 @pass_app
 def done(app: App, /, task_id: int, **values: Any) -> None:
@@ -133,7 +133,7 @@ def record(app: App, /, org_code: str, rules: tuple[str, ...], **values: Any) ->
 
 
 @cli.command()
-@click.argument("completion_id", type=int)
+@click.argument("completion_id", type=RowId())
 @click.option("--reason", required=True, help="撤销理由（保留在台账中）。")
 @pass_app
 def undo(app: App, completion_id: int, reason: str) -> None:
@@ -152,7 +152,7 @@ def undo(app: App, completion_id: int, reason: str) -> None:
 
 
 @cli.command()
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=RowId())
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="批准延期后的新期限。")
 @click.option("--reason", required=True, help="理由。")
 @click.option("--approved-by", help="批准的上级党组织（延期必填）。")
