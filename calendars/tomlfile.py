@@ -57,3 +57,5 @@ def read(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as error:
         detail, line = describe(error)
         raise TomlFileError(path, detail, line) from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise TomlFileError(path, "TOML 语法错误：数组或表嵌套的层数太多") from None

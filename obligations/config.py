@@ -133,7 +133,7 @@ def _database_url(value: str, _base: Path) -> str:
     # The URL itself is never echoed: it may carry a password.
     try:
         scheme = make_url(value).drivername
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ValueError(
             "无法识别（示例：sqlite:///obligations.db 或 postgresql://用户@主机/库名）"
         ) from None

@@ -597,8 +597,10 @@ def _csv_rows(file: str, text: str) -> tuple[list[list[str]], Problem | None]:
             number = len(rows) + 1  # as the spreadsheet numbers rows
             if "unexpected end of data" in str(error):
                 message = "引号没有闭合：从这一行的引号起到文件末尾都成了一个单元格，请检查这一行的引号"
-            else:
-                message = f'CSV 格式错误（引号用法不对：单元格内的引号应写成两个 ""）：{error}'
+            elif "field larger than field limit" in str(error):
+                message = f"有一个单元格超过 {csv.field_size_limit()} 个字符，不像是名册的内容，请检查这一行"
+            else:  # the csv module's own text is English: name the usual cause instead
+                message = 'CSV 格式错误：引号用法不对，单元格内的引号应写成两个 ""'
             return rows, Problem(file, number, None, message)
         rows.append(row)
 

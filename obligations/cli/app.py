@@ -27,7 +27,7 @@ from calendars.problems import ProblemsError
 from calendars.workdays import WorkCalendar
 from obligations import db, planner, queries
 from obligations.config import Config, ConfigError, check_profiles_in_use, configured_profiles, load_config
-from obligations.errors import UserError, not_found
+from obligations.errors import NotFound, UserError, not_found
 
 PARTY_TIME = ZoneInfo("Asia/Shanghai")
 
@@ -282,6 +282,23 @@ instant_option = click.option(
     type=AsOf(),
     help='按哪个时刻执行，默认现在："2026-11-23 09:30"（北京时间）、带时区的 ISO 8601 时间（如 2026-11-23T01:30:00Z）；只写日期则按当天 09:00。',
 )
+
+
+class RowId(click.ParamType[int]):
+    """The number of a task, a record or a message: a row id, which both backends store as a 32-bit integer.
+    A number no row can have is unknown (exit 2), not an overflow in the database driver."""
+
+    name = "编号"
+    LARGEST = 2**31 - 1
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise NotFound(f"编号 {value!r} 不是整数：请用 obligations due 或 outbox 查看编号。") from None
+        if not 1 <= number <= self.LARGEST:
+            raise NotFound(f"没有编号为 {number} 的记录：编号是 1 至 {self.LARGEST} 之间的整数。")
+        return number
 
 
 def as_of_date(value: dt.datetime | None) -> dt.date:

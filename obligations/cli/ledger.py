@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from obligations import ledger
-from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app, today
+from obligations.cli.app import App, RowId, as_of_date, as_of_option, cli, now_utc, pass_app, today
 from obligations.errors import UserError
 from obligations.models import Organization, Task
 from obligations.queries import FILING_LABELS, filing_state
@@ -107,7 +107,7 @@ def _record(
 
 
 @cli.command()
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=RowId())
 @activity_options
 @pass_app
 def done(app: App, /, task_id: int, **values: Any) -> None:
@@ -167,7 +167,7 @@ def file_command(app: App, /, task_id: int, filed_on: dt.datetime, as_of: dt.dat
 
 
 @cli.command()
-@click.argument("completion_id", type=int)
+@click.argument("completion_id", type=RowId())
 @click.option("--reason", required=True, help="撤销理由（保留在台账中）。")
 @pass_app
 def undo(app: App, completion_id: int, reason: str) -> None:
@@ -188,7 +188,7 @@ def undo(app: App, completion_id: int, reason: str) -> None:
 
 
 @cli.command()
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=RowId())
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="批准延期后的新期限。")
 @click.option("--reason", required=True, help="理由。")
 @click.option("--approved-by", help="批准的上级党组织（延期必填）。")

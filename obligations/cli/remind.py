@@ -16,7 +16,7 @@ from calendars.model import Profile
 from notifiers.render import check_templates
 from obligations import queries, reminders, render
 from obligations.channels import build_channels
-from obligations.cli.app import PARTY_TIME, App, as_of_instant, cli, instant_option, pass_app
+from obligations.cli.app import PARTY_TIME, App, RowId, as_of_instant, cli, instant_option, pass_app
 from obligations.cli.app import today as app_today
 from obligations.config import check_profiles_in_use, configured_profiles
 from obligations.daemon import Daemon, system_clock, this_worker, worker_gone
@@ -137,7 +137,7 @@ def _print_plan(result: reminders.SweepResult) -> None:
 
 @cli.command()
 @click.option("--failed", "failed_only", is_flag=True, help="只看发送失败的消息。")
-@click.option("--retry", "retry_id", type=int, help="重新发送某条失败的消息（编号）。")
+@click.option("--retry", "retry_id", type=RowId(), help="重新发送某条失败的消息（编号）。")
 @click.option("--all", "retry_all", is_flag=True, help="与 --retry 配合或单独使用：重新发送全部失败的消息。")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="最多显示几条。")
 @pass_app

@@ -10,7 +10,16 @@ import click
 
 from calendars.text import shown
 from obligations import render, report_html
-from obligations.cli.app import App, as_of_date, as_of_option, cli, format_option, pass_app
+from obligations.cli.app import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    App,
+    as_of_date,
+    as_of_option,
+    cli,
+    format_option,
+    pass_app,
+)
 from obligations.errors import UserError
 from obligations.report import (
     ROW_FIELDS,
@@ -30,7 +39,7 @@ COUNT_HEADERS = ("任务数", "按时完成", "逾期完成", "已逾期", "未�
 
 @cli.command()
 @click.option("--org", "org_code", help="只统计该组织及其全部下级组织（默认全部组织）。")
-@click.option("--year", type=click.IntRange(1900, 9999), help="统计年度，默认为 --as-of 所在年度。")
+@click.option("--year", type=int, help="统计年度，默认为 --as-of 所在年度。")
 @click.option("--from", "start", type=DATE, help="统计期限起始日（YYYY-MM-DD），须与 --to 同时使用。")
 @click.option("--to", "end", type=DATE, help="统计期限截止日（YYYY-MM-DD），须与 --from 同时使用。")
 @as_of_option
@@ -100,8 +109,12 @@ def _range(
     if start is not None and end is not None:
         if start.date() > end.date():
             raise UserError(f"起始日 {start.date()} 晚于截止日 {end.date()}。")
-        return start.date(), end.date()
-    return year_range(year if year is not None else as_of.year)
+        first, last = start.date(), end.date()
+    else:
+        first, last = year_range(year if year is not None else as_of.year)
+    if first.year < EARLIEST_YEAR or last.year > LATEST_YEAR:  # the report counts months past its end
+        raise UserError(f"统计期 {first}–{last} 超出范围：年份应在 {EARLIEST_YEAR}–{LATEST_YEAR} 之间。")
+    return first, last
 
 
 def _counts(counts: Tally) -> list[str]:

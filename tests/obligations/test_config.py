@@ -101,6 +101,7 @@ def test_every_mistake_is_refused_at_load_with_the_file_and_key_all_at_once(tmp_
         ('[notifiers.wecom]\napi_base = "https://"', "[notifiers.wecom] api_base 应为"),
         ("[database]\nbusy_timeout_seconds = 3601", "[database] busy_timeout_seconds 不能大于 3600"),
         ('[database]\nurl = "oracle://scott@db/orcl"', "[database] url 的数据库类型 oracle 不受支持"),
+        ('[database]\nurl = "postgresql://u@db:five/x"', "[database] url 无法识别（示例："),
         ('[ledger]\nattachments = ""', "[ledger] attachments 不能为空"),
     ],
 )

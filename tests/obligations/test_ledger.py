@@ -341,3 +341,19 @@ def test_undo_and_waive_reasons_with_control_characters_are_ledger_problems(
     assert waive.exit_code == 6 and "批准单位（--approved-by）不能超过 200 个字符" in waive.stderr
     exempt = run(imported, "waive", str(other["task_id"]), "--exempt", "--reason", "支部\u2028合并")
     assert exempt.exit_code == 6 and "理由（--reason）含有不可见的控制字符 U+2028" in exempt.stderr
+
+
+@pytest.mark.parametrize("number", ["2147483648", "99999999999999999999", "0", "12x"])
+@pytest.mark.parametrize(
+    "command",
+    [("done", "{}", "--on", "2026-11-20", "--attendees", "5"), ("undo", "{}", "--reason", "登记错误"),
+     ("outbox", "--retry", "{}")],
+)  # fmt: skip
+def test_a_number_no_row_can_have_is_an_unknown_id_on_both_backends(
+    imported: tuple[Path, str], command: tuple[str, ...], number: str
+) -> None:
+    result = run(imported, *(part.format(number) for part in command))
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("错误：编号") or result.stderr.startswith("错误：没有编号为")
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -1344,3 +1344,31 @@ def test_a_header_or_key_with_control_characters_is_named_escaped(tmp_path: Path
 
     assert len(problems) == 1 and problems[0].startswith(f"{path} 第 1 行 '\\x1b]0;pwned\\x07'：没有列名")
     assert not [problem for problem in problems if "\x1b" in problem or "\x07" in problem]
+
+
+@pytest.mark.parametrize("cell", ["x" * 200_000, '"' + "x" * 200_000])
+def test_a_csv_cell_beyond_the_field_limit_names_its_line_in_chinese_only(tmp_path: Path, cell: str) -> None:
+    path = write(
+        tmp_path, "members.csv", CSV_HEADER + "张三,jg.b1,正式党员,2010-07-01,,\n" + cell + ",jg.b1\n"
+    )
+
+    assert reading_problems(path) == [
+        f"{path} 第 3 行：有一个单元格超过 131072 个字符，不像是名册的内容，请检查这一行"
+    ]
+
+
+def test_a_stray_quote_inside_a_csv_cell_is_explained_without_the_csv_modules_english(tmp_path: Path) -> None:
+    path = write(tmp_path, "members.csv", CSV_HEADER + '"张"三,jg.b1,正式党员,2010-07-01,,\n')
+
+    assert reading_problems(path) == [
+        f'{path} 第 2 行：CSV 格式错误：引号用法不对，单元格内的引号应写成两个 ""'
+    ]
+
+
+@pytest.mark.parametrize("value", ["[" * 5000 + "]" * 5000, "{a = " * 5000 + "1" + "}" * 5000])
+def test_a_toml_nested_beyond_the_parsers_depth_is_a_reading_problem_not_a_crash(
+    tmp_path: Path, value: str
+) -> None:
+    path = write(tmp_path, "registry.toml", f"x = {value}\n")
+
+    assert reading_problems(path) == [f"{path}：TOML 语法错误：数组或表嵌套的层数太多"]

@@ -250,6 +250,19 @@ def test_incomplete_or_contradictory_ranges_are_refused(
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize(
+    "args",
+    [("--year", "9999"), ("--year", "1900"), ("--from", "9999-01-01", "--to", "9999-12-31")],
+)
+def test_a_year_outside_the_as_of_range_is_refused_in_chinese(
+    imported: Workspace, args: tuple[str, ...]
+) -> None:
+    result = run(imported, "report", *args, *AS_OF)
+    assert result.exit_code == 1
+    assert "超出范围：年份应在 1921–2200 之间" in result.stderr
+    assert result.stdout == ""
+
+
 def test_an_output_file_that_cannot_be_written_is_refused_in_chinese(
     imported: Workspace, tmp_path: Path
 ) -> None:
