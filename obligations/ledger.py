@@ -276,9 +276,10 @@ def _check(
     if activity.attendees and activity.attendee_count is not None:
         problems.append("参加人数和参加人员名单只能填一种（--attendees 或 --attendee）。")
     problems.extend(problem for problem in map(attachments.file_problem, activity.minutes) if problem)
-    if activity.hours is not None and not (math.isfinite(activity.hours) and 0 < activity.hours <= MAX_HOURS):
+    if activity.hours is not None and not _meant_hours(activity.hours):
         problems.append(
-            f"学时（--hours）应为大于 0、不超过 {MAX_HOURS:g} 的数（一年应修学时的上限），而不是 {activity.hours}。"
+            f"学时（--hours）应为 0.1 至 {MAX_HOURS:g} 之间、最多一位小数的数（一年应修学时的上限），"
+            f"而不是 {activity.hours:g}。"
         )
     if activity.attendee_count is not None and not 0 < activity.attendee_count <= MAX_ATTENDEES:
         problems.append(
@@ -302,6 +303,11 @@ EVIDENCE_OPTIONS = {
     Evidence.HOURS: "--hours",
     Evidence.LECTURER: "--lecturer",
 }
+
+
+def _meant_hours(hours: float) -> bool:
+    """学时 as a person counts them: finite, in tenths, from 0.1 up to a year's requirement."""
+    return math.isfinite(hours) and 0.1 <= hours <= MAX_HOURS and abs(hours * 10 - round(hours * 10)) < 1e-6
 
 
 def _evidence_problems(

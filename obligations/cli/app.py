@@ -306,6 +306,18 @@ def as_of_date(value: dt.datetime | None) -> dt.date:
     return value.date() if value is not None else today()
 
 
-def as_of_instant(value: dt.datetime | None) -> dt.datetime:
-    """The instant `remind` and `daemon` work at: --as-of, default now (aware, in party time)."""
-    return value if value is not None else dt.datetime.now(PARTY_TIME)
+def as_of_instant(value: dt.datetime | None, *, sends: bool = False) -> dt.datetime:
+    """The instant `remind` and `daemon` work at: --as-of, default now (aware, in party time).
+
+    A command that `sends` refuses an instant in the future: it would send the future's reminders now and
+    use up their steps, so that nothing is sent when that day comes. The future is previewed with --dry-run.
+    """
+    now = dt.datetime.now(PARTY_TIME)
+    if value is None:
+        return now
+    if sends and value > now + dt.timedelta(minutes=1):
+        raise UserError(
+            f"--as-of {value:%Y-%m-%d %H:%M} 晚于现在：提前执行会把将来的提醒现在发出，届时不再提醒。"
+            "预览将来的提醒请加 --dry-run。"
+        )
+    return value

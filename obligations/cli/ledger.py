@@ -23,6 +23,21 @@ def _absence(value: str) -> tuple[str, str]:
     return member.strip(), reason.strip()
 
 
+class Hours(click.ParamType[float]):
+    """--hours as written: a number in plain digits (`1_0` is not ten); the ledger bounds its value."""
+
+    name = "学时"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        text = str(value).strip()
+        try:
+            if "_" in text:
+                raise ValueError
+            return float(text)
+        except ValueError:
+            raise UserError(f"学时（--hours）{text!r} 不是数字，应写作 4 或 1.5。") from None
+
+
 def activity_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The 台账 fields shared by `done` and `record`."""
     options = [
@@ -41,7 +56,7 @@ def activity_options(command: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Path(dir_okay=False, path_type=Path),
             help="会议记录或照片文件，可重复；复制到附件目录。",
         ),
-        click.option("--hours", type=float, help="学时：计入每名参加人员当年的学习学时。"),
+        click.option("--hours", type=Hours(), help="学时：计入每名参加人员当年的学习学时（如 4 或 1.5）。"),
         click.option("--note", help="备注。"),
         as_of_option,
     ]

@@ -60,14 +60,14 @@ def remind(app: App, as_of: dt.datetime | None, dry_run: bool) -> None:
     """执行一次提醒：找出到期的提醒步骤，按收件人合并成一条消息，写入发件箱并发送（含到期的重试）。
 
     只在工作日（含调休上班日）的办公时间内发送；同一时刻重复执行不会重复发送。
-    --dry-run 在非办公时间按下一个办公时间预览。--as-of 不是今天时按已保存的任务计划执行，不重新计划。
+    --dry-run 在非办公时间按下一个办公时间预览。--as-of 不是今天时按已保存的任务计划执行，不重新计划；实际发送时不能晚于现在。
 
     \b
     示例：
       obligations remind
       obligations remind --as-of "2026-11-23 09:00" --dry-run
     """
-    now = as_of_instant(as_of)
+    now = as_of_instant(as_of, sends=not dry_run)
     if not dry_run:
         _require_config_file(app)
     config = settings(app)
@@ -255,7 +255,7 @@ def daemon(app: App, verbose: bool, as_of: dt.datetime | None) -> None:
       obligations daemon --as-of "2026-11-23 08:30"
 
     --as-of 从该时刻起运行（时钟随后照常走动），启动后立即检查一次，用于演示和重放；
-    不是今天时按已保存的任务计划执行，不重新计划。
+    不是今天时按已保存的任务计划执行，不重新计划；不能晚于现在。
     """
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -265,7 +265,7 @@ def daemon(app: App, verbose: bool, as_of: dt.datetime | None) -> None:
     config = app.config
     clock = system_clock
     if as_of is not None:
-        start, began = as_of, time.monotonic()
+        start, began = as_of_instant(as_of, sends=True), time.monotonic()
 
         def clock() -> dt.datetime:
             return start + dt.timedelta(seconds=time.monotonic() - began)

@@ -95,7 +95,7 @@ def test_a_missing_profile_directory_stops_the_sweep_and_keeps_the_reminders(
     assert any(remind_on is not None for _, _, remind_on in before)
     shutil.move(tmp_path / "local", tmp_path / "local.away")
     for args in (
-        ("remind", "--as-of", "2026-12-07 09:00"),
+        ("remind", "--as-of", "2026-12-01 09:00"),
         ("due", "--as-of", "2026-12-07"),
         ("plan", "--all"),
     ):
@@ -105,7 +105,7 @@ def test_a_missing_profile_directory_stops_the_sweep_and_keeps_the_reminders(
     assert _tasks(database_url) == before  # remind_on kept: nothing was written
     assert _count(database_url, Reminder) == reminders_before
     shutil.move(tmp_path / "local.away", tmp_path / "local")
-    result = _invoke(county, "remind", "--as-of", "2026-12-07 09:00")
+    result = _invoke(county, "remind", "--as-of", "2026-12-01 09:00")
     assert result.exit_code == 0, result.stderr
     assert _count(database_url, Reminder) > reminders_before  # the reminders go out
 
@@ -118,11 +118,11 @@ def test_an_organization_whose_profile_is_no_longer_loaded_stops_the_sweep(
     config.write_text(config.read_text(encoding="utf-8").replace('"county"', '"national"'), encoding="utf-8")
     (tmp_path / "local" / "county.toml").unlink()
     before = _tasks(database_url)
-    result = _invoke(county, "remind", "--as-of", "2026-12-07 09:00")
+    result = _invoke(county, "remind", "--as-of", "2026-12-01 09:00")
     assert result.exit_code == 3
     assert "组织使用的职责日历 county 未能加载" in result.stderr
     assert _tasks(database_url) == before
-    result = _invoke(county, "daemon", "--as-of", "2026-12-07 09:00")
+    result = _invoke(county, "daemon", "--as-of", "2026-12-01 09:00")
     assert result.exit_code == 3
     assert "组织使用的职责日历 county 未能加载" in result.stderr
     assert _tasks(database_url) == before

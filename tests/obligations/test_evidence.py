@@ -127,7 +127,7 @@ def _completions(workspace: tuple[Path, str]) -> list[Completion]:
     ("org", "rule"),
     [
         ("sj.a", "theme-party-day"),
-        ("sj.a", "party-lesson"),
+        ("sj.w", "party-lesson"),
         ("sj.a", "organizational-life-meeting"),
         ("sj.a.g", "group-meeting"),
         ("sj.w", "organizational-life-meeting"),

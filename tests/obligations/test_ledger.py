@@ -253,16 +253,26 @@ def test_an_exemption_marks_the_task_waived(imported: tuple[Path, str]) -> None:
     assert refused.exit_code == 6 and "已免办" in refused.stderr
 
 
-@pytest.mark.parametrize("hours", ["inf", "-inf", "nan", "1e308", "56.5", "0", "-4"])
+@pytest.mark.parametrize(
+    "hours", ["inf", "-inf", "nan", "1e308", "56.5", "0", "-4", "1e-300", "0.05", "2.25"]
+)
 def test_hours_a_person_could_not_mean_are_refused_before_anything_is_written(
     imported: tuple[Path, str], hours: str
 ) -> None:
     result = run(imported, "record", "--org", "jg.b1", "--rule", "theme-party-day", "--on", "2026-11-18",
                  "--attendee", "jgb1m1", "--hours", hours, *AS_OF)  # fmt: skip
     assert result.exit_code == 6, (result.stdout, result.stderr)
-    assert "学时（--hours）应为大于 0、不超过 56 的数" in result.stderr
+    assert "学时（--hours）应为 0.1 至 56 之间、最多一位小数的数" in result.stderr
     assert _completions(imported) == []
     assert _task(imported, "jg.b1", "theme-party-day", "2026-11")["done_count"] == 0
+
+
+def test_hours_written_with_underscores_are_not_a_number(imported: tuple[Path, str]) -> None:
+    result = run(imported, "record", "--org", "jg.b1", "--rule", "theme-party-day", "--on", "2026-11-18",
+                 "--attendee", "jgb1m1", "--hours", "1_0", *AS_OF)  # fmt: skip
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert result.stderr.strip() == "错误：学时（--hours）'1_0' 不是数字，应写作 4 或 1.5。"
+    assert _completions(imported) == []
 
 
 def test_a_years_training_is_the_most_one_record_credits(imported: tuple[Path, str]) -> None:

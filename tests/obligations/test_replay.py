@@ -165,3 +165,24 @@ def test_a_daemon_replaying_another_date_works_on_the_stored_plan(planned: tuple
     after = {task["id"]: (task["rule"], task["period"]) for task in _rows(url, config.parent, "task")}
     assert after == before
     assert "not re-planned for 2024-12-31" in text_of_log
+
+
+@pytest.mark.parametrize("command", ["remind", "daemon"])
+def test_a_real_sweep_at_a_future_instant_is_refused_before_anything_is_sent(
+    planned: tuple[Path, str], command: str
+) -> None:
+    """Sent early, the future's reminders would use up their steps: nothing would be sent when the day comes."""
+    config, url = planned
+    config.write_text('[reminders]\nchannels = ["console"]\n[notifiers.console]\npath = "sent.txt"\n')
+    before = _rows(url, config.parent, "task")
+
+    result = run(planned, command, "--as-of", "2199-12-02 10:00")
+
+    assert result.exit_code == 1, result.output
+    assert "晚于现在" in result.stderr and "--dry-run" in result.stderr
+    assert _rows(url, config.parent, "task") == before
+    for table in ("sweep", "reminder", "outbox_message"):
+        assert _rows(url, config.parent, table) == [], table
+    assert not (config.parent / "sent.txt").exists()
+    preview = run(planned, "remind", "--dry-run", "--as-of", "2199-12-02 10:00")
+    assert preview.exit_code == 0, preview.stderr
