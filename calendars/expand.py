@@ -28,6 +28,9 @@ class MemberFacts:
     joined_on: dt.date | None = None
     probation_start: dt.date | None = None
     staff_since: dt.date | None = None  # full-time party staff (专职党务干部) since
+    probation_until: dt.date | None = None  # an extended probation's new end (延长预备期)
+    dues_lapsed_from: dt.date | None = None  # first of six consecutive unpaid months (自行脱党)
+    unqualified_on: dt.date | None = None  # a second consecutive 不合格 was decided (001 (十三)29)
 
 
 @dataclass(frozen=True)
@@ -226,16 +229,39 @@ def _triggers(rule: Rule, org: OrgFacts) -> Iterator[tuple[str, str, dt.date, dt
     elif trigger is Trigger.PROBATION:
         for member in org.members:
             if member.status == "probationary" and member.probation_start is not None:
+                end = offset.after(member.probation_start)
+                if member.probation_until is not None:  # extended: a new review at the new end
+                    yield member.id, f"probation-extended:{member.probation_until}", end, member.probation_until
+                    continue
                 key = f"probation:{member.probation_start.isoformat()}"
-                yield member.id, key, member.probation_start, offset.after(member.probation_start)
+                yield member.id, key, member.probation_start, end
     elif trigger is Trigger.STAFF:
         for member in org.members:
             if member.staff_since is not None:
                 key = f"staff:{member.staff_since.isoformat()}"
                 yield member.id, key, member.staff_since, offset.after(member.staff_since)
+    elif trigger is Trigger.DUES_LAPSE:
+        for member in org.members:
+            if member.dues_lapsed_from is not None:
+                # Known once the sixth unpaid month has ended: the procedure starts the day after.
+                known = recurrence.shift(member.dues_lapsed_from, months=6)
+                key = f"dues:{member.dues_lapsed_from:%Y-%m}"
+                yield member.id, key, known, offset.after(known)
+    elif trigger is Trigger.UNQUALIFIED:
+        for member in org.members:
+            if member.unqualified_on is not None:
+                key = f"unqualified:{member.unqualified_on.isoformat()}"
+                yield member.id, key, member.unqualified_on, offset.after(member.unqualified_on)
 
 
-_EVENT_LABELS = {"vacancy": "空缺", "appointment": "任职", "probation": "预备期", "staff": "专职党务工作"}
+_EVENT_LABELS = {
+    "vacancy": "空缺",
+    "appointment": "任职",
+    "probation": "预备期",
+    "staff": "专职党务工作",
+    "dues": "未交党费",
+    "unqualified": "连续两年不合格",
+}
 
 
 def period_label(key: str) -> str:
@@ -244,6 +270,8 @@ def period_label(key: str) -> str:
         start, years = key.split("/P")
         return f"{start}起{years[:-1]}年任期"
     event, _, rest = key.partition(":")
+    if event == "probation-extended":
+        return f"延长预备期至 {rest}"
     if event not in _EVENT_LABELS:
         return key
     role, _, day = rest.rpartition(":")
