@@ -231,7 +231,12 @@ def _triggers(rule: Rule, org: OrgFacts) -> Iterator[tuple[str, str, dt.date, dt
             if member.status == "probationary" and member.probation_start is not None:
                 end = offset.after(member.probation_start)
                 if member.probation_until is not None:  # extended: a new review at the new end
-                    yield member.id, f"probation-extended:{member.probation_until}", end, member.probation_until
+                    yield (
+                        member.id,
+                        f"probation-extended:{member.probation_until}",
+                        end,
+                        member.probation_until,
+                    )
                     continue
                 key = f"probation:{member.probation_start.isoformat()}"
                 yield member.id, key, member.probation_start, end

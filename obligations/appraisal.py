@@ -72,7 +72,7 @@ def record(
         problems.append(f"评议年度 {year} 无效：应在 {EARLIEST_YEAR} 年至今年（{as_of.year}）之间。")
     if decided_on > as_of:
         problems.append(f"评议日期 {decided_on} 在未来（今天是 {as_of}）。")
-    elif EARLIEST_YEAR <= year and decided_on.year < year:
+    elif decided_on.year < year:
         problems.append(f"评议日期 {decided_on} 早于评议年度 {year}。")
     if not grades:
         problems.append("没有填写任何党员的等次（--grade 党员编号:等次）。")
@@ -98,7 +98,14 @@ def record(
     for member_id, grade in parsed.items():
         row = stored.get(member_id)
         if row is None:
-            row = MemberAppraisal(member=member_id, org=branch.code, year=year, grade=grade, decided_on=decided_on, recorded_at=now)
+            row = MemberAppraisal(
+                member=member_id,
+                org=branch.code,
+                year=year,
+                grade=grade,
+                decided_on=decided_on,
+                recorded_at=now,
+            )
             recorded += 1
         elif row.grade == grade and row.decided_on == decided_on:
             unchanged += 1
@@ -109,7 +116,9 @@ def record(
         session.add(row)
     session.flush()
     flagged = _flag(session, [members[member_id] for member_id in parsed])
-    return Appraised(year, recorded, corrected, unchanged, [m for m in flagged if parsed.get(m) == UNQUALIFIED])
+    return Appraised(
+        year, recorded, corrected, unchanged, [m for m in flagged if parsed.get(m) == UNQUALIFIED]
+    )
 
 
 def grades_of(session: Session, org_code: str, year: int) -> list[tuple[Member, str | None]]:

@@ -69,7 +69,13 @@ class Paid:
 
 
 def pay(
-    session: Session, org_code: str, month: str, member_ids: Sequence[str], *, as_of: dt.date, now: dt.datetime
+    session: Session,
+    org_code: str,
+    month: str,
+    member_ids: Sequence[str],
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
 ) -> Paid:
     """Record that these members of the branch paid their dues for `month`. All checks run first; a record
     with any problem writes nothing (exit 6)."""
@@ -99,7 +105,8 @@ def pay(
     for member_id in recorded:
         session.add(DuesPayment(member=member_id, org=branch.code, month=key, recorded_at=now))
     session.flush()
-    derive_lapses(session, as_of, only=recorded)
+    # The branch's first record starts its tracking for every member, not only for those who paid.
+    derive_lapses(session, as_of, only=list(members))
     return Paid(key, recorded, sorted(paid))
 
 
@@ -139,11 +146,12 @@ def status(session: Session, org_code: str, as_of: dt.date, months: int = 12) ->
 def derive_lapses(session: Session, as_of: dt.date, *, only: Iterable[str] | None = None) -> None:
     """Bring `Member.dues_lapsed_from` up to date as of `as_of` and mark the organizations whose facts changed.
 
-    Without `only`, runs once per month (the first plan of a month: a month's end is what makes a run
-    longer); with `only`, for those members after their payments changed."""
+    Without `only`, runs when a month has ended since the last time (a month's end is what makes a run
+    longer) or the registry changed (a member joined or moved); with `only`, for those members after their
+    payments changed."""
     state = planner.plan_state(session)
     month = as_of.strftime("%Y-%m")
-    if only is None and state.dues_checked == month:
+    if only is None and state.dues_checked == month and state.planned_version == state.registry_version:
         return
     first_months = _first_months(session, None)
     groups = dict(
@@ -191,7 +199,7 @@ def _first_months(session: Session, codes: Sequence[str] | None) -> Mapping[str,
     query = select(col(DuesPayment.org), func.min(col(DuesPayment.month))).group_by(col(DuesPayment.org))
     if codes is not None:
         query = query.where(col(DuesPayment.org).in_(list(codes)))
-    return dict(session.execute(query).all())  # type: ignore[arg-type]
+    return dict(session.execute(query).all())
 
 
 def _owed_from(first: str | None, member: Member) -> int | None:

@@ -109,7 +109,9 @@ class PlanState(SQLModel, table=True):
     planned_to: dt.date | None = None
     registry_version: int = 0  # bumped by every import
     planned_version: int = -1
-    dues_checked: str | None = Field(default=None, max_length=7)  # the month dues lapses were last derived for
+    dues_checked: str | None = Field(
+        default=None, max_length=7
+    )  # the month dues lapses were last derived for
 
 
 class Completion(SQLModel, table=True):

@@ -18,6 +18,7 @@ probation ended, so 转正 takes effect on that day (`full_on`), whatever day th
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,7 +43,13 @@ EARLIEST_MONTHS_BEFORE_END = 1  # the discussion may be held from a month before
 EXTENSION_MONTHS = (6, 12)  # 延长预备期: at least six months, at most one year
 
 OUTCOMES = {"full": "转正", "extended": "延长预备期", "cancelled": "取消预备党员资格"}
-_BY_LABEL = {"转正": "full", "延长": "extended", "延长预备期": "extended", "取消": "cancelled", "取消资格": "cancelled"}
+_BY_LABEL = {
+    "转正": "full",
+    "延长": "extended",
+    "延长预备期": "extended",
+    "取消": "cancelled",
+    "取消资格": "cancelled",
+}
 
 
 def outcome_of(text: str) -> str:
@@ -67,7 +74,12 @@ def probation_of(member: Member) -> Probation:
         raise UserError(f"{member.name}（{member.id}）不是预备党员，或未登记预备期开始日期。")
     end = recurrence.shift(member.probation_start, months=PROBATION_MONTHS)
     if member.probation_until is not None:
-        return Probation(member.probation_start, end, member.probation_until, f"probation-extended:{member.probation_until}")
+        return Probation(
+            member.probation_start,
+            end,
+            member.probation_until,
+            f"probation-extended:{member.probation_until}",
+        )
     return Probation(member.probation_start, end, end, f"probation:{member.probation_start.isoformat()}")
 
 
@@ -114,14 +126,15 @@ def decide(
             f"请检查其组织的职责日历是否含规则 {RULE}。"
         )
     if review.status == "done":
-        raise UserError(f"{member.name}（{member.id}）预备期满（{probation.current_end}）的转正讨论已登记（任务 {review.id}）。")
+        raise UserError(
+            f"{member.name}（{member.id}）预备期满（{probation.current_end}）的转正讨论已登记（任务 {review.id}）。"
+        )
     tasks = [review]
     profile = profiles.get(branch.effective_profile)
     if profile is not None and MEETING in profile.rules:
-        try:
+        # A branch that owes no 党员大会 of that period (the rule switched off): the review stands alone.
+        with contextlib.suppress(UserError):
             tasks.append(ledger.task_for(session, profiles, branch.code, MEETING, activity.held_on))
-        except UserError:
-            pass  # the branch owes no 党员大会 of that period (a rule switched off): the review stands alone
     recorded = ledger.record(
         session,
         profiles,
@@ -169,7 +182,9 @@ def _problems(probation: Probation, kind: str, held_on: dt.date, until: dt.date 
             f"延长预备期不能超过一年（《中国共产党章程》第七条）：预备期 {probation.end} 期满，最迟延至 {longest}，而不是 {until}。"
         )
     elif until < shortest:
-        problems.append(f"延长预备期至少半年：预备期 {probation.end} 期满，新的期满日期应不早于 {shortest}，而不是 {until}。")
+        problems.append(
+            f"延长预备期至少半年：预备期 {probation.end} 期满，新的期满日期应不早于 {shortest}，而不是 {until}。"
+        )
     elif until <= probation.current_end:
         problems.append(f"新的期满日期 {until} 应晚于现在的期满日期 {probation.current_end}。")
     return problems

@@ -98,9 +98,7 @@ def members_of_branch(session: Session, branch: Organization, *, active: bool = 
     groups = select(col(Organization.code)).where(
         col(Organization.parent) == branch.code, col(Organization.kind) == OrgKind.GROUP.value
     )
-    query = select(Member).where(
-        (col(Member.org) == branch.code) | col(Member.org).in_(groups)
-    )
+    query = select(Member).where((col(Member.org) == branch.code) | col(Member.org).in_(groups))
     if active:
         query = query.where(col(Member.active).is_(True))
     return list(session.exec(query.order_by(col(Member.id))).all())
