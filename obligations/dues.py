@@ -153,6 +153,8 @@ def derive_lapses(session: Session, as_of: dt.date, *, only: Iterable[str] | Non
     month = as_of.strftime("%Y-%m")
     if only is None and state.dues_checked == month and state.planned_version == state.registry_version:
         return
+    if state.dues_checked != month:
+        only = None  # the stored facts are all of one month: derive everyone's for this one
     first_months = _first_months(session, None)
     groups = dict(
         session.execute(
