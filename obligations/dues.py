@@ -19,14 +19,16 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from calendars.model import OrgKind
-from obligations import planner
+from calendars.text import control_problem, length_problem, shown
+from obligations import planner, registry
 from obligations.errors import LedgerError
-from obligations.members import member_problems
+from obligations.members import MEMBER_ID_MAX, member_problems
 from obligations.models import DuesPayment, Member, Organization
 from obligations.queries import members_of_branch, organization
 
@@ -63,9 +65,9 @@ def _key(index: int) -> str:
 
 @dataclass(frozen=True)
 class Paid:
-    month: str
-    recorded: list[str]  # member ids newly recorded
-    already: list[str]  # member ids already recorded for that month
+    months: list[str]
+    recorded: int  # payments newly recorded
+    already: list[str]  # "member month" already recorded
 
 
 def pay(
@@ -81,33 +83,116 @@ def pay(
     with any problem writes nothing (exit 6)."""
     branch = organization(session, org_code)
     problems: list[str] = []
-    try:
-        year, number = parse_month(month)
-    except ValueError as error:
-        raise LedgerError([f"{error}。"]) from None
-    key = month_key(year, number)
-    if (year, number) > (as_of.year, as_of.month):
-        problems.append(f"月份 {key} 尚未到来（今天是 {as_of}）：只能登记已到月份的党费。")
+    key = _month_problem(month, as_of, problems)
     if not member_ids:
         problems.append("没有指定交纳党费的党员（--member）。")
     members = {member.id: member for member in members_of_branch(session, branch)}
     problems.extend(member_problems(member_ids, members, branch))
+    if problems or key is None:
+        raise LedgerError(problems)
+    return _store(session, [(member, branch.code, key) for member in member_ids], as_of=as_of, now=now)
+
+
+MAX_FILE_BYTES = 10 * 1024 * 1024  # a city's year of dues is far smaller
+COLUMNS = {"党员编号": "member", "编号": "member", "member": "member", "月份": "month", "month": "month"}
+
+
+def import_file(session: Session, path: Path, *, as_of: dt.date, now: dt.datetime) -> Paid:
+    """Record the payments of a CSV (党员编号, 月份: one row per member and month, as the 组织委员's spreadsheet
+    exports it). Each member's branch is found from the registry; every problem is listed with its row."""
+    file = str(path)
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise LedgerError([f"{file}：文件超过 {MAX_FILE_BYTES // 1024 // 1024} MB，请分批导入。"])
+    text = registry._decode(path.read_bytes())
+    if text is None:
+        raise LedgerError([f"{file}：无法识别文件编码：应为 UTF-8（可带 BOM）或 GB18030/GBK 编码的 CSV。"])
+    rows, broken = registry._csv_rows(file, text)
+    if broken is not None:
+        raise LedgerError([str(broken)])
+    if len(rows) < 2:
+        raise LedgerError([f"{file}：文件为空（只有表头或什么都没有）。"])
+    header = [COLUMNS.get(cell.strip().lstrip("\ufeff")) for cell in rows[0]]
+    if "member" not in header or "month" not in header:
+        raise LedgerError(
+            [f"{file}：表头应含 党员编号 和 月份 两列，而不是 {'、'.join(map(shown, rows[0]))}。"]
+        )
+    at_member, at_month = header.index("member"), header.index("month")
+    problems: list[str] = []
+    entries: list[tuple[str, str, str]] = []
+    branches = _branches(session)
+    seen: set[tuple[str, str]] = set()
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = [*row, *[""] * len(header)]
+        member_id, month = cells[at_member].strip(), cells[at_month].strip()
+        found: list[str] = []
+        key = _month_problem(month, as_of, found)
+        problem = control_problem(member_id) or length_problem(member_id, MEMBER_ID_MAX)
+        if problem:
+            found.append(f"党员编号 {shown(member_id)!r} {problem}。")
+        elif member_id not in branches:
+            found.append(f"{member_id or '（空）'} 不是在册党员。")
+        elif key is not None and (member_id, key) in seen:
+            found.append(f"{member_id} {key} 重复出现。")
+        problems.extend(f"{file} 第 {number} 行：{message}" for message in found)
+        if not found and key is not None:
+            seen.add((member_id, key))
+            entries.append((member_id, branches[member_id], key))
     if problems:
         raise LedgerError(problems)
-    paid = set(
-        session.exec(
-            select(col(DuesPayment.member)).where(
-                col(DuesPayment.month) == key, col(DuesPayment.member).in_(list(member_ids))
+    return _store(session, entries, as_of=as_of, now=now)
+
+
+def _month_problem(month: str, as_of: dt.date, problems: list[str]) -> str | None:
+    try:
+        year, number = parse_month(month)
+    except ValueError as error:
+        problems.append(f"{error}。")
+        return None
+    if (year, number) > (as_of.year, as_of.month):
+        problems.append(
+            f"月份 {month_key(year, number)} 尚未到来（今天是 {as_of}）：只能登记已到月份的党费。"
+        )
+        return None
+    return month_key(year, number)
+
+
+def _branches(session: Session) -> dict[str, str]:
+    """Every active member's branch: their organization, or the branch of their 党小组."""
+    parents = dict(
+        session.execute(
+            select(col(Organization.code), col(Organization.parent)).where(
+                col(Organization.kind) == OrgKind.GROUP.value
             )
         ).all()
     )
-    recorded = [member for member in dict.fromkeys(member_ids) if member not in paid]
-    for member_id in recorded:
-        session.add(DuesPayment(member=member_id, org=branch.code, month=key, recorded_at=now))
+    rows = session.execute(select(col(Member.id), col(Member.org)).where(col(Member.active).is_(True)))
+    return {member: parents.get(org) or org for member, org in rows}
+
+
+def _store(
+    session: Session, entries: Sequence[tuple[str, str, str]], *, as_of: dt.date, now: dt.datetime
+) -> Paid:
+    """Insert the (member, branch, month) payments not recorded yet, then derive the branches' lapses."""
+    stored: set[tuple[str, str]] = set()
+    ids = sorted({member for member, _, _ in entries})
+    for start in range(0, len(ids), planner.CHUNK):
+        batch = ids[start : start + planner.CHUNK]
+        query = select(col(DuesPayment.member), col(DuesPayment.month)).where(
+            col(DuesPayment.member).in_(batch)
+        )
+        stored.update((member, month) for member, month in session.execute(query))
+    already = [f"{member} {month}" for member, _, month in entries if (member, month) in stored]
+    fresh = [(member, org, month) for member, org, month in entries if (member, month) not in stored]
+    for member, org, month in fresh:
+        session.add(DuesPayment(member=member, org=org, month=month, recorded_at=now))
     session.flush()
-    # The branch's first record starts its tracking for every member, not only for those who paid.
-    derive_lapses(session, as_of, only=list(members))
-    return Paid(key, recorded, sorted(paid))
+    # A branch's first record starts its tracking for every member, not only for those who paid.
+    branches = sorted({org for _, org, _ in entries})
+    everyone = [m.id for code in branches for m in members_of_branch(session, organization(session, code))]
+    derive_lapses(session, as_of, only=everyone)
+    return Paid(sorted({month for _, _, month in entries}), len(fresh), already)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import click
@@ -15,7 +16,12 @@ from obligations.render import table
 
 @cli.group("probation")
 def probation_group() -> None:
-    """预备党员转正讨论（《中国共产党章程》第七条）。"""
+    """预备党员转正讨论（《中国共产党章程》第七条）。
+
+    \b
+    示例：
+      obligations probation decide m09 --on 2026-09-02 --outcome 转正 --attendees 12
+    """
 
 
 @probation_group.command("decide")
@@ -69,7 +75,13 @@ def decide(app: App, /, member_id: str, outcome: str, until: dt.datetime | None,
 
 @cli.group("appraisal")
 def appraisal_group() -> None:
-    """民主评议党员：登记每名党员的年度等次（武组发〔2016〕113号 二(二)4）。"""
+    """民主评议党员：登记每名党员的年度等次（武组发〔2016〕113号 二(二)4）。
+
+    \b
+    示例：
+      obligations appraisal record --org jg.b1 --year 2026 --grade m01:优秀 --grade m02:合格
+      obligations appraisal show --org jg.b1 --year 2026
+    """
 
 
 def _grade(value: str) -> tuple[str, str]:
@@ -145,7 +157,13 @@ def appraisal_show(app: App, org_code: str, year: int) -> None:
 
 @cli.group("dues")
 def dues_group() -> None:
-    """党费：按月登记交纳情况；连续6个月未交纳的党员提醒支部书记（《中国共产党章程》第九条）。"""
+    """党费：按月登记交纳情况；连续6个月未交纳的党员提醒支部书记（《中国共产党章程》第九条）。
+
+    \b
+    示例：
+      obligations dues pay --org jg.b1 --month 2026-11 --member m01 --member m02
+      obligations dues status --org jg.b1
+    """
 
 
 @dues_group.command("pay")
@@ -168,10 +186,34 @@ def dues_pay(
         app.keep_planned(session, today())
         paid = dues.pay(session, org_code, month, list(members), as_of=day, now=now_utc())
         app.keep_planned(session, today())
-    message = f"已登记 {paid.month} 党费：{len(paid.recorded)} 人"
+    _paid(paid)
+
+
+def _paid(paid: dues.Paid) -> None:
+    message = f"已登记 {'、'.join(paid.months)} 党费：新增 {paid.recorded} 条"
     if paid.already:
-        message += f"；已登记过：{'、'.join(paid.already)}"
+        shown = "、".join(paid.already[:20]) + ("等" if len(paid.already) > 20 else "")
+        message += f"；已登记过 {len(paid.already)} 条（{shown}）"
     click.echo(message + "。")
+
+
+@dues_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@as_of_option
+@pass_app
+def dues_import(app: App, path: Path, as_of: dt.datetime | None) -> None:
+    """从 CSV 导入党费交纳记录：表头含 党员编号 和 月份（每行一名党员一个月）。
+
+    \b
+    示例：
+      obligations dues import 2026年党费.csv
+    """
+    day = as_of_date(as_of)
+    with app.session() as session:
+        app.keep_planned(session, today())
+        paid = dues.import_file(session, path, as_of=day, now=now_utc())
+        app.keep_planned(session, today())
+    _paid(paid)
 
 
 @dues_group.command("status")

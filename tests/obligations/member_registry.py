@@ -88,7 +88,11 @@ REGISTRY = textwrap.dedent(
     since = 2024-04-01
     """
 )
-FULL = {"jg": ["jgm1", "jgm2"], "jg.b1": [f"b1m{i}" for i in range(1, 8)], "jg.b1.g1": ["g1m1", "g1m2", "g1m3"]}
+FULL = {
+    "jg": ["jgm1", "jgm2"],
+    "jg.b1": [f"b1m{i}" for i in range(1, 8)],
+    "jg.b1.g1": ["g1m1", "g1m2", "g1m3"],
+}
 FULL["jg.b2"] = [f"b2m{i}" for i in range(1, 6)]
 BRANCH_FULL = FULL["jg.b1"] + FULL["jg.b1.g1"]  # 10 voting members: a 党员大会 needs at least 6
 

@@ -24,7 +24,9 @@ def members(workspace: tuple[Path, str]) -> tuple[Path, str]:
 
 def _grade(workspace: tuple[Path, str], year: str, on: str, *grades: str) -> tuple[int, str]:
     args = [arg for grade in grades for arg in ("--grade", grade)]
-    result = run(workspace, "appraisal", "record", "--org", "jg.b1", "--year", year, "--on", on, *args, *AS_OF)
+    result = run(
+        workspace, "appraisal", "record", "--org", "jg.b1", "--year", year, "--on", on, *args, *AS_OF
+    )
     return result.exit_code, result.stdout + result.stderr
 
 
@@ -40,7 +42,9 @@ def test_wujin_2_2_4_each_member_gets_one_of_four_grades_per_year(members: tuple
     assert "优秀" in shown and "基本合格" in shown and "未评定" in shown
     # A 党小组 member is graded by the branch.
     with session(members) as db_session:
-        grades = {(row.member, row.year, row.org): row.grade for row in db_session.exec(select(MemberAppraisal))}
+        grades = {
+            (row.member, row.year, row.org): row.grade for row in db_session.exec(select(MemberAppraisal))
+        }
     assert grades == {
         ("b1m3", 2026, "jg.b1"): "excellent",
         ("g1m1", 2026, "jg.b1"): "basically_qualified",

@@ -22,7 +22,9 @@ def members(workspace: tuple[Path, str]) -> tuple[Path, str]:
     return load(workspace, "2026-05-10")
 
 
-def _pay(workspace: tuple[Path, str], month: str, payers: list[str], as_of: str = "2026-11-21") -> tuple[int, str]:
+def _pay(
+    workspace: tuple[Path, str], month: str, payers: list[str], as_of: str = "2026-11-21"
+) -> tuple[int, str]:
     args = [arg for member in payers for arg in ("--member", member)]
     result = run(workspace, "dues", "pay", "--org", "jg.b1", "--month", month, *args, "--as-of", as_of)
     return result.exit_code, result.stdout + result.stderr
@@ -71,7 +73,9 @@ def test_party_constitution_art9_a_lapse_goes_up_the_tree_when_nobody_acts(membe
 
 def test_paying_a_missed_month_afterwards_withdraws_the_open_lapse_task(members: tuple[Path, str]) -> None:
     _pay_months(members, ["2026-05"], EVERYONE)
-    _pay_months(members, ["2026-06", "2026-07", "2026-08", "2026-09", "2026-10"], [m for m in EVERYONE if m != "b1m7"])
+    _pay_months(
+        members, ["2026-06", "2026-07", "2026-08", "2026-09", "2026-10"], [m for m in EVERYONE if m != "b1m7"]
+    )
     assert "b1m7" in _lapses(members, "2026-12-01")
     code, text = _pay(members, "2026-08", ["b1m7"], as_of="2026-12-01")
     assert code == 0, text
@@ -86,7 +90,7 @@ def test_a_branch_that_keeps_no_dues_records_owes_no_lapse(members: tuple[Path, 
 def test_paying_twice_for_a_month_counts_once(members: tuple[Path, str]) -> None:
     assert _pay(members, "2026-05", ["b1m3"])[0] == 0
     code, text = _pay(members, "2026-05", ["b1m3", "b1m4"])
-    assert code == 0 and "1 人" in text and "已登记过：b1m3" in text
+    assert code == 0 and "新增 1 条" in text and "已登记过 1 条（b1m3 2026-05）" in text
     with session(members) as db_session:
         assert len(db_session.exec(select(DuesPayment)).all()) == 2
 
@@ -129,3 +133,27 @@ def test_the_latest_run_of_six_unpaid_months_is_the_lapse() -> None:
     assert _lapse(paid, index(2026, 1), index(2027, 1)) == dt.date(2026, 2, 1)
     assert _lapse(paid, index(2026, 1), index(2026, 7)) is None  # Feb–Jun: five ended months
     assert _lapse(set(), None, index(2027, 1)) is None  # the branch keeps no dues records
+
+
+def test_a_dues_csv_records_each_member_and_month_in_their_branch(members: tuple[Path, str]) -> None:
+    csv_file = members[0].parent / "党费.csv"
+    csv_file.write_text("党员编号,月份\ng1m1,2026-05\nb1m3,2026-05\nb1m3,2026-6\n\n", encoding="utf-8-sig")
+    result = run(members, "dues", "import", str(csv_file), "--as-of", "2026-11-21")
+    assert result.exit_code == 0, result.stderr
+    assert "新增 3 条" in result.stdout
+    with session(members) as db_session:
+        rows = {(p.member, p.org, p.month) for p in db_session.exec(select(DuesPayment))}
+    assert rows == {("g1m1", "jg.b1", "2026-05"), ("b1m3", "jg.b1", "2026-05"), ("b1m3", "jg.b1", "2026-06")}
+
+
+def test_a_dues_csv_with_a_bad_row_writes_nothing_and_names_every_row(members: tuple[Path, str]) -> None:
+    csv_file = members[0].parent / "党费.csv"
+    csv_file.write_text(
+        "党员编号,月份\nb1m3,2026-05\nnobody,2026-05\nb1m4,2026-00\nb1m5,2027-01\n", encoding="utf-8"
+    )
+    result = run(members, "dues", "import", str(csv_file), "--as-of", "2026-11-21")
+    assert result.exit_code == 6
+    for row, text in ((3, "nobody 不是在册党员"), (4, "月应在 1–12 之间"), (5, "尚未到来")):
+        assert f"第 {row} 行：" in result.stderr and text in result.stderr
+    with session(members) as db_session:
+        assert db_session.exec(select(DuesPayment)).first() is None

@@ -90,7 +90,11 @@ def test_party_constitution_art7_extension_opens_a_new_review_due_at_the_new_end
     assert code == 0, text
     member = _member(members, "b1p1")
     assert (member.status, member.probation_until) == ("probationary", dt.date(2027, 8, 25))
-    review = {r["period"]: r for r in due(members, "2026-12-15", "--rule", "probation-review") if r["subject"] == "b1p1"}
+    review = {
+        r["period"]: r
+        for r in due(members, "2026-12-15", "--rule", "probation-review")
+        if r["subject"] == "b1p1"
+    }
     assert review["probation:2025-11-25"]["status"] == "done"
     assert review["probation-extended:2027-08-25"]["status"] == "open"
     assert review["probation-extended:2027-08-25"]["due"] == "2027-08-25"
@@ -109,7 +113,9 @@ def test_party_constitution_art7_extension_opens_a_new_review_due_at_the_new_end
 def test_party_constitution_art7_an_extension_is_six_to_twelve_months(
     members: tuple[Path, str], until: str, message: str
 ) -> None:
-    code, text = _decide(members, "b1p1", "--on", "2026-11-26", "--outcome", "延长", "--until", until, *QUORUM)
+    code, text = _decide(
+        members, "b1p1", "--on", "2026-11-26", "--outcome", "延长", "--until", until, *QUORUM
+    )
     assert code == 6
     assert message in text
     assert _member(members, "b1p1").probation_until is None
@@ -151,5 +157,7 @@ def test_a_decision_needs_a_probationary_member_and_a_known_outcome(members: tup
     assert code == 2 and "转正、延长 或 取消" in text
     code, text = _decide(members, "nobody\x1b", "--on", "2026-12-12", "--outcome", "转正", *QUORUM)
     assert code == 1 and "控制字符" in text
-    code, text = _decide(members, "g1p1", "--on", "2026-12-12", "--outcome", "转正", "--until", "2027-06-10", *QUORUM)
+    code, text = _decide(
+        members, "g1p1", "--on", "2026-12-12", "--outcome", "转正", "--until", "2027-06-10", *QUORUM
+    )
     assert code == 6 and "--until" in text
