@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from obligations import planner
 from obligations.errors import LedgerError
-from obligations.members import member_problems
+from obligations.members import member_problems, recording_branch
 from obligations.models import Member, MemberAppraisal
 from obligations.queries import members_of_branch, organization
 
@@ -66,7 +66,7 @@ def record(
 ) -> Appraised:
     """Record the grades (member id, grade as typed) of the branch's 民主评议 of `year`, decided on
     `decided_on`. Every check runs first; a record with any problem writes nothing (exit 6)."""
-    branch = organization(session, org_code)
+    branch = recording_branch(session, org_code)
     problems: list[str] = []
     if not EARLIEST_YEAR <= year <= as_of.year:
         problems.append(f"评议年度 {year} 无效：应在 {EARLIEST_YEAR} 年至今年（{as_of.year}）之间。")
@@ -123,7 +123,7 @@ def record(
 
 def grades_of(session: Session, org_code: str, year: int) -> list[tuple[Member, str | None]]:
     """Each member of the branch with their grade of `year` (None: not graded yet)."""
-    branch = organization(session, org_code)
+    branch = recording_branch(session, org_code)
     members = members_of_branch(session, branch)
     found = dict(
         session.execute(

@@ -28,7 +28,7 @@ from calendars.model import OrgKind
 from calendars.text import control_problem, length_problem, shown
 from obligations import planner, registry
 from obligations.errors import LedgerError
-from obligations.members import MEMBER_ID_MAX, member_problems
+from obligations.members import MEMBER_ID_MAX, member_problems, recording_branch
 from obligations.models import DuesPayment, Member, Organization
 from obligations.queries import members_of_branch, organization
 
@@ -81,7 +81,7 @@ def pay(
 ) -> Paid:
     """Record that these members of the branch paid their dues for `month`. All checks run first; a record
     with any problem writes nothing (exit 6)."""
-    branch = organization(session, org_code)
+    branch = recording_branch(session, org_code)
     problems: list[str] = []
     key = _month_problem(month, as_of, problems)
     if not member_ids:
@@ -206,7 +206,7 @@ class DuesRow:
 
 def status(session: Session, org_code: str, as_of: dt.date, months: int = 12) -> list[DuesRow]:
     """Each member of the branch: the months paid in the last `months` months, and the current unpaid run."""
-    branch = organization(session, org_code)
+    branch = recording_branch(session, org_code)
     members = members_of_branch(session, branch)
     history = _history(session, [member.id for member in members])
     first = _first_months(session, [branch.code]).get(branch.code)

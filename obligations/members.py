@@ -5,11 +5,25 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+from sqlmodel import Session
+
+from calendars.model import OrgKind
 from calendars.text import control_problem, length_problem, shown
+from obligations.errors import UserError
 from obligations.models import Member, Organization
+from obligations.queries import organization
 
 MEMBER_ID_MAX = 100  # Member.id's column
 MAX_MEMBERS = 10_000  # one record names at most a large branch's roll; more is a slip
+
+
+def recording_branch(session: Session, code: str) -> Organization:
+    """The organization a member record names: a branch (or any organization with members of its own), never
+    a 党小组, which is part of its branch and keeps no roll of its own."""
+    org = organization(session, code)
+    if org.kind == OrgKind.GROUP.value:
+        raise UserError(f"{org.name}（{org.code}）是党小组，属于其所在支部：请用 --org {org.parent} 登记。")
+    return org
 
 
 def member_problems(ids: Sequence[str], members: Mapping[str, Member], branch: Organization) -> list[str]:

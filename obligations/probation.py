@@ -145,6 +145,10 @@ def decide(
         attachments_dir=attachments_dir,
         held_by=branch.code,
     )
+    if recorded.duplicate:  # entered at the same moment by someone else, who committed first
+        raise UserError(
+            f"{member.name}（{member.id}）的这次转正讨论已登记过（台账记录 {recorded.completion.id}）。"
+        )
     decision = ProbationDecision(
         member=member.id,
         org=branch.code,

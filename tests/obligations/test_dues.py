@@ -157,3 +157,21 @@ def test_a_dues_csv_with_a_bad_row_writes_nothing_and_names_every_row(members: t
         assert f"第 {row} 行：" in result.stderr and text in result.stderr
     with session(members) as db_session:
         assert db_session.exec(select(DuesPayment)).first() is None
+
+
+def test_dues_are_recorded_by_the_branch_not_by_its_group(members: tuple[Path, str]) -> None:
+    result = run(
+        members,
+        "dues",
+        "pay",
+        "--org",
+        "jg.b1.g1",
+        "--month",
+        "2026-05",
+        "--member",
+        "g1m1",
+        "--as-of",
+        "2026-11-21",
+    )
+    assert result.exit_code == 1
+    assert "是党小组，属于其所在支部：请用 --org jg.b1 登记" in result.stderr
