@@ -21,7 +21,7 @@ from obligations import planner
 from obligations.errors import LedgerError
 from obligations.members import member_problems, recording_branch
 from obligations.models import Member, MemberAppraisal
-from obligations.queries import members_of_branch, organization
+from obligations.queries import members_of_branch
 
 # The four grades of 003 二(二)4, as stored and as a person writes them.
 GRADES = {
