@@ -32,6 +32,7 @@ GRADES = {
 }
 _BY_LABEL = {label: grade for grade, label in GRADES.items()}
 UNQUALIFIED = "unqualified"
+COLUMNS = {"党员编号": "member", "编号": "member", "member": "member", "等次": "grade", "grade": "grade"}
 EARLIEST_YEAR = 1921
 
 

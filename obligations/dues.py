@@ -26,9 +26,9 @@ from sqlmodel import Session, col, select
 
 from calendars.model import OrgKind
 from calendars.text import control_problem, length_problem, shown
-from obligations import planner, registry
+from obligations import planner
 from obligations.errors import LedgerError
-from obligations.members import MEMBER_ID_MAX, member_problems, recording_branch
+from obligations.members import MEMBER_ID_MAX, member_problems, read_table, recording_branch
 from obligations.models import DuesPayment, Member, Organization
 from obligations.queries import members_of_branch, organization
 
@@ -93,7 +93,6 @@ def pay(
     return _store(session, [(member, branch.code, key) for member in member_ids], as_of=as_of, now=now)
 
 
-MAX_FILE_BYTES = 10 * 1024 * 1024  # a city's year of dues is far smaller
 COLUMNS = {"党员编号": "member", "编号": "member", "member": "member", "月份": "month", "month": "month"}
 
 
@@ -101,31 +100,13 @@ def import_file(session: Session, path: Path, *, as_of: dt.date, now: dt.datetim
     """Record the payments of a CSV (党员编号, 月份: one row per member and month, as the 组织委员's spreadsheet
     exports it). Each member's branch is found from the registry; every problem is listed with its row."""
     file = str(path)
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise LedgerError([f"{file}：文件超过 {MAX_FILE_BYTES // 1024 // 1024} MB，请分批导入。"])
-    text = registry._decode(path.read_bytes())
-    if text is None:
-        raise LedgerError([f"{file}：无法识别文件编码：应为 UTF-8（可带 BOM）或 GB18030/GBK 编码的 CSV。"])
-    rows, broken = registry._csv_rows(file, text)
-    if broken is not None:
-        raise LedgerError([str(broken)])
-    if len(rows) < 2:
-        raise LedgerError([f"{file}：文件为空（只有表头或什么都没有）。"])
-    header = [COLUMNS.get(cell.strip().lstrip("\ufeff")) for cell in rows[0]]
-    if "member" not in header or "month" not in header:
-        raise LedgerError(
-            [f"{file}：表头应含 党员编号 和 月份 两列，而不是 {'、'.join(map(shown, rows[0]))}。"]
-        )
-    at_member, at_month = header.index("member"), header.index("month")
+    table = read_table(path, COLUMNS, ("member", "month"), "党员编号 和 月份")
     problems: list[str] = []
     entries: list[tuple[str, str, str]] = []
     branches = _branches(session)
     seen: set[tuple[str, str]] = set()
-    for number, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        cells = [*row, *[""] * len(header)]
-        member_id, month = cells[at_member].strip(), cells[at_month].strip()
+    for number, cells in table:
+        member_id, month = cells["member"], cells["month"]
         found: list[str] = []
         key = _month_problem(month, as_of, found)
         problem = control_problem(member_id) or length_problem(member_id, MEMBER_ID_MAX)

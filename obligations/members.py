@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from sqlmodel import Session
 
 from calendars.model import OrgKind
 from calendars.text import control_problem, length_problem, shown
-from obligations.errors import UserError
+from obligations import registry
+from obligations.errors import LedgerError, UserError
 from obligations.models import Member, Organization
 from obligations.queries import organization
 
@@ -42,3 +44,33 @@ def member_problems(ids: Sequence[str], members: Mapping[str, Member], branch: O
     if twice:
         problems.append(f"{'、'.join(map(shown, twice))} 被重复填写。")
     return problems
+
+
+MAX_FILE_BYTES = 10 * 1024 * 1024  # a city's year of dues or grades is far smaller
+
+
+def read_table(
+    path: Path, headers: Mapping[str, str], required: Sequence[str], described: str
+) -> list[tuple[int, dict[str, str]]]:
+    """The rows of a spreadsheet's CSV (UTF-8 or GB18030, as registry imports read them), each as its row
+    number and the cells of the known `headers` (header text -> field), stripped; blank rows skipped."""
+    file = str(path)
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise LedgerError([f"{file}：文件超过 {MAX_FILE_BYTES // 1024 // 1024} MB，请分批导入。"])
+    text = registry._decode(path.read_bytes())
+    if text is None:
+        raise LedgerError([f"{file}：无法识别文件编码：应为 UTF-8（可带 BOM）或 GB18030/GBK 编码的 CSV。"])
+    rows, broken = registry._csv_rows(file, text)
+    if broken is not None:
+        raise LedgerError([str(broken)])
+    if len(rows) < 2:
+        raise LedgerError([f"{file}：文件为空（只有表头或什么都没有）。"])
+    fields = [headers.get(cell.strip().lstrip("\ufeff")) for cell in rows[0]]
+    if any(field not in fields for field in required):
+        raise LedgerError([f"{file}：表头应含 {described} 两列，而不是 {'、'.join(map(shown, rows[0]))}。"])
+    table = []
+    for number, row in enumerate(rows[1:], start=2):
+        if any(cell.strip() for cell in row):
+            cells = {field: cell.strip() for field, cell in zip(fields, row, strict=False) if field}
+            table.append((number, {field: cells.get(field, "") for field in required}))
+    return table

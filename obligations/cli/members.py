@@ -11,6 +11,7 @@ import click
 from obligations import appraisal, dues, probation
 from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app, today
 from obligations.cli.ledger import _activity, activity_options
+from obligations.members import read_table
 from obligations.render import table
 
 
@@ -97,6 +98,12 @@ def _grade(value: str) -> tuple[str, str]:
 @click.option(
     "--grade", "grades", multiple=True, help="党员编号:等次（优秀、合格、基本合格、不合格），可重复。"
 )
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="从 CSV 读取等次：表头含 党员编号 和 等次。",
+)
 @click.option("--on", "decided_on", type=click.DateTime(["%Y-%m-%d"]), help="评定日期，默认今天。")
 @as_of_option
 @pass_app
@@ -105,6 +112,7 @@ def appraisal_record(
     org_code: str,
     year: int,
     grades: tuple[str, ...],
+    csv_path: Path | None,
     decided_on: dt.datetime | None,
     as_of: dt.datetime | None,
 ) -> None:
@@ -113,15 +121,20 @@ def appraisal_record(
     \b
     示例：
       obligations appraisal record --org jg.b1 --year 2026 --on 2026-12-20 --grade m01:优秀 --grade m02:合格
+      obligations appraisal record --org jg.b1 --year 2026 --on 2026-12-20 --csv 2026年民主评议.csv
     """
     day = as_of_date(as_of)
+    pairs = [_grade(item) for item in grades]
+    if csv_path is not None:
+        table = read_table(csv_path, appraisal.COLUMNS, ("member", "grade"), "党员编号 和 等次")
+        pairs.extend((cells["member"], cells["grade"]) for _, cells in table)
     with app.session() as session:
         app.keep_planned(session, today())
         result = appraisal.record(
             session,
             org_code,
             year,
-            [_grade(item) for item in grades],
+            pairs,
             decided_on=decided_on.date() if decided_on else day,
             as_of=day,
             now=now_utc(),
