@@ -133,7 +133,9 @@ def test_a_grade_record_with_a_problem_writes_nothing(
 
 def test_grades_may_come_from_a_spreadsheet(members: tuple[Path, str]) -> None:
     sheet = members[0].parent / "评议.csv"
-    sheet.write_bytes("党员编号,姓名,等次\r\nb1m3,党员b1m3,优秀\r\ng1m1,党员g1m1,不合格\r\n".encode("gb18030"))
+    sheet.write_bytes(
+        "党员编号,姓名,等次\r\nb1m3,党员b1m3,优秀\r\ng1m1,党员g1m1,不合格\r\n".encode("gb18030")
+    )
     result = run(
         members, "appraisal", "record", "--org", "jg.b1", "--year", "2026", "--on", "2026-12-20",
         "--csv", str(sheet), *AS_OF,
