@@ -17,10 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("member") as batch:
-        batch.add_column(sa.Column("probation_until", sa.Date(), nullable=True))
-        batch.add_column(sa.Column("dues_lapsed_from", sa.Date(), nullable=True))
-        batch.add_column(sa.Column("unqualified_on", sa.Date(), nullable=True))
+    for column in ("probation_until", "dues_lapsed_from", "unqualified_on"):
+        op.add_column("member", sa.Column(column, sa.Date(), nullable=True))
     with op.batch_alter_table("plan_state") as batch:
         batch.add_column(sa.Column("dues_checked", sa.String(length=7), nullable=True))
     op.create_table(
@@ -78,7 +76,7 @@ def downgrade() -> None:
     op.drop_table("probation_decision")
     with op.batch_alter_table("plan_state") as batch:
         batch.drop_column("dues_checked")
-    with op.batch_alter_table("member") as batch:
-        batch.drop_column("unqualified_on")
-        batch.drop_column("dues_lapsed_from")
-        batch.drop_column("probation_until")
+    # Not batch mode: on SQLite that copies `member`, which the other tables' foreign keys forbid dropping.
+    # ALTER TABLE … DROP COLUMN needs SQLite 3.35 (2021) for a column no index or key uses.
+    for column in ("unqualified_on", "dues_lapsed_from", "probation_until"):
+        op.execute(f"ALTER TABLE member DROP COLUMN {column}")
