@@ -5,9 +5,9 @@ becomes a full member (转正), has the probation extended (延长预备期, at 
 (取消预备党员资格); the decision is the 支部大会's. The party age of a full member counts from the day the
 probation ended, so 转正 takes effect on that day (`full_on`), whatever day the meeting was held.
 
-- The discussion is held when the probation ends: a meeting more than a month before the end is not the
-  discussion 第七条 prescribes (the member applies for 转正 as the end approaches, 《中国共产党发展党员工作细则》
-  第二十八条) and is refused.
+- The discussion is held when the probation ends (预备期满，及时讨论). The member applies for 转正 in the month
+  before the end, and the decision takes effect at the end whatever day the meeting was, so a meeting in that
+  month is accepted as the discussion; one held earlier is not the discussion 第七条 prescribes and is refused.
 - The record is a 支部党员大会 of the member's branch — a member of a 党小组 belongs to its branch — checked like
   any 党员大会 (more than half of the full members present; 预备党员 have no vote). It counts for the member's
   `probation-review` task and for the branch's quarterly `general-meeting`.
