@@ -125,9 +125,15 @@ def decide(
             f"没有找到{member.name}（{member.id}）预备期满（{probation.current_end}）的转正讨论任务："
             f"请检查其组织的职责日历是否含规则 {RULE}。"
         )
-    if review.status == "done":
+    decided = session.exec(
+        select(ProbationDecision).where(
+            col(ProbationDecision.member) == member.id,
+            col(ProbationDecision.probation_end) == probation.current_end,
+        )
+    ).first()
+    if decided is not None:
         raise UserError(
-            f"{member.name}（{member.id}）预备期满（{probation.current_end}）的转正讨论已登记（任务 {review.id}）。"
+            f"{member.name}（{member.id}）预备期满（{probation.current_end}）的转正讨论已于 {decided.decided_on} 登记。"
         )
     tasks = [review]
     profile = profiles.get(branch.effective_profile)

@@ -161,3 +161,29 @@ def test_a_decision_needs_a_probationary_member_and_a_known_outcome(members: tup
         members, "g1p1", "--on", "2026-12-12", "--outcome", "转正", "--until", "2027-06-10", *QUORUM
     )
     assert code == 6 and "--until" in text
+
+
+def test_a_probation_is_decided_once(members: tuple[Path, str]) -> None:
+    code, text = _decide(
+        members, "b1p1", "--on", "2026-11-26", "--outcome", "延长", "--until", "2027-05-25", *QUORUM
+    )
+    assert code == 0, text
+    # The same meeting entered again (another secretary, the same day): nothing is applied twice.
+    code, text = _decide(members, "b1p1", "--on", "2026-11-27", "--outcome", "取消", *QUORUM)
+    assert code == 6 and "2027-05-25" in text  # the probation now ends at the new end: too early for it
+    with session(members) as db_session:
+        assert len(db_session.exec(select(ProbationDecision)).all()) == 1
+    assert _member(members, "b1p1").active
+
+
+def test_a_review_marked_done_by_hand_still_takes_the_decision(members: tuple[Path, str]) -> None:
+    (review,) = [
+        r for r in due(members, "2026-12-15", "--rule", "probation-review") if r["subject"] == "b1p1"
+    ]
+    code = run(members, "done", str(review["task_id"]), "--on", "2026-11-26", *QUORUM, *AS_OF).exit_code
+    assert code == 0
+    code, text = _decide(members, "b1p1", "--on", "2026-11-27", "--outcome", "转正", *QUORUM)
+    assert code == 0, text
+    assert _member(members, "b1p1").status == "full"
+    code, text = _decide(members, "b1p1", "--on", "2026-11-28", "--outcome", "转正", *QUORUM)
+    assert code == 1 and "不是预备党员" in text
