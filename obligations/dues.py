@@ -222,6 +222,9 @@ def derive_lapses(session: Session, as_of: dt.date, *, only: Iterable[str] | Non
     if state.dues_checked != month:
         only = None  # the stored facts are all of one month: derive everyone's for this one
     first_months = _first_months(session, None)
+    any_lapsed = select(col(Member.id)).where(col(Member.dues_lapsed_from).is_not(None)).limit(1)
+    if not first_months and session.scalar(any_lapsed) is None:
+        return  # no branch keeps dues records: nothing to derive, and nothing written (a read stays a read)
     groups = dict(
         session.execute(
             select(col(Organization.code), col(Organization.parent)).where(

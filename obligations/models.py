@@ -51,7 +51,7 @@ class Member(SQLModel, table=True):
     # expands into per-member duties: an extended probation's new end (延长预备期), the first month of the
     # latest run of six unpaid months (自行脱党 procedure), the day a second consecutive 不合格 was decided.
     probation_until: dt.date | None = None
-    dues_lapsed_from: dt.date | None = None
+    dues_lapsed_from: dt.date | None = Field(default=None, index=True)
     unqualified_on: dt.date | None = None
 
 

@@ -19,6 +19,7 @@ depends_on = None
 def upgrade() -> None:
     for column in ("probation_until", "dues_lapsed_from", "unqualified_on"):
         op.add_column("member", sa.Column(column, sa.Date(), nullable=True))
+    op.create_index("ix_member_dues_lapsed_from", "member", ["dues_lapsed_from"])
     with op.batch_alter_table("plan_state") as batch:
         batch.add_column(sa.Column("dues_checked", sa.String(length=7), nullable=True))
     op.create_table(
@@ -78,5 +79,6 @@ def downgrade() -> None:
         batch.drop_column("dues_checked")
     # Not batch mode: on SQLite that copies `member`, which the other tables' foreign keys forbid dropping.
     # ALTER TABLE … DROP COLUMN needs SQLite 3.35 (2021) for a column no index or key uses.
+    op.drop_index("ix_member_dues_lapsed_from", table_name="member")
     for column in ("unqualified_on", "dues_lapsed_from", "probation_until"):
         op.execute(f"ALTER TABLE member DROP COLUMN {column}")
