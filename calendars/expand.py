@@ -31,6 +31,9 @@ class MemberFacts:
     # Holds a 班子 seat (the committee of a branch, general branch, 党委 or 党组) anywhere: the larger quota
     # (56 学时). None: judged from this organization's own positions (facts built by hand).
     officer: bool | None = None
+    probation_until: dt.date | None = None  # an extended probation's new end (延长预备期)
+    dues_lapsed_from: dt.date | None = None  # first of six consecutive unpaid months (自行脱党)
+    unqualified_on: dt.date | None = None  # a second consecutive 不合格 was decided (001 (十三)29)
 
 
 @dataclass(frozen=True)
@@ -239,16 +242,44 @@ def _triggers(rule: Rule, org: OrgFacts) -> Iterator[tuple[str, str, dt.date, dt
     elif trigger is Trigger.PROBATION:
         for member in org.members:
             if member.status == "probationary" and member.probation_start is not None:
+                end = offset.after(member.probation_start)
+                if member.probation_until is not None:  # extended: a new review at the new end
+                    yield (
+                        member.id,
+                        f"probation-extended:{member.probation_until}",
+                        end,
+                        member.probation_until,
+                    )
+                    continue
                 key = f"probation:{member.probation_start.isoformat()}"
-                yield member.id, key, member.probation_start, offset.after(member.probation_start)
+                yield member.id, key, member.probation_start, end
     elif trigger is Trigger.STAFF:
         for member in org.members:
             if member.staff_since is not None:
                 key = f"staff:{member.staff_since.isoformat()}"
                 yield member.id, key, member.staff_since, offset.after(member.staff_since)
+    elif trigger is Trigger.DUES_LAPSE:
+        for member in org.members:
+            if member.dues_lapsed_from is not None:
+                # Known once the sixth unpaid month has ended: the procedure starts the day after.
+                known = recurrence.shift(member.dues_lapsed_from, months=6)
+                key = f"dues:{member.dues_lapsed_from:%Y-%m}"
+                yield member.id, key, known, offset.after(known)
+    elif trigger is Trigger.UNQUALIFIED:
+        for member in org.members:
+            if member.unqualified_on is not None:
+                key = f"unqualified:{member.unqualified_on.isoformat()}"
+                yield member.id, key, member.unqualified_on, offset.after(member.unqualified_on)
 
 
-_EVENT_LABELS = {"vacancy": "空缺", "appointment": "任职", "probation": "预备期", "staff": "专职党务工作"}
+_EVENT_LABELS = {
+    "vacancy": "空缺",
+    "appointment": "任职",
+    "probation": "预备期",
+    "staff": "专职党务工作",
+    "dues": "未交党费",
+    "unqualified": "连续两年不合格",
+}
 
 
 def period_label(key: str) -> str:
@@ -256,6 +287,8 @@ def period_label(key: str) -> str:
 
     Calendar periods and terms are named by `calendars.periods.period_name`; this adds the event keys."""
     event, _, rest = key.partition(":")
+    if event == "probation-extended":
+        return f"延长预备期至 {rest}"
     if event not in _EVENT_LABELS:
         return period_name(key)
     role, _, day = rest.rpartition(":")

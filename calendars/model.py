@@ -84,6 +84,8 @@ class Trigger(StrEnum):
     APPOINTMENT = "appointment"  # a member took a position (position since)
     PROBATION = "probation"  # a probationary member's probation started
     STAFF = "staff"  # a member became full-time party staff (专职党务干部)
+    DUES_LAPSE = "dues_lapse"  # six consecutive months without dues (党章 第九条: 自行脱党)
+    UNQUALIFIED = "unqualified"  # graded 不合格 in two consecutive 民主评议 (001 (十三)29)
 
     @property
     def persists(self) -> bool:
@@ -102,6 +104,8 @@ class Trigger(StrEnum):
             "appointment": "任职",
             "probation": "预备期开始",
             "staff": "从事专职党务工作",
+            "dues_lapse": "连续6个月未交纳党费",
+            "unqualified": "连续两年评定为不合格",
         }[self.value]
 
 
@@ -130,7 +134,7 @@ class Quorum(StrEnum):
 
 
 # Who is told: the responsible person, or a secretary up the tree.
-RECIPIENTS = ("responsible", "secretary", "parent.secretary", "grandparent.secretary")
+RECIPIENTS = ("responsible", "secretary", "parent.secretary", "grandparent.secretary", "parent.organization")
 # Who holds a duty: a role of the organization, the member it concerns, or the parent's secretary.
 RESPONSIBLES = (*(role.value for role in Role), "member", "parent.secretary")
 

@@ -161,10 +161,10 @@ class Seats:
                     receiver = self.holder(org, responsible)
             elif token == "secretary":
                 receiver = self.holder(org, Role.SECRETARY.value)
-            else:
-                levels = 1 if token == "parent.secretary" else 2
-                above = self.ancestor(org, levels)
-                receiver = self.holder(above, Role.SECRETARY.value) if above else None
+            else:  # parent.secretary, grandparent.secretary, parent.organization (上级组织委员)
+                generation, _, role = token.partition(".")
+                above = self.ancestor(org, 1 if generation == "parent" else 2)
+                receiver = self.holder(above, role) if above else None
             if receiver is not None and receiver.member not in found:
                 found[receiver.member] = receiver
         return list(found.values())

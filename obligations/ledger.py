@@ -151,14 +151,18 @@ def record(
     as_of: dt.date,
     now: dt.datetime,
     attachments_dir: Path,
+    held_by: str | None = None,
 ) -> Recorded:
-    """Check `activity` against each task and, when every check passes, record it once for all of them."""
+    """Check `activity` against each task and, when every check passes, record it once for all of them.
+
+    `held_by` names the organization whose meeting it was when that is not the tasks' own (the 支部大会 that
+    decides on a probationary member of one of its 党小组); attendance and quorum are judged against it."""
     if not tasks:
         raise LedgerError(["没有指定要记录的任务。"])
     orgs = {task.org for task in tasks}
-    if len(orgs) > 1:
+    if len(orgs) > 1 and held_by is None:
         raise LedgerError([f"一条台账记录只能属于一个组织，而这些任务属于：{'、'.join(sorted(orgs))}。"])
-    org = session.get(Organization, tasks[0].org)
+    org = session.get(Organization, held_by or tasks[0].org)
     assert org is not None
     profile = profiles.get(org.effective_profile)
     members = _members_of(session, org)

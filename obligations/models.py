@@ -64,6 +64,12 @@ class Member(SQLModel, table=True):
     wecom: str | None = Field(default=None, max_length=100)
     mobile: str | None = Field(default=None, max_length=30)
     active: bool = True
+    # Facts the member workflows derive (obligations/probation.py, appraisal.py, dues.py) and the planner
+    # expands into per-member duties: an extended probation's new end (延长预备期), the first month of the
+    # latest run of six unpaid months (自行脱党 procedure), the day a second consecutive 不合格 was decided.
+    probation_until: dt.date | None = None
+    dues_lapsed_from: dt.date | None = Field(default=None, index=True)
+    unqualified_on: dt.date | None = None
 
 
 class Position(SQLModel, table=True):
@@ -129,6 +135,9 @@ class PlanState(SQLModel, table=True):
     planned_to: dt.date | None = None
     registry_version: int = 0  # bumped by every import
     planned_version: int = -1
+    dues_checked: str | None = Field(
+        default=None, max_length=7
+    )  # the month dues lapses were last derived for
 
 
 class Completion(SQLModel, table=True):
@@ -210,6 +219,50 @@ class Waiver(SQLModel, table=True):
     approved_by: str | None = Field(default=None, max_length=200)
     previous_due: dt.date
     granted_at: dt.datetime
+
+
+class ProbationDecision(SQLModel, table=True):
+    """The 支部大会's decision on a probationary member (党章 第七条): 转正, 延长预备期 or 取消预备党员资格."""
+
+    __tablename__ = "probation_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member: str = Field(foreign_key="member.id", index=True, max_length=100)
+    org: str = Field(foreign_key="organization.code", max_length=100)  # the branch whose 支部大会 decided
+    decided_on: dt.date
+    outcome: str = Field(max_length=10)  # full | extended | cancelled
+    probation_end: dt.date  # the end of the probation the decision concerned
+    extended_until: dt.date | None = None
+    completion_id: int | None = Field(default=None, foreign_key="completion.id")
+    recorded_at: dt.datetime
+
+
+class MemberAppraisal(SQLModel, table=True):
+    """One member's grade in the yearly 民主评议党员 (003 二(二)4): 优秀、合格、基本合格、不合格."""
+
+    __tablename__ = "member_appraisal"
+    __table_args__ = (UniqueConstraint("member", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member: str = Field(foreign_key="member.id", index=True, max_length=100)
+    org: str = Field(foreign_key="organization.code", index=True, max_length=100)  # the member's branch
+    year: int
+    grade: str = Field(max_length=20)  # excellent | qualified | basically_qualified | unqualified
+    decided_on: dt.date
+    recorded_at: dt.datetime
+
+
+class DuesPayment(SQLModel, table=True):
+    """党费: one member paid for one month (recorded by the branch's 组织委员)."""
+
+    __tablename__ = "dues_payment"
+    __table_args__ = (UniqueConstraint("member", "month"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member: str = Field(foreign_key="member.id", index=True, max_length=100)
+    org: str = Field(foreign_key="organization.code", index=True, max_length=100)  # the member's branch
+    month: str = Field(max_length=7)  # 2026-11
+    recorded_at: dt.datetime
 
 
 class Reminder(SQLModel, table=True):

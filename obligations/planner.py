@@ -39,7 +39,7 @@ from sqlmodel import Session, col
 from calendars.expand import Occurrence, OrgFacts, Window, expand
 from calendars.model import Profile, Rule, RuleKind
 from calendars.periods import Cadence, period_of
-from obligations import escalation, roster
+from obligations import dues, escalation, roster
 from obligations.db import chunks
 from obligations.errors import UserError
 from obligations.models import CompletionTask, Organization, PlanState, ProfileHistory, Task, Waiver
@@ -91,6 +91,7 @@ def ensure_planned(
     session: Session, profiles: Mapping[str, Profile], as_of: dt.date, horizon: dt.date
 ) -> PlanSummary | None:
     """Plan if the registry changed or the window moved since the last plan; otherwise do nothing."""
+    dues.derive_lapses(session, as_of)  # a month without dues is a change of the registry's facts
     if not needs_plan(session, as_of, horizon):
         return None
     return plan(session, profiles, as_of, horizon)
@@ -104,6 +105,7 @@ def plan(
     *,
     everything: bool = False,
 ) -> PlanSummary:
+    dues.derive_lapses(session, as_of)
     state = plan_state(session)
     start = window_start(as_of)
     window_moved = (
@@ -448,6 +450,19 @@ def _reconcile(
             )
         ):
             removed.append(task.id)  # before the tracking start: not owed (nothing was recorded for it)
+
+
+def registry_changed(session: Session, codes: Sequence[str]) -> None:
+    """The registry facts of these organizations changed outside an import (a 转正, a dues lapse): they are
+    planned again by the next plan."""
+    if not codes:
+        return
+    for batch in chunks(sorted(set(codes)), CHUNK):
+        session.execute(update(Organization).where(col(Organization.code).in_(batch)).values(dirty=True))
+    state = plan_state(session)
+    state.registry_version += 1
+    session.add(state)
+    session.flush()
 
 
 def org_facts(session: Session, code: str) -> OrgFacts:

@@ -102,6 +102,26 @@ def organization(session: Session, code: str) -> Organization:
     return org
 
 
+def branch_of(session: Session, member: Member) -> Organization:
+    """The organization whose 支部大会 a member belongs to: their own, or the branch (or general branch) of
+    the 党小组 they sit in — a 党小组 is part of its branch, not a separate body."""
+    org = organization(session, member.org)
+    if org.kind == OrgKind.GROUP.value and org.parent is not None:
+        return organization(session, org.parent)
+    return org
+
+
+def members_of_branch(session: Session, branch: Organization, *, active: bool = True) -> list[Member]:
+    """The branch's members, those of its 党小组 included."""
+    groups = select(col(Organization.code)).where(
+        col(Organization.parent) == branch.code, col(Organization.kind) == OrgKind.GROUP.value
+    )
+    query = select(Member).where((col(Member.org) == branch.code) | col(Member.org).in_(groups))
+    if active:
+        query = query.where(col(Member.active).is_(True))
+    return list(session.exec(query.order_by(col(Member.id))).all())
+
+
 def subtree_filter(root: Organization) -> ColumnElement[bool]:
     """Paths of the subtree rooted at `root`: a range, so the path index serves it."""
     upper = root.path[:-1] + chr(ord("/") + 1)

@@ -152,6 +152,9 @@ class Roster:
             col(Member.joined_on),
             col(Member.probation_start),
             col(Member.staff_since),
+            col(Member.probation_until),
+            col(Member.dues_lapsed_from),
+            col(Member.unqualified_on),
         ).where(col(Member.active).is_(True))
         if around is not None:
             sitting = select(col(Member.id)).where(col(Member.org).in_(codes))
@@ -168,9 +171,22 @@ class Roster:
             if position.member and position.role in COMMITTEE_ROLES:
                 officers.add(position.member)
         members: dict[str, list[MemberFacts]] = defaultdict(list)
-        for org, member_id, status, joined_on, probation_start, staff_since in session.execute(member_query):
+        for org, member_id, status, joined_on, probation_start, staff_since, *events in session.execute(
+            member_query
+        ):
+            probation_until, dues_lapsed_from, unqualified_on = events
             members[org].append(
-                MemberFacts(member_id, status, joined_on, probation_start, staff_since, member_id in officers)
+                MemberFacts(
+                    member_id,
+                    status,
+                    joined_on,
+                    probation_start,
+                    staff_since,
+                    member_id in officers,
+                    probation_until=probation_until,
+                    dues_lapsed_from=dues_lapsed_from,
+                    unqualified_on=unqualified_on,
+                )
             )
         return cls(orgs, members, positions)
 

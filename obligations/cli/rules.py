@@ -130,6 +130,7 @@ _RECIPIENT_NAMES = {
     "secretary": "本组织书记",
     "parent.secretary": "上级书记",
     "grandparent.secretary": "再上一级书记",
+    "parent.organization": "上级组织委员",
 }
 
 
