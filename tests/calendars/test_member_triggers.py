@@ -9,13 +9,16 @@ from calendars.model import OrgKind
 from calendars.profiles import load_profiles
 
 D = dt.date
-NATIONAL = load_profiles()["national"]
+PROFILES = load_profiles()
 WINDOW = Window(D(2025, 1, 1), D(2027, 12, 31))
 
 
-def _occurrences(rule: str, member: MemberFacts) -> list[tuple[str, str, dt.date, dt.date]]:
+def _occurrences(
+    rule: str, member: MemberFacts, profile: str = "national"
+) -> list[tuple[str, str, dt.date, dt.date]]:
     org = OrgFacts("jg.b1", OrgKind.BRANCH, members=(member,))
-    return [(o.subject, o.period, o.start, o.due) for o in expand(NATIONAL, org, WINDOW) if o.rule == rule]
+    found = expand(PROFILES[profile], org, WINDOW)
+    return [(o.subject, o.period, o.start, o.due) for o in found if o.rule == rule]
 
 
 def test_party_constitution_art7_an_extended_probation_is_reviewed_at_its_new_end_only() -> None:
@@ -40,6 +43,7 @@ def test_party_constitution_art9_a_dues_lapse_is_due_a_month_after_the_sixth_mon
 
 def test_luoyang_13_29_a_second_unqualified_grade_is_reported_within_a_month() -> None:
     member = MemberFacts("m1", "full", D(2010, 7, 1), unqualified_on=D(2026, 12, 18))
-    assert _occurrences("unqualified-member", member) == [
+    assert _occurrences("unqualified-member", member, "national") == []  # no national text sets it
+    assert _occurrences("unqualified-member", member, "luoyang-2020") == [
         ("m1", "unqualified:2026-12-18", D(2026, 12, 18), D(2027, 1, 18))
     ]

@@ -97,18 +97,18 @@ FULL["jg.b2"] = [f"b2m{i}" for i in range(1, 6)]
 BRANCH_FULL = FULL["jg.b1"] + FULL["jg.b1.g1"]  # 10 voting members: a 党员大会 needs at least 6
 
 
-def registry() -> str:
+def registry(profile: str = "national") -> str:
     members = [
         f'[[member]]\nid = "{member}"\nname = "党员{member}"\norg = "{org}"\nstatus = "full"\njoined_on = 2010-07-01\n'
         for org, ids in FULL.items()
         for member in ids
     ]
-    return REGISTRY + "\n" + "\n".join(members)
+    return REGISTRY.replace('profile = "national"', f'profile = "{profile}"', 1) + "\n" + "\n".join(members)
 
 
-def load(workspace: tuple[Path, str], as_of: str) -> tuple[Path, str]:
+def load(workspace: tuple[Path, str], as_of: str, profile: str = "national") -> tuple[Path, str]:
     path = workspace[0].parent / "members.toml"
-    path.write_text(registry(), encoding="utf-8")
+    path.write_text(registry(profile), encoding="utf-8")
     assert run(workspace, "init").exit_code == 0
     result = run(workspace, "import", str(path), "--as-of", as_of)
     assert result.exit_code == 0, result.stderr

@@ -19,7 +19,8 @@ AS_OF = ("--as-of", "2026-12-21")
 
 @pytest.fixture
 def members(workspace: tuple[Path, str]) -> tuple[Path, str]:
-    return load(workspace, "2026-11-21")
+    # The two-year rule is Luoyang's (001 (十三)29): no national text sets it.
+    return load(workspace, "2026-11-21", "luoyang-2020")
 
 
 def _grade(workspace: tuple[Path, str], year: str, on: str, *grades: str) -> tuple[int, str]:
@@ -66,7 +67,7 @@ def test_luoyang_13_29_two_unqualified_years_in_a_row_raise_a_task_for_the_branc
 
 
 def test_luoyang_13_29_the_flag_reaches_the_parent_organization_member_from_the_first_day() -> None:
-    rule = load_profiles()["national"].rules["unqualified-member"]
+    rule = load_profiles()["luoyang-2020"].rules["unqualified-member"]
     first, *_ = rule.ladder.steps
     seats = Seats(
         {"jg": Seat("jg", "机关党委", None), "jg.b1": Seat("jg.b1", "第一党支部", "jg")},
