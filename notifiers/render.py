@@ -141,7 +141,19 @@ def _reason(error: Exception) -> str:
         return str(error)
     if isinstance(error, MemoryError):
         return "内存不足（模板生成的内容过大）"
-    return f"{type(error).__name__}: {error}"[:300]
+    for kind, meaning in _REASONS:
+        if isinstance(error, kind):
+            return f"{meaning}（{error}）"[:300]
+    return f"模板运行出错（{type(error).__name__}：{error}）"[:300]
+
+
+# What a template author reads when Jinja2 refuses a template; Jinja's own detail follows in brackets.
+_REASONS: tuple[tuple[type[Exception], str], ...] = (
+    (jinja2.UndefinedError, "模板引用了不存在的变量、属性或函数"),
+    (jinja2.exceptions.SecurityError, "模板试图做沙箱不允许的操作"),
+    (jinja2.TemplateSyntaxError, "模板语法错误"),
+    (jinja2.TemplateNotFound, "模板引用的文件不存在"),
+)
 
 
 def digest_view(context: Mapping[str, Any]) -> dict[str, Any]:

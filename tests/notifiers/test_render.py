@@ -207,6 +207,8 @@ def test_a_misspelt_name_fails_loudly_instead_of_leaving_a_hole(tmp_path: Path) 
         render_digest(context(item()), user_folder=tmp_path)
 
     assert isinstance(failure.value.__cause__, UndefinedError)
+    assert "模板引用了不存在的变量、属性或函数" in str(failure.value)
+    assert "UndefinedError" not in str(failure.value)
 
 
 def test_check_templates_lists_the_broken_user_templates(tmp_path: Path) -> None:
@@ -217,8 +219,10 @@ def test_check_templates_lists_the_broken_user_templates(tmp_path: Path) -> None
     problems = check_templates(tmp_path, AS_OF)
 
     assert len(problems) == 2
-    assert "reminder.html.j2" in problems[0] and "TemplateSyntaxError" in problems[0]
-    assert "reminder.wecom.md.j2" in problems[1] and "nothing" in problems[1]
+    assert "reminder.html.j2" in problems[0] and "模板语法错误" in problems[0]
+    assert (
+        "reminder.wecom.md.j2" in problems[1] and "nothing" in problems[1] and "不存在的变量" in problems[1]
+    )
 
 
 def test_a_context_without_the_facts_is_refused() -> None:
