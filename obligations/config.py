@@ -24,6 +24,7 @@ from calendars import tomlfile
 from calendars.model import Profile
 from calendars.profiles import load_profiles
 from calendars.workdays import CalendarConfigError, YearArrangement, arrangements_from_config
+from obligations import db
 from obligations.escalation import parse_hours
 
 
@@ -126,19 +127,14 @@ def _http_url(value: str, _base: Path) -> str:
     return value.rstrip("/")
 
 
-DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
-
-
 def _database_url(value: str, _base: Path) -> str:
     # The URL itself is never echoed: it may carry a password.
     try:
-        scheme = make_url(value).drivername
+        parsed = make_url(value)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
-        raise ValueError(
-            "无法识别（示例：sqlite:///obligations.db 或 postgresql://用户@主机/库名）"
-        ) from None
-    if scheme not in DATABASE_SCHEMES:
-        raise ValueError(f"的数据库类型 {scheme} 不受支持，可用：sqlite、postgresql")
+        raise ValueError(f"无法识别（示例：{db.EXAMPLE_URLS}）") from None
+    if db.backend_name(parsed) not in db.SCHEMES:
+        raise ValueError(f"的数据库类型 {parsed.drivername} 不受支持，可用：{'、'.join(db.SCHEMES)}")
     return value
 
 

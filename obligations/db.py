@@ -20,7 +20,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlmodel import Session, create_engine
 
@@ -52,9 +52,7 @@ def resolve_url(url: str, base: Path) -> str:
         parsed = make_url(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise DatabaseError(f"无法识别的数据库地址：{mask_password(url)}（示例：{EXAMPLE_URLS}）") from None
-    scheme = parsed.get_backend_name()
-    if scheme == "postgres":
-        scheme = "postgresql"
+    scheme = backend_name(parsed)
     if scheme not in SCHEMES:
         raise DatabaseError(
             f"不支持的数据库类型 {parsed.drivername}：{parsed.render_as_string(hide_password=True)}"
@@ -67,6 +65,12 @@ def resolve_url(url: str, base: Path) -> str:
     if scheme == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+def backend_name(parsed: URL) -> str:
+    """sqlite or postgresql for the URLs we accept (postgres:// is an older spelling), else the URL's own."""
+    name = parsed.get_backend_name()
+    return "postgresql" if name == "postgres" else name
 
 
 def mask_password(text: str) -> str:
