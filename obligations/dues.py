@@ -25,10 +25,9 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from calendars.model import OrgKind
-from calendars.text import control_problem, length_problem, shown
 from obligations import planner
 from obligations.errors import LedgerError
-from obligations.members import MEMBER_ID_MAX, member_problems, read_table, recording_branch
+from obligations.members import member_id_problem, member_problems, read_table, recording_branch
 from obligations.models import DuesPayment, Member, Organization
 from obligations.queries import members_of_branch, organization
 
@@ -109,9 +108,9 @@ def import_file(session: Session, path: Path, *, as_of: dt.date, now: dt.datetim
         member_id, month = cells["member"], cells["month"]
         found: list[str] = []
         key = _month_problem(month, as_of, found)
-        problem = control_problem(member_id) or length_problem(member_id, MEMBER_ID_MAX)
+        problem = member_id_problem(member_id)
         if problem:
-            found.append(f"党员编号 {shown(member_id)!r} {problem}。")
+            found.append(problem)
         elif member_id not in branches:
             found.append(f"{member_id or '（空）'} 不是在册党员。")
         elif key is not None and (member_id, key) in seen:

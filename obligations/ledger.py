@@ -40,6 +40,7 @@ from obligations.models import (
     Position,
     Task,
     Waiver,
+    column_width,
 )
 from obligations.queries import organization
 
@@ -344,7 +345,7 @@ def text_problem(label: str, column: Any, value: str | None, *, multiline: bool 
     if value is None:
         return None
     problem = control_problem(value, multiline=multiline)
-    length = getattr(column.type, "length", None)  # the InstrumentedAttribute of a table column
+    length = column_width(column)
     if problem is None and length is not None:
         problem = length_problem(value, length)
     return f"{label}{problem}。" if problem else None

@@ -12,10 +12,9 @@ from calendars.model import OrgKind
 from calendars.text import control_problem, length_problem, shown
 from obligations import registry
 from obligations.errors import LedgerError, UserError
-from obligations.models import Member, Organization
+from obligations.models import Member, Organization, column_width
 from obligations.queries import organization
 
-MEMBER_ID_MAX = 100  # Member.id's column
 MAX_MEMBERS = 10_000  # one record names at most a large branch's roll; more is a slip
 
 
@@ -28,6 +27,12 @@ def recording_branch(session: Session, code: str) -> Organization:
     return org
 
 
+def member_id_problem(member_id: str) -> str | None:
+    """Why `member_id` as typed cannot be a member's id (a control character, longer than the column)."""
+    problem = control_problem(member_id) or length_problem(member_id, column_width(Member.id) or 0)
+    return f"党员编号 {shown(member_id)!r} {problem}。" if problem else None
+
+
 def member_problems(ids: Sequence[str], members: Mapping[str, Member], branch: Organization) -> list[str]:
     """Why these ids cannot be recorded for the branch: unreadable, too long, named twice, or not among the
     branch's active members (its 党小组 included)."""
@@ -35,9 +40,9 @@ def member_problems(ids: Sequence[str], members: Mapping[str, Member], branch: O
     if len(ids) > MAX_MEMBERS:
         return [f"一次最多登记 {MAX_MEMBERS} 名党员，而不是 {len(ids)} 名。"]
     for member_id in ids:
-        problem = control_problem(member_id) or length_problem(member_id, MEMBER_ID_MAX)
+        problem = member_id_problem(member_id)
         if problem:
-            problems.append(f"党员编号 {shown(member_id)!r} {problem}。")
+            problems.append(problem)
         elif member_id not in members:
             problems.append(f"{member_id} 不是{branch.name}（{branch.code}）的在册党员。")
     twice = sorted(member for member, count in Counter(ids).items() if count > 1)

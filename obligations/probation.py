@@ -29,10 +29,10 @@ from sqlmodel import Session, col, select
 
 from calendars import recurrence
 from calendars.model import Profile
-from calendars.text import control_problem, length_problem, shown
+from calendars.text import shown
 from obligations import ledger, planner
 from obligations.errors import LedgerError, NotFound, UserError
-from obligations.members import MEMBER_ID_MAX
+from obligations.members import member_id_problem
 from obligations.models import Member, Position, ProbationDecision, Task
 from obligations.queries import branch_of
 
@@ -103,9 +103,9 @@ def decide(
     attachments_dir: Path,
 ) -> Decision:
     """Record the 支部大会's decision on a probationary member and apply it to the registry."""
-    problem = control_problem(member_id) or length_problem(member_id, MEMBER_ID_MAX)
+    problem = member_id_problem(member_id)
     if problem:
-        raise UserError(f"党员编号 {shown(member_id)!r} {problem}。")
+        raise UserError(problem)
     member = session.get(Member, member_id)
     if member is None or not member.active:
         raise NotFound(f"没有在册党员 {member_id!r}。可用 obligations org show 查看党员编号。")

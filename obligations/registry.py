@@ -97,7 +97,7 @@ from calendars import tomlfile
 from calendars.model import OrgKind, Profile, Role
 from calendars.text import control_problem, identifier_problem, length_problem
 from obligations.errors import UserError, not_found
-from obligations.models import Member, Organization, Position
+from obligations.models import Member, Organization, Position, column_width
 
 FOUNDING = dt.date(1921, 7, 1)  # 中国共产党成立: no party date can be earlier
 
@@ -322,7 +322,7 @@ def _text(value: object) -> str | None:
 
 def _width(model: Any, column: str) -> int:
     """The width of a text column, as the table declares it (PostgreSQL refuses anything longer)."""
-    length = model.__table__.c[column].type.length
+    length = column_width(getattr(model, column))
     assert isinstance(length, int), f"{model.__name__}.{column} has no width"
     return length
 
