@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from calendars.periods import FOUNDING
 from obligations import planner
 from obligations.errors import LedgerError
 from obligations.members import member_problems, recording_branch
@@ -33,7 +34,6 @@ GRADES = {
 _BY_LABEL = {label: grade for grade, label in GRADES.items()}
 UNQUALIFIED = "unqualified"
 COLUMNS = {"党员编号": "member", "编号": "member", "member": "member", "等次": "grade", "grade": "grade"}
-EARLIEST_YEAR = 1921
 
 
 def grade_of(text: str) -> str:
@@ -69,8 +69,8 @@ def record(
     `decided_on`. Every check runs first; a record with any problem writes nothing (exit 6)."""
     branch = recording_branch(session, org_code)
     problems: list[str] = []
-    if not EARLIEST_YEAR <= year <= as_of.year:
-        problems.append(f"评议年度 {year} 无效：应在 {EARLIEST_YEAR} 年至今年（{as_of.year}）之间。")
+    if not FOUNDING.year <= year <= as_of.year:
+        problems.append(f"评议年度 {year} 无效：应在 {FOUNDING.year} 年至今年（{as_of.year}）之间。")
     if decided_on > as_of:
         problems.append(f"评议日期 {decided_on} 在未来（今天是 {as_of}）。")
     elif decided_on.year < year:

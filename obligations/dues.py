@@ -25,6 +25,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from calendars.model import OrgKind
+from calendars.periods import FOUNDING, LATEST_YEAR
 from obligations import planner
 from obligations.errors import LedgerError
 from obligations.members import member_id_problem, member_problems, read_table, recording_branch
@@ -32,7 +33,6 @@ from obligations.models import DuesPayment, Member, Organization
 from obligations.queries import members_of_branch, organization
 
 LAPSE_MONTHS = 6  # 党章 第九条: 连续六个月不交纳党费
-EARLIEST_MONTH = (1921, 7)  # the Party's founding
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})")
 
 
@@ -44,8 +44,8 @@ def parse_month(text: str) -> tuple[int, int]:
     year, month = int(match.group(1)), int(match.group(2))
     if not 1 <= month <= 12:
         raise ValueError(f"月份 {text!r} 无效：月应在 1–12 之间")
-    if (year, month) < EARLIEST_MONTH or year > 2200:
-        raise ValueError(f"月份 {text!r} 超出范围：应在 1921-07 与 2200-12 之间")
+    if (year, month) < (FOUNDING.year, FOUNDING.month) or year > LATEST_YEAR:
+        raise ValueError(f"月份 {text!r} 超出范围：应在 {FOUNDING:%Y-%m} 与 {LATEST_YEAR}-12 之间")
     return year, month
 
 
@@ -221,7 +221,9 @@ def derive_lapses(session: Session, as_of: dt.date, *, only: Iterable[str] | Non
     if state.dues_checked != month:
         only = None  # the stored facts are all of one month: derive everyone's for this one
     first_months = _first_months(session, None)
-    any_lapsed = select(col(Member.id)).where(col(Member.dues_lapsed_from).is_not(None)).limit(1)
+    # A range, not IS NOT NULL: SQLite scans the whole member table for the latter, and this probe runs before
+    # every plan check (each `due`, each daemon tick). Every lapse is a real date, after the founding.
+    any_lapsed = select(col(Member.id)).where(col(Member.dues_lapsed_from) >= FOUNDING).limit(1)
     if not first_months and session.scalar(any_lapsed) is None:
         return  # no branch keeps dues records: nothing to derive, and nothing written (a read stays a read)
     groups = dict(

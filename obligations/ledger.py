@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from calendars import recurrence
 from calendars.expand import duty_name, period_label
 from calendars.model import Evidence, Profile, Quorum, RecordSpec, Role, Rule, RuleKind, Unit
-from calendars.periods import parse_key
+from calendars.periods import FOUNDING, parse_key
 from calendars.text import control_problem, length_problem, shown
 from obligations import attachments, escalation, planner, roster
 from obligations.db import chunks
@@ -52,7 +52,6 @@ MAX_POSTPONEMENT_YEARS = 1  # 《中国共产党基层组织选举工作条例�
 # entered once, cannot credit more than a whole year's requirement.
 MAX_HOURS = 56.0
 MAX_ATTENDEES = 10_000  # more than any grassroots 党委's 党员大会; a larger count is a slip of the keyboard
-EARLIEST = dt.date(1921, 7, 1)  # the Party's founding: no activity of a party organization is older
 MAX_EXTENSION_YEARS = 5  # an extension longer than a term of office is not a postponement
 
 
@@ -260,8 +259,8 @@ def _check(
     day = activity.held_on
     if day > as_of:
         problems.append(f"日期 {day} 在未来（今天是 {as_of}）：只能记录已经开展的活动。")
-    if day < EARLIEST:
-        problems.append(f"日期 {day} 早于建党（{EARLIEST}），请检查年份。")
+    if day < FOUNDING:
+        problems.append(f"日期 {day} 早于建党（{FOUNDING}），请检查年份。")
     for task in tasks:
         title = _title(profile, task)
         if task.status == "waived":

@@ -95,11 +95,10 @@ from typing import Any, TypeVar
 
 from calendars import tomlfile
 from calendars.model import OrgKind, Profile, Role
+from calendars.periods import FOUNDING
 from calendars.text import control_problem, identifier_problem, length_problem
 from obligations.errors import UserError, not_found
 from obligations.models import Member, Organization, Position, column_width
-
-FOUNDING = dt.date(1921, 7, 1)  # 中国共产党成立: no party date can be earlier
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from calendars.model import Profile
+from calendars.periods import FOUNDING, LATEST_YEAR
 from calendars.problems import ProblemsError
 from calendars.workdays import WorkCalendar
 from obligations import db, planner, queries
@@ -240,7 +241,7 @@ def format_option(*choices: str) -> Callable[[Callable[..., Any]], Callable[...,
 
 # --as-of: one parser for every command. Dates and times are party time (Beijing) unless they carry an offset;
 # a bare date is 09:00 that day. Commands about days use the date, `remind` and `daemon` the instant.
-EARLIEST_YEAR, LATEST_YEAR = 1921, 2200  # far from datetime's limits, which the planner adds years to
+EARLIEST_YEAR = FOUNDING.year
 _AS_OF = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?")
 AS_OF_FORMS = '2026-11-23、"2026-11-23 09:00"（北京时间）或 2026-11-23T01:00:00Z、2026-11-23T09:00:00+08:00'
 

@@ -10,6 +10,7 @@ import click
 from sqlmodel import Session
 
 from calendars.model import ORG_KIND_LABELS, ROLE_LABELS, OrgKind, Role
+from calendars.periods import FOUNDING
 from calendars.text import shown
 from obligations import db, importer, planner, queries, render, roster
 from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app
@@ -17,7 +18,6 @@ from obligations.config import example
 from obligations.demo import check_only_demo, demo_registry, settle_history
 from obligations.errors import UserError
 from obligations.registry import (
-    FOUNDING,
     Registry,
     RegistryError,
     read_registry,

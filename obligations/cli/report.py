@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
+from calendars.periods import LATEST_YEAR
 from calendars.text import shown
 from obligations import render, report_html
 from obligations.cli.app import (
     EARLIEST_YEAR,
-    LATEST_YEAR,
     App,
     as_of_date,
     as_of_option,
