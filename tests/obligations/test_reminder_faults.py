@@ -112,16 +112,22 @@ def _wait(predicate: object, timeout: float = 30.0) -> None:
     raise AssertionError("timed out")
 
 
+def _killed_mid_delivery(base: list[str], handler: SlowSink, *, after: int) -> subprocess.Popen[bytes]:
+    """A `remind` sending slowly, killed with SIGKILL once the peer has taken `after` messages."""
+    handler.delay = 0.3
+    process = _remind(base, "2026-01-26 09:00")
+    _wait(lambda: len(handler.keys) >= after)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    return process
+
+
 def test_a_sweep_killed_mid_delivery_loses_nothing_and_duplicates_at_most_one(
     demo: tuple[list[str], str], sink: tuple[SlowSink, int]
 ) -> None:
     base, url = demo
     handler, _ = sink
-    handler.delay = 0.3
-    process = _remind(base, "2026-01-26 09:00")
-    _wait(lambda: len(handler.keys) >= 3)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=10)
+    _killed_mid_delivery(base, handler, after=3)
     delivered_before = len(handler.keys)
     messages = _messages(url)
     assert len(messages) > delivered_before, "the kill came too late to test anything"
@@ -220,11 +226,7 @@ def test_messages_claimed_by_a_killed_process_are_released_at_the_next_start(
 ) -> None:
     base, url = demo
     handler, _ = sink
-    handler.delay = 0.3
-    process = _remind(base, "2026-01-26 09:00")
-    _wait(lambda: len(handler.keys) >= 2)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=10)
+    process = _killed_mid_delivery(base, handler, after=2)
     claimed = [m for m in _messages(url) if m.state == "sending"]
     assert claimed and all(m.claimed_by and m.claimed_by.endswith(f":{process.pid}") for m in claimed)
     assert "中断" in _status(base)
