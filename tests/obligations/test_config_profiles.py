@@ -17,15 +17,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from calendars.model import Profile
-from calendars.profiles import load_profiles
-from calendars.workdays import WorkCalendar
-from obligations import db, reminders
+from obligations import db
 from obligations.cli import cli
 from obligations.config import ConfigError
-from obligations.daemon import Daemon
-from obligations.escalation import PARTY_TIME, OfficeHours
 from obligations.models import OutboxMessage, Reminder, Sweep, Task
 from tests.obligations.conftest import POSITIONS, REGISTRY, _members
+from tests.obligations.test_daemon import daemon_on
 
 COUNTY = '[profile]\nid = "county"\ntitle = "某县"\nextends = "national"\n'
 
@@ -134,17 +131,7 @@ def test_a_daemon_tick_that_cannot_load_the_profiles_writes_nothing(
     def broken(_session: Session) -> Mapping[str, Profile]:
         raise ConfigError("config.toml：[profiles] directory 指定的目录 /srv/local 不存在")
 
-    service = Daemon(
-        engine=engine,
-        profiles=load_profiles(),
-        channels={},
-        settings=reminders.Settings(OfficeHours.parse("08:30-18:00", WorkCalendar()), ("console",)),
-        sweep_minutes=5,
-        replan_at=dt.time(6, 0),
-        horizon_years=1,
-        clock=lambda: dt.datetime(2026, 11, 23, 9, 0, tzinfo=PARTY_TIME),
-        reload_profiles=broken,
-    )
+    service = daemon_on(engine, reload_profiles=broken)
 
     async def ticks() -> None:
         await service.sweep_once()

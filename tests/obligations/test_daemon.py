@@ -6,8 +6,10 @@ import asyncio
 import datetime as dt
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from calendars.profiles import load_profiles
@@ -20,8 +22,13 @@ from tests.obligations.sqlite_lock import write_lock_held
 
 
 def _daemon(url: str, busy_timeout: float = 30) -> Daemon:
+    return daemon_on(db.make_engine(url, create=True, busy_timeout=busy_timeout))
+
+
+def daemon_on(engine: Engine, **fields: Any) -> Daemon:
+    """A daemon on `engine` whose clock stands at Monday 2026-11-23 09:00, with no channels."""
     return Daemon(
-        engine=db.make_engine(url, create=True, busy_timeout=busy_timeout),
+        engine=engine,
         profiles=load_profiles(),
         channels={},
         settings=reminders.Settings(OfficeHours.parse("08:30-18:00", WorkCalendar()), ("console",)),
@@ -29,6 +36,7 @@ def _daemon(url: str, busy_timeout: float = 30) -> Daemon:
         replan_at=dt.time(6, 0),
         horizon_years=1,
         clock=lambda: dt.datetime(2026, 11, 23, 9, 0, tzinfo=PARTY_TIME),
+        **fields,
     )
 
 
