@@ -352,11 +352,10 @@ def headcounts(session: Session, profiles: Mapping[str, Profile]) -> dict[str, t
 def profiles_in_use(session: Session) -> set[str]:
     """The effective profiles of active organizations and of every organization with open tasks: the
     profiles that planning and reminding need (a task whose profile is missing would lose its reminders)."""
-    with_open_tasks = select(col(Task.org)).where(col(Task.status) == "open").distinct()
-    return set(
-        session.exec(
-            select(col(Organization.effective_profile))
-            .where(col(Organization.active).is_(True) | col(Organization.code).in_(with_open_tasks))
-            .distinct()
-        )
-    )
+    # Runs before every plan check and sweep: the open tasks are probed per inactive organization through the
+    # (org, due) index, never read whole (a city has millions of them; inactive organizations are few).
+    profile = col(Organization.effective_profile)
+    active = select(profile).where(col(Organization.active).is_(True)).distinct()
+    open_task = select(col(Task.id)).where(col(Task.org) == col(Organization.code), col(Task.status) == "open")
+    pruned = select(profile).where(col(Organization.active).is_(False), open_task.exists()).distinct()
+    return {*session.exec(active), *session.exec(pruned)}
