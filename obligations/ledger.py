@@ -28,7 +28,6 @@ from calendars.model import Evidence, Profile, Quorum, RecordSpec, Role, Rule, R
 from calendars.periods import FOUNDING, parse_key
 from calendars.text import control_problem, length_problem, shown
 from obligations import attachments, escalation, planner, roster
-from obligations.db import chunks
 from obligations.errors import LedgerError, UserError, not_found
 from obligations.models import (
     Attachment,
@@ -165,7 +164,7 @@ def record(
     org = session.get(Organization, held_by or tasks[0].org)
     assert org is not None
     profile = profiles.get(org.effective_profile)
-    members = _members_of(session, org)
+    members = roster.voting_member_rows(session, org.code)
     problems = _check(session, profile, org, tasks, activity, members, as_of)
     if problems:
         raise LedgerError(problems)
@@ -231,19 +230,6 @@ def _recorded(session: Session, fingerprint: str) -> Completion | None:
             col(Completion.fingerprint) == fingerprint, col(Completion.undone_at).is_(None)
         )
     ).first()
-
-
-def _members_of(session: Session, org: Organization) -> dict[str, Member]:
-    """The members a record of `org` may name and its quorum counts: its branch's, 党小组 included (a group
-    member's 转正 is decided by the 支部大会, where the branch's other members attend and vote)."""
-    ids = [
-        member.id for member in roster.load(session, around=org.code, inactive=True).voting_members(org.code)
-    ]
-    found: dict[str, Member] = {}
-    for part in chunks(ids, planner.CHUNK):
-        for member in session.exec(select(Member).where(col(Member.id).in_(part))):
-            found[member.id] = member
-    return found
 
 
 def _check(

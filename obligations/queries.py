@@ -104,22 +104,13 @@ def organization(session: Session, code: str) -> Organization:
 
 def branch_of(session: Session, member: Member) -> Organization:
     """The organization whose 支部大会 a member belongs to: their own, or the branch (or general branch) of
-    the 党小组 they sit in — a 党小组 is part of its branch, not a separate body."""
-    org = organization(session, member.org)
-    if org.kind == OrgKind.GROUP.value and org.parent is not None:
-        return organization(session, org.parent)
-    return org
+    the 党小组 they sit in (the read model's rule, roster.Roster.branch_of)."""
+    return organization(session, roster.load(session, around=member.org).branch_of(member.org))
 
 
-def members_of_branch(session: Session, branch: Organization, *, active: bool = True) -> list[Member]:
-    """The branch's members, those of its 党小组 included."""
-    groups = select(col(Organization.code)).where(
-        col(Organization.parent) == branch.code, col(Organization.kind) == OrgKind.GROUP.value
-    )
-    query = select(Member).where((col(Member.org) == branch.code) | col(Member.org).in_(groups))
-    if active:
-        query = query.where(col(Member.active).is_(True))
-    return list(session.exec(query.order_by(col(Member.id))).all())
+def members_of_branch(session: Session, branch: Organization) -> list[Member]:
+    """The branch's active members, those of its 党小组 included, by id."""
+    return sorted(roster.voting_member_rows(session, branch.code).values(), key=lambda member: member.id)
 
 
 def subtree_filter(root: Organization) -> ColumnElement[bool]:
@@ -356,6 +347,8 @@ def profiles_in_use(session: Session) -> set[str]:
     # (org, due) index, never read whole (a city has millions of them; inactive organizations are few).
     profile = col(Organization.effective_profile)
     active = select(profile).where(col(Organization.active).is_(True)).distinct()
-    open_task = select(col(Task.id)).where(col(Task.org) == col(Organization.code), col(Task.status) == "open")
+    open_task = select(col(Task.id)).where(
+        col(Task.org) == col(Organization.code), col(Task.status) == "open"
+    )
     pruned = select(profile).where(col(Organization.active).is_(False), open_task.exists()).distinct()
     return {*session.exec(active), *session.exec(pruned)}

@@ -283,3 +283,14 @@ class Roster:
 
 def load(session: Session, around: str | None = None, *, inactive: bool = False) -> Roster:
     return Roster.load(session, around, inactive=inactive)
+
+
+def voting_member_rows(session: Session, code: str) -> dict[str, Member]:
+    """The active members a record of `code` may name and its quorum counts, as rows: its branch's, 党小组
+    included (a group member's 转正 is decided by the 支部大会, where the branch's other members vote)."""
+    ids = [member.id for member in load(session, around=code, inactive=True).voting_members(code)]
+    found: dict[str, Member] = {}
+    for start in range(0, len(ids), 500):  # IN (...) lists within both drivers' parameter limits
+        for member in session.scalars(select(Member).where(col(Member.id).in_(ids[start : start + 500]))):
+            found[member.id] = member
+    return found
