@@ -30,9 +30,7 @@ def identifier_problem(value: str, *, max_length: int = IDENTIFIER_MAX) -> str |
     """Why `value` cannot be a code or an id, or None."""
     if not IDENTIFIER.fullmatch(value):
         return f"{value!r} {IDENTIFIER_RULE}"
-    if len(value) > max_length:
-        return f"不能超过 {max_length} 个字符（现为 {len(value)} 个）"
-    return None
+    return length_problem(value, max_length)
 
 
 def control_problem(value: str, *, multiline: bool = False) -> str | None:
