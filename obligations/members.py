@@ -60,6 +60,8 @@ def read_table(
     """The rows of a spreadsheet's CSV (UTF-8 or GB18030, as registry imports read them), each as its row
     number and the cells of the known `headers` (header text -> field), stripped; blank rows skipped."""
     file = str(path)
+    if not path.is_file():  # a pipe or a device would be read for ever
+        raise LedgerError([f"{file}：{registry.NOT_A_REGULAR_FILE}。"])
     if path.stat().st_size > MAX_FILE_BYTES:
         raise LedgerError([f"{file}：文件超过 {MAX_FILE_BYTES // 1024 // 1024} MB，请分批导入。"])
     text = registry._decode(path.read_bytes())

@@ -237,13 +237,18 @@ _K = TypeVar("_K")
 _R = TypeVar("_R", OrgRecord, MemberRecord, PositionRecord)
 
 
+NOT_A_REGULAR_FILE = "不是普通文件（不能是目录、管道或设备）"
+
+
 def read_registry(path: Path) -> Registry:
     """The records in `path` (.toml: orgs, members and positions; .csv: members).
 
     Raises RegistryError listing every problem found while reading.
     """
     suffix = path.suffix.lower()
-    if suffix == ".toml":
+    if path.exists() and not path.is_file():  # a pipe or a device would be read for ever
+        registry, problems = Registry(), [Problem(str(path), None, None, NOT_A_REGULAR_FILE)]
+    elif suffix == ".toml":
         registry, problems = _read_toml(path)
     elif suffix == ".csv":
         registry, problems = _read_csv(path)
