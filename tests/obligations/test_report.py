@@ -500,3 +500,30 @@ def test_chromium_renders_the_page_as_a_screenshot_a_dom_and_a_pdf(
     assert document.startswith(b"%PDF-") and len(document) > 20_000
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", document))
     assert pages >= 4, f"expected a page per section, got {pages} pages"
+
+
+# The width the page lays out at, measured by the browser itself: a script added to a copy of the page writes
+# it into the title, which --dump-dom prints.
+_MEASURE = (
+    "<script>document.title = 'width=' + document.documentElement.scrollWidth + '/' + window.innerWidth;"
+    "</script></body>"
+)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("window", [390, 1280])
+def test_the_page_fits_a_phone_and_a_desktop_without_scrolling_sideways(
+    scenario: Workspace, tmp_path: Path, window: int
+) -> None:
+    """Wide tables scroll inside their section; the page itself never does (a 390 px phone in 企业微信)."""
+    chromium = _chromium()
+    html = _html(scenario, tmp_path / "report.html", *AS_OF)
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.replace("</body>", _MEASURE), encoding="utf-8")
+    dom = _headless(
+        chromium, tmp_path / "profile", f"--window-size={window},900", "--dump-dom", probe.as_uri()
+    )
+    found = re.search(r"<title>width=(\d+)/(\d+)</title>", dom.stdout)
+    assert found, dom.stderr[-2000:]
+    page_width, viewport = int(found[1]), int(found[2])
+    assert page_width <= viewport, f"the page is {page_width} px wide in a {viewport} px window"
