@@ -298,7 +298,7 @@ _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).fr
   .subtitle { text-align: center; margin: 0 0 1.2em; }
   h2 { font-size: 13pt; border-left: 4px solid #b00; padding-left: 0.4em; margin: 1.2em 0 0.4em; page-break-after: avoid; }
   table { border-collapse: collapse; width: 100%; table-layout: fixed; page-break-inside: auto; }
-  th, td { border: 1px solid #000; padding: 3px 4px; vertical-align: top; text-align: left; }
+  th, td { border: 1px solid #000; padding: 3px 4px; vertical-align: top; text-align: left; overflow-wrap: anywhere; }
   th { background: #f2f2f2; }
   tr { page-break-inside: avoid; }
   td.date { white-space: nowrap; }
@@ -307,6 +307,9 @@ _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).fr
   tr.undone td.state { text-decoration: none; color: #b00; }
   .empty { color: #666; text-align: center; }
   .summary { margin-top: 1.2em; }
+  .sheet { overflow-x: auto; }
+  /* On a phone the 13 columns keep a legible width and scroll inside their sheet; print keeps A4's width. */
+  @media screen and (max-width: 1120px) { table { min-width: 1100px; } }
   @media print { h2 { break-after: avoid; } }
 </style>
 </head>
@@ -315,6 +318,7 @@ _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).fr
 <p class="subtitle">{{ book.org_name }}（{{ book.org }}）　{{ book.year }}年度</p>
 {% for name, entries in book.sections %}
 <h2>{{ name }}</h2>
+<div class="sheet">
 <table>
 <colgroup>{% for width in widths %}<col style="width: {{ width }}%">{% endfor %}</colgroup>
 <thead><tr><th>编号</th><th>日期</th><th>组织</th><th>地点</th><th>方式</th><th>主持人</th><th>参加人员</th><th>缺席人员及原因</th><th>主题和内容</th><th>学时</th><th>计入职责</th><th>附件</th><th>状态</th></tr></thead>
@@ -328,6 +332,7 @@ _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).fr
 {% endfor %}
 </tbody>
 </table>
+</div>
 {% endfor %}
 <p class="summary">共 {{ book.entries|length }} 条记录，其中已撤销 {{ withdrawn }} 条。一次活动计入多项职责的，在各项下分别列出。</p>
 </body>

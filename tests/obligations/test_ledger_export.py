@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.obligations.conftest import run
+from tests.obligations.test_report import _chromium, _headless
 
 AS_OF = ("--as-of", "2026-11-21")
 HEADERS = [
@@ -152,3 +153,34 @@ def test_html_is_one_escaped_self_contained_printable_page(
 def test_an_unknown_organization_is_one_chinese_error(imported: tuple[Path, str]) -> None:
     result = run(imported, "ledger", "--org", "jg.b9", "--year", "2026")
     assert result.exit_code == 2 and "没有组织 'jg.b9'" in result.stderr and "Traceback" not in result.stderr
+
+
+# Cells whose text runs over their border, counted by the browser: a script added to a copy of the page writes
+# the count and the page's width into the title, which --dump-dom prints.
+_MEASURE = (
+    "<script>var over = Array.from(document.querySelectorAll('td'))"
+    ".filter(function (cell) { return cell.scrollWidth > cell.clientWidth + 1; });"
+    "document.title = 'over=' + over.length + ' width=' + document.documentElement.scrollWidth + '/'"
+    " + window.innerWidth + ' first=' + (over.length ? over[0].textContent.slice(0, 40) : '');"
+    "</script></body>"
+)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("window", [390, 1280])
+def test_html_reads_on_a_phone_and_a_desktop_without_text_running_over_its_cell(
+    imported: tuple[Path, str], book: dict[str, int], tmp_path: Path, window: int
+) -> None:
+    """On a phone the sheets scroll sideways inside the page; no date or name spills into the next column."""
+    chromium = _chromium()
+    target = tmp_path / "ledger.html"
+    run(imported, "ledger", "--org", "jg.b1", "--year", "2026", "--format", "html", "--output", str(target))
+    probe = tmp_path / "probe.html"
+    probe.write_text(target.read_text(encoding="utf-8").replace("</body>", _MEASURE), encoding="utf-8")
+    dom = _headless(
+        chromium, tmp_path / "profile", f"--window-size={window},900", "--dump-dom", probe.as_uri()
+    )
+    found = re.search(r"<title>over=(\d+) width=(\d+)/(\d+) first=([^<]*)</title>", dom.stdout)
+    assert found, dom.stderr[-2000:]
+    assert int(found[1]) == 0, f"{found[1]} cells overflow at {window} px, the first: {found[4]!r}"
+    assert int(found[2]) <= int(found[3]), "the page itself scrolls sideways"
