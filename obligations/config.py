@@ -127,6 +127,24 @@ def _http_url(value: str, _base: Path) -> str:
     return value.rstrip("/")
 
 
+# The file types a record may carry (minutes, photos, documents), recognised by content, not by name.
+UPLOAD_TYPES = ("pdf", "jpg", "png", "docx", "xlsx", "doc", "xls")
+
+
+def _upload_types(value: list[str], _base: Path) -> tuple[str, ...]:
+    if not value:
+        raise ValueError("不能为空")
+    return tuple(dict.fromkeys(value))
+
+
+def _public_url(value: str, _base: Path) -> str:
+    url = _http_url(value, _base)
+    parsed = urlsplit(url)
+    if parsed.query or parsed.fragment or parsed.username or parsed.password:
+        raise ValueError("只能是地址和路径（不含 ?、# 或用户名密码）")
+    return url.rstrip("/")
+
+
 def _database_url(value: str, _base: Path) -> str:
     # The URL itself is never echoed: it may carry a password.
     try:
@@ -323,6 +341,59 @@ SPEC: tuple[Key, ...] = (
         "console 渠道写入的文件（为空则打印到屏幕）",
         convert=_optional_path,
     ),
+    Key(
+        "web",
+        "public_url",
+        str,
+        "http://127.0.0.1:8080",
+        "党务工作台（obligations serve）对外的地址，提醒中的链接以此开头；经 HTTPS 反向代理时写 https://…",
+        convert=_public_url,
+    ),
+    Key(
+        "web",
+        "session_hours",
+        int,
+        8,
+        "登录后多久不操作即需重新登录（小时）",
+        minimum=1,
+        maximum=720,
+    ),
+    Key(
+        "web",
+        "login_attempts",
+        int,
+        5,
+        "连续输错密码几次后锁定账号",
+        minimum=1,
+        maximum=100,
+    ),
+    Key(
+        "web",
+        "lockout_minutes",
+        int,
+        15,
+        "账号锁定多少分钟",
+        minimum=1,
+        maximum=1440,
+    ),
+    Key(
+        "web",
+        "upload_max_mb",
+        int,
+        20,
+        "单个上传文件的大小上限（MB）",
+        minimum=1,
+        maximum=100,
+    ),
+    Key(
+        "web",
+        "allowed_types",
+        list,
+        list(UPLOAD_TYPES),
+        "允许上传的文件类型（按文件内容识别）",
+        choices=UPLOAD_TYPES,
+        convert=_upload_types,
+    ),
     Key("profiles", "default", str, "national", "组织未指定职责日历时使用的职责日历编号"),
     Key(
         "profiles",
@@ -410,6 +481,21 @@ class NotifiersConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    public_url: str
+    session_hours: int
+    login_attempts: int
+    lockout_minutes: int
+    upload_max_mb: int
+    allowed_types: tuple[str, ...]
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies go only over HTTPS when people open the desk through HTTPS."""
+        return self.public_url.startswith("https://")
+
+
+@dataclass(frozen=True)
 class ProfilesConfig:
     default: str
     directory: Path | None
@@ -429,6 +515,7 @@ class Config:
     reminders: RemindersConfig
     notifiers: NotifiersConfig
     profiles: ProfilesConfig
+    web: WebConfig
     calendar: Mapping[int, YearArrangement] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
@@ -460,6 +547,7 @@ def _assemble(
             console=ConsoleConfig(**sections["notifiers.console"]),
         ),
         profiles=ProfilesConfig(**sections["profiles"]),
+        web=WebConfig(**sections["web"]),
         calendar=calendar,
         warnings=warnings,
     )

@@ -180,6 +180,13 @@ class Completion(SQLModel, table=True):
     recorded_at: dt.datetime
     undone_at: dt.datetime | None = None
     undo_reason: str | None = None
+    # Who recorded and who withdrew it, through which channel (cli, web) and from which address.
+    recorded_by: str | None = Field(default=None, max_length=100)
+    recorded_via: str | None = Field(default=None, max_length=10)
+    recorded_from: str | None = Field(default=None, max_length=100)
+    undone_by: str | None = Field(default=None, max_length=100)
+    undone_via: str | None = Field(default=None, max_length=10)
+    undone_from: str | None = Field(default=None, max_length=100)
 
 
 class CompletionTask(SQLModel, table=True):
@@ -227,6 +234,9 @@ class Waiver(SQLModel, table=True):
     approved_by: str | None = Field(default=None, max_length=200)
     previous_due: dt.date
     granted_at: dt.datetime
+    granted_via: str | None = Field(default=None, max_length=10)  # cli | web
+    granted_from: str | None = Field(default=None, max_length=100)
+    request_id: int | None = Field(default=None, foreign_key="waiver_request.id")
 
 
 class ProbationDecision(SQLModel, table=True):
@@ -367,3 +377,94 @@ class Sweep(SQLModel, table=True):
     sent: int = 0
     failed: int = 0
     error: str | None = Field(default=None, max_length=500)
+
+
+class WaiverRequest(SQLModel, table=True):
+    """An extension or exemption asked for by a branch (secretary) and decided by the parent's 组织员."""
+
+    __tablename__ = "waiver_request"
+    __table_args__ = (Index("ix_waiver_request_state_task", "state", "task_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    kind: str = Field(max_length=10)  # extension | exemption
+    until: dt.date | None = None  # the new due date asked for (extension)
+    reason: str = Field(max_length=500)
+    state: str = Field(default="pending", max_length=10)  # pending | approved | rejected | withdrawn
+    requested_by: str = Field(max_length=100)
+    requested_at: dt.datetime
+    requested_via: str = Field(max_length=10)
+    requested_from: str | None = Field(default=None, max_length=100)
+    decided_by: str | None = Field(default=None, max_length=100)
+    decided_at: dt.datetime | None = None
+    decided_via: str | None = Field(default=None, max_length=10)
+    decided_from: str | None = Field(default=None, max_length=100)
+    decision_note: str | None = Field(default=None, max_length=500)
+
+
+class Account(SQLModel, table=True):
+    """A registry member who may sign in to the desk. Roles are never stored: they come from the registry."""
+
+    __tablename__ = "account"
+
+    member: str = Field(primary_key=True, foreign_key="member.id", max_length=100)
+    password_hash: str | None = Field(default=None, max_length=300)  # argon2; None: WeCom sign-in only
+    disabled: bool = False
+    failed_logins: int = 0  # consecutive failures since the last success
+    locked_until: dt.datetime | None = None
+    created_at: dt.datetime
+    password_changed_at: dt.datetime | None = None
+    last_login_at: dt.datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random id, the table only its hash (revocable, idle timeout)."""
+
+    __tablename__ = "web_session"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    member: str = Field(foreign_key="member.id", index=True, max_length=100)
+    csrf_token: str = Field(max_length=64)
+    method: str = Field(max_length=10)  # password | wecom
+    created_at: dt.datetime
+    last_seen: dt.datetime
+    address: str | None = Field(default=None, max_length=100)
+    revoked_at: dt.datetime | None = None
+
+
+class FeedToken(SQLModel, table=True):
+    """A member's calendar subscription: the URL carries a random token, the table only its hash."""
+
+    __tablename__ = "feed_token"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    member: str = Field(foreign_key="member.id", index=True, max_length=100)
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+
+class AppSecret(SQLModel, table=True):
+    """Keys the application generates once and every process shares (the signing key of reminder links)."""
+
+    __tablename__ = "app_secret"
+
+    name: str = Field(primary_key=True, max_length=50)
+    value: str = Field(max_length=200)
+    created_at: dt.datetime
+
+
+class AuditEvent(SQLModel, table=True):
+    """Every sign-in, refusal and write: who, when, through which channel, from where (kept ≥ 6 months)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_actor_at", "actor", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(index=True)
+    actor: str | None = Field(default=None, max_length=100)  # member id (web) or OS user (cli); None: unknown
+    channel: str = Field(max_length=10)  # cli | web
+    address: str | None = Field(default=None, max_length=100)
+    action: str = Field(max_length=30)  # login | login_failed | logout | refused | record | undo | …
+    target: str | None = Field(default=None, max_length=200)  # task:64, completion:12, org:jg.b1, /org/x
+    outcome: str = Field(max_length=10)  # ok | refused | failed
+    detail: str | None = Field(default=None, max_length=500)

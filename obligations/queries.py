@@ -67,6 +67,7 @@ class DueRow:
     days_left: int
     filing: str | None = None  # pending | filed (报上级党组织备案), for done tasks whose rule asks for it
     filed_on: dt.date | None = None
+    citation: str = ""  # the duty's 依据, for people (not part of the machine form)
 
     def record(self) -> dict[str, object]:
         """The stable machine form (`due --format json|csv`)."""
@@ -142,6 +143,7 @@ def due_rows(
     overdue_only: bool = False,
     include_all: bool = False,
     rule: str | None = None,
+    mine: Mine | None = None,
 ) -> list[DueRow]:
     return list(
         iter_due_rows(
@@ -153,8 +155,25 @@ def due_rows(
             overdue_only=overdue_only,
             include_all=include_all,
             rule=rule,
+            mine=mine,
         )
     )
+
+
+@dataclass(frozen=True)
+class Mine:
+    """One person's tasks: those assigned to them, their own (学时, 政治生日 …) and every task of the
+    organizations they record for."""
+
+    member: str
+    orgs: frozenset[str] = frozenset()
+
+    def condition(self) -> ColumnElement[bool]:
+        own = and_(col(Task.subject) == self.member, col(Task.subject_kind) != "org")
+        held = col(Task.assignee) == self.member
+        if not self.orgs:
+            return or_(held, own)
+        return or_(held, own, col(Task.org).in_(sorted(self.orgs)))
 
 
 def iter_due_rows(
@@ -167,6 +186,7 @@ def iter_due_rows(
     overdue_only: bool = False,
     include_all: bool = False,
     rule: str | None = None,
+    mine: Mine | None = None,
 ) -> Iterator[DueRow]:
     """The tasks `due` lists, in due-date order, streamed: a whole city's list need not fit in memory.
 
@@ -199,6 +219,8 @@ def iter_due_rows(
         query = query.where(_in_subtree(session, organization(session, org)))
     if rule is not None:
         query = query.where(col(Task.rule) == rule)
+    if mine is not None:
+        query = query.where(mine.condition())
     if overdue_only:
         query = query.where(col(Task.status) == "open", col(Task.due) < as_of)
     elif not include_all:
@@ -213,7 +235,8 @@ def iter_due_rows(
             or_(col(Task.status) == "open", still_to_file), col(Task.due) <= as_of + dt.timedelta(days=within)
         )
     query = query.order_by(col(Task.due), col(Task.org), col(Task.rule), col(Task.subject), col(Task.period))
-    rules: dict[tuple[str, str], tuple[str, bool]] = {}  # (profile, rule) -> title, files with the parent
+    # (profile, rule) -> title, files with the parent, citation
+    rules: dict[tuple[str, str], tuple[str, bool, str]] = {}
     result = session.execute(query.execution_options(yield_per=2000))
     for chunk in result.partitions():
         wanted = {row.assignee for row in chunk if row.assignee} | {
@@ -228,8 +251,9 @@ def iter_due_rows(
                 known = rules[(row.effective_profile, row.rule)] = (
                     defined.title if defined else row.rule,
                     defined is not None and defined.record.file_with_parent,
+                    defined.citation if defined else "",
                 )
-            title, files = known
+            title, files, citation = known
             filing = filing_state(files, row.status, row.filed_on)
             if row.status == "done" and not files and not include_all:
                 continue  # a rule another profile files: this organization's done task is not listed
@@ -253,6 +277,7 @@ def iter_due_rows(
                 days_left=(row.due - as_of).days,
                 filing=filing,
                 filed_on=row.filed_on if filing else None,
+                citation=citation,
             )
 
 
