@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import os
 import socket
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from obligations import accounts, audit
 from obligations.cli.app import App, AsOf, cli, now_utc, pass_app
 from obligations.render import table
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 _PASSWORD_HELP = (
     "从标准输入读取密码（一行），例如 printf '%s\\n' \"$PW\" | obligations user add m01 --password-stdin。"
@@ -233,7 +239,7 @@ def serve(app: App, host: str, port: int, proxy: bool) -> None:
 
     from obligations.web import create_app
 
-    web_app = create_app(app.config, app.engine, app.profiles)
+    web_app = create_app(app.config, app.engine, app.profiles, clock=now_utc)
     uvicorn.run(
         web_app,
         host=host,
@@ -243,3 +249,17 @@ def serve(app: App, host: str, port: int, proxy: bool) -> None:
         server_header=False,
         log_config=None,
     )
+
+
+def asgi() -> Starlette:
+    """The desk for an ASGI server started on its own, configured like the command line (OBLIGATIONS_CONFIG,
+    OBLIGATIONS_DATABASE_URL): `gunicorn -k uvicorn_worker.UvicornWorker 'obligations.cli.web:asgi()'`."""
+    from obligations.web import create_app
+
+    config_path = os.environ.get("OBLIGATIONS_CONFIG")
+    app = App(
+        config_path=Path(config_path or "config.toml"),
+        db_url=os.environ.get("OBLIGATIONS_DATABASE_URL"),
+        config_required=config_path is not None,
+    )
+    return create_app(app.config, app.engine, app.profiles, clock=now_utc)

@@ -155,12 +155,13 @@ def create_app(
     engine: Engine,
     profiles: Mapping[str, Profile],
     *,
-    clock: Callable[[], dt.datetime] | None = None,
+    clock: Callable[[], dt.datetime],
 ) -> Starlette:
+    """The desk over `engine`. `clock` tells the time (the entry points pass the real one, tests their own)."""
     app = Starlette(
         routes=routes(),
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
-    app.state.desk = Desk(config, engine, profiles, clock or (lambda: dt.datetime.now(dt.UTC)))
+    app.state.desk = Desk(config, engine, profiles, clock)
     app.add_middleware(SecurityHeaders)
     return app
