@@ -138,6 +138,8 @@ def _upload_types(value: list[str], _base: Path) -> tuple[str, ...]:
 
 
 def _public_url(value: str, _base: Path) -> str:
+    if not value:
+        return ""
     url = _http_url(value, _base)
     parsed = urlsplit(url)
     if parsed.query or parsed.fragment or parsed.username or parsed.password:
@@ -345,8 +347,9 @@ SPEC: tuple[Key, ...] = (
         "web",
         "public_url",
         str,
-        "http://127.0.0.1:8080",
-        "党务工作台（obligations serve）对外的地址，提醒中的链接以此开头；经 HTTPS 反向代理时写 https://…",
+        "",
+        "党务工作台（obligations serve）对外的地址，如 https://dangjian.example.org；提醒的每一项附上以此开头的"
+        "登记链接（为空则不附链接）",
         convert=_public_url,
     ),
     Key(

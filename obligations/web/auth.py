@@ -127,8 +127,11 @@ def same_origin(request: Request) -> bool:
         return False
     parts = urlsplit(sent)
     origin = f"{parts.scheme}://{parts.netloc}".lower()
-    public = urlsplit(desk_of(request).config.web.public_url)
     own = f"{request.url.scheme}://{request.url.netloc}".lower()
+    public_url = desk_of(request).config.web.public_url
+    if not public_url:
+        return origin == own
+    public = urlsplit(public_url)
     return origin in {f"{public.scheme}://{public.netloc}".lower(), own}
 
 
