@@ -311,6 +311,30 @@ class Calendars:
                     yield rule, occurrence
 
 
+def owed_rule(calendars: Calendars, rule_id: str, period_start: dt.date, due: dt.date) -> Rule | None:
+    """The rule a task was owed under, whatever profile its organization follows today: as the profile in
+    force on its due date defines it (`due`: the original one, before any extension), or on its trigger's date
+    (`period_start`) for an event — the dates by which `Calendars.expand` planned it."""
+    rule = calendars.rule(rule_id, due)
+    if rule is not None and rule.kind is RuleKind.EVENT:
+        rule = calendars.rule(rule_id, period_start)
+    return rule
+
+
+def task_rule(calendars: Calendars, task: Task) -> Rule | None:
+    return owed_rule(calendars, task.rule, task.period_start, task.original_due or task.due)
+
+
+def calendars_of(
+    session: Session, profiles: Mapping[str, Profile], code: str, current: str
+) -> Calendars | None:
+    """The profiles one organization followed (None when its present profile is not configured)."""
+    if current not in profiles:
+        return None
+    history = [row for row in profile_history(session, [code]).get(code, ()) if row[1] in profiles]
+    return Calendars.of(profiles, current, history)
+
+
 def first_owed(cadence: Cadence, as_of: dt.date, tracked_from: dt.date | None) -> dt.date:
     """The start of the earliest period of `cadence` the plan holds: the previous period, and never one
     before the period containing the tracking start."""
