@@ -27,7 +27,7 @@ from calendars.expand import duty_name, period_label
 from calendars.model import Evidence, Profile, Quorum, RecordSpec, Role, Rule, RuleKind, Unit
 from calendars.periods import FOUNDING, parse_key
 from calendars.text import control_problem, length_problem, shown
-from obligations import attachments, escalation, planner, roster
+from obligations import attachments, escalation, history, planner, roster
 from obligations.errors import LedgerError, UserError, not_found
 from obligations.models import (
     Attachment,
@@ -108,7 +108,7 @@ def task_for(
     """The organization's own task of `rule_id` whose period contains `day` (for `record`)."""
     org = organization(session, org_code)
     profile = profiles[org.effective_profile]
-    calendars = planner.calendars_of(session, profiles, org_code, org.effective_profile)
+    calendars = history.calendars_of(session, profiles, org_code, org.effective_profile)
     # A day before a change of profile looks for the rule of the profile then in force (history is not
     # rewritten): a 2025 duty of `national` is recorded after the branch moved to `wujin-2016`.
     known = calendars.rule(rule_id, day) if calendars else None
@@ -120,7 +120,7 @@ def task_for(
         )
     ).all()
     for task in candidates:
-        if _period_contains(task, planner.task_rule(calendars, task) if calendars else None, day):
+        if _period_contains(task, history.task_rule(calendars, task) if calendars else None, day):
             return task
     planned = planner.materialize(session, profiles, org_code, rule_id, day)
     if planned is not None:
@@ -134,8 +134,8 @@ def task_for(
 def rule_of(session: Session, profiles: Mapping[str, Profile], task: Task) -> Rule | None:
     """The rule `task` was owed under (the profile in force on its date, not necessarily today's)."""
     org = session.get(Organization, task.org)
-    calendars = planner.calendars_of(session, profiles, org.code, org.effective_profile) if org else None
-    return planner.task_rule(calendars, task) if calendars else None
+    calendars = history.calendars_of(session, profiles, org.code, org.effective_profile) if org else None
+    return history.task_rule(calendars, task) if calendars else None
 
 
 def _period_span(task: Task, rule: Rule | None) -> tuple[dt.date, dt.date | None]:

@@ -139,9 +139,9 @@ def decide(
             f"{member.name}（{member.id}）预备期满（{probation.current_end}）的转正讨论已于 {decided.decided_on} 登记。"
         )
     tasks = [review]
-    profile = profiles.get(branch.effective_profile)
-    if profile is not None and MEETING in profile.rules:
-        # A branch that owes no 党员大会 of that period (the rule switched off): the review stands alone.
+    if branch.effective_profile in profiles:
+        # A branch that owes no 党员大会 of that period (the rule switched off, in the profile of that date):
+        # the review stands alone.
         with contextlib.suppress(UserError):
             tasks.append(ledger.task_for(session, profiles, branch.code, MEETING, activity.held_on))
     recorded = ledger.record(

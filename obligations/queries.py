@@ -6,13 +6,13 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from calendars.model import OrgKind, Profile
 from calendars.periods import term
-from obligations import roster
+from obligations import history, roster
 from obligations.errors import not_found
 from obligations.models import Member, Organization, Position, Task
 from obligations.roster import Headcount
@@ -191,6 +191,7 @@ def iter_due_rows(
             col(Task.filed_on),
             col(Organization.name),
             col(Organization.effective_profile),
+            func.coalesce(col(Task.original_due), col(Task.due)).label("owed_on"),
         )
         .join(Organization, col(Organization.code) == col(Task.org))
         .where(col(Organization.active).is_(True))
@@ -214,6 +215,8 @@ def iter_due_rows(
         )
     query = query.order_by(col(Task.due), col(Task.org), col(Task.rule), col(Task.subject), col(Task.period))
     rules: dict[tuple[str, str], tuple[str, bool]] = {}  # (profile, rule) -> title, files with the parent
+    # An organization whose profile changed lists each task under the profile of its date (few of them).
+    changed = history.changed_calendars(session, profiles)
     result = session.execute(query.execution_options(yield_per=2000))
     for chunk in result.partitions():
         wanted = {row.assignee for row in chunk if row.assignee} | {
@@ -221,8 +224,11 @@ def iter_due_rows(
         }
         names = _names(session, wanted)
         for row in chunk:
-            known = rules.get((row.effective_profile, row.rule))
-            if known is None:
+            known = rules.get((row.effective_profile, row.rule)) if row.org not in changed else None
+            if row.org in changed:
+                owed = history.owed_rule(changed[row.org], row.rule, row.period_start, row.owed_on)
+                known = (owed.title if owed else row.rule, owed is not None and owed.record.file_with_parent)
+            elif known is None:
                 profile = profiles.get(row.effective_profile)
                 defined = profile.rules.get(row.rule) if profile else None
                 known = rules[(row.effective_profile, row.rule)] = (

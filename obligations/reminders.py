@@ -42,7 +42,7 @@ from calendars.model import Profile, Rule, step_label
 from notifiers.base import Channel, DeliveryError, Message, Recipient
 from notifiers.render import TemplateFailure, render_digest
 from notifiers.retry import retry_delay, should_retry
-from obligations import escalation, planner, roster
+from obligations import escalation, history, roster
 from obligations.db import chunks, session_scope
 from obligations.models import (
     DeliveryAttempt,
@@ -325,7 +325,7 @@ class _Registry:
     profiles: Mapping[str, Profile]
     # The profiles of the organizations whose profile changed (few): their tasks are reminded under the
     # profile of their date, the others' under the present one.
-    calendars: dict[str, planner.Calendars]
+    calendars: dict[str, history.Calendars]
     _seats_of: dict[str, list[str]] | None = None  # member -> the organizations where they hold a seat
 
     @classmethod
@@ -351,17 +351,13 @@ class _Registry:
         seats = roster.seats(((code, name, kind, parent) for code, name, parent, _, kind in rows), holders)
         active = set(session.scalars(select(col(Member.id)).where(col(Member.active).is_(True))))
         orgs = {code: _Org(name, profile) for code, name, _, profile, _ in rows}
-        calendars = {
-            code: planner.Calendars.of(profiles, orgs[code].profile, history)
-            for code, history in planner.profile_history(session).items()
-            if code in orgs and all(p in profiles for _, p in history) and orgs[code].profile in profiles
-        }
+        calendars = history.changed_calendars(session, profiles)
         return cls(orgs, seats, active, profiles, calendars)
 
     def rule(self, org: str, rule_id: str, period_start: dt.date, owed_on: dt.date) -> Rule | None:
         """The rule a task of `org` was owed under (`owed_on`: its original due date)."""
         if org in self.calendars:
-            return planner.owed_rule(self.calendars[org], rule_id, period_start, owed_on)
+            return history.owed_rule(self.calendars[org], rule_id, period_start, owed_on)
         found = self.orgs.get(org)
         profile = self.profiles.get(found.profile) if found else None
         return profile.rules.get(rule_id) if profile else None
