@@ -72,10 +72,15 @@ class Calendars:
 
     def rule(self, rule_id: str, day: dt.date) -> Rule | None:
         """The rule as the profile in force on `day` defines it, else as any profile of the history does."""
-        rule = self.at(day).rules.get(rule_id)
-        if rule is None:
-            rule = next((p.rules[rule_id] for _, p in reversed(self.segments) if rule_id in p.rules), None)
-        return rule
+        profile = self.defining(rule_id, day)
+        return profile.rules[rule_id] if profile else None
+
+    def defining(self, rule_id: str, day: dt.date) -> Profile | None:
+        """The profile in force on `day` if it defines the rule, else the latest of the history that does."""
+        profile = self.at(day)
+        if rule_id in profile.rules:
+            return profile
+        return next((p for _, p in reversed(self.segments) if rule_id in p.rules), None)
 
     def expand(self, facts: OrgFacts, window: Window) -> Iterator[tuple[Rule, Occurrence]]:
         if len(self.segments) == 1:
@@ -92,14 +97,20 @@ class Calendars:
                     yield rule, occurrence
 
 
+def owed_profile(calendars: Calendars, rule_id: str, period_start: dt.date, due: dt.date) -> Profile | None:
+    """The profile a task was owed under, whatever profile its organization follows today: the one in force
+    on its due date (`due`: the original one, before any extension), or on its trigger's date (`period_start`)
+    for an event — the dates by which `Calendars.expand` planned it."""
+    profile = calendars.defining(rule_id, due)
+    if profile is not None and profile.rules[rule_id].kind is RuleKind.EVENT:
+        profile = calendars.defining(rule_id, period_start)
+    return profile
+
+
 def owed_rule(calendars: Calendars, rule_id: str, period_start: dt.date, due: dt.date) -> Rule | None:
-    """The rule a task was owed under, whatever profile its organization follows today: as the profile in
-    force on its due date defines it (`due`: the original one, before any extension), or on its trigger's date
-    (`period_start`) for an event — the dates by which `Calendars.expand` planned it."""
-    rule = calendars.rule(rule_id, due)
-    if rule is not None and rule.kind is RuleKind.EVENT:
-        rule = calendars.rule(rule_id, period_start)
-    return rule
+    """The rule a task was owed under (see `owed_profile`)."""
+    profile = owed_profile(calendars, rule_id, period_start, due)
+    return profile.rules[rule_id] if profile else None
 
 
 def task_rule(calendars: Calendars, task: Task) -> Rule | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_
 from sqlalchemy import select as sa_select
@@ -173,6 +174,8 @@ def iter_due_rows(
     People's names are looked up by key for each chunk of rows rather than joined: a join lets the database
     hash the whole member table, which costs more than the rows asked for when a subtree is small.
     """
+    # An organization whose profile changed lists each task under the profile of its date (few of them).
+    changed = history.changed_calendars(session, profiles)
     query = (
         sa_select(
             col(Task.id),
@@ -215,8 +218,6 @@ def iter_due_rows(
         )
     query = query.order_by(col(Task.due), col(Task.org), col(Task.rule), col(Task.subject), col(Task.period))
     rules: dict[tuple[str, str], tuple[str, bool]] = {}  # (profile, rule) -> title, files with the parent
-    # An organization whose profile changed lists each task under the profile of its date (few of them).
-    changed = history.changed_calendars(session, profiles)
     result = session.execute(query.execution_options(yield_per=2000))
     for chunk in result.partitions():
         wanted = {row.assignee for row in chunk if row.assignee} | {
@@ -224,14 +225,12 @@ def iter_due_rows(
         }
         names = _names(session, wanted)
         for row in chunk:
-            known = rules.get((row.effective_profile, row.rule)) if row.org not in changed else None
-            if row.org in changed:
-                owed = history.owed_rule(changed[row.org], row.rule, row.period_start, row.owed_on)
-                known = (owed.title if owed else row.rule, owed is not None and owed.record.file_with_parent)
-            elif known is None:
-                profile = profiles.get(row.effective_profile)
+            profile_id = row.effective_profile if row.org not in changed else _owed_profile(changed, row)
+            known = rules.get((profile_id, row.rule))
+            if known is None:
+                profile = profiles.get(profile_id)
                 defined = profile.rules.get(row.rule) if profile else None
-                known = rules[(row.effective_profile, row.rule)] = (
+                known = rules[(profile_id, row.rule)] = (
                     defined.title if defined else row.rule,
                     defined is not None and defined.record.file_with_parent,
                 )
@@ -319,6 +318,12 @@ def org_view(session: Session, profiles: Mapping[str, Profile], code: str) -> Or
         registry.headcount(code),
         registry.advice(code, profiles),
     )
+
+
+def _owed_profile(changed: Mapping[str, history.Calendars], row: Any) -> str:
+    """The id of the profile a listed task of an organization whose profile changed was owed under."""
+    owed = history.owed_profile(changed[row.org], row.rule, row.period_start, row.owed_on)
+    return owed.id if owed else row.effective_profile
 
 
 def term_end(org: Organization, profiles: Mapping[str, Profile]) -> dt.date | None:
