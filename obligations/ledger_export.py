@@ -318,8 +318,22 @@ def _members(session: Session, registry: roster.Roster, org: Organization, year:
     """The organization's members (a branch's 党小组 included), and those who have left but hold a grade or a
     payment of the year recorded by it, by id."""
     ids = {member.id for member in registry.members_of(org.code)}
-    for table in (MemberAppraisal, ProbationDecision):
-        ids.update(session.exec(select(table.member).where(col(table.org) == org.code)).all())
+    ids.update(
+        session.exec(
+            select(MemberAppraisal.member).where(
+                col(MemberAppraisal.org) == org.code, col(MemberAppraisal.year) == year
+            )
+        ).all()
+    )
+    ids.update(
+        session.exec(
+            select(ProbationDecision.member).where(
+                col(ProbationDecision.org) == org.code,
+                col(ProbationDecision.decided_on) >= dt.date(year, 1, 1),
+                col(ProbationDecision.decided_on) <= dt.date(year, 12, 31),
+            )
+        ).all()
+    )
     ids.update(
         session.exec(
             select(DuesPayment.member).where(

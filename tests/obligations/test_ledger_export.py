@@ -326,3 +326,25 @@ def test_html_shows_the_member_records_escaped(
     assert "延长预备期至 2027-06-01" in decisions and "<td>转正</td>" in decisions
     assert "<td>党员jgb1g1m1</td><td>不合格</td>" in sections["民主评议党员（2026年）"]
     assert "<td>4、6–10月</td>" in sections["党费交纳（2026年，截至 2026-11-21）"]
+
+
+def test_a_cancelled_probation_stays_in_the_book_with_the_member_who_left(
+    imported: tuple[Path, str], tmp_path: Path
+) -> None:
+    """取消预备党员资格 (党章 第七条) takes the member off the roll, not out of the 台账: the decision is listed with
+    the member's name, and the member stays in the year's member tables."""
+    extra = tmp_path / "probationer.toml"
+    extra.write_text(PROBATIONERS.split("[[member]]")[1].join(("[[member]]", "")), encoding="utf-8")
+    assert run(imported, "import", str(extra), *AS_OF).exit_code == 0
+    decided = run(
+        imported, "probation", "decide", "jgb1g1p1", "--on", "2026-11-02", "--outcome", "取消", *BRANCH_QUORUM,
+        *AS_OF,
+    )  # fmt: skip
+    assert decided.exit_code == 0, decided.stderr
+
+    result = run(imported, "ledger", "--org", "jg.b1", "--year", "2026", *AS_OF)
+
+    _, decisions, grades, dues = _blocks(result.stdout_bytes)
+    assert decisions[2][:5] == ["jgb1g1p1", "预备<i>甲</i>", "2026-11-02", "2026-11-01", "取消预备党员资格"]
+    assert ["jgb1g1p1", "预备<i>甲</i>", "未评定", ""] in grades
+    assert "jgb1g1p1" in [row[0] for row in dues]
