@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from calendars.model import Profile
 from obligations import db
 from obligations.config import Config
+from obligations.web import redact
 from obligations.web.render import templates
 
 log = logging.getLogger("obligations.web")
@@ -163,5 +164,6 @@ def create_app(
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.desk = Desk(config, engine, profiles, clock)
+    redact.install()  # however the app is served (serve, gunicorn), its access log carries no link or code
     app.add_middleware(SecurityHeaders)
     return app
