@@ -54,7 +54,7 @@ Sleep = Callable[[float], Awaitable[None]]
 class _RedactCredentials(logging.Filter):
     """httpx logs every request URL at INFO; ours carry key=, corpsecret= and access_token=."""
 
-    pattern = re.compile(r"(?i)\b(key|corpsecret|access_token)=[^&\s\"'>]*")
+    pattern = re.compile(r"(?i)\b(key|corpsecret|access_token|code)=[^&\s\"'>]*")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -351,6 +351,21 @@ class AppChannel:
 
     async def aclose(self) -> None:
         await self._api.aclose()
+
+    async def userid_of_code(self, code: str) -> str:
+        """The WeCom userid behind a sign-in code (OAuth snsapi_base), exchanged once: WeCom's codes are
+        single-use and live 5 minutes. The code is a credential: it is kept out of every error and log."""
+        try:
+            answer = await self._call_with_token("GET", "/cgi-bin/auth/getuserinfo", params={"code": code})
+            self._api.check(answer)
+        except DeliveryError as error:
+            raise DeliveryError(
+                scrub(error.reason, [code]), permanent=error.permanent, retry_after=error.retry_after
+            ) from None
+        userid = answer.get("userid") or answer.get("UserId")
+        if not isinstance(userid, str) or not userid:
+            raise DeliveryError("企业微信未返回成员账号（可能不是本企业成员）", permanent=True)
+        return userid
 
     async def _call_with_token(
         self, method: str, path: str, *, params: dict[str, str], json: dict[str, Any] | None = None
