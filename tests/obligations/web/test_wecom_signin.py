@@ -179,5 +179,9 @@ def test_a_userid_of_no_member_with_an_account_is_refused(
 
 def test_without_a_corp_id_there_is_no_wecom_sign_in(desk: DeskFixture) -> None:
     client = desk.client()
-    assert client.get("/wecom/login", follow_redirects=False).status_code == 404
-    assert client.get("/wecom/callback", params={"code": "c", "state": "s"}).status_code == 404
+    for response in (
+        client.get("/wecom/login", follow_redirects=False),
+        client.get("/wecom/callback", params={"code": "c", "state": "s"}),
+    ):
+        assert response.status_code == 404
+        assert "本工作台未启用企业微信登录" in response.text
