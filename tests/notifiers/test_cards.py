@@ -17,7 +17,7 @@ from notifiers.base import (
 )
 from notifiers.render import digest_view, example_context, render_digest, text_card
 from tests.notifiers.servers import FakeTime, FakeWeCom, textcard_problem
-from tests.notifiers.test_wecom import SEND, app, message, with_server
+from tests.notifiers.test_wecom import SEND, WEBHOOK, app, message, robot, with_server
 
 AS_OF = date(2026, 11, 23)
 DESK = "https://dj.example.cn/"
@@ -143,3 +143,24 @@ def text_card_of_one() -> TextCard:
     card = text_card(digest_view(linked(1, failures=False)) | {"subject": "【党建提醒】支部委员会会议"})
     assert card is not None
     return card
+
+
+def test_the_group_robot_posts_the_digest_with_each_items_link_and_no_card() -> None:
+    digest = render_digest(linked(2))
+
+    async def scenario(server: FakeWeCom, fake: FakeTime) -> list[Any]:
+        channel = robot(server, fake)
+        try:
+            await channel.send(message(markdown=digest.markdown, card=digest.card))
+            await channel.send(
+                message("r-2", text=digest.text, card=digest.card, mention_mobiles=("13800000001",))
+            )
+        finally:
+            await channel.aclose()
+        return [request.body for request in server.calls(WEBHOOK)]
+
+    markdown, text = with_server(scenario)
+    assert markdown["msgtype"] == "markdown"
+    assert f"[去登记]({DESK}l/TOKEN0)" in markdown["markdown"]["content"]
+    assert f"[去登记]({DESK}l/TOKEN1)" in markdown["markdown"]["content"]
+    assert text["msgtype"] == "text" and f"去登记：{DESK}l/TOKEN1" in text["text"]["content"]
