@@ -18,7 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("outbox_message") as batch:
-        batch.add_column(sa.Column("card", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("card", sa.String(), nullable=True))
 
 
 def downgrade() -> None:
