@@ -43,8 +43,9 @@ from calendars.model import Profile, Rule, step_label
 from notifiers.base import Channel, DeliveryError, Message, Recipient, TextCard
 from notifiers.render import TemplateFailure, render_digest
 from notifiers.retry import retry_delay, should_retry
-from obligations import escalation, links, roster
+from obligations import escalation, roster
 from obligations.db import chunks, session_scope
+from obligations.links import Linker, linker
 from obligations.models import (
     DeliveryAttempt,
     Member,
@@ -135,8 +136,8 @@ def plan_messages(
     registry = _Registry.load(session, profiles)
     result.reminders = _record_reminders(session, registry, today, now, stop)
     failures, untold = _unreported_failures(session, registry)
-    linker = links.linker(session, settings.public_url, now)
-    writer = _DigestWriter(session, registry, today, now, settings, command, preview, result, linker)
+    desk_links = linker(session, settings.public_url, now)
+    writer = _DigestWriter(session, registry, today, now, settings, command, preview, result, desk_links)
     writer.reported.extend(untold)
     # Recipients in order, a chunk at a time, each chunk starting after the last (an index seek, whatever
     # is behind it); the pending marks are cleared at the end, in one statement.
@@ -412,7 +413,7 @@ class _DigestWriter:
     command: Callable[[int], str]
     preview: bool
     result: SweepResult
-    linker: links.Linker | None  # None: the desk has no public address, items carry the command instead
+    linker: Linker | None  # None: the desk has no public address, items carry the command instead
     reported: list[int] = field(default_factory=list)  # failed messages told of in this sweep (or untellable)
 
     def write(self, recipients: Sequence[str], failures: dict[str, list[dict[str, Any]]]) -> None:
