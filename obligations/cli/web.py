@@ -130,7 +130,7 @@ def user_enable(app: App, member_id: str) -> None:
     click.echo(f"已启用 {member_id} 的账号。")
 
 
-def _moment(value: dt.datetime | None) -> str:
+def moment(value: dt.datetime | None) -> str:
     if value is None:
         return ""
     aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
@@ -154,7 +154,7 @@ def user_list(app: App) -> None:
             state = "已停用" if account.disabled else "已锁定" if locked else "正常"
             login = "密码" if account.password_hash else "仅企业微信"
             rows.append(
-                [account.member, member.name, member.org, state, login, _moment(account.last_login_at)]
+                [account.member, member.name, member.org, state, login, moment(account.last_login_at)]
             )
     if not rows:
         click.echo("还没有账号。可用 obligations user add 开通。")
@@ -204,7 +204,7 @@ def audit_command(app: App, since: dt.datetime | None, member: str | None, limit
         events = audit.events(session, since=since, member=member, limit=limit)
         rows = [
             [
-                _moment(event.at),
+                moment(event.at),
                 event.actor or "",
                 CHANNEL_LABELS.get(event.channel, event.channel),
                 event.address or "",
