@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from obligations import accounts, audit
+from obligations.audit import ACTION_LABELS, CHANNEL_LABELS, OUTCOME_LABELS
 from obligations.cli.app import App, AsOf, cli, now_utc, pass_app
 from obligations.render import table
 
@@ -164,26 +165,6 @@ def user_list(app: App) -> None:
 
 def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-ACTION_LABELS = {
-    "login": "登录",
-    "login_failed": "登录失败",
-    "logout": "退出",
-    "refused": "拒绝访问",
-    "record": "登记台账",
-    "undo": "撤销台账",
-    "waive": "缓办/免办",
-    "request": "申请缓办/免办",
-    "decide": "审批缓办/免办",
-    "upload": "上传附件",
-    "user_add": "开通账号",
-    "user_passwd": "重设密码",
-    "user_disable": "停用账号",
-    "user_enable": "启用账号",
-}
-CHANNEL_LABELS = {"cli": "命令行", "web": "工作台"}
-OUTCOME_LABELS = {"ok": "成功", "refused": "拒绝", "failed": "失败"}
 
 
 @cli.command("audit")
