@@ -142,10 +142,10 @@ class SecurityHeaders:
 
 def routes() -> list[BaseRoute]:
     # Imported here: each page module registers its own routes.
-    from obligations.web import auditlog, auth, org, requests, todo
+    from obligations.web import auditlog, auth, feed, org, requests, todo
 
     found: list[BaseRoute] = [Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
-    for module in (auth, todo, requests, org, auditlog):
+    for module in (auth, todo, requests, org, auditlog, feed):
         found.extend(module.ROUTES)
     return found
 
