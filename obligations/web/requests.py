@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from obligations import ledger, requests
+from obligations import audit, ledger, requests
 from obligations.errors import LedgerError, NotFound
 from obligations.models import Organization, Task, WaiverRequest
 from obligations.web.app import desk_of
@@ -94,6 +94,7 @@ def _form_page(
             "problems": problems or [],
             "kinds": requests.KIND_LABELS,
             "states": requests.STATE_LABELS,
+            "channels": audit.CHANNEL_LABELS,
         },
         status_code=status,
     )

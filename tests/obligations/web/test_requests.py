@@ -111,6 +111,9 @@ def test_a_secretary_asks_and_the_parent_organizer_approves_through_the_ledger(d
     assert [(event.actor, event.target) for event in _events(desk, "request")] == [
         ("b1m1", f"task:{task.id}")
     ]
+    history = secretary.get(f"/tasks/{task.id}/request").text
+    assert "b1m1（工作台）申请延期至 2026-12-31" in history and "已批准" in history
+    assert "a1（工作台），同意" in history
     assert [(event.actor, event.detail) for event in _events(desk, "decide")] == [("a1", "approved")]
 
 
