@@ -94,6 +94,9 @@ def test_every_member_manages_their_own_feed(desk: DeskFixture, member: str) -> 
     assert feed.status_code == 200 and "BEGIN:VCALENDAR" in feed.text
     with Session(desk.engine) as session:
         assert [row.member for row in session.exec(select(FeedToken))] == [member]
+    revoked = client.post("/me/feed/revoke", data={"csrf_token": csrf_of(client.get("/me/feed").text)})
+    assert revoked.status_code == 200
+    assert desk.client().get(f"/feed/{token}.ics").status_code == 404
 
 
 @pytest.mark.parametrize("path", ["/me/feed", "/me/feed/revoke"])

@@ -160,9 +160,7 @@ def test_only_the_parent_organizer_approves(desk: DeskFixture, member: str) -> N
 
 
 @pytest.mark.parametrize("member", ROLES)
-def test_only_the_parent_organizer_rejects_and_only_the_requester_withdraws(
-    desk: DeskFixture, member: str
-) -> None:
+def test_only_the_parent_organizer_rejects(desk: DeskFixture, member: str) -> None:
     request_id = _pending_request(desk, _task(desk, "jg.b1", "committee-meeting"))
     client = desk.signed_in(member)
     rejected = client.post(
@@ -170,19 +168,28 @@ def test_only_the_parent_organizer_rejects_and_only_the_requester_withdraws(
         data={"note": "请按期召开", "csrf_token": _token(client)},
         follow_redirects=False,
     )
-    assert rejected.status_code == (303 if member in MAY_DECIDE else 403)
+    [stored] = _requests(desk)
     if member in MAY_DECIDE:
-        [stored] = _requests(desk)
+        assert rejected.status_code == 303
         assert (stored.state, stored.decision_note, stored.decided_by) == ("rejected", "请按期召开", "a1")
-        return
+    else:
+        assert rejected.status_code == 403 and stored.state == "pending"
+        assert [event.actor for event in _events(desk, "refused")] == [member]
+
+
+@pytest.mark.parametrize("member", ROLES)
+def test_only_the_requester_withdraws(desk: DeskFixture, member: str) -> None:
+    request_id = _pending_request(desk, _task(desk, "jg.b1", "committee-meeting"))  # asked by b1m1
+    client = desk.signed_in(member)
     withdrawn = client.post(
         f"/requests/{request_id}/withdraw", data={"csrf_token": _token(client)}, follow_redirects=False
     )
     [stored] = _requests(desk)
-    if member == "b1m1":  # the requester
-        assert withdrawn.status_code == 303 and stored.state == "withdrawn"
+    if member == "b1m1":
+        assert withdrawn.status_code == 303 and stored.state == "withdrawn" and stored.decided_by == "b1m1"
     else:
         assert withdrawn.status_code == 403 and stored.state == "pending"
+        assert [event.actor for event in _events(desk, "refused")] == [member]
 
 
 def test_a_request_cannot_be_approved_at_the_requesters_own_level(desk: DeskFixture) -> None:
