@@ -27,7 +27,7 @@ from calendars.expand import duty_name, period_label
 from calendars.model import Evidence, Profile, Quorum, RecordSpec, Role, Rule, RuleKind, Unit
 from calendars.periods import FOUNDING, parse_key
 from calendars.text import control_problem, length_problem, shown
-from obligations import attachments, escalation, planner, roster
+from obligations import attachments, escalation, history, planner, roster
 from obligations.audit import Actor
 from obligations.errors import LedgerError, UserError, not_found
 from obligations.models import (
@@ -109,7 +109,11 @@ def task_for(
     """The organization's own task of `rule_id` whose period contains `day` (for `record`)."""
     org = organization(session, org_code)
     profile = profiles[org.effective_profile]
-    if rule_id not in profile.rules:
+    calendars = history.calendars_of(session, profiles, org_code, org.effective_profile)
+    # A day before a change of profile looks for the rule of the profile then in force (history is not
+    # rewritten): a 2025 duty of `national` is recorded after the branch moved to `wujin-2016`.
+    known = calendars.rule(rule_id, day) if calendars else None
+    if known is None:
         raise not_found(f"职责日历 {profile.id} 中的规则", rule_id, profile.rules)
     candidates = session.exec(
         select(Task).where(
@@ -117,28 +121,34 @@ def task_for(
         )
     ).all()
     for task in candidates:
-        if _period_contains(task, profile, day):
+        if _period_contains(task, history.task_rule(calendars, task) if calendars else None, day):
             return task
     planned = planner.materialize(session, profiles, org_code, rule_id, day)
     if planned is not None:
         return planned
     raise UserError(
-        f"{org.name}（{org_code}）没有包含 {day} 的“{profile.rules[rule_id].title}”任务"
+        f"{org.name}（{org_code}）没有包含 {day} 的“{known.title}”任务"
         f"（该组织可能不适用此规则，或该日期不在计划范围内）。"
     )
 
 
-def _period_span(task: Task, profile: Profile | None) -> tuple[dt.date, dt.date | None]:
+def rule_of(session: Session, profiles: Mapping[str, Profile], task: Task) -> Rule | None:
+    """The rule `task` was owed under (the profile in force on its date, not necessarily today's)."""
+    org = session.get(Organization, task.org)
+    calendars = history.calendars_of(session, profiles, org.code, org.effective_profile) if org else None
+    return history.task_rule(calendars, task) if calendars else None
+
+
+def _period_span(task: Task, rule: Rule | None) -> tuple[dt.date, dt.date | None]:
     """The dates a completion of `task` may bear: its period, or from its trigger on for an event task."""
-    rule = profile.rules.get(task.rule) if profile else None
     if rule is None or rule.kind is RuleKind.EVENT:
         return task.period_start, None
     period = parse_key(task.period)
     return period.start, period.end
 
 
-def _period_contains(task: Task, profile: Profile | None, day: dt.date) -> bool:
-    start, end = _period_span(task, profile)
+def _period_contains(task: Task, rule: Rule | None, day: dt.date) -> bool:
+    start, end = _period_span(task, rule)
     return start <= day and (end is None or day <= end)
 
 
@@ -164,9 +174,9 @@ def record(
         raise LedgerError([f"一条台账记录只能属于一个组织，而这些任务属于：{'、'.join(sorted(orgs))}。"])
     org = session.get(Organization, held_by or tasks[0].org)
     assert org is not None
-    profile = profiles.get(org.effective_profile)
+    owed = [(task, rule_of(session, profiles, task)) for task in tasks]
     members = roster.voting_member_rows(session, org.code)
-    problems = _check(session, profile, org, tasks, activity, members, as_of)
+    problems = _check(session, owed, org, activity, members, as_of)
     if problems:
         raise LedgerError(problems)
 
@@ -235,9 +245,8 @@ def _recorded(session: Session, fingerprint: str) -> Completion | None:
 
 def _check(
     session: Session,
-    profile: Profile | None,
+    owed: Sequence[tuple[Task, Rule | None]],
     org: Organization,
-    tasks: Sequence[Task],
     activity: Activity,
     members: Mapping[str, Member],
     as_of: dt.date,
@@ -248,12 +257,12 @@ def _check(
         problems.append(f"日期 {day} 在未来（今天是 {as_of}）：只能记录已经开展的活动。")
     if day < FOUNDING:
         problems.append(f"日期 {day} 早于建党（{FOUNDING}），请检查年份。")
-    for task in tasks:
-        title = _title(profile, task)
+    for task, rule in owed:
+        title = _title(rule, task)
         if task.status == "waived":
             problems.append(f"任务 {task.id}（{title}）已免办，不能再记录完成。")
-        if not _period_contains(task, profile, day):
-            start, end = _period_span(task, profile)
+        if not _period_contains(task, rule, day):
+            start, end = _period_span(task, rule)
             span = f"{start} 至 {end}" if end else f"{start} 以后"
             problems.append(
                 f"日期 {day} 不在任务 {task.id}（{title}，{period_label(task.period)}）的周期内（{span}）。"
@@ -276,8 +285,7 @@ def _check(
         problems.append(
             f"参加人数（--attendees）应在 1 至 {MAX_ATTENDEES} 之间，而不是 {activity.attendee_count}。"
         )
-    for task in tasks:
-        rule = profile.rules.get(task.rule) if profile else None
+    for _, rule in owed:
         if rule is not None:
             problems.extend(_evidence_problems(session, rule, org, activity, members))
     return list(dict.fromkeys(problems))  # two tasks of one rule report a missing field once
@@ -446,20 +454,17 @@ def lecturer_problem(
     return None
 
 
-def _title(profile: Profile | None, task: Task) -> str:
-    rule = profile.rules.get(task.rule) if profile else None
+def _title(rule: Rule | None, task: Task) -> str:
     return rule.title if rule else task.rule
 
 
 def task_name(session: Session, profiles: Mapping[str, Profile], task: Task) -> str:
     """A task as a person names it in a confirmation: 支部党员大会（2026年第四季度）, 党员政治生日·张三（2026年）."""
-    org = session.get(Organization, task.org)
-    profile = profiles.get(org.effective_profile) if org else None
     subject = ""
     if task.subject_kind != "org":
         member = session.get(Member, task.subject)
         subject = member.name if member else task.subject
-    return duty_name(_title(profile, task), task.period, shown(subject))
+    return duty_name(_title(rule_of(session, profiles, task), task), task.period, shown(subject))
 
 
 def _fingerprint(tasks: Iterable[Task], activity: Activity) -> str:
@@ -544,10 +549,9 @@ def recount(session: Session, task_id: int) -> Task:
     return task
 
 
-def needs_filing(profiles: Mapping[str, Profile], org: Organization | None, rule_id: str) -> bool:
-    """Whether the rule, in the organization's profile, asks for its record to be filed with the parent."""
-    profile = profiles.get(org.effective_profile) if org else None
-    rule = profile.rules.get(rule_id) if profile else None
+def task_needs_filing(session: Session, profiles: Mapping[str, Profile], task: Task) -> bool:
+    """Whether the rule `task` was owed under asks for its record to be filed with the parent."""
+    rule = rule_of(session, profiles, task)
     return rule is not None and rule.record.file_with_parent
 
 
@@ -555,11 +559,9 @@ def file_with_parent(
     session: Session, profiles: Mapping[str, Profile], task: Task, *, on: dt.date, as_of: dt.date
 ) -> Task:
     """Record that the task's record was filed with the parent organization (报上级党组织备案) on `on`."""
-    org = session.get(Organization, task.org)
-    profile = profiles.get(org.effective_profile) if org else None
-    title = _title(profile, task)
+    title = _title(rule_of(session, profiles, task), task)
     problems = []
-    if not needs_filing(profiles, org, task.rule):
+    if not task_needs_filing(session, profiles, task):
         problems.append(f"任务 {task.id}（{title}）的规则不要求报上级党组织备案。")
     elif task.status != "done":
         problems.append(f"任务 {task.id}（{title}）尚未完成：先登记完成（obligations done），再登记报备。")
@@ -612,7 +614,8 @@ def waiver_problems(
 ) -> list[str]:
     """What stands against an extension to `until` (or an exemption) of `task`, the approval aside: asked
     for by a branch and checked again when the parent approves."""
-    problems = [problem for problem in (text_problem("理由（--reason）", Waiver.reason, reason),) if problem]
+    reason_problem = text_problem("理由（--reason）", Waiver.reason, reason)
+    problems = [reason_problem] if reason_problem else []
     if not reason.strip():
         problems.append("须说明理由（--reason）。")
     if task.status == "done":
@@ -621,8 +624,6 @@ def waiver_problems(
         problems.append(f"任务 {task.id} 已免办。")
     if exempt:
         return problems
-    org = session.get(Organization, task.org)
-    profile = profiles.get(org.effective_profile) if org else None
     original = task.original_due or task.due
     if until is None:
         problems.append("延期须给出新的期限（--until）。")
@@ -633,8 +634,9 @@ def waiver_problems(
     elif until is not None and task.rule == "term-election":
         limit = recurrence.shift(original, years=MAX_POSTPONEMENT_YEARS)
         if until > limit:
+            title = _title(rule_of(session, profiles, task), task)
             problems.append(
-                f"{_title(profile, task)}最多延期1年（《中国共产党基层组织选举工作条例》第三条：延长期限一般不超过1年），"
+                f"{title}最多延期1年（《中国共产党基层组织选举工作条例》第三条：延长期限一般不超过1年），"
                 f"原期限 {original}，最晚 {limit}，不能延至 {until}。"
             )
     return problems
@@ -658,7 +660,7 @@ def waive(
     problems = waiver_problems(session, profiles, task, until=until, reason=reason, exempt=exempt)
     approver_problem = text_problem("批准单位（--approved-by）", Waiver.approved_by, approved_by)
     if approver_problem:
-        problems.insert(1, approver_problem)
+        problems.append(approver_problem)
     if not exempt and (not approved_by or not approved_by.strip()):
         problems.append("延期须经上级党组织批准，请填写批准单位（--approved-by）。")
     if problems:
@@ -680,11 +682,9 @@ def waive(
         task.status = "waived"
     else:
         assert until is not None
-        org = session.get(Organization, task.org)
-        profile = profiles.get(org.effective_profile) if org else None
         task.original_due = task.original_due or task.due
         task.due = until
-        rule = profile.rules.get(task.rule) if profile else None
+        rule = rule_of(session, profiles, task)
         if rule is not None:
             task.remind_on = escalation.first_remind_on(rule, until)  # the ladder starts again
     session.add(task)
