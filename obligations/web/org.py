@@ -104,13 +104,14 @@ async def _page(request: Request, viewer: Viewer) -> Response:
 async def _ledger(request: Request, viewer: Viewer) -> Response:
     desk = desk_of(request)
     code = str(request.path_params["code"])
-    year = _number(request, "year", desk.today().year, FIRST_YEAR, LAST_YEAR)
+    today = desk.today()
+    year = _number(request, "year", today.year, FIRST_YEAR, LAST_YEAR)
 
     def load(session: Session) -> str | None:
         org = _org(session, code)
         if not viewer.scope.sees_org(org):
             return None
-        return ledger_export.to_html(ledger_export.ledger(session, desk.profiles, code, year))
+        return ledger_export.to_html(ledger_export.ledger(session, desk.profiles, code, year, today))
 
     html = await desk.run(load)
     if html is None:
