@@ -317,8 +317,13 @@ def settle_history(
             lecturer=lecturer,
         )
         if task.rule == probation.RULE:
+            # The 支部大会 meets on the day the probation ends (党章 第七条: 预备期满，及时讨论), not before.
+            member = session.get(Member, task.subject)
+            assert member is not None
             activity = dataclasses.replace(
-                activity, attendees=tuple(member.id for member in registry.voting_members(task.org))
+                activity,
+                held_on=probation.probation_of(member).current_end,
+                attendees=tuple(member.id for member in registry.voting_members(task.org)),
             )
             probation.decide(
                 session,
