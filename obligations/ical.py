@@ -30,7 +30,7 @@ from calendars.text import shown
 from obligations import history
 from obligations.errors import not_found
 from obligations.models import Member, Organization, Task
-from obligations.queries import organization, subtree_filter
+from obligations.queries import Mine, organization, subtree_filter
 
 PRODID = "-//obligations//党组织职责日历//ZH"
 PARTY_TIME = ZoneInfo("Asia/Shanghai")
@@ -63,9 +63,11 @@ def build(
     start: dt.date,
     end: dt.date,
     stamp: dt.datetime,
+    mine: Mine | None = None,
 ) -> Calendar:
     """The tasks due between `start` and `end` (inclusive) of an organization's subtree, of a member (whose
-    duty it is, or whom it concerns), or of every active organization; `stamp` is the feed's DTSTAMP."""
+    duty it is, or whom it concerns), of one person's desk (`mine`: theirs and those of the organizations
+    they record for) or of every active organization; `stamp` is the feed's DTSTAMP."""
     query = (
         select(Task, Organization)
         .join(Organization, col(Organization.code) == col(Task.org))
@@ -82,6 +84,10 @@ def build(
             raise not_found("党员", member, session.exec(select(col(Member.id))).all())
         query = query.where(or_(col(Task.assignee) == member, col(Task.subject) == member))
         name = f"{shown(person.name)}的职责日历"
+    if mine is not None:
+        query = query.where(mine.condition())
+        person = session.get(Member, mine.member)
+        name = f"{shown(person.name) if person else mine.member}的职责日历"
     rows = session.exec(
         query.order_by(col(Task.due), col(Task.org), col(Task.rule), col(Task.subject), col(Task.period))
     ).all()

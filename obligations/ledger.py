@@ -28,6 +28,7 @@ from calendars.model import Evidence, Profile, Quorum, RecordSpec, Role, Rule, R
 from calendars.periods import FOUNDING, parse_key
 from calendars.text import control_problem, length_problem, shown
 from obligations import attachments, escalation, history, planner, roster
+from obligations.audit import Actor
 from obligations.errors import LedgerError, UserError, not_found
 from obligations.models import (
     Attachment,
@@ -602,6 +603,45 @@ def undo(session: Session, completion_id: int, reason: str, *, now: dt.datetime)
     return [recount(session, task_id) for task_id in task_ids]
 
 
+def waiver_problems(
+    session: Session,
+    profiles: Mapping[str, Profile],
+    task: Task,
+    *,
+    until: dt.date | None,
+    reason: str,
+    exempt: bool,
+) -> list[str]:
+    """What stands against an extension to `until` (or an exemption) of `task`, the approval aside: asked
+    for by a branch and checked again when the parent approves."""
+    reason_problem = text_problem("理由（--reason）", Waiver.reason, reason)
+    problems = [reason_problem] if reason_problem else []
+    if not reason.strip():
+        problems.append("须说明理由（--reason）。")
+    if task.status == "done":
+        problems.append(f"任务 {task.id} 已完成，无需缓办或免办。")
+    if task.status == "waived":
+        problems.append(f"任务 {task.id} 已免办。")
+    if exempt:
+        return problems
+    original = task.original_due or task.due
+    if until is None:
+        problems.append("延期须给出新的期限（--until）。")
+    elif until <= task.due:
+        problems.append(f"新的期限 {until} 应晚于现在的期限 {task.due}。")
+    if until is not None and until > recurrence.shift(original, years=MAX_EXTENSION_YEARS):
+        problems.append(f"新的期限 {until} 比原期限 {original} 晚 {MAX_EXTENSION_YEARS} 年以上，请检查年份。")
+    elif until is not None and task.rule == "term-election":
+        limit = recurrence.shift(original, years=MAX_POSTPONEMENT_YEARS)
+        if until > limit:
+            title = _title(rule_of(session, profiles, task), task)
+            problems.append(
+                f"{title}最多延期1年（《中国共产党基层组织选举工作条例》第三条：延长期限一般不超过1年），"
+                f"原期限 {original}，最晚 {limit}，不能延至 {until}。"
+            )
+    return problems
+
+
 def waive(
     session: Session,
     profiles: Mapping[str, Profile],
@@ -612,43 +652,17 @@ def waive(
     approved_by: str | None,
     exempt: bool,
     now: dt.datetime,
+    actor: Actor | None = None,
+    request_id: int | None = None,
 ) -> Waiver:
-    """An extension approved by the parent organization (the due date moves), or an exemption."""
-    problems = [
-        problem
-        for problem in (
-            text_problem("理由（--reason）", Waiver.reason, reason),
-            text_problem("批准单位（--approved-by）", Waiver.approved_by, approved_by),
-        )
-        if problem
-    ]
-    if not reason.strip():
-        problems.append("须说明理由（--reason）。")
-    if task.status == "done":
-        problems.append(f"任务 {task.id} 已完成，无需缓办或免办。")
-    if task.status == "waived":
-        problems.append(f"任务 {task.id} 已免办。")
-    rule = rule_of(session, profiles, task)
-    title = _title(rule, task)
-    original = task.original_due or task.due
-    if not exempt:
-        if until is None:
-            problems.append("延期须给出新的期限（--until）。")
-        elif until <= task.due:
-            problems.append(f"新的期限 {until} 应晚于现在的期限 {task.due}。")
-        if not approved_by or not approved_by.strip():
-            problems.append("延期须经上级党组织批准，请填写批准单位（--approved-by）。")
-        if until is not None and until > recurrence.shift(original, years=MAX_EXTENSION_YEARS):
-            problems.append(
-                f"新的期限 {until} 比原期限 {original} 晚 {MAX_EXTENSION_YEARS} 年以上，请检查年份。"
-            )
-        elif until is not None and task.rule == "term-election":
-            limit = recurrence.shift(original, years=MAX_POSTPONEMENT_YEARS)
-            if until > limit:
-                problems.append(
-                    f"{title}最多延期1年（《中国共产党基层组织选举工作条例》第三条：延长期限一般不超过1年），"
-                    f"原期限 {original}，最晚 {limit}，不能延至 {until}。"
-                )
+    """An extension approved by the parent organization (the due date moves), or an exemption. `actor` is
+    who entered it (channel and address are kept); `request_id` the branch's request it grants, if any."""
+    problems = waiver_problems(session, profiles, task, until=until, reason=reason, exempt=exempt)
+    approver_problem = text_problem("批准单位（--approved-by）", Waiver.approved_by, approved_by)
+    if approver_problem:
+        problems.append(approver_problem)
+    if not exempt and (not approved_by or not approved_by.strip()):
+        problems.append("延期须经上级党组织批准，请填写批准单位（--approved-by）。")
     if problems:
         raise LedgerError(problems)
     waiver = Waiver(
@@ -659,14 +673,18 @@ def waive(
         approved_by=approved_by.strip() if approved_by else None,
         previous_due=task.due,
         granted_at=now,
+        granted_via=actor.channel if actor else None,
+        granted_from=actor.address if actor else None,
+        request_id=request_id,
     )
     session.add(waiver)
     if exempt:
         task.status = "waived"
     else:
         assert until is not None
-        task.original_due = original
+        task.original_due = task.original_due or task.due
         task.due = until
+        rule = rule_of(session, profiles, task)
         if rule is not None:
             task.remind_on = escalation.first_remind_on(rule, until)  # the ladder starts again
     session.add(task)

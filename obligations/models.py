@@ -384,7 +384,17 @@ class WaiverRequest(SQLModel, table=True):
     """An extension or exemption asked for by a branch (secretary) and decided by the parent's 组织员."""
 
     __tablename__ = "waiver_request"
-    __table_args__ = (Index("ix_waiver_request_state_task", "state", "task_id"),)
+    __table_args__ = (
+        Index("ix_waiver_request_state_task", "state", "task_id"),
+        # One pending request per task: two secretaries asking at the same moment make one request.
+        Index(
+            "ux_waiver_request_pending_task",
+            "task_id",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id", index=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from obligations.cli import due, ledger, members, registry, remind, report, rules, views, web  # noqa: F401  (each module registers its commands)
+from obligations.cli import due, ledger, members, registry, remind, report, requests, rules, views, web  # noqa: F401  (each module registers its commands)
 from obligations.cli.app import cli
 
 __all__ = ["cli", "main"]

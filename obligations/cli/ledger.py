@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from obligations import ledger
+from obligations import audit, ledger
 from obligations.cli.app import App, RowId, as_of_date, as_of_option, cli, now_utc, pass_app, today
+from obligations.cli.web import cli_actor
 from obligations.errors import UserError
 from obligations.models import Task
 from obligations.queries import FILING_LABELS, filing_state
@@ -222,6 +223,8 @@ def waive(
     """
     if exempt and until is not None:
         raise UserError("--exempt 与 --until 不能同时使用。")
+    now = now_utc()
+    actor = cli_actor()
     with app.session() as session:
         task = ledger.task_by_id(session, task_id)
         waiver = ledger.waive(
@@ -232,8 +235,10 @@ def waive(
             reason=reason,
             approved_by=approved_by,
             exempt=exempt,
-            now=now_utc(),
+            now=now,
+            actor=actor,
         )
+        audit.log(session, actor, "waive", at=now, target=f"task:{task_id}", detail=reason)
         name = ledger.task_name(session, app.profiles, task)
         if exempt:
             message = f"{name}免办（任务 {task_id}，理由：{reason}）。"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from obligations import accounts, audit
+from obligations.audit import ACTION_LABELS, CHANNEL_LABELS, OUTCOME_LABELS
 from obligations.cli.app import App, AsOf, cli, now_utc, pass_app
 from obligations.render import table
 
@@ -130,7 +131,7 @@ def user_enable(app: App, member_id: str) -> None:
     click.echo(f"已启用 {member_id} 的账号。")
 
 
-def _moment(value: dt.datetime | None) -> str:
+def moment(value: dt.datetime | None) -> str:
     if value is None:
         return ""
     aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
@@ -154,7 +155,7 @@ def user_list(app: App) -> None:
             state = "已停用" if account.disabled else "已锁定" if locked else "正常"
             login = "密码" if account.password_hash else "仅企业微信"
             rows.append(
-                [account.member, member.name, member.org, state, login, _moment(account.last_login_at)]
+                [account.member, member.name, member.org, state, login, moment(account.last_login_at)]
             )
     if not rows:
         click.echo("还没有账号。可用 obligations user add 开通。")
@@ -164,28 +165,6 @@ def user_list(app: App) -> None:
 
 def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-ACTION_LABELS = {
-    "login": "登录",
-    "login_failed": "登录失败",
-    "logout": "退出",
-    "refused": "拒绝访问",
-    "link": "打开提醒链接",
-    "link_refused": "提醒链接无效",
-    "record": "登记台账",
-    "undo": "撤销台账",
-    "waive": "缓办/免办",
-    "request": "申请缓办/免办",
-    "decide": "审批缓办/免办",
-    "upload": "上传附件",
-    "user_add": "开通账号",
-    "user_passwd": "重设密码",
-    "user_disable": "停用账号",
-    "user_enable": "启用账号",
-}
-CHANNEL_LABELS = {"cli": "命令行", "web": "工作台"}
-OUTCOME_LABELS = {"ok": "成功", "refused": "拒绝", "failed": "失败"}
 
 
 @cli.command("audit")
@@ -206,7 +185,7 @@ def audit_command(app: App, since: dt.datetime | None, member: str | None, limit
         events = audit.events(session, since=since, member=member, limit=limit)
         rows = [
             [
-                _moment(event.at),
+                moment(event.at),
                 event.actor or "",
                 CHANNEL_LABELS.get(event.channel, event.channel),
                 event.address or "",

@@ -143,10 +143,10 @@ class SecurityHeaders:
 
 def routes() -> list[BaseRoute]:
     # Imported here: each page module registers its own routes.
-    from obligations.web import auth, links, todo, wecom
+    from obligations.web import auditlog, auth, feed, links, org, requests, todo, wecom
 
     found: list[BaseRoute] = [Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
-    for module in (auth, todo, links, wecom):
+    for module in (auth, todo, links, wecom, requests, org, auditlog, feed):
         found.extend(module.ROUTES)
     return found
 
