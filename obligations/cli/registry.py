@@ -12,8 +12,9 @@ from sqlmodel import Session
 from calendars.model import ORG_KIND_LABELS, ROLE_LABELS, OrgKind, Role
 from calendars.periods import FOUNDING
 from calendars.text import shown
-from obligations import db, importer, planner, queries, render, roster
+from obligations import audit, db, importer, planner, queries, render, roster
 from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app
+from obligations.cli.web import cli_actor
 from obligations.config import example
 from obligations.demo import check_only_demo, demo_registry, settle_history
 from obligations.demo_accounts import open_demo_accounts
@@ -65,9 +66,6 @@ def init(app: App, demo: bool, as_of: dt.datetime | None) -> None:
 
 def _demo_accounts(app: App, demo: Registry) -> None:
     """Open the demo's desk accounts and print their passwords (once: a repeated --demo keeps them)."""
-    from obligations import audit
-    from obligations.cli.web import cli_actor
-
     now = now_utc()
     with app.session() as session:
         opened = open_demo_accounts(session, demo, now=now)
