@@ -24,6 +24,7 @@ import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
+from playwright import sync_api as playwright_api
 from sqlmodel import col, select
 from starlette.applications import Starlette
 
@@ -36,8 +37,6 @@ from tests.chromium import chromium_path
 from tests.free_port import free_port
 from tests.obligations.test_reminders import MailSink
 from tests.obligations.web.conftest import PASSWORD, PROFILES, DeskFixture
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 ROOT = Path(__file__).resolve().parents[3]
 VIEWPORTS = {"phone": (390, 844), "pc": (1280, 800)}
@@ -99,8 +98,10 @@ def fits_every_width(page: playwright_api.Page, artifacts: Path, name: str) -> N
     for label, (width, height) in VIEWPORTS.items():
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_load_state("load")
+        # The body's width too: `overflow-x: hidden` on the body would clip a wide page without scrolling it.
         scroll, client = page.evaluate(
-            "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            "[Math.max(document.documentElement.scrollWidth, document.body.scrollWidth),"
+            " document.documentElement.clientWidth]"
         )
         shot = artifacts / f"{name}-{label}-{width}.png"
         page.screenshot(path=str(shot), full_page=True)
