@@ -2,7 +2,7 @@
 one branch secretary, with random passwords printed once, so that `make run` users can sign in to
 `obligations serve`.
 
-The members are found through the demo registry's seats, not by id. Loading the demo again keeps accounts that
+The members are found through the demo's seats in the database, not by id. Loading the demo again keeps accounts that
 exist (their passwords are not shown again; `obligations user passwd` resets one) and opens any that are missing.
 """
 
@@ -13,12 +13,11 @@ import secrets
 import string
 from dataclasses import dataclass
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from calendars.model import Role
 from obligations import accounts
-from obligations.models import Account
-from obligations.registry import Registry
+from obligations.models import Account, Member, Position
 
 # (organization, seat, what the account is for): the 组织员 sees the whole 机关党委, the secretary records
 # for the first branch.
@@ -46,20 +45,19 @@ def demo_password() -> str:
             return password
 
 
-def open_demo_accounts(session: Session, demo: Registry, *, now: dt.datetime) -> list[DemoAccount]:
+def open_demo_accounts(session: Session, *, now: dt.datetime) -> list[DemoAccount]:
     """Open the demo's accounts that do not exist yet, each with a fresh random password."""
     opened = []
     for org, role, label in DEMO_SEATS:
-        holder = next(
-            seat.member
-            for seat in demo.positions
-            if seat.org == org and seat.role == role.value and seat.member is not None
-        )
-        name = next(member.name for member in demo.members if member.id == holder)
-        if session.get(Account, holder) is not None:
-            opened.append(DemoAccount(holder, name, label, None))
+        holder = session.exec(
+            select(Member)
+            .join(Position, col(Position.member) == col(Member.id))
+            .where(col(Position.org) == org, col(Position.role) == role.value)
+        ).one()
+        if session.get(Account, holder.id) is not None:
+            opened.append(DemoAccount(holder.id, holder.name, label, None))
             continue
         password = demo_password()
-        accounts.add(session, holder, password, now=now)
-        opened.append(DemoAccount(holder, name, label, password))
+        accounts.add(session, holder.id, password, now=now)
+        opened.append(DemoAccount(holder.id, holder.name, label, password))
     return opened

@@ -12,12 +12,11 @@ from sqlmodel import Session
 from calendars.model import ORG_KIND_LABELS, ROLE_LABELS, OrgKind, Role
 from calendars.periods import FOUNDING
 from calendars.text import shown
-from obligations import audit, db, importer, planner, queries, render, roster
+from obligations import audit, db, demo_accounts, importer, planner, queries, render, roster
 from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app
 from obligations.cli.web import cli_actor
 from obligations.config import example
 from obligations.demo import check_only_demo, demo_registry, settle_history
-from obligations.demo_accounts import open_demo_accounts
 from obligations.errors import UserError
 from obligations.registry import (
     Registry,
@@ -61,14 +60,14 @@ def init(app: App, demo: bool, as_of: dt.datetime | None) -> None:
         with app.session() as session:
             settled = settle_history(session, app.profiles, day, now_utc(), app.attachments_dir)
         click.echo(f"演示数据：已为过去的任务登记 {settled} 条台账记录，留下几项逾期以便演示。")
-        _demo_accounts(app, demo_registry(day))
+        _demo_accounts(app)
 
 
-def _demo_accounts(app: App, demo: Registry) -> None:
+def _demo_accounts(app: App) -> None:
     """Open the demo's desk accounts and print their passwords (once: a repeated --demo keeps them)."""
     now = now_utc()
     with app.session() as session:
-        opened = open_demo_accounts(session, demo, now=now)
+        opened = demo_accounts.open_demo_accounts(session, now=now)
         for account in opened:
             if account.password is not None:
                 audit.log(session, cli_actor(), "user_add", at=now, target=f"member:{account.member}")
