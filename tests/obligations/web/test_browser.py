@@ -279,20 +279,24 @@ def test_reminder_link_to_record_flow(
             ).all()
             assert (tmp_path / "attachments" / attachment.path).read_bytes() == MINUTES_PDF
         page.goto(f"{base}/")
-        assert "支部委员会会议" not in page.inner_text("main")  # no longer on 我的待办
+        assert page.locator(f'a[href="/tasks/{task_id}"]').count() == 0  # no longer on 我的待办
         phone.close()
 
-        # The 机关党委's secretary sees the record on the subtree view, on a PC.
+        # The 机关党委's secretary (who supervises the subtree) sees it done on the subtree view, on a PC: no
+        # longer among the overdue and due-soon work, and in the branch's 台账 the view links to.
         pc = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
         page = pc.new_page()
-        page.goto(f"{base}/org/jg.b1")
-        sign_in(page, "a1")
-        assert urlpath(page.url) == "/org/jg.b1", page.url
-        assert "研究十二月支部工作安排" in page.inner_text("main")
-        fits_every_width(page, artifacts, "org-branch")
         page.goto(f"{base}/org/jg")
-        assert urlpath(page.url) == "/org/jg"
+        sign_in(page, "a1")
+        assert urlpath(page.url) == "/org/jg", page.url
+        assert "第一党支部" in page.inner_text("main")
+        assert page.locator(f'a[href="/tasks/{task_id}"]').count() == 0
         fits_every_width(page, artifacts, "org-committee")
+        with page.expect_navigation():
+            page.locator('a[href^="/org/jg.b1/ledger"]').first.click()
+        ledger_page = page.inner_text("body")  # the 台账 export, a document of its own
+        assert "研究十二月支部工作安排" in ledger_page and "第一党支部活动室" in ledger_page, ledger_page
+        fits_every_width(page, artifacts, "org-ledger")
         pc.close()
 
 
