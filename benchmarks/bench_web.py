@@ -240,7 +240,7 @@ class Phase:
 
 def _message(response: httpx.Response) -> str:
     """The Chinese message of an error page (or the start of the body)."""
-    found = re.search(r'class="(?:problem|message)"[^>]*>(.*?)<', response.text, re.S)
+    found = re.search(r'class="(?:field-problem|problem|message)"[^>]*>(.*?)<', response.text, re.S)
     text_ = found.group(1) if found else re.sub(r"<[^>]+>", " ", response.text)
     return html.unescape(" ".join(text_.split()))[:120]
 
@@ -327,10 +327,12 @@ async def load(args: argparse.Namespace, base: str, secretaries: list[Secretary]
 
         todo_pages: dict[str, str] = {}
 
+        task_pages = Phase("task page")
+
         async def record(phase: Phase, s: Secretary, client: httpx.AsyncClient) -> None:
             for task_id in _meetings(todo_pages[s.member], args.records):
                 page = await _timed(
-                    phase,
+                    task_pages,
                     client.get(f"/tasks/{task_id}"),
                     lambda r: r.status_code == 200,
                     "GET /tasks/{id}",
@@ -350,7 +352,7 @@ async def load(args: argparse.Namespace, base: str, secretaries: list[Secretary]
                 await _timed(
                     phase,
                     client.post(f"/tasks/{task_id}/record", data=form),
-                    lambda r: r.status_code in (200, 303) and 'class="problem"' not in r.text,
+                    lambda r: r.status_code == 303,  # saved: back to the task page; problems are a 422
                     "POST /tasks/{id}/record",
                 )
 
@@ -368,7 +370,9 @@ async def load(args: argparse.Namespace, base: str, secretaries: list[Secretary]
             await run_phase("我的待办", clients, todo),
         ]
         if args.records:
-            phases.append(await run_phase("record", clients, record))
+            recorded = await run_phase("record", clients, record)
+            task_pages.seconds = recorded.seconds
+            phases += [task_pages, recorded]
         if warm.errors:
             phases.insert(0, warm)
         return phases
