@@ -15,8 +15,9 @@ The client (httpx.AsyncClient, one per secretary, all at once) signs the secreta
 
   bare        GET /_bench/mine?member=…&orgs=…  `--requests` times per secretary
   我的待办     GET / (signed in)                 `--requests` times per secretary
-  record      GET /tasks/{id} (its CSRF token) and POST /tasks/{id}/record, for up to `--records` meetings
-              of each secretary's 我的待办 (a 支委会, 党小组会 or 主题党日 held on 2026-11-20, everyone attending)
+  task page   GET /tasks/{id} (its CSRF token and roster), for up to `--records` meetings of each
+              secretary's 我的待办 (a 支委会, 党小组会 or 主题党日)
+  record      POST /tasks/{id}/record, held on 2026-11-20 with everyone attending; saved = a 303
 
 and reports p50 and p99 latency, throughput and errors per phase. Target: p99 of 我的待办 ≤ 3 × the bare
 endpoint's p99, and no error. It is a report, not a test: it always exits 0; every failed request is counted
