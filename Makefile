@@ -18,6 +18,7 @@ run: $(STAMP)
 	$(BIN)/obligations org list
 	$(BIN)/obligations due
 	$(BIN)/obligations remind --dry-run
+	@echo "党务工作台：$(BIN)/obligations serve，打开 http://127.0.0.1:8080/ ，用上面「演示账号」中的编号和密码登录。"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -107,6 +107,8 @@ class Task(SQLModel, table=True):
         Index("ix_task_org_due", "org", "due"),
         Index("ix_task_status_due", "status", "due"),
         Index("ix_task_status_remind_on", "status", "remind_on"),
+        Index("ix_task_assignee_due", "assignee", "due"),  # 我的待办 (queries.Mine)
+        Index("ix_task_subject_due", "subject", "due"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

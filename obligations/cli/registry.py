@@ -12,8 +12,9 @@ from sqlmodel import Session
 from calendars.model import ORG_KIND_LABELS, ROLE_LABELS, OrgKind, Role
 from calendars.periods import FOUNDING
 from calendars.text import shown
-from obligations import db, importer, planner, queries, render, roster
+from obligations import audit, db, demo_accounts, importer, planner, queries, render, roster
 from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app
+from obligations.cli.web import cli_actor
 from obligations.config import example
 from obligations.demo import check_only_demo, decided_members, demo_registry, settle_history
 from obligations.errors import UserError
@@ -67,6 +68,26 @@ def init(app: App, demo: bool, as_of: dt.datetime | None) -> None:
         with app.session() as session:
             settled = settle_history(session, app.profiles, day, now_utc(), app.attachments_dir)
         click.echo(f"演示数据：已为过去的任务登记 {settled} 条台账记录，留下几项逾期以便演示。")
+        _demo_accounts(app)
+
+
+def _demo_accounts(app: App) -> None:
+    """Open the demo's desk accounts and print their passwords (once: a repeated --demo keeps them)."""
+    now = now_utc()
+    with app.session() as session:
+        opened = demo_accounts.open_demo_accounts(session, now=now)
+        for account in opened:
+            if account.password is not None:
+                audit.log(session, cli_actor(), "user_add", at=now, target=f"member:{account.member}")
+    click.echo("演示账号（obligations serve 后在浏览器登录 http://127.0.0.1:8080/）：")
+    for account in opened:
+        if account.password is None:
+            shown_password = f"已有账号，密码不变（忘记时：obligations user passwd {account.member}）"
+        else:
+            shown_password = f"密码 {account.password}"
+        click.echo(f"  {account.member} {account.name}（{account.role}）  {shown_password}")
+    if any(account.password is not None for account in opened):
+        click.echo("密码只显示这一次，请记下。")
 
 
 @cli.command("import")

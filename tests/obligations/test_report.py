@@ -9,9 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import shutil
 import struct
 import subprocess
 import textwrap
@@ -24,6 +22,7 @@ import pytest
 from click.testing import Result
 
 from obligations.report import OVERDUE_FIELDS, ROLLUP_FIELDS, ROW_FIELDS
+from tests.chromium import chromium_path
 from tests.obligations.conftest import run
 
 AS_OF = ("--as-of", "2026-12-31")
@@ -380,12 +379,7 @@ def test_names_from_the_registry_are_escaped_in_the_html_page(imported: Workspac
 
 
 def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("/usr/bin/chromium")
-    if found:
-        return found
-    if os.environ.get("CI") or os.environ.get("REQUIRE_CHROMIUM") == "1":
-        pytest.fail("chromium is not installed: CI must render the HTML report (.ci/run installs it)")
-    pytest.skip("chromium not installed here (apt-get install chromium); CI runs this test")
+    return chromium_path("render the HTML report")
 
 
 def _headless(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
