@@ -5,8 +5,8 @@ organizations they record for (queries.Mine). Without an index on assignee and s
 (status, due), which reads every open task of the city due within the window for each page; with these two
 SQLite's multi-index OR and PostgreSQL's bitmap OR read only the person's rows.
 
-Revision ID: 0012
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-02
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0012"
-down_revision = "0010"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
