@@ -1,6 +1,7 @@
 """Access logs without secrets: uvicorn's access log writes each request's path with its query string, and two
-kinds of request carry a secret there — a reminder's link `/l/<token>` and WeCom's sign-in callback
-`?code=…&state=…`. A filter on uvicorn's loggers rewrites them as `/l/***` and `code=***` before any handler
+kinds of request carry a secret there — a reminder's link `/l/<token>`, a calendar subscription
+`/feed/<token>.ics` and WeCom's sign-in callback `?code=…&state=…`. A filter on uvicorn's loggers rewrites them
+as `/l/***`, `/feed/***.ics` and `code=***` before any handler
 (uvicorn's own, gunicorn's, a file) sees the record. The desk redirects at once to clean URLs, so no later
 request carries them."""
 
@@ -11,6 +12,7 @@ import re
 
 _PATTERNS = (
     (re.compile(r"/l/[^\s?#\"']+"), "/l/***"),
+    (re.compile(r"/feed/[^\s?#\"'/]+\.ics"), "/feed/***.ics"),  # a calendar subscription's token
     (re.compile(r"(?i)%2Fl%2F[^\s&#\"']+"), "%2Fl%2F***"),  # the same path, URL-encoded in a query
     (re.compile(r"(?i)([?&](?:code|state)=)[^&#\s\"']*"), r"\1***"),
 )

@@ -88,5 +88,6 @@ def test_the_filter_keeps_uvicorns_five_arguments_and_other_paths_as_they_are() 
     assert record.args == ("127.0.0.1:5000", "GET", "/tasks/12?code=***&x=1", "1.1", 200)
     assert redact.redact("/login?next=/l/abc.def") == "/login?next=/l/***"
     assert redact.redact("/login?next=%2Fl%2Fabc.def&a=1") == "/login?next=%2Fl%2F***&a=1"
+    assert redact.redact("/feed/Zq3-x_9.ics") == "/feed/***.ics"  # a calendar subscription's token
     assert redact.redact("/static/desk.css?v=1") == "/static/desk.css?v=1"
     assert redact.redact("/lists/l/x") == "/lists/l/***"  # only ever over-redacts
