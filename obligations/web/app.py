@@ -142,10 +142,10 @@ class SecurityHeaders:
 
 def routes() -> list[BaseRoute]:
     # Imported here: each page module registers its own routes.
-    from obligations.web import auth, todo
+    from obligations.web import auth, tasks, todo
 
     found: list[BaseRoute] = [Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
-    for module in (auth, todo):
+    for module in (auth, todo, tasks):
         found.extend(module.ROUTES)
     return found
 
