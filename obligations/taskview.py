@@ -25,6 +25,7 @@ from obligations.models import (
     Task,
     Waiver,
 )
+from obligations.queries import Mine
 
 
 @dataclass(frozen=True)
@@ -158,3 +159,37 @@ def completion_tasks(session: Session, completion_id: int) -> list[tuple[Task, O
         .order_by(col(Task.id))
     ).all()
     return [(task, org) for task, org in rows]
+
+
+@dataclass(frozen=True)
+class LateRow:
+    """A task done after its due date (逾期完成, by a make-up record)."""
+
+    task_id: int
+    name: str
+    org_name: str
+    due: dt.date
+    done_on: dt.date
+
+
+def done_late(
+    session: Session, profiles: Mapping[str, Profile], mine: Mine, *, since: dt.date, limit: int = 20
+) -> list[LateRow]:
+    """One person's tasks done late (a make-up, 补办) on or after `since`, the latest first."""
+    rows = session.exec(
+        select(Task, Organization)
+        .join(Organization, col(Organization.code) == col(Task.org))
+        .where(
+            mine.condition(),
+            col(Task.status) == "done",
+            col(Task.done_on) >= since,
+            col(Task.done_on) > col(Task.due),
+        )
+        .order_by(col(Task.done_on).desc(), col(Task.id))
+        .limit(limit)
+    ).all()
+    return [
+        LateRow(task.id or 0, ledger.task_name(session, profiles, task), org.name, task.due, task.done_on)
+        for task, org in rows
+        if task.done_on is not None
+    ]

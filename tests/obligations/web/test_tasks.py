@@ -376,7 +376,7 @@ def test_an_overdue_meeting_held_late_is_recorded_as_a_make_up_and_done_late(des
     page = client.get(f"/tasks/{task_id}").text
     assert "逾期 5 天" in page and "补办" in page
     todo = client.get("/").text
-    assert "逾期 5 天" in todo
+    assert "逾期 5 天</strong> · 可补办登记" in todo
     response = _record(client, task_id, {"on": "2026-12-03", **COMMITTEE})
     assert response.status_code == 303
     with Session(desk.engine) as session:
@@ -384,6 +384,9 @@ def test_an_overdue_meeting_held_late_is_recorded_as_a_make_up_and_done_late(des
         assert task is not None and (task.status, task.done_on) == ("done", dt.date(2026, 12, 3))
     page = client.get(f"/tasks/{task_id}").text
     assert "逾期完成（补办，完成于 2026-12-03）" in page and "2026-12-03 · 补办" in page
+    todo = client.get("/").text
+    assert "近期逾期完成（补办，1）" in todo and "期限 2026-11-30 · 补办完成于 2026-12-03" in todo
+    assert f'href="/tasks/{task_id}"' in todo.split("近期逾期完成")[1]
     # A date before the period is still no record of it.
     other = _task_id(desk, "jg.b1", "committee-meeting", "2026-12")
     early = _record(client, other, {"on": "2026-11-20", **COMMITTEE})
