@@ -170,7 +170,8 @@ def activity_from_text(fields: Mapping[str, Sequence[str]], minutes: Sequence[Pa
         form=one("form"),
         host=one("host"),
         topic=one("topic"),
-        note="\n".join(value.strip() for value in fields.get("note", ()) if value.strip()) or None,
+        # A browser sends a textarea's line breaks as CRLF; the 台账 keeps them as LF.
+        note="\n".join(v.replace("\r\n", "\n").strip() for v in fields.get("note", ()) if v.strip()) or None,
         hours=hours,
         attendees=tuple(dict.fromkeys(many("attendee"))),
         absent=tuple(absent),

@@ -256,7 +256,8 @@ def test_a_web_record_is_saved_with_who_when_and_where_and_shown_on_the_task(des
             "on": "2026-11-20",
             "form": "集中学习",
             "host": "党员b1m1",
-            "absent": "b1m3:出差\nb1m4:病假",
+            "absent": "b1m3:出差\r\nb1m4:病假",  # one a line, as a browser sends a textarea
+            "note": "会议决定：\r\n一、……",
             **COMMITTEE,
         },
     )
@@ -269,6 +270,7 @@ def test_a_web_record_is_saved_with_who_when_and_where_and_shown_on_the_task(des
         "testclient",
     )
     assert completion.recorded_at.replace(tzinfo=dt.UTC) == desk.clock.now
+    assert completion.note == "会议决定：\n一、……"
     (event,) = _events(desk, "record")
     assert (event.actor, event.channel, event.target) == ("b1m2", "web", f"completion {completion.id}")
     page = client.get(response.headers["location"]).text
