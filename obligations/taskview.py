@@ -57,6 +57,13 @@ class TaskView:
     waivers: tuple[Waiver, ...]
     roster: tuple[Member, ...]  # whom a record may name: the branch's members, its 党小组's included
 
+    def name_of(self, member_id: str | None) -> str:
+        """A member of the roster by name (an operating-system user or a former member as recorded)."""
+        if not member_id:
+            return "—"
+        found = next((member for member in self.roster if member.id == member_id), None)
+        return f"{found.name}（{member_id}）" if found else member_id
+
     @property
     def spec(self) -> RecordSpec:
         return self.rule.record if self.rule else RecordSpec()

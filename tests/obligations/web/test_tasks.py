@@ -276,7 +276,7 @@ def test_a_web_record_is_saved_with_who_when_and_where_and_shown_on_the_task(des
     page = client.get(response.headers["location"]).text
     assert f"已登记台账记录 {completion.id}" in page and "已完成" in page
     assert "三楼会议室" in page and "党员b1m3（出差）、党员b1m4（病假）" in page
-    assert "b1m2 · 2026-11-21 10:00 · 网页" in page
+    assert "党员b1m2（b1m2） · 2026-11-21 10:00 · 网页" in page
     assert "撤销" in page and f'action="/completions/{completion.id}/undo"' in page
 
 
