@@ -8,11 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import threading
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 from httpx import Response
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
@@ -494,3 +497,44 @@ def test_an_oversized_upload_is_refused_in_chinese_and_nothing_is_saved(
     assert "上传的内容过大：每个文件不超过 1 MB，本次提交未保存任何内容" in response.text
     assert _completions(desk) == []
     assert "upload too large" in [event.detail for event in _events(desk, "refused")]
+
+
+def test_two_people_submitting_the_same_record_at_once_get_one_record(desk: DeskFixture) -> None:
+    """Both submissions pass their duplicate check before either inserts (a gate holds the write lock or the
+    completion table); the database's unique index on active fingerprints lets one in, the other is told."""
+    task_id = _task_id(desk, "jg.b1", "committee-meeting", "2026-11")
+    clients = [desk.signed_in("b1m1"), desk.signed_in("b1m2")]
+    tokens = [csrf_of(client.get("/").text) for client in clients]
+    responses: list[Response] = []
+
+    def submit(index: int) -> None:
+        responses.append(
+            _record(clients[index], task_id, {"on": "2026-11-20", **COMMITTEE}, token=tokens[index])
+        )
+
+    dialect = desk.engine.dialect.name
+    with desk.engine.connect() as gate:
+        if dialect == "sqlite":
+            gate.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            gate.execute(text("LOCK TABLE completion IN EXCLUSIVE MODE"))
+        threads = [threading.Thread(target=submit, args=(index,)) for index in range(2)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 60
+        if dialect == "postgresql":
+            query = text(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'completion'::regclass"
+            )
+            while gate.execute(query).scalar_one() < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert gate.execute(query).scalar_one() == 2
+        else:
+            time.sleep(5)  # both past their check, waiting on the write lock (busy timeout 30 s)
+        gate.rollback()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(response.status_code for response in responses) == [303, 303]
+    locations = sorted(response.headers["location"].split("?")[1].split("=")[0] for response in responses)
+    assert locations == ["duplicate", "saved"]
+    assert len(_completions(desk)) == 1
