@@ -252,18 +252,11 @@ def record(
     decides on a probationary member of one of its 党小组); attendance and quorum are judged against it.
     `actor` (who records, through which channel, from where) is stored on the record and written to the audit
     log in the same transaction; a date after the task's period is a make-up (补办) and counts as done late."""
-    if not tasks:
-        raise LedgerError(["没有指定要记录的任务。"])
-    orgs = {task.org for task in tasks}
-    if len(orgs) > 1 and held_by is None:
-        raise LedgerError([f"一条台账记录只能属于一个组织，而这些任务属于：{'、'.join(sorted(orgs))}。"])
-    org = session.get(Organization, held_by or tasks[0].org)
-    assert org is not None
-    profile = profiles.get(org.effective_profile)
-    members = roster.voting_member_rows(session, org.code)
-    problems = _check(session, profile, org, tasks, activity, members, as_of)
+    problems = problems_of(session, profiles, tasks, activity, as_of=as_of, held_by=held_by)
     if problems:
         raise LedgerError(problems)
+    org = session.get(Organization, held_by or tasks[0].org)
+    assert org is not None
 
     # Where minutes would go is known before anything is written (a code unfit for a path refuses the record).
     first = tasks[0]
@@ -323,6 +316,29 @@ def record(
     _log_record(session, actor, completion, tasks, now, duplicate=False)
     hours = activity.hours or 0.0
     return Recorded(completion, list(tasks), credited_hours={member: hours for member in credited})
+
+
+def problems_of(
+    session: Session,
+    profiles: Mapping[str, Profile],
+    tasks: Sequence[Task],
+    activity: Activity,
+    *,
+    as_of: dt.date,
+    held_by: str | None = None,
+) -> list[str]:
+    """Every check `record` makes, without writing: what keeps `activity` from being recorded (none: it can be).
+    The desk asks this when an upload was refused, so that the person sees every problem at once."""
+    if not tasks:
+        return ["没有指定要记录的任务。"]
+    orgs = {task.org for task in tasks}
+    if len(orgs) > 1 and held_by is None:
+        return [f"一条台账记录只能属于一个组织，而这些任务属于：{'、'.join(sorted(orgs))}。"]
+    org = session.get(Organization, held_by or tasks[0].org)
+    assert org is not None
+    profile = profiles.get(org.effective_profile)
+    members = roster.voting_member_rows(session, org.code)
+    return _check(session, profile, org, tasks, activity, members, as_of)
 
 
 def _log_record(

@@ -192,6 +192,17 @@ async def _record(request: Request, viewer: Viewer) -> Response:
         except LedgerError as error:
             state.add(error)
             activity = None
+        if activity is not None and state.problems:  # a refused upload: the rest is checked all the same
+            checked = activity
+
+            def check(session: Session) -> list[str]:
+                task = session.get(Task, task_id)
+                assert task is not None
+                return ledger.problems_of(session, desk.profiles, [task], checked, as_of=desk.today())
+
+            problems = await desk.run(check)
+            if problems:
+                state.add(LedgerError(problems))
         if state.problems or activity is None:
             return await _page(request, viewer, task_id, state, status=422)
         chosen = activity

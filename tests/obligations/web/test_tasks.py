@@ -463,6 +463,16 @@ def test_an_upload_whose_content_is_not_an_allowed_type_is_refused(
     assert response.status_code == 422
     assert "不是允许的类型" in _field_problem(response.text, "minutes")
     assert _completions(desk) == [] and _stored_files(desk) == []
+    # With a refused file, the ledger's checks still run: every problem is shown at once.
+    response = _record(
+        desk.signed_in("b1m1"),
+        task_id,
+        {"on": "2026-11-25"},
+        [("minutes", (name, content, "application/pdf"))],
+    )
+    assert "不是允许的类型" in _field_problem(response.text, "minutes")
+    assert "在未来" in _field_problem(response.text, "on")
+    assert _completions(desk) == [] and _stored_files(desk) == []
 
 
 def _small_desk(desk: DeskFixture, tmp_path: Path) -> TestClient:
