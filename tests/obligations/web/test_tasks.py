@@ -11,6 +11,7 @@ import re
 import threading
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -548,3 +549,28 @@ def test_two_people_submitting_the_same_record_at_once_get_one_record(desk: Desk
     locations = sorted(response.headers["location"].split("?")[1].split("=")[0] for response in responses)
     assert locations == ["duplicate", "saved"]
     assert len(_completions(desk)) == 1
+
+
+def test_a_body_without_a_declared_length_is_cut_off_at_the_limit(desk: DeskFixture, tmp_path: Path) -> None:
+    task_id = _task_id(desk, "jg.b1", "committee-meeting", "2026-11")
+    client = _small_desk(desk, tmp_path)
+    token = csrf_of(client.get("/").text)
+    sent = 0
+
+    def body() -> Iterator[bytes]:
+        nonlocal sent
+        head = f'--x\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+        yield head.encode()
+        yield b'--x\r\nContent-Disposition: form-data; name="minutes"; filename="a.pdf"\r\n\r\n'
+        for _ in range(64):  # 64 MB, far beyond (1 MB × 10 files + 1 MB)
+            sent += 1
+            yield b"0" * (1024 * 1024)
+        yield b"\r\n--x--\r\n"
+
+    response = client.post(
+        f"/tasks/{task_id}/record",
+        content=body(),
+        headers={"content-type": "multipart/form-data; boundary=x"},
+    )
+    assert response.status_code == 413 and "本次提交未保存任何内容" in response.text
+    assert _completions(desk) == []
