@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, delete, select, update
 
 from obligations.errors import UserError
 from obligations.models import Account, Member, WebSession
@@ -268,4 +268,14 @@ def revoke_all(session: Session, member_id: str, *, now: dt.datetime) -> int:
         .where(col(WebSession.member) == member_id, col(WebSession.revoked_at).is_(None))
         .values(revoked_at=now)
     )
+    return int(result.rowcount or 0)
+
+
+STALE_SESSION_DAYS = 30
+
+
+def prune_sessions(session: Session, *, now: dt.datetime) -> int:
+    """Remove sessions unused for a month (revoked or timed out long ago); the audit log keeps the sign-ins."""
+    cutoff = now - dt.timedelta(days=STALE_SESSION_DAYS)
+    result = session.exec(delete(WebSession).where(col(WebSession.last_seen) < cutoff))
     return int(result.rowcount or 0)

@@ -32,7 +32,7 @@ from sqlmodel import Session
 
 from calendars.model import Profile
 from notifiers.base import Channel
-from obligations import planner, reminders
+from obligations import accounts, audit, planner, reminders
 from obligations.db import session_scope
 from obligations.escalation import PARTY_TIME
 
@@ -148,7 +148,7 @@ class Daemon:
             if profiles is None:
                 return
             try:
-                summary = await asyncio.to_thread(self._replan, profiles, today)
+                summary = await asyncio.to_thread(self._replan, profiles, now)
             except Exception:
                 log.exception("re-planning on %s failed; it will run again tomorrow", today)
                 return
@@ -156,11 +156,20 @@ class Daemon:
             log.info("re-planned %d organizations: +%d ~%d -%d", summary.organizations, summary.inserted,
                      summary.updated, summary.removed)  # fmt: skip
 
-    def _replan(self, profiles: Mapping[str, Profile], today: dt.date) -> planner.PlanSummary | None:
+    def _replan(self, profiles: Mapping[str, Profile], now: dt.datetime) -> planner.PlanSummary | None:
+        """The daily upkeep: the plan brought up to date, audit events past their keeping time and stale web
+        sessions removed."""
+        today = now.astimezone(PARTY_TIME).date()
         with session_scope(self.engine) as session:
-            return planner.ensure_planned(
+            summary = planner.ensure_planned(
                 session, profiles, today, planner.default_horizon(today, self.horizon_years)
             )
+            pruned = audit.prune(session, now=now)
+            ended = accounts.prune_sessions(session, now=now)
+        if pruned or ended:
+            log.info("removed %d audit events older than %d days and %d stale web sessions", pruned,
+                     audit.KEEP_DAYS, ended)  # fmt: skip
+        return summary
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -27,6 +27,7 @@ from calendars.expand import period_label
 from calendars.model import Profile, Rule, RuleKind
 from calendars.periods import parse_key
 from calendars.text import shown
+from obligations import history
 from obligations.errors import not_found
 from obligations.models import Member, Organization, Task
 from obligations.queries import organization, subtree_filter
@@ -104,11 +105,13 @@ def build(
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", name)
     calendar.add("x-wr-timezone", str(PARTY_TIME))
+    changed = history.changed_calendars(session, profiles)  # a task is titled under the profile of its date
     for task, owner in rows:
         profile = profiles.get(owner.effective_profile)
-        calendar.add_component(
-            _todo(task, owner, profile.rules.get(task.rule) if profile else None, names, stamp)
-        )
+        rule = profile.rules.get(task.rule) if profile else None
+        if owner.code in changed:
+            rule = history.task_rule(changed[owner.code], task)
+        calendar.add_component(_todo(task, owner, rule, names, stamp))
     return calendar
 
 

@@ -27,7 +27,7 @@ from calendars.expand import duty_name, period_label
 from calendars.model import Evidence, Profile, Quorum, RecordSpec, Role, Rule, RuleKind, Unit
 from calendars.periods import FOUNDING, parse_key
 from calendars.text import control_problem, length_problem, shown
-from obligations import attachments, audit, escalation, planner, roster
+from obligations import attachments, audit, escalation, history, planner, roster
 from obligations.errors import LedgerError, UserError, not_found
 from obligations.models import (
     Attachment,
@@ -201,7 +201,11 @@ def task_for(
     """The organization's own task of `rule_id` whose period contains `day` (for `record`)."""
     org = organization(session, org_code)
     profile = profiles[org.effective_profile]
-    if rule_id not in profile.rules:
+    calendars = history.calendars_of(session, profiles, org_code, org.effective_profile)
+    # A day before a change of profile looks for the rule of the profile then in force (history is not
+    # rewritten): a 2025 duty of `national` is recorded after the branch moved to `wujin-2016`.
+    known = calendars.rule(rule_id, day) if calendars else None
+    if known is None:
         raise not_found(f"职责日历 {profile.id} 中的规则", rule_id, profile.rules)
     candidates = session.exec(
         select(Task).where(
@@ -209,28 +213,34 @@ def task_for(
         )
     ).all()
     for task in candidates:
-        if _period_contains(task, profile, day):
+        if _period_contains(task, history.task_rule(calendars, task) if calendars else None, day):
             return task
     planned = planner.materialize(session, profiles, org_code, rule_id, day)
     if planned is not None:
         return planned
     raise UserError(
-        f"{org.name}（{org_code}）没有包含 {day} 的“{profile.rules[rule_id].title}”任务"
+        f"{org.name}（{org_code}）没有包含 {day} 的“{known.title}”任务"
         f"（该组织可能不适用此规则，或该日期不在计划范围内）。"
     )
 
 
-def _period_span(task: Task, profile: Profile | None) -> tuple[dt.date, dt.date | None]:
+def rule_of(session: Session, profiles: Mapping[str, Profile], task: Task) -> Rule | None:
+    """The rule `task` was owed under (the profile in force on its date, not necessarily today's)."""
+    org = session.get(Organization, task.org)
+    calendars = history.calendars_of(session, profiles, org.code, org.effective_profile) if org else None
+    return history.task_rule(calendars, task) if calendars else None
+
+
+def _period_span(task: Task, rule: Rule | None) -> tuple[dt.date, dt.date | None]:
     """The dates a completion of `task` may bear: its period, or from its trigger on for an event task."""
-    rule = profile.rules.get(task.rule) if profile else None
     if rule is None or rule.kind is RuleKind.EVENT:
         return task.period_start, None
     period = parse_key(task.period)
     return period.start, period.end
 
 
-def _period_contains(task: Task, profile: Profile | None, day: dt.date) -> bool:
-    start, end = _period_span(task, profile)
+def _period_contains(task: Task, rule: Rule | None, day: dt.date) -> bool:
+    start, end = _period_span(task, rule)
     return start <= day and (end is None or day <= end)
 
 
@@ -336,9 +346,9 @@ def problems_of(
         return [f"一条台账记录只能属于一个组织，而这些任务属于：{'、'.join(sorted(orgs))}。"]
     org = session.get(Organization, held_by or tasks[0].org)
     assert org is not None
-    profile = profiles.get(org.effective_profile)
+    owed = [(task, rule_of(session, profiles, task)) for task in tasks]
     members = roster.voting_member_rows(session, org.code)
-    return _check(session, profile, org, tasks, activity, members, as_of)
+    return _check(session, owed, org, activity, members, as_of)
 
 
 def _log_record(
@@ -374,9 +384,8 @@ def _recorded(session: Session, fingerprint: str) -> Completion | None:
 
 def _check(
     session: Session,
-    profile: Profile | None,
+    owed: Sequence[tuple[Task, Rule | None]],
     org: Organization,
-    tasks: Sequence[Task],
     activity: Activity,
     members: Mapping[str, Member],
     as_of: dt.date,
@@ -387,12 +396,12 @@ def _check(
         problems.append(Problem(f"日期 {day} 在未来（今天是 {as_of}）：只能记录已经开展的活动。", "on"))
     if day < FOUNDING:
         problems.append(Problem(f"日期 {day} 早于建党（{FOUNDING}），请检查年份。", "on"))
-    for task in tasks:
-        title = _title(profile, task)
+    for task, rule in owed:
+        title = _title(rule, task)
         if task.status == "waived":
             problems.append(f"任务 {task.id}（{title}）已免办，不能再记录完成。")
-        start, end = _period_span(task, profile)
-        if not _period_contains(task, profile, day) and not (end is not None and end < day <= as_of):
+        start, end = _period_span(task, rule)
+        if not _period_contains(task, rule, day) and not (end is not None and end < day <= as_of):
             # A date after the period, once past, is a make-up (补办): it counts, and the task is done late.
             span = f"{start} 至 {end}" if end else f"{start} 以后"
             problems.append(
@@ -435,8 +444,7 @@ def _check(
                 "attendee",
             )
         )
-    for task in tasks:
-        rule = profile.rules.get(task.rule) if profile else None
+    for _, rule in owed:
         if rule is not None:
             problems.extend(_evidence_problems(session, rule, org, activity, members))
     return list(dict.fromkeys(problems))  # two tasks of one rule report a missing field once
@@ -619,20 +627,17 @@ def lecturer_problem(
     return None
 
 
-def _title(profile: Profile | None, task: Task) -> str:
-    rule = profile.rules.get(task.rule) if profile else None
+def _title(rule: Rule | None, task: Task) -> str:
     return rule.title if rule else task.rule
 
 
 def task_name(session: Session, profiles: Mapping[str, Profile], task: Task) -> str:
     """A task as a person names it in a confirmation: 支部党员大会（2026年第四季度）, 党员政治生日·张三（2026年）."""
-    org = session.get(Organization, task.org)
-    profile = profiles.get(org.effective_profile) if org else None
     subject = ""
     if task.subject_kind != "org":
         member = session.get(Member, task.subject)
         subject = member.name if member else task.subject
-    return duty_name(_title(profile, task), task.period, shown(subject))
+    return duty_name(_title(rule_of(session, profiles, task), task), task.period, shown(subject))
 
 
 def _fingerprint(tasks: Iterable[Task], activity: Activity) -> str:
@@ -718,9 +723,16 @@ def recount(session: Session, task_id: int) -> Task:
 
 
 def needs_filing(profiles: Mapping[str, Profile], org: Organization | None, rule_id: str) -> bool:
-    """Whether the rule, in the organization's profile, asks for its record to be filed with the parent."""
+    """Whether the rule, in the organization's present profile, asks for its record to be filed with the
+    parent (`task_needs_filing` asks it of a task, under the profile of its date)."""
     profile = profiles.get(org.effective_profile) if org else None
     rule = profile.rules.get(rule_id) if profile else None
+    return rule is not None and rule.record.file_with_parent
+
+
+def task_needs_filing(session: Session, profiles: Mapping[str, Profile], task: Task) -> bool:
+    """Whether the rule `task` was owed under asks for its record to be filed with the parent."""
+    rule = rule_of(session, profiles, task)
     return rule is not None and rule.record.file_with_parent
 
 
@@ -728,11 +740,9 @@ def file_with_parent(
     session: Session, profiles: Mapping[str, Profile], task: Task, *, on: dt.date, as_of: dt.date
 ) -> Task:
     """Record that the task's record was filed with the parent organization (报上级党组织备案) on `on`."""
-    org = session.get(Organization, task.org)
-    profile = profiles.get(org.effective_profile) if org else None
-    title = _title(profile, task)
+    title = _title(rule_of(session, profiles, task), task)
     problems = []
-    if not needs_filing(profiles, org, task.rule):
+    if not task_needs_filing(session, profiles, task):
         problems.append(f"任务 {task.id}（{title}）的规则不要求报上级党组织备案。")
     elif task.status != "done":
         problems.append(f"任务 {task.id}（{title}）尚未完成：先登记完成（obligations done），再登记报备。")
@@ -815,9 +825,8 @@ def waive(
         problems.append(f"任务 {task.id} 已完成，无需缓办或免办。")
     if task.status == "waived":
         problems.append(f"任务 {task.id} 已免办。")
-    org = session.get(Organization, task.org)
-    profile = profiles.get(org.effective_profile) if org else None
-    title = _title(profile, task)
+    rule = rule_of(session, profiles, task)
+    title = _title(rule, task)
     original = task.original_due or task.due
     if not exempt:
         if until is None:
@@ -855,7 +864,6 @@ def waive(
         assert until is not None
         task.original_due = original
         task.due = until
-        rule = profile.rules.get(task.rule) if profile else None
         if rule is not None:
             task.remind_on = escalation.first_remind_on(rule, until)  # the ladder starts again
     session.add(task)

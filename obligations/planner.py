@@ -29,22 +29,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlmodel import Session, col
 
-from calendars.expand import Occurrence, OrgFacts, Window, expand
-from calendars.model import Profile, Rule, RuleKind
+from calendars.expand import OrgFacts, Window, expand
+from calendars.model import Profile, RuleKind
 from calendars.periods import Cadence, period_of
 from obligations import dues, escalation, roster
 from obligations.db import chunks
 from obligations.errors import UserError
-from obligations.models import CompletionTask, Organization, PlanState, ProfileHistory, Task, Waiver
+from obligations.history import CHUNK as CHUNK  # re-exported: callers have always found these here
+from obligations.history import Calendars as Calendars
+from obligations.history import profile_history as profile_history
+from obligations.models import CompletionTask, Organization, PlanState, Task, Waiver
 
-CHUNK = 500  # ids per IN (...) clause: under SQLite's and PostgreSQL's parameter limits
 BATCH = 1000  # organizations planned together
 
 
@@ -241,74 +243,6 @@ def _insert_tasks(session: Session, rows: Sequence[Row]) -> None:
         for row in rows
     ]
     connection.exec_driver_sql(statement, values)
-
-
-def profile_history(
-    session: Session, codes: Sequence[str] | None = None
-) -> dict[str, list[tuple[dt.date | None, str]]]:
-    """(since, profile) of the organizations (of `codes`, or all) whose profile changed, oldest first (since
-    None: from the start). An organization that never changed follows its present profile throughout, so it
-    is left out: a city's plan reads only the few rows of changes."""
-    changed = select(col(ProfileHistory.org)).group_by(col(ProfileHistory.org)).having(func.count() > 1)
-    query = select(col(ProfileHistory.org), col(ProfileHistory.since), col(ProfileHistory.profile)).where(
-        col(ProfileHistory.org).in_(changed)
-    )
-    found: dict[str, list[tuple[dt.date | None, str]]] = defaultdict(list)
-    for batch in [None] if codes is None else chunks(list(codes), CHUNK):
-        chosen = query if batch is None else query.where(col(ProfileHistory.org).in_(batch))
-        for org, since, profile in session.execute(chosen):
-            found[org].append((since, profile))
-    for rows in found.values():
-        rows.sort(key=lambda row: (row[0] is not None, row[0] or dt.date.min))
-    return found
-
-
-@dataclass(frozen=True)
-class Calendars:
-    """The profiles one organization followed, each from its date (the first from the start).
-
-    A periodic duty is owed under the profile in force on its due date, an event under the one in force on
-    its trigger's date: a new profile applies from its date on and never reaches back.
-    """
-
-    segments: tuple[tuple[dt.date | None, Profile], ...]
-
-    @classmethod
-    def of(
-        cls, profiles: Mapping[str, Profile], current: str, history: Sequence[tuple[dt.date | None, str]]
-    ) -> Calendars:
-        rows = list(history) or [(None, current)]
-        if rows[-1][1] != current:  # the organization's row is the truth about its present profile
-            rows[-1] = (rows[-1][0], current)
-        return cls(tuple((since, profiles[profile]) for since, profile in rows))
-
-    def at(self, day: dt.date) -> Profile:
-        found = self.segments[0][1]
-        for since, profile in self.segments[1:]:
-            if since is not None and since <= day:
-                found = profile
-        return found
-
-    def rule(self, rule_id: str, day: dt.date) -> Rule | None:
-        """The rule as the profile in force on `day` defines it, else as any profile of the history does."""
-        rule = self.at(day).rules.get(rule_id)
-        if rule is None:
-            rule = next((p.rules[rule_id] for _, p in reversed(self.segments) if rule_id in p.rules), None)
-        return rule
-
-    def expand(self, facts: OrgFacts, window: Window) -> Iterator[tuple[Rule, Occurrence]]:
-        if len(self.segments) == 1:
-            profile = self.segments[0][1]
-            for occurrence in expand(profile, facts, window):
-                yield profile.rules[occurrence.rule], occurrence
-            return
-        for index, (since, profile) in enumerate(self.segments):
-            until = self.segments[index + 1][0] if index + 1 < len(self.segments) else None
-            for occurrence in expand(profile, facts, window):
-                rule = profile.rules[occurrence.rule]
-                day = occurrence.start if rule.kind is RuleKind.EVENT else occurrence.due
-                if (since is None or since <= day) and (until is None or day < until):
-                    yield rule, occurrence
 
 
 def first_owed(cadence: Cadence, as_of: dt.date, tracked_from: dt.date | None) -> dt.date:

@@ -5,9 +5,13 @@ becomes a full member (转正), has the probation extended (延长预备期, at 
 (取消预备党员资格); the decision is the 支部大会's. The party age of a full member counts from the day the
 probation ended, so 转正 takes effect on that day (`full_on`), whatever day the meeting was held.
 
-- The discussion is held when the probation ends (预备期满，及时讨论). The member applies for 转正 in the month
-  before the end, and the decision takes effect at the end whatever day the meeting was, so a meeting in that
-  month is accepted as the discussion; one held earlier is not the discussion 第七条 prescribes and is refused.
+- The discussion is held once the probation has ended, never before: 党章 第七条 and 《中国共产党发展党员工作
+  细则》(2014) 第三十二条 both say 「预备党员预备期满，党支部应当及时讨论」 — the end is what calls the meeting,
+  and 及时 bounds how late it may be, not how early. The member's written application (转正申请) may come in
+  the month before the end, as local guidance asks, but the 支部大会 judges the whole year of probation and a
+  meeting before its last day would judge a probation not yet served (organization departments' guidance says
+  the same: 转正支部大会的召开时间不得早于预备期结束). So the earliest accepted date is the day the
+  probation ends (the day 转正 takes effect, 党龄从预备期满之日算起); a day earlier is refused.
 - The record is a 支部党员大会 of the member's branch — a member of a 党小组 belongs to its branch — checked like
   any 党员大会 (more than half of the full members present; 预备党员 have no vote). It counts for the member's
   `probation-review` task and for the branch's quarterly `general-meeting`.
@@ -39,7 +43,6 @@ from obligations.queries import branch_of
 RULE = "probation-review"
 MEETING = "general-meeting"  # the 支部大会 that decides
 PROBATION_MONTHS = 12  # 党章 第七条: 预备期为一年
-EARLIEST_MONTHS_BEFORE_END = 1  # the discussion may be held from a month before the end
 EXTENSION_MONTHS = (6, 12)  # 延长预备期: at least six months, at most one year
 
 OUTCOMES = {"full": "转正", "extended": "延长预备期", "cancelled": "取消预备党员资格"}
@@ -136,9 +139,9 @@ def decide(
             f"{member.name}（{member.id}）预备期满（{probation.current_end}）的转正讨论已于 {decided.decided_on} 登记。"
         )
     tasks = [review]
-    profile = profiles.get(branch.effective_profile)
-    if profile is not None and MEETING in profile.rules:
-        # A branch that owes no 党员大会 of that period (the rule switched off): the review stands alone.
+    if branch.effective_profile in profiles:
+        # A branch that owes no 党员大会 of that period (the rule switched off, in the profile of that date):
+        # the review stands alone.
         with contextlib.suppress(UserError):
             tasks.append(ledger.task_for(session, profiles, branch.code, MEETING, activity.held_on))
     recorded = ledger.record(
@@ -173,11 +176,11 @@ def decide(
 
 def _problems(probation: Probation, kind: str, held_on: dt.date, until: dt.date | None) -> list[str]:
     problems = []
-    earliest = recurrence.shift(probation.current_end, months=-EARLIEST_MONTHS_BEFORE_END)
-    if held_on < earliest:
+    if held_on < probation.current_end:  # 预备期满，及时讨论: from the day it ends (see the module's note)
         problems.append(
-            f"转正讨论日期 {held_on} 过早：预备期 {probation.current_end} 期满，最早可在 {earliest} 讨论"
-            f"（《中国共产党章程》第七条：预备期满，党的支部应当及时讨论）。"
+            f"转正讨论日期 {held_on} 过早：预备期 {probation.current_end} 期满，最早可在 {probation.current_end} 讨论"
+            f"（《中国共产党章程》第七条、《中国共产党发展党员工作细则》第三十二条：预备党员预备期满，"
+            f"党支部应当及时讨论其能否转为正式党员）。"
         )
     if kind != "extended":
         if until is not None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from calendars.model import OrgKind, Profile
 from calendars.periods import term
-from obligations import roster
+from obligations import history, roster
 from obligations.errors import not_found
 from obligations.models import Member, Organization, Position, Task
 from obligations.roster import Headcount
@@ -193,6 +194,8 @@ def iter_due_rows(
     People's names are looked up by key for each chunk of rows rather than joined: a join lets the database
     hash the whole member table, which costs more than the rows asked for when a subtree is small.
     """
+    # An organization whose profile changed lists each task under the profile of its date (few of them).
+    changed = history.changed_calendars(session, profiles)
     query = (
         sa_select(
             col(Task.id),
@@ -211,6 +214,7 @@ def iter_due_rows(
             col(Task.filed_on),
             col(Organization.name),
             col(Organization.effective_profile),
+            func.coalesce(col(Task.original_due), col(Task.due)).label("owed_on"),
         )
         .join(Organization, col(Organization.code) == col(Task.org))
         .where(col(Organization.active).is_(True))
@@ -244,11 +248,12 @@ def iter_due_rows(
         }
         names = _names(session, wanted)
         for row in chunk:
-            known = rules.get((row.effective_profile, row.rule))
+            profile_id = row.effective_profile if row.org not in changed else _owed_profile(changed, row)
+            known = rules.get((profile_id, row.rule))
             if known is None:
-                profile = profiles.get(row.effective_profile)
+                profile = profiles.get(profile_id)
                 defined = profile.rules.get(row.rule) if profile else None
-                known = rules[(row.effective_profile, row.rule)] = (
+                known = rules[(profile_id, row.rule)] = (
                     defined.title if defined else row.rule,
                     defined is not None and defined.record.file_with_parent,
                     defined.citation if defined else "",
@@ -338,6 +343,12 @@ def org_view(session: Session, profiles: Mapping[str, Profile], code: str) -> Or
         registry.headcount(code),
         registry.advice(code, profiles),
     )
+
+
+def _owed_profile(changed: Mapping[str, history.Calendars], row: Any) -> str:
+    """The id of the profile a listed task of an organization whose profile changed was owed under."""
+    owed = history.owed_profile(changed[row.org], row.rule, row.period_start, row.owed_on)
+    return owed.id if owed else row.effective_profile
 
 
 def term_end(org: Organization, profiles: Mapping[str, Profile]) -> dt.date | None:

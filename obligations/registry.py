@@ -69,8 +69,9 @@ may hold a control character, and no value may be longer than its column in obli
 already registered under an organization outside the file's scope (`file_scope`) is reported rather than
 moved: a transfer is a file whose scope covers both organizations.
 
-A member must belong to the organization whose position they hold; for the committee roles of a branch or
-a general branch a member of one of its 党小组 counts too, and a 党小组长 belongs to the group itself.
+A member must belong to the organization whose position they hold; a committee seat (党委, 党总支, 支委会) may
+also be held by a member registered in an organization below it (a 党委 member's membership sits in a branch),
+and a 党小组长 belongs to the group itself.
 
 A CSV file lists members only, one per row under a header row, as spreadsheets export it (UTF-8 with or
 without BOM, or GB18030/GBK as Excel saves on Chinese Windows). Headers, in any order, in Chinese or
@@ -1074,14 +1075,26 @@ class _Validation:
         member = self.members.get(position.member) if position.member is not None else None
         if member is None:
             return
-        with_groups = position.role in _COMMITTEE_ROLES and org.kind in _HAS_GROUPS
-        home = self.orgs.get(member.org)
-        in_group = home is not None and home.kind is OrgKind.GROUP and home.parent == org.code
-        if member.org == org.code or (with_groups and in_group):
+        # A committee seat (支委会, 党总支委员会, 党委) is held by a member of the organization's subtree: a 党委
+        # member's membership sits in one of its branches or their groups (the read model, roster.py, reads
+        # seats so). A 党小组长 belongs to the group itself.
+        subtree = position.role in _COMMITTEE_ROLES and org.kind is not OrgKind.GROUP
+        if member.org == org.code or (subtree and self._within(member.org, org.code)):
             return
-        of = f"{self._org_label(org.code)}或其党小组" if with_groups else self._org_label(org.code)
+        of = f"{self._org_label(org.code)}或其下属组织" if subtree else self._org_label(org.code)
         message = f"担任{role}的党员 {member.id}（{member.name}）属于 {self._org_label(member.org)}，不是 {of} 的党员"
         self._blame(position, "member", message, [(member, "org"), (self.orgs.get(member.org), "parent")])
+
+    def _within(self, code: str, ancestor: str) -> bool:
+        """Whether `code` lies below `ancestor` (a cycle, reported elsewhere, ends the walk)."""
+        seen: set[str] = set()
+        found = self.orgs.get(code)
+        while found is not None and found.parent is not None and found.code not in seen:
+            if found.parent == ancestor:
+                return True
+            seen.add(found.code)
+            found = self.orgs.get(found.parent)
+        return False
 
 
 def _role_label(role: str) -> str:

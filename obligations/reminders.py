@@ -42,7 +42,7 @@ from calendars.model import Profile, Rule, step_label
 from notifiers.base import Channel, DeliveryError, Message, Recipient
 from notifiers.render import TemplateFailure, render_digest
 from notifiers.retry import retry_delay, should_retry
-from obligations import escalation, roster
+from obligations import escalation, history, roster
 from obligations.db import chunks, session_scope
 from obligations.models import (
     DeliveryAttempt,
@@ -202,6 +202,8 @@ def _record_reminders(
             col(Task.subject),
             col(Task.responsible),
             col(Task.due),
+            col(Task.period_start),
+            func.coalesce(col(Task.original_due), col(Task.due)),
         ),
     ).execution_options(yield_per=TASKS_PER_CHUNK)
     moves: dict[dt.date | None, array[int]] = defaultdict(lambda: array("q"))  # 8 bytes a task
@@ -209,8 +211,8 @@ def _record_reminders(
     for batch in session.execute(query).partitions():
         _check(stop)
         rows: list[dict[str, Any]] = []
-        for task_id, org, rule_id, subject, responsible, due in batch:
-            rule = registry.rule(org, rule_id)
+        for task_id, org, rule_id, subject, responsible, due, period_start, owed_on in batch:
+            rule = registry.rule(org, rule_id, period_start, owed_on)
             if rule is None:
                 moves[None].append(task_id)
                 continue
@@ -321,6 +323,9 @@ class _Registry:
     seats: escalation.Seats
     active: set[str]
     profiles: Mapping[str, Profile]
+    # The profiles of the organizations whose profile changed (few): their tasks are reminded under the
+    # profile of their date, the others' under the present one.
+    calendars: dict[str, history.Calendars]
     _seats_of: dict[str, list[str]] | None = None  # member -> the organizations where they hold a seat
 
     @classmethod
@@ -346,9 +351,13 @@ class _Registry:
         seats = roster.seats(((code, name, kind, parent) for code, name, parent, _, kind in rows), holders)
         active = set(session.scalars(select(col(Member.id)).where(col(Member.active).is_(True))))
         orgs = {code: _Org(name, profile) for code, name, _, profile, _ in rows}
-        return cls(orgs, seats, active, profiles)
+        calendars = history.changed_calendars(session, profiles)
+        return cls(orgs, seats, active, profiles, calendars)
 
-    def rule(self, org: str, rule_id: str) -> Rule | None:
+    def rule(self, org: str, rule_id: str, period_start: dt.date, owed_on: dt.date) -> Rule | None:
+        """The rule a task of `org` was owed under (`owed_on`: its original due date)."""
+        if org in self.calendars:
+            return history.owed_rule(self.calendars[org], rule_id, period_start, owed_on)
         found = self.orgs.get(org)
         profile = self.profiles.get(found.profile) if found else None
         return profile.rules.get(rule_id) if profile else None
@@ -498,6 +507,8 @@ class _DigestWriter:
                 col(Task.subject_kind).label("subject_kind"),
                 col(Task.period).label("period"),
                 col(Task.due).label("due"),
+                col(Task.period_start).label("period_start"),
+                func.coalesce(col(Task.original_due), col(Task.due)).label("owed_on"),
                 col(Task.assignee).label("assignee"),
                 own.label("own"),
                 standing.label("standing"),
@@ -537,7 +548,7 @@ class _DigestWriter:
     ) -> dict[str, Any]:
         items = []
         for row in rows:
-            rule = self.registry.rule(row.org, row.rule)
+            rule = self.registry.rule(row.org, row.rule, row.period_start, row.owed_on)
             assignee = people.get(row.assignee or "")
             title = rule.title if rule else row.rule
             if row.subject_kind != "org":  # 党员政治生日·张三: a duty about one member names the member

@@ -101,8 +101,7 @@ class TaskView:
 def task_view(session: Session, profiles: Mapping[str, Profile], task: Task, *, as_of: dt.date) -> TaskView:
     org = session.get(Organization, task.org)
     assert org is not None
-    profile = profiles.get(org.effective_profile)
-    rule = profile.rules.get(task.rule) if profile else None
+    rule = ledger.rule_of(session, profiles, task)  # under the profile in force on the task's date
     members = roster.voting_member_rows(session, org.code)
     status = "overdue" if task.status == "open" and task.due < as_of else task.status
     waivers = session.exec(

@@ -13,7 +13,7 @@ from obligations import ledger
 from obligations.cli.app import App, RowId, as_of_date, as_of_option, cli, now_utc, pass_app, today
 from obligations.cli.web import cli_actor
 from obligations.errors import UserError
-from obligations.models import Organization, Task
+from obligations.models import Task
 from obligations.queries import FILING_LABELS, filing_state
 
 
@@ -102,10 +102,9 @@ def _record(
             actor=cli_actor(),
         )
         completion_id = result.completion.id
-        owner = session.get(Organization, result.tasks[0].org)
         summary = "；".join(
             f"{ledger.task_name(session, app.profiles, task)}"
-            + _state(task, ledger.needs_filing(app.profiles, owner, task.rule))
+            + _state(task, ledger.task_needs_filing(session, app.profiles, task))
             + f"（任务 {task.id}）"
             for task in result.tasks
         )

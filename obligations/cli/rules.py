@@ -135,12 +135,13 @@ _RECIPIENT_NAMES = {
 
 
 def _ladder_text(rule: Rule) -> str:
+    """The steps under the names the messages give them (Step.label), never the ladder's or a step's id."""
     parts = []
     for step in rule.ladder.steps:
         when = f"到期前{step.at.label}" if str(step.at).startswith("-") else f"逾期{step.at.label}"
         whom = "、".join(_RECIPIENT_NAMES[name] for name in step.notify)
         parts.append(f"{step.label}（{when}，{whom}）")
-    return f"{rule.ladder.name}：" + "；".join(parts)
+    return "；".join(parts)
 
 
 @rules.command("preview")

@@ -168,3 +168,28 @@ def test_haimen_keeps_a_committees_five_year_term_and_its_note_says_why(profiles
         o for o in expand(profiles["haimen-2019"], branch, YEAR_2026) if o.rule == "term-election"
     ]
     assert branch_term.due == D(2026, 11, 20)
+
+
+# The article of 《中国共产党支部工作条例（试行）》(2018) that sets each national duty. Checked against the text:
+# 第十一条 (党员大会 每季度), 第十二条 (支委会 每月), 第十三条 (党小组会 每月), 第十四条 (who convenes) and 第十七条
+# (组织生活会 每年, 第四季度) are quoted with their numbers in published copies; 第十五条 (三会一课, 党课) and 第十六条
+# (主题党日) are the two articles between 第十四条 and 第十七条, in the 条例's own order (三会一课, 主题党日,
+# 组织生活会, 民主评议党员, 谈心谈话), which puts 民主评议党员 and 谈心谈话 at 第十八条 and 第十九条.
+BRANCH_REGULATION_ARTICLES = {
+    "general-meeting": "第十一条",
+    "committee-meeting": "第十二条",
+    "group-meeting": "第十三条",
+    "secretary-lesson": "第十五条",
+    "theme-party-day": "第十六条",
+    "organizational-life-meeting": "第十七条",
+    "member-appraisal": "第十八条",
+    "heart-to-heart-talk": "第十九条",
+}
+
+
+@pytest.mark.parametrize(("rule_id", "article"), sorted(BRANCH_REGULATION_ARTICLES.items()))
+def test_national_duties_cite_the_article_of_the_branch_regulation_that_sets_them(
+    profiles: dict[str, Profile], rule_id: str, article: str
+) -> None:
+    source = profiles["national"].rules[rule_id].source
+    assert source.startswith(f"《中国共产党支部工作条例（试行）》{article}"), source

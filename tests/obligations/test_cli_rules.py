@@ -11,6 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from calendars.profiles import load_profiles
 from obligations.cli import cli
 from obligations.config import example
 
@@ -173,3 +174,19 @@ def test_a_calendar_declared_in_config_silences_the_unknown_year_warning(tmp_pat
 def test_the_shipped_config_toml_is_the_documented_example() -> None:
     shipped = Path(__file__).resolve().parents[2] / "config.toml"
     assert shipped.read_text(encoding="utf-8") == example()
+
+
+@pytest.mark.parametrize(
+    "rule_id", ["general-meeting", "committee-meeting", "term-election", "probation-review"]
+)
+def test_rules_show_names_the_reminder_steps_as_the_messages_do_without_ladder_ids(rule_id: str) -> None:
+    """Issue 10 §6: `rules show` uses the same step names as the messages (Step.label, calendars/model.py
+    STEP_LABELS), and no English id — neither the ladder's (`extended`, `long`) nor a step's (`early`)."""
+    code, out, _ = _run("rules", "show", rule_id)
+    assert code == 0
+    line = next(line for line in out.splitlines() if line.startswith("提醒"))
+    assert not any("a" <= char.lower() <= "z" for char in line), line
+    rule = load_profiles()["national"].rules[rule_id]
+    assert [step.label for step in rule.ladder.steps] == [
+        part.split("（")[0] for part in line.split(maxsplit=1)[1].split("；")
+    ]

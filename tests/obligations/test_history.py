@@ -264,3 +264,25 @@ def test_a_profile_since_without_a_profile_is_a_registry_problem(base: list[str]
     result = CliRunner().invoke(cli, [*base, "import", str(path), "--as-of", "2026-03-15"])
     assert result.exit_code == 4
     assert "profile_since" in result.stderr and "profile" in result.stderr
+
+
+def test_a_2025_duty_of_a_rule_only_the_old_profile_has_is_recorded_and_reminded_after_the_change(
+    base: list[str], tmp_path: Path, database_url: str
+) -> None:
+    """History is not rewritten (issue 10 §4): a branch under 003 (武进 2016) in 2025 owes its 2025 年度党内统计
+    (003 二(二)3) after it moved to `national` in March 2026, a profile without that rule. The task is recorded,
+    listed and named, and its reminder ladder (003's `extended`) runs under the profile of its date."""
+    _import(base, tmp_path, _branch("wujin-2016"), "--as-of", "2025-11-20", "--track-from", "2025-01-01")
+    _import(base, tmp_path, _branch("national"), "--as-of", "2026-03-15")
+    task = _tasks(database_url)[("party-statistics", "2025")]
+    assert task.status == "open"
+
+    rows = _json(base, "due", "--org", "b", "--all", "--as-of", "2026-03-16")
+    assert [row["title"] for row in rows if row["rule"] == "party-statistics"] == ["年度党内统计"]
+    preview = _ok(base, "remind", "--as-of", "2026-03-16 09:00", "--dry-run").output
+    assert "年度党内统计" in preview  # overdue since 2025-12-31: escalated under 003's ladder, not dropped
+
+    done = _ok(base, "record", "--org", "b", "--rule", "party-statistics", "--on", "2025-12-20",
+               "--as-of", "2026-03-16").output  # fmt: skip
+    assert "年度党内统计（2025年）" in done
+    assert _tasks(database_url)[("party-statistics", "2025")].status == "done"

@@ -33,18 +33,19 @@ def _member(workspace: tuple[Path, str], member_id: str) -> Member:
         return found
 
 
-def test_party_constitution_art7_discussion_long_before_the_probation_ends_is_refused(
+def test_party_constitution_art7_conversion_is_not_discussed_before_the_probation_ends(
     members: tuple[Path, str],
 ) -> None:
-    # g1p1's probation began 2025-12-10 and ends 2026-12-10: the discussion may not be held before 2026-11-10.
-    code, text = _decide(members, "g1p1", "--on", "2026-11-09", "--outcome", "转正", *QUORUM)
+    """党章 第七条, 发展党员工作细则 第三十二条: 预备期满，党支部应当及时讨论 — the end calls the meeting. g1p1's
+    probation began 2025-12-10 and ends 2026-12-10: a discussion on 2026-12-09 is refused, on 2026-12-10 accepted."""
+    code, text = _decide(members, "g1p1", "--on", "2026-12-09", "--outcome", "转正", *QUORUM)
     assert code == 6
-    assert "过早" in text and "2026-12-10" in text and "2026-11-10" in text and "第七条" in text
+    assert "过早" in text and "最早可在 2026-12-10" in text and "第七条" in text and "第三十二条" in text
     with session(members) as db_session:
         assert db_session.exec(select(Completion)).first() is None
         assert db_session.exec(select(ProbationDecision)).first() is None
     assert _member(members, "g1p1").status == "probationary"
-    code, text = _decide(members, "g1p1", "--on", "2026-11-10", "--outcome", "转正", *QUORUM)
+    code, text = _decide(members, "g1p1", "--on", "2026-12-10", "--outcome", "转正", *QUORUM)
     assert code == 0, text
 
 

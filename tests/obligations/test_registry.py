@@ -737,7 +737,9 @@ def test_position_in_an_unknown_org_or_held_by_an_unknown_member_is_reported(tmp
     ]
 
 
-def test_position_held_by_a_member_of_another_org_is_reported(tmp_path: Path) -> None:
+def test_a_committee_seat_may_be_held_by_a_member_registered_in_a_branch_below_it(tmp_path: Path) -> None:
+    """A 党委 secretary's membership sits in one of its branches (党章 第八条: every member belongs to a 支部 or
+    小组; the 党委 is elected from them): the seat of jg is held by m001 of jg.b1, and by m002 of its 党小组."""
     path = registry_file(
         tmp_path,
         """\
@@ -745,12 +747,44 @@ def test_position_held_by_a_member_of_another_org_is_reported(tmp_path: Path) ->
         org = "jg"
         role = "secretary"
         member = "m001"
+
+        [[position]]
+        org = "jg"
+        role = "organization"
+        member = "m002"
+        """,
+    )
+
+    assert validation_problems(path) == []
+
+
+def test_a_committee_seat_held_by_a_member_outside_the_subtree_is_reported(tmp_path: Path) -> None:
+    path = registry_file(
+        tmp_path,
+        """\
+        [[org]]
+        code = "jg.b2"
+        name = "第二党支部"
+        kind = "branch"
+        parent = "jg"
+
+        [[member]]
+        id = "m009"
+        name = "赵六"
+        org = "jg.b2"
+        status = "full"
+        joined_on = 2015-07-01
+
+        [[position]]
+        org = "jg.b1"
+        role = "propaganda"
+        member = "m009"
         """,
     )
 
     assert validation_problems(path) == [
-        f"{path} 第 40 行 [[position]] member：担任书记的党员 m001（张三）属于 jg.b1（第一党支部），"
-        "不是 jg（机关党委） 的党员"
+        f"{path} 第 53 行 [[position]] member：担任宣传委员的党员 m009（赵六）属于 jg.b2（第二党支部），"
+        "不是 jg.b1（第一党支部）或其下属组织 的党员"
     ]
 
 
@@ -1009,7 +1043,7 @@ def test_moving_a_member_who_holds_a_stored_position_is_reported_on_the_member(t
 
     assert validation_problems(path, existing=existing) == [
         f"{path} 第 40 行 [[member]] org：担任宣传委员的党员 m003（王五）属于 jg（机关党委），不是 "
-        "jg.b1（第一党支部）或其党小组 的党员（这与数据库中已有的职务 jg.b1 宣传委员冲突）"
+        "jg.b1（第一党支部）或其下属组织 的党员（这与数据库中已有的职务 jg.b1 宣传委员冲突）"
     ]
 
 
