@@ -23,6 +23,49 @@ class Recipient:
     mobile: str | None = None
 
 
+# A WeCom textcard's documented limits: title and description in UTF-8 bytes, url in bytes, button in characters.
+CARD_TITLE_LIMIT = 128
+CARD_DESCRIPTION_LIMIT = 512
+CARD_URL_LIMIT = 2048
+CARD_BUTTON_CHARS = 4
+
+
+@dataclass(frozen=True)
+class TextCard:
+    """A WeCom application message's card (textcard): a title, a short description, one button to `url`.
+    `more`: the card sums up a digest whose markdown (every item with its own link) is sent after it."""
+
+    title: str
+    description: str
+    url: str
+    button: str
+    more: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "title": self.title,
+            "description": self.description,
+            "url": self.url,
+            "button": self.button,
+            "more": self.more,
+        }
+
+    @classmethod
+    def from_json(cls, value: object) -> TextCard | None:
+        if not isinstance(value, dict):
+            return None
+        try:
+            return cls(
+                str(value["title"]),
+                str(value["description"]),
+                str(value["url"]),
+                str(value["button"]),
+                bool(value.get("more")),
+            )
+        except KeyError:
+            return None
+
+
 @dataclass(frozen=True)
 class Message:
     key: str  # idempotency / outbox id: goes into logs and headers, never changes between attempts
@@ -32,6 +75,7 @@ class Message:
     html: str | None = None
     markdown: str | None = None  # WeCom markdown body
     mention_mobiles: tuple[str, ...] = ()  # @ people in a WeCom group robot text message
+    card: TextCard | None = None  # a WeCom application message sends this card (then `markdown` if card.more)
 
 
 @dataclass(frozen=True)

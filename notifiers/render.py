@@ -18,8 +18,10 @@ line, its control characters shown as �, before any template sees it):
                  ("early" | "upcoming" | "final" | "overdue" | "escalated" | "six-months" | "three-months" |
                  "one-month", or a local ladder's), step_label (optional: the step's Chinese name; by default
                  the shipped step's), standing (optional: a term or a vacancy, a standing obligation), clause,
-                 command, assignee_name, fallback_note, role ("responsible" | "supervisor", optional: by
-                 default "responsible" when assignee_name is the recipient's name)}]
+                 command, link (optional: the signed desk link of this task for this recipient; shown instead
+                 of the command), assignee_name, fallback_note, role ("responsible" | "supervisor", optional:
+                 by default "responsible" when assignee_name is the recipient's name)}]
+    desk_url:  optional, the desk's 我的待办 (`{public_url}/`) when the desk has a public address
     failures:  [{recipient_name, channel, reason, title, org_name}]
     omitted:   optional, for a digest capped at a number of items: {own, own_overdue, supervised,
                supervised_overdue, command} — what is owed but not listed, and the command that lists it all
@@ -50,8 +52,10 @@ import jinja2
 from calendars.model import step_label as ladder_step_label
 from calendars.text import shown
 from notifiers import sandbox
+from notifiers.base import CARD_DESCRIPTION_LIMIT, CARD_TITLE_LIMIT, CARD_URL_LIMIT, TextCard
 
 PARTS = ("subject", "text", "html", "wecom.md")
+ELLIPSIS = "…"
 WEEKDAYS = "一二三四五六日"
 SOON_DAYS = 3  # due within this many days: shown as urgent
 
@@ -72,6 +76,7 @@ _ITEM_DEFAULTS: dict[str, Any] = {
     "command": "",
     "assignee_name": "",
     "fallback_note": "",
+    "link": "",
     "step_label": "",
     "standing": False,
 }
@@ -84,6 +89,7 @@ class RenderedDigest:
     text: str
     html: str
     markdown: str
+    card: TextCard | None = None  # the WeCom application message's card, when the items carry desk links
 
 
 class TemplateFailure(Exception):
@@ -112,6 +118,73 @@ def render_digest(context: Mapping[str, Any], *, user_folder: Path | None = None
         text=_tidy(_render(environment, "reminder.text.j2", view)),
         html=_render(environment, "reminder.html.j2", view).strip() + "\n",
         markdown=_tidy(_render(environment, "reminder.wecom.md.j2", view)),
+        card=text_card(view),
+    )
+
+
+def _fit(text: str, limit: int) -> str:
+    """At most `limit` bytes of UTF-8, cut on a character boundary, marked with … when cut."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[: limit - len(ELLIPSIS.encode("utf-8"))].decode("utf-8", errors="ignore") + ELLIPSIS
+
+
+def text_card(view: Mapping[str, Any]) -> TextCard | None:
+    """The card of a WeCom application message (textcard), built from the digest's view, or None when the
+    items carry no desk link. One item: the card is the item, its button opens the task's link. Several (or
+    failures, or a capped digest): the card sums them up and opens 我的待办, and `more` says that the markdown
+    digest, with each item's own link, follows it. Within WeCom's limits, in bytes (title 128, description 512,
+    url 2048, button 4 characters); values from the store are shown literally (the `md` translation)."""
+    items = view["items"]
+    linked = [item for item in items if item.get("link")]
+    if not linked:
+        return None
+    alone = len(items) == 1 and not view["failures"] and not view["omitted"]["count"]
+    if alone:
+        item = items[0]
+        url, button = str(item["link"]), "去登记"
+        step = (
+            f"〔{item['step_label']}〕"
+            if item["step"] not in ("upcoming", "overdue") and item["step_label"]
+            else ""
+        )
+        gray = f"截止 {item['due_text']}"
+        highlight = f"{item['days_text']}{step}"
+        body = f"{item['org_name']}·{item['title']}" + (f"（{item['period']}）" if item["period"] else "")
+        if item["clause"]:
+            body += f" 依据：{item['clause']}"
+    else:
+        url, button = str(view.get("desk_url") or linked[0]["link"]), "我的待办"
+        gray = f"截至{view['as_of_text']}"
+        parts = []
+        if view["own_count"]:
+            overdue = f"（其中 {view['own_overdue_count']} 项已逾期）" if view["own_overdue_count"] else ""
+            parts.append(f"您负责的党建工作有 {view['own_count']} 项需要办理{overdue}")
+        if view["supervised_count"]:
+            overdue = (
+                f"（其中 {view['supervised_overdue_count']} 项已逾期）"
+                if view["supervised_overdue_count"]
+                else ""
+            )
+            parts.append(f"{'另有' if parts else '有'} {view['supervised_count']} 项需要您督促{overdue}")
+        if view["failures"]:
+            parts.append(f"{len(view['failures'])} 条提醒未能送达")
+        body = "；".join(parts) + "。"
+        highlight = "逐项链接见下一条消息"
+    if len(url.encode("utf-8")) > CARD_URL_LIMIT:
+        return (
+            None  # an address this long is not one WeCom takes: the markdown digest alone carries the links
+        )
+    frame = '<div class="gray">{}</div><div class="normal">{}</div><div class="highlight">{}</div>'
+    gray, highlight = markdown_text(gray), markdown_text(highlight)
+    room = CARD_DESCRIPTION_LIMIT - len(frame.format(gray, "", highlight).encode("utf-8"))
+    return TextCard(
+        title=_fit(markdown_text(view["subject"]), CARD_TITLE_LIMIT),
+        description=frame.format(gray, _fit(markdown_text(body), room), highlight),
+        url=url,
+        button=button,
+        more=not alone,
     )
 
 
@@ -184,6 +257,7 @@ def digest_view(context: Mapping[str, Any]) -> dict[str, Any]:
         "recipient": recipient,
         "as_of": as_of,
         "as_of_text": cn_date(as_of),
+        "desk_url": str(context.get("desk_url") or ""),
         "items": sorted(items, key=_by_due),
         "own_items": own,
         "supervised_items": supervised,

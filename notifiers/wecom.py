@@ -19,6 +19,9 @@ from typing import Any
 import httpx
 
 from notifiers.base import (
+    CARD_BUTTON_CHARS,
+    CARD_DESCRIPTION_LIMIT,
+    CARD_TITLE_LIMIT,
     Delivery,
     DeliveryError,
     Message,
@@ -51,7 +54,7 @@ Sleep = Callable[[float], Awaitable[None]]
 class _RedactCredentials(logging.Filter):
     """httpx logs every request URL at INFO; ours carry key=, corpsecret= and access_token=."""
 
-    pattern = re.compile(r"(?i)\b(key|corpsecret|access_token)=[^&\s\"'>]*")
+    pattern = re.compile(r"(?i)\b(key|corpsecret|access_token|code)=[^&\s\"'>]*")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -70,13 +73,13 @@ def _install_redaction() -> None:
 _install_redaction()
 
 
-def truncate_utf8(text: str, limit: int) -> str:
+def truncate_utf8(text: str, limit: int, *, mark: str = TRUNCATED) -> str:
     """At most `limit` bytes of UTF-8, cut on a character boundary and marked as cut."""
     data = text.encode("utf-8")
     if len(data) <= limit:
         return text
-    room = limit - len(TRUNCATED.encode("utf-8"))
-    return data[:room].decode("utf-8", errors="ignore") + TRUNCATED
+    room = limit - len(mark.encode("utf-8"))
+    return data[:room].decode("utf-8", errors="ignore") + mark
 
 
 class SlidingWindow:
@@ -285,6 +288,27 @@ class AppChannel:
         userid = (recipient.wecom or "").strip()
         return userid or None
 
+    def payloads(self, message: Message, userid: str) -> list[dict[str, Any]]:
+        """What one message sends: its card when it has one (and then its markdown when the card says more
+        follows: a digest of several items, each with its own link), else its markdown or text."""
+        if message.card is None:
+            return [self.payload(message, userid)]
+        card = message.card
+        body: dict[str, Any] = {
+            "touser": userid,
+            "agentid": self._agent_id,
+            "msgtype": "textcard",
+            "textcard": {
+                "title": truncate_utf8(card.title, CARD_TITLE_LIMIT, mark="…"),
+                "description": truncate_utf8(card.description, CARD_DESCRIPTION_LIMIT, mark="…"),
+                "url": card.url,
+                "btntxt": card.button[:CARD_BUTTON_CHARS],
+            },
+            "enable_duplicate_check": 1,
+            "duplicate_check_interval": 1800,
+        }
+        return [body, self.payload(message, userid)] if card.more else [body]
+
     def payload(self, message: Message, userid: str) -> dict[str, Any]:
         body: dict[str, Any] = {"touser": userid, "agentid": self._agent_id}
         if message.markdown is not None:
@@ -306,17 +330,12 @@ class AppChannel:
         try:
             if userid is None:
                 raise DeliveryError(f"收件人没有企业微信账号：{message.recipient.name}", permanent=True)
-            payload = self.payload(message, userid)
-            token = await self._access_token()
-            answer = await self._post(token, payload)
-            if _errcode(answer) in TOKEN_ERRCODES:
-                logger.info(
-                    "wecom app: access token rejected (errcode %s), fetching a new one", _errcode(answer)
-                )
-                self._forget(token)
-                answer = await self._post(await self._access_token(), payload)
-            self._api.check(answer)
-            _check_recipients(answer, userid)
+            # A card and its digest: if the digest fails after the card went out, the retry sends both, and
+            # WeCom's duplicate check drops the card the person already has.
+            for payload in self.payloads(message, userid):
+                answer = await self._call_with_token("POST", "/cgi-bin/message/send", params={}, json=payload)
+                self._api.check(answer)
+                _check_recipients(answer, userid)
         except DeliveryError as error:
             _log_failure("wecom app", message.key, userid or message.recipient.name, error)
             raise
@@ -333,10 +352,34 @@ class AppChannel:
     async def aclose(self) -> None:
         await self._api.aclose()
 
-    async def _post(self, token: str, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self._api.call(
-            "POST", "/cgi-bin/message/send", params={"access_token": token}, json=payload
-        )
+    async def userid_of_code(self, code: str) -> str:
+        """The WeCom userid behind a sign-in code (OAuth snsapi_base), exchanged once: WeCom's codes are
+        single-use and live 5 minutes. The code is a credential: it is kept out of every error and log."""
+        try:
+            answer = await self._call_with_token("GET", "/cgi-bin/auth/getuserinfo", params={"code": code})
+            self._api.check(answer)
+        except DeliveryError as error:
+            raise DeliveryError(
+                scrub(error.reason, [code]), permanent=error.permanent, retry_after=error.retry_after
+            ) from None
+        userid = answer.get("userid") or answer.get("UserId")
+        if not isinstance(userid, str) or not userid:
+            raise DeliveryError("企业微信未返回成员账号（可能不是本企业成员）", permanent=True)
+        return userid
+
+    async def _call_with_token(
+        self, method: str, path: str, *, params: dict[str, str], json: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A call that needs the access token: with the cached one, and once more with a new one when WeCom
+        says it is invalid or expired."""
+        token = await self._access_token()
+        answer = await self._api.call(method, path, params={**params, "access_token": token}, json=json)
+        if _errcode(answer) in TOKEN_ERRCODES:
+            logger.info("wecom app: access token rejected (errcode %s), fetching a new one", _errcode(answer))
+            self._forget(token)
+            token = await self._access_token()
+            answer = await self._api.call(method, path, params={**params, "access_token": token}, json=json)
+        return answer
 
     async def _access_token(self) -> str:
         async with self._token_lock:  # concurrent sends share one gettoken

@@ -32,6 +32,13 @@ GRADES = {
     "unqualified": "不合格",
 }
 _BY_LABEL = {label: grade for grade, label in GRADES.items()}
+UNGRADED = "未评定"  # a member without a grade for the year
+
+
+def grade_label(grade: str | None) -> str:
+    return GRADES[grade] if grade else UNGRADED
+
+
 UNQUALIFIED = "unqualified"
 COLUMNS = {"党员编号": "member", "编号": "member", "member": "member", "等次": "grade", "grade": "grade"}
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from notifiers.base import Channel
 from obligations.config import Config
 from obligations.errors import UserError
+
+if TYPE_CHECKING:
+    from notifiers.wecom import AppChannel
 
 
 def _secret(variable: str, key: str, what: str) -> str:
@@ -16,11 +20,20 @@ def _secret(variable: str, key: str, what: str) -> str:
     return value
 
 
+def wecom_app(config: Config) -> AppChannel:
+    """The WeCom application (`[notifiers.wecom] corp_id` set): application messages, and the desk's sign-in."""
+    from notifiers.wecom import AppChannel
+
+    wecom = config.notifiers.wecom
+    secret = _secret(wecom.corp_secret_env, "[notifiers.wecom] corp_secret_env", "企业微信应用 Secret")
+    return AppChannel(wecom.api_base, wecom.corp_id, secret, wecom.agent_id)
+
+
 def build_channels(config: Config) -> dict[str, Channel]:
     """The channels named in [reminders] channels, ready to send."""
     from notifiers.console import ConsoleChannel
     from notifiers.email import EmailChannel
-    from notifiers.wecom import AppChannel, WebhookChannel
+    from notifiers.wecom import WebhookChannel
 
     wanted = config.reminders.channels
     channels: dict[str, Channel] = {}
@@ -43,10 +56,7 @@ def build_channels(config: Config) -> dict[str, Channel]:
     if "wecom" in wanted:
         wecom = config.notifiers.wecom
         if wecom.corp_id:
-            secret = _secret(
-                wecom.corp_secret_env, "[notifiers.wecom] corp_secret_env", "企业微信应用 Secret"
-            )
-            channels["wecom"] = AppChannel(wecom.api_base, wecom.corp_id, secret, wecom.agent_id)
+            channels["wecom"] = wecom_app(config)
         else:
             key = _secret(wecom.webhook_key_env, "[notifiers.wecom] webhook_key_env", "企业微信群机器人 key")
             channels["wecom"] = WebhookChannel(wecom.api_base, key)

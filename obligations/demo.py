@@ -3,25 +3,40 @@
 A department's 机关党委 with three branches (one with a 党小组), about forty members with invented names,
 a vacant deputy-secretary seat, a branch term about to expire, a newly appointed secretary and a
 probationary member close to the end of probation — so that the first `obligations due` shows real work.
+
+Its history (`settle_history`) is what a branch that keeps its 台账 would have: every past duty recorded, the
+党小组 member whose probation ended seven months ago made full by the 支部大会 (probation.decide), last year's
+民主评议 grades (appraisal.record) and every month's 党费 (dues.pay) — except, deliberately, one retired member
+who has not paid the last two months: late, not lapsed. No member is lapsed (6 months) or graded 不合格.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from sqlmodel import Session, col, select
 
 from calendars import recurrence
 from calendars.model import OrgKind, Profile
-from obligations import ledger, roster
+from obligations import appraisal, dues, ledger, probation, roster
 from obligations.errors import UserError
-from obligations.models import Member, Organization, Position, Task
+from obligations.models import Member, Organization, Position, ProbationDecision, Task
 from obligations.registry import MemberRecord, OrgRecord, PositionRecord, Registry
 
 # Duties the demo leaves undone in their last period, so that the first `obligations due` shows misses.
 MISSED = (("jg.b2", "committee-meeting"), ("jg.b3", "theme-party-day"), ("jg.b1", "general-meeting"))
+# The 党小组 member whose probation ended seven months before the demo's day: the 支部大会 of 综合处室党支部
+# decided 转正 (early enough that the decision's 党员大会 is not the last one, which MISSED leaves undone).
+DECIDED = "m20"
+DECIDED_MONTHS_AGO = 19  # the probation began 19 months ago, so it ended 7 months ago
+# The retired member who has not paid the last LATE_MONTHS months' dues yet (fewer than 6: no 自行脱党 case).
+LATE_PAYER = "m40"
+LATE_MONTHS = 2
+# Last year's 民主评议: every fifth member 优秀, this one 基本合格, the rest 合格 (no 不合格: no flag).
+BASICALLY_QUALIFIED = "m12"
 
 NAMES = [
     "王建国",
@@ -67,13 +82,22 @@ NAMES = [
 ]
 
 
-def demo_registry(as_of: dt.date) -> Registry:
+def tracking_start(as_of: dt.date) -> dt.date:
+    """The demo's history is a year long: its organizations are tracked from the start of last year."""
+    return dt.date(as_of.year - 1, 1, 1)
+
+
+def demo_registry(as_of: dt.date, decided: Collection[str] = ()) -> Registry:
+    """The demo as of `as_of`; `decided` are the members the database already made full by a 转正 decision,
+    whose registry record says so (as the README asks of a registry re-imported after one), so that loading the
+    demo again changes nothing."""
+
     def ago(years: int = 0, months: int = 0, days: int = 0) -> dt.date:
         return recurrence.shift(as_of, years=-years, months=-months, days=-days)
 
     # The demo's history is a year long: its organizations are tracked (跟踪起始) from the start of last year,
     # so that every duty of last year is owed, and recorded by settle_history.
-    tracked = dt.date(as_of.year - 1, 1, 1)
+    tracked = tracking_start(as_of)
     orgs = (
         OrgRecord(
             "jg",
@@ -131,15 +155,24 @@ def demo_registry(as_of: dt.date) -> Registry:
             member_id = f"m{number:02d}"
             joined = ago(years=4 + (number * 7) % 30, months=number % 12, days=(number * 11) % 28)
             probationary = org == "jg.b2" and index == count - 1
+            start = ago(months=11) if probationary else None
+            full_on = None if probationary else recurrence.shift(joined, years=1)
+            status = "probationary" if probationary else "full"
+            if member_id == DECIDED:
+                start = joined = ago(months=DECIDED_MONTHS_AGO)
+                full_on = recurrence.shift(start, months=probation.PROBATION_MONTHS)
+                status = "full"
+                if member_id not in decided:
+                    status, full_on = "probationary", None
             members.append(
                 MemberRecord(
                     id=member_id,
                     name=next(names),
                     org=org,
-                    status="probationary" if probationary else "full",
-                    joined_on=ago(months=11) if probationary else joined,
-                    probation_start=ago(months=11) if probationary else None,
-                    full_on=None if probationary else recurrence.shift(joined, years=1),
+                    status=status,
+                    joined_on=joined,
+                    probation_start=start,
+                    full_on=full_on,
                     email=f"{member_id}@example.org",
                     wecom=member_id,
                     mobile=f"138{number:08d}",
@@ -165,6 +198,13 @@ def demo_registry(as_of: dt.date) -> Registry:
         PositionRecord("jg.b3", "secretary", "m35", ago(years=2, months=1), None),
     )
     return Registry(orgs, tuple(members), positions)
+
+
+def decided_members(session: Session) -> set[str]:
+    """The members a 转正 decision in the database made full (the demo's, when it was loaded before)."""
+    return set(
+        session.exec(select(ProbationDecision.member).where(col(ProbationDecision.outcome) == "full")).all()
+    )
 
 
 def check_only_demo(session: Session, demo: Registry) -> None:
@@ -206,6 +246,8 @@ TOPICS = {
     "theme-party-day": "主题党日：重温入党誓词、集中学习",
     "organizational-life-meeting": "年度组织生活会：对照检查、批评与自我批评",
     "member-appraisal": "民主评议党员",
+    "dues-collection": "收缴本月党费",
+    probation.RULE: "讨论预备党员转正",
 }
 
 
@@ -233,7 +275,9 @@ def settle_history(
 
     Everything due before `as_of` is recorded as held a few days before its deadline, with all members
     attending, except the last period of each duty in MISSED; theme-party days carry 4 study hours each, and
-    last year's study hours are recorded as the yearly training. Returns how many records were made.
+    last year's study hours are recorded as the yearly training. A 转正 discussion is the 支部大会's decision
+    (转正); a 民主评议 records each member's grade; each month's 党费 collection who paid. Returns how many
+    records were made.
     """
     cutoff = as_of
     past = (
@@ -272,11 +316,71 @@ def settle_history(
             attendees=tuple(attendees) if task.rule != "study-hours" else (),
             lecturer=lecturer,
         )
+        if task.rule == probation.RULE:
+            # The 支部大会 meets on the day the probation ends (党章 第七条: 预备期满，及时讨论), not before.
+            member = session.get(Member, task.subject)
+            assert member is not None
+            activity = dataclasses.replace(
+                activity,
+                held_on=probation.probation_of(member).current_end,
+                attendees=tuple(member.id for member in registry.voting_members(task.org)),
+            )
+            probation.decide(
+                session,
+                profiles,
+                task.subject,
+                "full",
+                activity,
+                until=None,
+                as_of=as_of,
+                now=now,
+                attachments_dir=attachments,
+            )
+            recorded += 1
+            continue
         ledger.record(session, profiles, [task], activity, as_of=as_of, now=now, attachments_dir=attachments)
-        if task.status == "done" and ledger.needs_filing(
-            profiles, session.get(Organization, task.org), task.rule
-        ):
+        if task.rule == "member-appraisal":
+            _grade(session, registry, task, held_on, as_of, now)
+        if task.status == "done" and ledger.task_needs_filing(session, profiles, task):
             filed_on = min(held_on + dt.timedelta(days=7), as_of)  # sent up the week after the meeting
             ledger.file_with_parent(session, profiles, task, on=filed_on, as_of=as_of)
         recorded += 1
+    _pay_dues(session, registry, as_of, now)
     return recorded
+
+
+def _grade(
+    session: Session, registry: roster.Roster, task: Task, held_on: dt.date, as_of: dt.date, now: dt.datetime
+) -> None:
+    """The 民主评议 of the task's year: every member who had joined by then, graded as BASICALLY_QUALIFIED says."""
+    year = int(task.period[:4])
+    members = [m.id for m in registry.members_of(task.org) if m.joined_on is None or m.joined_on.year <= year]
+    grades = [
+        (m, "基本合格" if m == BASICALLY_QUALIFIED else "优秀" if number % 5 == 0 else "合格")
+        for number, m in enumerate(sorted(members))
+    ]
+    if grades:
+        appraisal.record(session, task.org, year, grades, decided_on=held_on, as_of=as_of, now=now)
+
+
+def _pay_dues(session: Session, registry: roster.Roster, as_of: dt.date, now: dt.datetime) -> None:
+    """Each branch's 党费 of every ended month since the tracking start: every member who had joined by then,
+    but LATE_PAYER for the last LATE_MONTHS months. Recorded once: a month already recorded is left alone."""
+    start = tracking_start(as_of)
+    first, last = start.year * 12 + start.month - 1, as_of.year * 12 + as_of.month - 1
+    branches = sorted(code for code, org in registry.orgs.items() if org.kind == OrgKind.BRANCH.value)
+    for index in range(first, last):
+        year, month = divmod(index, 12)
+        late = last - index <= LATE_MONTHS
+        for code in branches:
+            paid = [
+                member.id
+                for member in registry.members_of(code)
+                if (
+                    member.joined_on is None
+                    or (member.joined_on.year, member.joined_on.month) <= (year, month + 1)
+                )
+                and not (late and member.id == LATE_PAYER)
+            ]
+            if paid:
+                dues.pay(session, code, dues.month_key(year, month + 1), paid, as_of=as_of, now=now)

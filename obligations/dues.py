@@ -208,6 +208,31 @@ def status(session: Session, org_code: str, as_of: dt.date, months: int = 12) ->
     return rows
 
 
+def months_of_year(
+    session: Session, branch_code: str, members: Sequence[Member], year: int, as_of: dt.date
+) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Each member's months of `year` (1–12) paid, and those unpaid: ended before `as_of`'s month and owed
+    (from the branch's first recorded month and the member's joining), as `status` counts them."""
+    history = _history(session, [member.id for member in members])
+    first = _first_months(session, [branch_code]).get(branch_code)
+    current = as_of.year * 12 + as_of.month - 1
+    found: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+    for member in members:
+        paid = history.get(member.id, set())
+        owed = _owed_from(first, member)
+        found[member.id] = (
+            tuple(month for month in range(1, 13) if month_key(year, month) in paid),
+            tuple(
+                month
+                for month in range(1, 13)
+                if owed is not None
+                and owed <= year * 12 + month - 1 < current
+                and month_key(year, month) not in paid
+            ),
+        )
+    return found
+
+
 def derive_lapses(session: Session, as_of: dt.date, *, only: Iterable[str] | None = None) -> None:
     """Bring `Member.dues_lapsed_from` up to date as of `as_of` and mark the organizations whose facts changed.
 

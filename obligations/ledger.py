@@ -722,14 +722,6 @@ def recount(session: Session, task_id: int) -> Task:
     return task
 
 
-def needs_filing(profiles: Mapping[str, Profile], org: Organization | None, rule_id: str) -> bool:
-    """Whether the rule, in the organization's present profile, asks for its record to be filed with the
-    parent (`task_needs_filing` asks it of a task, under the profile of its date)."""
-    profile = profiles.get(org.effective_profile) if org else None
-    rule = profile.rules.get(rule_id) if profile else None
-    return rule is not None and rule.record.file_with_parent
-
-
 def task_needs_filing(session: Session, profiles: Mapping[str, Profile], task: Task) -> bool:
     """Whether the rule `task` was owed under asks for its record to be filed with the parent."""
     rule = rule_of(session, profiles, task)

@@ -4,8 +4,14 @@
 和活动内容" (武组发〔2016〕113号 二(四)3). Withdrawn records stay in the book, marked 已撤销 with the reason,
 as a correction on paper stays legible under its stroke.
 
-CSV is for spreadsheets (the caller adds the BOM Excel needs); HTML is one self-contained printable page with
-a table per kind of activity, like the printed record book.
+Beside the activities the book keeps what issue 10 §3 made part of the record: the 主讲人 of a 党课, the 支部大会's
+转正 decisions (党章 第七条) with the meeting record they belong to, each member's 民主评议 grade of the year
+(003 二(二)4) and who paid 党费 for which month (003 二(四)3: 记录党员交纳党费情况). Members are the branch's,
+its 党小组's included (obligations/roster.py).
+
+CSV is for spreadsheets (the caller adds the BOM Excel needs): the activities first, then after a blank row
+each member table under its title row. HTML is one self-contained printable page with a table per kind of
+activity, like the printed record book, then the member tables.
 """
 
 from __future__ import annotations
@@ -21,8 +27,19 @@ from sqlmodel import Session, col, select
 
 from calendars.expand import period_label
 from calendars.model import Profile
-from obligations import roster
-from obligations.models import Attachment, Attendance, Completion, CompletionTask, Member, Organization, Task
+from obligations import appraisal, dues, probation, roster
+from obligations.models import (
+    Attachment,
+    Attendance,
+    Completion,
+    CompletionTask,
+    DuesPayment,
+    Member,
+    MemberAppraisal,
+    Organization,
+    ProbationDecision,
+    Task,
+)
 from obligations.queries import organization
 from obligations.render import write_csv
 
@@ -47,6 +64,7 @@ CSV_HEADERS = (
     "地点",
     "方式",
     "主持人",
+    "主讲人",
     "参加人数",
     "参加人员",
     "缺席人员及原因",
@@ -83,6 +101,7 @@ class Entry:
     place: str | None
     form: str | None
     host: str | None
+    lecturer: str | None  # the 主讲人's name (书记讲党课)
     topic: str | None
     note: str | None
     hours: float | None
@@ -130,11 +149,77 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """A 支部大会's decision on a probationary member (转正讨论)."""
+
+    member: str
+    name: str
+    decided_on: dt.date
+    outcome: str  # full | extended | cancelled
+    probation_end: dt.date
+    extended_until: dt.date | None
+    completion_id: int | None  # the 台账 record of the meeting
+
+    @property
+    def outcome_text(self) -> str:
+        label = probation.OUTCOMES[self.outcome]
+        return f"{label}至 {self.extended_until.isoformat()}" if self.extended_until else label
+
+
+@dataclass(frozen=True)
+class Grade:
+    """A member's 民主评议 grade of the year (None: not graded)."""
+
+    member: str
+    name: str
+    grade: str | None
+    decided_on: dt.date | None
+
+    @property
+    def label(self) -> str:
+        return appraisal.grade_label(self.grade)
+
+
+@dataclass(frozen=True)
+class Dues:
+    """A member's 党费 in the year: the months paid, and the ended months owed and unpaid."""
+
+    member: str
+    name: str
+    paid: tuple[int, ...]
+    unpaid: tuple[int, ...]
+
+    @property
+    def paid_text(self) -> str:
+        return _months(self.paid)
+
+    @property
+    def unpaid_text(self) -> str:
+        return _months(self.unpaid)
+
+
+def _months(months: Sequence[int]) -> str:
+    """(1, 2, 3, 5) -> 1–3、5月; () -> ""."""
+    runs: list[list[int]] = []
+    for month in months:
+        if runs and runs[-1][-1] == month - 1:
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    parts = [f"{run[0]}–{run[-1]}" if len(run) > 2 else "、".join(map(str, run)) for run in runs]
+    return "、".join(parts) + "月" if parts else ""
+
+
+@dataclass(frozen=True)
 class Ledger:
     org: str
     org_name: str
     year: int
     entries: tuple[Entry, ...]
+    decisions: tuple[Decision, ...] = ()
+    grades: tuple[Grade, ...] = ()
+    dues: tuple[Dues, ...] = ()
+    dues_as_of: dt.date | None = None  # unpaid months are those ended before this day's month
 
     def section(self, name: str) -> list[Entry]:
         return [entry for entry in self.entries if name in entry.types]
@@ -150,11 +235,15 @@ def _hours(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def ledger(session: Session, profiles: Mapping[str, Profile], org_code: str, year: int) -> Ledger:
-    """Every completion of the organization and its 党小组 held in `year`, in date order."""
+def ledger(
+    session: Session, profiles: Mapping[str, Profile], org_code: str, year: int, as_of: dt.date
+) -> Ledger:
+    """Every completion of the organization and its 党小组 held in `year`, in date order, and its members'
+    转正 decisions, 民主评议 grades and 党费 of that year (unpaid months: those ended by `as_of`)."""
     org = organization(session, org_code)
     orgs = {org.code: org}
-    for code in roster.load(session, around=org.code, inactive=True).groups.get(org.code, []):
+    registry = roster.load(session, around=org.code, inactive=True)
+    for code in registry.groups.get(org.code, []):
         group = session.get(Organization, code)
         if group is not None:
             orgs[code] = group  # a pruned 党小组 keeps its history in the book
@@ -170,6 +259,7 @@ def ledger(session: Session, profiles: Mapping[str, Profile], org_code: str, yea
     ids = [completion.id for completion in completions if completion.id is not None]
     duties, credits = _duties(session, profiles, orgs, ids)
     present, absent = _attendance(session, ids)
+    lecturers = _names(session, {c.lecturer for c in completions if c.lecturer})
     attachments: dict[int, list[str]] = defaultdict(list)
     if ids:
         for attachment in session.exec(
@@ -190,6 +280,7 @@ def ledger(session: Session, profiles: Mapping[str, Profile], org_code: str, yea
                 place=completion.place,
                 form=completion.form,
                 host=completion.host,
+                lecturer=lecturers[completion.lecturer].name if completion.lecturer else None,
                 topic=completion.topic,
                 note=completion.note,
                 hours=completion.hours,
@@ -201,7 +292,116 @@ def ledger(session: Session, profiles: Mapping[str, Profile], org_code: str, yea
                 undo_reason=completion.undo_reason,
             )
         )
-    return Ledger(org.code, org.name, year, tuple(entries))
+    members = _members(session, registry, org, year)
+    return Ledger(
+        org.code,
+        org.name,
+        year,
+        tuple(entries),
+        decisions=_decisions(session, orgs, members, year),
+        grades=_grades(session, members, year),
+        dues=_dues(session, registry, org, members, year, as_of),
+        dues_as_of=as_of,
+    )
+
+
+def _names(session: Session, ids: set[str]) -> dict[str, Member]:
+    found: dict[str, Member] = {}
+    listed = sorted(ids)
+    for start in range(0, len(listed), 500):  # IN (...) lists within both drivers' parameter limits
+        for member in session.exec(select(Member).where(col(Member.id).in_(listed[start : start + 500]))):
+            found[member.id] = member
+    return found
+
+
+def _members(session: Session, registry: roster.Roster, org: Organization, year: int) -> list[Member]:
+    """The organization's members (a branch's 党小组 included), and those who have left but hold a grade or a
+    payment of the year recorded by it, by id."""
+    ids = {member.id for member in registry.members_of(org.code)}
+    ids.update(
+        session.exec(
+            select(MemberAppraisal.member).where(
+                col(MemberAppraisal.org) == org.code, col(MemberAppraisal.year) == year
+            )
+        ).all()
+    )
+    ids.update(
+        session.exec(
+            select(ProbationDecision.member).where(
+                col(ProbationDecision.org) == org.code,
+                col(ProbationDecision.decided_on) >= dt.date(year, 1, 1),
+                col(ProbationDecision.decided_on) <= dt.date(year, 12, 31),
+            )
+        ).all()
+    )
+    ids.update(
+        session.exec(
+            select(DuesPayment.member).where(
+                col(DuesPayment.org) == org.code, col(DuesPayment.month).startswith(f"{year:04d}-")
+            )
+        ).all()
+    )
+    return sorted(_names(session, ids).values(), key=lambda member: member.id)
+
+
+def _decisions(
+    session: Session, orgs: Mapping[str, Organization], members: Sequence[Member], year: int
+) -> tuple[Decision, ...]:
+    names = {member.id: member.name for member in members}
+    rows = session.exec(
+        select(ProbationDecision)
+        .where(
+            col(ProbationDecision.org).in_(list(orgs)) | col(ProbationDecision.member).in_(list(names)),
+            col(ProbationDecision.decided_on) >= dt.date(year, 1, 1),
+            col(ProbationDecision.decided_on) <= dt.date(year, 12, 31),
+        )
+        .order_by(col(ProbationDecision.decided_on), col(ProbationDecision.id))
+    ).all()
+    return tuple(
+        Decision(
+            row.member,
+            names.get(row.member, row.member),
+            row.decided_on,
+            row.outcome,
+            row.probation_end,
+            row.extended_until,
+            row.completion_id,
+        )
+        for row in rows
+    )
+
+
+def _grades(session: Session, members: Sequence[Member], year: int) -> tuple[Grade, ...]:
+    stored = {
+        row.member: row
+        for row in session.exec(
+            select(MemberAppraisal).where(
+                col(MemberAppraisal.year) == year,
+                col(MemberAppraisal.member).in_([member.id for member in members]),
+            )
+        ).all()
+    }
+    return tuple(
+        Grade(
+            member.id,
+            member.name,
+            stored[member.id].grade if member.id in stored else None,
+            stored[member.id].decided_on if member.id in stored else None,
+        )
+        for member in members
+    )
+
+
+def _dues(
+    session: Session,
+    registry: roster.Roster,
+    org: Organization,
+    members: Sequence[Member],
+    year: int,
+    as_of: dt.date,
+) -> tuple[Dues, ...]:
+    months = dues.months_of_year(session, registry.branch_of(org.code), members, year, as_of)
+    return tuple(Dues(member.id, member.name, *months[member.id]) for member in members)
 
 
 def _duties(
@@ -264,6 +464,7 @@ def to_csv(book: Ledger) -> str:
             entry.place or "",
             entry.form or "",
             entry.host or "",
+            entry.lecturer or "",
             "" if entry.headcount is None else entry.headcount,
             "、".join(entry.attendees),
             entry.absentees_text,
@@ -277,7 +478,47 @@ def to_csv(book: Ledger) -> str:
         for entry in book.entries
     )
     write_csv(buffer, CSV_HEADERS, rows, line_end="\r\n")
+    for title, headers, cells in _member_tables(book):
+        buffer.write("\r\n")
+        write_csv(buffer, (title,), (), line_end="\r\n")
+        write_csv(buffer, headers, cells, line_end="\r\n")
     return buffer.getvalue()
+
+
+def _member_tables(book: Ledger) -> list[tuple[str, tuple[str, ...], list[list[object]]]]:
+    """The member tables, each (title, headers, rows): the CSV's blocks and the HTML's sheets."""
+    year = f"（{book.year}年）"
+    as_of = f"，截至 {book.dues_as_of.isoformat()}" if book.dues_as_of else ""
+    return [
+        (
+            f"转正讨论{year}",
+            ("党员编号", "姓名", "讨论日期", "预备期满", "讨论结果", "台账记录编号"),
+            [
+                [
+                    d.member,
+                    d.name,
+                    d.decided_on.isoformat(),
+                    d.probation_end.isoformat(),
+                    d.outcome_text,
+                    "" if d.completion_id is None else d.completion_id,
+                ]
+                for d in book.decisions
+            ],
+        ),
+        (
+            f"民主评议党员{year}",
+            ("党员编号", "姓名", "等次", "评定日期"),
+            [
+                [g.member, g.name, g.label, g.decided_on.isoformat() if g.decided_on else ""]
+                for g in book.grades
+            ],
+        ),
+        (
+            f"党费交纳{year[:-1]}{as_of}）",
+            ("党员编号", "姓名", "已交月份", "未交月份", "已交月数", "未交月数"),
+            [[p.member, p.name, p.paid_text, p.unpaid_text, len(p.paid), len(p.unpaid)] for p in book.dues],
+        ),
+    ]
 
 
 # Column widths in percent, the same in every table as on the printed page: 编号, 日期, 组织, 地点, 方式,
@@ -309,7 +550,7 @@ _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).fr
   .summary { margin-top: 1.2em; }
   .sheet { overflow-x: auto; }
   /* On a phone the 13 columns keep a legible width and scroll inside their sheet; print keeps A4's width. */
-  @media screen and (max-width: 1120px) { table { min-width: 1100px; } }
+  @media screen and (max-width: 1120px) { table { min-width: 1100px; } table.members { min-width: 640px; } }
   @media print { h2 { break-after: avoid; } }
 </style>
 </head>
@@ -325,10 +566,25 @@ _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).fr
 <tbody>
 {% for entry in entries %}
 <tr{% if entry.undone %} class="undone"{% endif %}>
-<td>{{ entry.id }}</td><td class="date">{{ entry.held_on.isoformat() }}</td><td>{{ entry.org_name }}</td><td>{{ entry.place or "" }}</td><td>{{ entry.form or "" }}</td><td>{{ entry.host or "" }}</td><td>{{ entry.attendees_text }}{% if entry.attendees %}（共{{ entry.headcount }}人）{% endif %}</td><td>{{ entry.absentees_text }}</td><td>{{ entry.topic or "" }}{% if entry.note %}<br>备注：{{ entry.note }}{% endif %}</td><td>{{ hours(entry.hours) }}</td><td>{{ entry.duties_text }}</td><td class="files">{% for path in entry.attachments %}{{ path }}{% if not loop.last %}<br>{% endif %}{% endfor %}</td><td class="state">{% if entry.undone %}已撤销{% if entry.undo_reason %}：{{ entry.undo_reason }}{% endif %}{% else %}有效{% endif %}</td>
+<td>{{ entry.id }}</td><td class="date">{{ entry.held_on.isoformat() }}</td><td>{{ entry.org_name }}</td><td>{{ entry.place or "" }}</td><td>{{ entry.form or "" }}</td><td>{{ entry.host or "" }}{% if entry.lecturer %}{% if entry.host %}<br>{% endif %}主讲人：{{ entry.lecturer }}{% endif %}</td><td>{{ entry.attendees_text }}{% if entry.attendees %}（共{{ entry.headcount }}人）{% endif %}</td><td>{{ entry.absentees_text }}</td><td>{{ entry.topic or "" }}{% if entry.note %}<br>备注：{{ entry.note }}{% endif %}</td><td>{{ hours(entry.hours) }}</td><td>{{ entry.duties_text }}</td><td class="files">{% for path in entry.attachments %}{{ path }}{% if not loop.last %}<br>{% endif %}{% endfor %}</td><td class="state">{% if entry.undone %}已撤销{% if entry.undo_reason %}：{{ entry.undo_reason }}{% endif %}{% else %}有效{% endif %}</td>
 </tr>
 {% else %}
 <tr><td class="empty" colspan="13">本年度无记录</td></tr>
+{% endfor %}
+</tbody>
+</table>
+</div>
+{% endfor %}
+{% for title, headers, rows in member_tables %}
+<h2>{{ title }}</h2>
+<div class="sheet">
+<table class="members">
+<thead><tr>{% for header in headers %}<th>{{ header }}</th>{% endfor %}</tr></thead>
+<tbody>
+{% for row in rows %}
+<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>
+{% else %}
+<tr><td class="empty" colspan="{{ headers|length }}">本年度无记录</td></tr>
 {% endfor %}
 </tbody>
 </table>
@@ -344,4 +600,6 @@ _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).fr
 def to_html(book: Ledger) -> str:
     """One printable page, self-contained (no scripts, fonts or images from elsewhere), every text escaped."""
     withdrawn = sum(1 for entry in book.entries if entry.undone)
-    return _HTML.render(book=book, withdrawn=withdrawn, hours=_hours, widths=_WIDTHS)
+    return _HTML.render(
+        book=book, withdrawn=withdrawn, hours=_hours, widths=_WIDTHS, member_tables=_member_tables(book)
+    )

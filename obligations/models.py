@@ -326,6 +326,7 @@ class OutboxMessage(SQLModel, table=True):
     html: str | None = None
     markdown: str | None = None
     mention_mobiles: str | None = Field(default=None, max_length=300)  # comma-separated
+    card: str | None = None  # a WeCom application message's textcard (JSON of notifiers.base.TextCard)
     state: str = Field(default="pending", max_length=10)  # pending | sending | sent | failed
     attempts: int = 0
     next_attempt_at: dt.datetime

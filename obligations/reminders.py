@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import random
 from array import array
@@ -39,11 +40,12 @@ from sqlmodel import Session, col, select
 
 from calendars.expand import period_label
 from calendars.model import Profile, Rule, step_label
-from notifiers.base import Channel, DeliveryError, Message, Recipient
+from notifiers.base import Channel, DeliveryError, Message, Recipient, TextCard
 from notifiers.render import TemplateFailure, render_digest
 from notifiers.retry import retry_delay, should_retry
 from obligations import escalation, history, roster
 from obligations.db import chunks, session_scope
+from obligations.links import Linker, linker
 from obligations.models import (
     DeliveryAttempt,
     Member,
@@ -72,6 +74,7 @@ class Settings:
     claim_lease: dt.timedelta = dt.timedelta(minutes=10)
     templates: Path | None = None
     digest_items: int = 50  # items a digest lists one by one; the rest are counted
+    public_url: str = ""  # the desk's address: every item then carries its signed link (obligations/links.py)
 
 
 @dataclass
@@ -133,7 +136,8 @@ def plan_messages(
     registry = _Registry.load(session, profiles)
     result.reminders = _record_reminders(session, registry, today, now, stop)
     failures, untold = _unreported_failures(session, registry)
-    writer = _DigestWriter(session, registry, today, now, settings, command, preview, result)
+    desk_links = linker(session, settings.public_url, now)
+    writer = _DigestWriter(session, registry, today, now, settings, command, preview, result, desk_links)
     writer.reported.extend(untold)
     # Recipients in order, a chunk at a time, each chunk starting after the last (an index seek, whatever
     # is behind it); the pending marks are cleared at the end, in one statement.
@@ -418,6 +422,7 @@ class _DigestWriter:
     command: Callable[[int], str]
     preview: bool
     result: SweepResult
+    linker: Linker | None  # None: the desk has no public address, items carry the command instead
     reported: list[int] = field(default_factory=list)  # failed messages told of in this sweep (or untellable)
 
     def write(self, recipients: Sequence[str], failures: dict[str, list[dict[str, Any]]]) -> None:
@@ -568,6 +573,7 @@ class _DigestWriter:
                     "standing": bool(row.standing),
                     "clause": rule.citation if rule else "",
                     "command": self.command(row.task_id),
+                    "link": self.linker.url(row.task_id, person.id) if self.linker else "",
                     "assignee_name": assignee.name if assignee else "",
                     "fallback_note": row.note or "",
                     # The person who owes the duty acts; everyone else on the ladder supervises (督促).
@@ -580,6 +586,8 @@ class _DigestWriter:
             "items": items,
             "failures": list(failures),
         }
+        if self.linker is not None:
+            context["desk_url"] = self.linker.home
         totals = totals or {}
         listed = {
             (own, overdue): sum(
@@ -613,6 +621,9 @@ class _DigestWriter:
             "html": rendered.html,
             "markdown": rendered.markdown,
             "mention_mobiles": person.mobile if channel == "wecom" and person.mobile else None,
+            "card": json.dumps(rendered.card.to_json(), ensure_ascii=False)
+            if channel == "wecom" and rendered.card
+            else None,
             "state": "failed" if failure else "pending",
             "attempts": 0,
             "last_error": failure,
@@ -862,6 +873,7 @@ async def _send_one(message: OutboxMessage, channels: Mapping[str, Channel]) -> 
         html=message.html,
         markdown=message.markdown,
         mention_mobiles=tuple(filter(None, (message.mention_mobiles or "").split(","))),
+        card=TextCard.from_json(json.loads(message.card)) if message.card else None,
     )
     try:
         delivery = await channel.send(outgoing)

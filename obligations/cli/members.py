@@ -162,9 +162,7 @@ def appraisal_show(app: App, org_code: str, year: int) -> None:
     """
     with app.session() as session:
         rows = appraisal.grades_of(session, org_code, year)
-        body = [
-            [member.id, member.name, appraisal.GRADES[grade] if grade else "未评定"] for member, grade in rows
-        ]
+        body = [[member.id, member.name, appraisal.grade_label(grade)] for member, grade in rows]
     click.echo(table(["党员编号", "姓名", f"{year}年度等次"], body))
 
 

@@ -15,7 +15,7 @@ from calendars.text import shown
 from obligations import db, importer, planner, queries, render, roster
 from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app
 from obligations.config import example
-from obligations.demo import check_only_demo, demo_registry, settle_history
+from obligations.demo import check_only_demo, decided_members, demo_registry, settle_history
 from obligations.errors import UserError
 from obligations.registry import (
     Registry,
@@ -53,8 +53,16 @@ def init(app: App, demo: bool, as_of: dt.datetime | None) -> None:
         click.echo(f"数据库已{'创建' if before is None else '升级'}到版本 {after}：{where}")
     if demo:
         day = as_of_date(as_of)
+        with app.session() as session:
+            decided = decided_members(session)  # loaded before: the registry speaks for the 转正 decided then
         _import(
-            app, demo_registry(day), "演示数据", prune=False, dry_run=False, as_of=day, guard=check_only_demo
+            app,
+            demo_registry(day, decided),
+            "演示数据",
+            prune=False,
+            dry_run=False,
+            as_of=day,
+            guard=check_only_demo,
         )
         with app.session() as session:
             settled = settle_history(session, app.profiles, day, now_utc(), app.attachments_dir)

@@ -39,6 +39,7 @@ def settings(app: App) -> reminders.Settings:
         retry_cap=float(config.retry_cap_seconds),
         templates=config.templates,
         digest_items=config.digest_items,
+        public_url=app.config.web.public_url,
     )
 
 

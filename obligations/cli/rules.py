@@ -27,8 +27,8 @@ def rules() -> None:
     """
 
 
-RULE_FIELDS = ("id", "title", "kind", "cadence", "applies_to", "responsible", "source")
-RULE_HEADERS = ("编号", "名称", "类型", "周期/期限", "适用对象", "责任人", "依据")
+RULE_FIELDS = ("id", "title", "kind", "cadence", "applies_to", "responsible", "source", "evidence")
+RULE_HEADERS = ("编号", "名称", "类型", "周期/期限", "适用对象", "责任人", "依据", "台账要求")
 
 
 @rules.command("list")
@@ -54,7 +54,7 @@ def rules_list(app: App, profile_id: str | None, output_format: str) -> None:
             f"职责日历：{profile.id}（{profile.title}），继承链：{' → '.join(profile.chain)}，共 {len(records)} 条规则"
         )
         rows = [[record[name] for name in RULE_FIELDS] for record in records]
-        click.echo(render.table(RULE_HEADERS, rows, max_width={1: 28, 4: 24, 6: 48}))
+        click.echo(render.table(RULE_HEADERS, rows, max_width={1: 28, 4: 24, 6: 36, 7: 28}))
 
 
 def _rule_record(rule: Rule) -> dict[str, str]:
@@ -66,6 +66,7 @@ def _rule_record(rule: Rule) -> dict[str, str]:
         "applies_to": _applies_text(rule),
         "responsible": _responsible_text(rule.responsible),
         "source": rule.source,
+        "evidence": rule.describe_record(),  # 台账要求, as `rules show` and the README's table word it
     }
 
 

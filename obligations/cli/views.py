@@ -10,7 +10,7 @@ import click
 
 from calendars.checklists import Checklist, load_checklists
 from obligations import ical, ledger_export, scoring
-from obligations.cli.app import App, as_of_date, as_of_option, cli, format_option, now_utc, pass_app, today
+from obligations.cli.app import App, as_of_date, as_of_option, cli, format_option, now_utc, pass_app
 from obligations.errors import UserError
 from obligations.queries import organization
 
@@ -64,7 +64,8 @@ def score(
 
 @cli.command("ledger")
 @click.option("--org", "org_code", required=True, help="组织编码（其党小组的记录一并导出）。")
-@click.option("--year", type=click.IntRange(2000, 2100), help="年度，默认今年。")
+@click.option("--year", type=click.IntRange(2000, 2100), help="年度，默认为 --as-of 所在年份。")
+@as_of_option
 @click.option(
     "--format",
     "output_format",
@@ -80,18 +81,24 @@ def score(
 )
 @pass_app
 def ledger_command(
-    app: App, org_code: str, year: int | None, output_format: str, output: Path | None
+    app: App,
+    org_code: str,
+    year: int | None,
+    as_of: dt.datetime | None,
+    output_format: str,
+    output: Path | None,
 ) -> None:
-    """导出党组织生活台账：本年度每一次活动的时间、地点、方式、主持人、参加人员、缺席人员及原因、主题和内容、学时、附件和计入的职责，按日期排序；已撤销的记录保留并标明“已撤销”及理由。
+    """导出党组织生活台账：本年度每一次活动的时间、地点、方式、主持人、主讲人、参加人员、缺席人员及原因、主题和内容、学时、附件和计入的职责，按日期排序；已撤销的记录保留并标明“已撤销”及理由。其后是本组织党员（含党小组）的转正讨论结果、民主评议等次和党费交纳月份（未交月份算至 --as-of 的上月）。
 
     \b
     示例：
       obligations ledger --org jg.b1 --year 2026 --output 第一党支部台账2026.csv
       obligations ledger --org jg.b1 --year 2026 --format html --output 台账.html
     """
-    wanted = year or today().year
+    day = as_of_date(as_of)
+    wanted = year or day.year
     with app.session() as session:
-        book = ledger_export.ledger(session, app.profiles, org_code, wanted)
+        book = ledger_export.ledger(session, app.profiles, org_code, wanted, day)
     if output_format == "html":
         data = ledger_export.to_html(book).encode("utf-8")
     else:

@@ -171,6 +171,8 @@ ACTION_LABELS = {
     "login_failed": "登录失败",
     "logout": "退出",
     "refused": "拒绝访问",
+    "link": "打开提醒链接",
+    "link_refused": "提醒链接无效",
     "record": "登记台账",
     "undo": "撤销台账",
     "waive": "缓办/免办",

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from calendars.model import Profile
 from obligations import db
 from obligations.config import Config
+from obligations.web import redact
 from obligations.web.render import templates
 
 log = logging.getLogger("obligations.web")
@@ -142,10 +143,10 @@ class SecurityHeaders:
 
 def routes() -> list[BaseRoute]:
     # Imported here: each page module registers its own routes.
-    from obligations.web import auth, tasks, todo
+    from obligations.web import auth, links, tasks, todo, wecom
 
     found: list[BaseRoute] = [Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
-    for module in (auth, todo, tasks):
+    for module in (auth, todo, tasks, links, wecom):
         found.extend(module.ROUTES)
     return found
 
@@ -163,5 +164,6 @@ def create_app(
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.desk = Desk(config, engine, profiles, clock)
+    redact.install()  # however the app is served (serve, gunicorn), its access log carries no link or code
     app.add_middleware(SecurityHeaders)
     return app

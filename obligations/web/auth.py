@@ -184,14 +184,16 @@ def _login_page(
     return response
 
 
-def _set_cookie(response: Response, desk: Desk, name: str, value: str, **extra: Any) -> None:
+def _set_cookie(
+    response: Response, desk: Desk, name: str, value: str, *, path: str = "/", **extra: Any
+) -> None:
     response.set_cookie(
         name,
         value,
         httponly=True,
         samesite="lax",
         secure=desk.config.web.secure_cookies,
-        path="/",
+        path=path,
         **extra,
     )
 

@@ -173,6 +173,20 @@ class Request:
 Answer = dict[str, Any] | tuple[int, bytes]  # a JSON answer (HTTP 200) or a raw status and body
 
 
+def textcard_problem(body: Any) -> str | None:
+    """What WeCom refuses in a textcard message: its documented limits (bytes; the button in characters)."""
+    if not isinstance(body, dict) or body.get("msgtype") != "textcard":
+        return None
+    card = body.get("textcard") or {}
+    for field_name, limit in (("title", 128), ("description", 512), ("url", 2048)):
+        value = card.get(field_name)
+        if not isinstance(value, str) or not value or len(value.encode("utf-8")) > limit:
+            return field_name
+    if len(str(card.get("btntxt", ""))) > 4:
+        return "btntxt"
+    return None
+
+
 class FakeWeCom:
     """Speaks the parts of the WeCom API that the channels use, checks keys and tokens like WeCom does, and
     answers from per-endpoint queues when a test wants a particular answer."""
@@ -187,7 +201,9 @@ class FakeWeCom:
             "/cgi-bin/gettoken": deque(),
             "/cgi-bin/message/send": deque(),
             "/cgi-bin/webhook/send": deque(),
+            "/cgi-bin/auth/getuserinfo": deque(),
         }
+        self.codes: dict[str, str] = {}  # OAuth code -> userid; a code is single-use, as WeCom's are
         self.tokens: dict[str, str] = {}  # token -> "valid" | "expired"
         self.delay = 0.0  # real seconds before answering
         self.on_request: Callable[[], None] | None = None  # e.g. to move a fake clock as requests arrive
@@ -235,12 +251,20 @@ class FakeWeCom:
             token = f"token-{len(self.tokens) + 1}-{len(self.requests)}"
             self.tokens[token] = "valid"
             return {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200}
-        if request.path == "/cgi-bin/message/send":
+        if request.path in ("/cgi-bin/message/send", "/cgi-bin/auth/getuserinfo"):
             state = self.tokens.get(request.query.get("access_token", ""))
             if state is None:
                 return {"errcode": 40014, "errmsg": "invalid access_token"}
             if state == "expired":
                 return {"errcode": 42001, "errmsg": "access_token expired"}
+            if request.path == "/cgi-bin/auth/getuserinfo":
+                userid = self.codes.pop(request.query.get("code", ""), None)
+                if userid is None:  # unknown, or already used
+                    return {"errcode": 40029, "errmsg": "invalid code"}
+                return {"errcode": 0, "errmsg": "ok", "userid": userid, "user_ticket": "", "expires_in": 1800}
+            problem = textcard_problem(request.body)
+            if problem:
+                return {"errcode": 40058, "errmsg": f"invalid parameter: {problem}"}
             return {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": f"msg-{len(self.requests)}"}
         if request.query.get("key") != self.robot_key:
             return {"errcode": 93000, "errmsg": "invalid webhook url"}

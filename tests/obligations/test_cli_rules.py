@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from calendars.profiles import load_profiles
+from obligations import render
 from obligations.cli import cli
 from obligations.config import example
 
@@ -61,12 +62,37 @@ def test_rules_list_json_and_csv_are_machine_readable() -> None:
     assert code == 0
     records = json.loads(out)
     assert {record["id"] for record in records} >= {"general-meeting", "term-election", "study-hours"}
-    assert set(records[0]) == {"id", "title", "kind", "cadence", "applies_to", "responsible", "source"}
+    assert set(records[0]) == {
+        "id", "title", "kind", "cadence", "applies_to", "responsible", "source", "evidence",
+    }  # fmt: skip
     code, out, _ = _run("rules", "list", "--format", "csv", "--profile", "suzhou-2020")
     rows = list(csv.DictReader(io.StringIO(out)))
     assessment = next(row for row in rows if row["id"] == "standard-assessment")
     assert assessment["cadence"] == "每年（11月30日前）"
     assert assessment["responsible"] == "上级党组织书记"
+
+
+def test_rules_list_shows_what_each_rules_record_must_show() -> None:
+    """Issue 10 §3: each rule declares its evidence (003 二(四)3 参加人员; 000 四(一) the secretary lectures); the
+    list shows it in the words of `rules show` (JSON and CSV in full, the table cut to its column)."""
+    code, out, _ = _run("rules", "list", "--profile", "wujin-2016", "--format", "json")
+    assert code == 0
+    evidence = {record["id"]: record["evidence"] for record in json.loads(out)}
+    code, shown, _ = _run("rules", "show", "secretary-lesson", "--profile", "wujin-2016")
+    assert f"台账要求   {evidence['secretary-lesson']}" in shown
+    assert "主讲人须为书记" in evidence["secretary-lesson"]
+    assert evidence["organizational-life-meeting"] == "日期、参加人员、报上级党组织备案"
+    assert evidence["general-meeting"] == "日期、参加人员、到会正式党员须超过半数"
+    code, out, _ = _run("rules", "list", "--format", "csv", "--profile", "wujin-2016")
+    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(out))}
+    assert rows["theme-party-day"]["evidence"] == "日期、参加人员"
+    code, out, _ = _run("rules", "list", "--profile", "wujin-2016")
+    lines = out.splitlines()
+    assert lines[1].rstrip().endswith("台账要求")
+    line = next(line for line in lines if line.startswith("group-meeting"))
+    assert line.endswith("日期、参加人员")
+    # Narrow enough: the cut column keeps the table's widest line within its former width plus one column.
+    assert max(render.display_width(line) for line in lines[1:]) <= 240
 
 
 def test_rules_show_resolves_the_rule_through_the_chain_with_its_clause() -> None:

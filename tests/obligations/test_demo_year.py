@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from obligations.cli import cli
+from tests.obligations.test_ledger_export import _blocks
 
 AS_OF = ("--as-of", "2026-12-31")
 
@@ -88,3 +89,62 @@ def test_the_wujin_score_of_a_recorded_year(demo_year: list[str]) -> None:
     assert lesson["status"] == "not_applicable"
     assert (card["score"], card["computable_max"]) == (17.5, 22)
     assert card["vetoed"] is False  # the secretary's seat is held (the deputy's vacancy is no veto)
+
+
+def _ledger(base: list[str], org: str, year: int) -> list[list[list[str]]]:
+    result = CliRunner().invoke(
+        cli, [*base, "ledger", "--org", org, "--year", str(year), "--as-of", "2026-11-21"]
+    )
+    assert result.exit_code == 0, result.output
+    return _blocks(result.stdout_bytes)
+
+
+def test_the_demo_records_a_probation_decision_grades_and_dues_and_its_ledger_shows_them(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Issue 10 §3 in the demo: a 转正 decided by the 支部大会 (党章 第七条) for a 党小组 member, last year's 民主评议
+    grades (003 二(二)4), a year of 党费 (003 二(四)3) with one member two months late — no lapse of six months
+    (党章 第九条) and no 不合格 (001 (十三)29), so neither task appears — and a 书记讲党课 with its 主讲人; loaded
+    twice, nothing changes."""
+    base = ["--config", str(tmp_path / "config.toml"), "--db", database_url]
+    runner = CliRunner()
+    first = runner.invoke(cli, [*base, "init", "--demo", "--as-of", "2026-11-21"])
+    assert first.exit_code == 0, first.output
+
+    activities, decisions, _, _ = _ledger(base, "jg.b1", 2026)
+    assert decisions[:2] == [
+        ["转正讨论（2026年）"],
+        ["党员编号", "姓名", "讨论日期", "预备期满", "讨论结果", "台账记录编号"],
+    ]
+    [(member, name, decided_on, end, outcome, record)] = decisions[2:]
+    assert (member, name, outcome, end) == ("m20", "罗欣", "转正", "2026-04-21")  # 19 months after it began
+    header, *rows = activities
+    meeting = dict(zip(header, next(row for row in rows if row[0] == record), strict=True))
+    assert (meeting["日期"], meeting["活动类型"]) == (decided_on, "党员大会")  # its 支部大会 is in the book
+
+    activities, _, grades, _ = _ledger(base, "jg.b1", 2025)
+    header, *rows = activities
+    lesson = dict(zip(header, next(row for row in rows if "书记讲党课" in row[4]), strict=True))
+    assert lesson["主讲人"] == "刘洋"  # m04, the branch secretary
+    graded = {row[0]: row[2] for row in grades[2:]}
+    assert len(graded) == 17 and graded["m12"] == "基本合格" and graded["m04"] == "优秀"
+    assert set(graded.values()) == {"优秀", "合格", "基本合格"}  # every member graded, none 不合格
+
+    *_, dues = _ledger(base, "jg.b3", 2026)
+    unpaid = {row[0]: row[3] for row in dues[2:]}
+    assert unpaid == {"m35": "", "m36": "", "m37": "", "m38": "", "m39": "", "m40": "9、10月"}
+
+    tasks = json.loads(
+        runner.invoke(cli, [*base, "due", "--all", "--format", "json", "--as-of", "2026-11-21"]).output
+    )
+    rules = {task["rule"] for task in tasks}
+    assert "dues-lapse" not in rules and "unqualified-member" not in rules
+    assert [t["status"] for t in tasks if t["rule"] == "probation-review" and t["subject"] == "m20"] == [
+        "done"
+    ]
+
+    again = runner.invoke(cli, [*base, "init", "--demo", "--as-of", "2026-11-21"])
+    assert again.exit_code == 0, again.output
+    assert "党员：新增 0，更新 0，移除 0" in again.output and "登记 0 条台账记录" in again.output
+    assert _ledger(base, "jg.b1", 2026)[1] == decisions
+    assert _ledger(base, "jg.b1", 2025)[2] == grades

@@ -119,15 +119,19 @@ def test_ledger_csv_neutralises_formulas_in_every_typed_field(imported: tuple[Pa
     assert recorded.exit_code == 0, recorded.stderr
     _set(imported, Member, "jgb1m1", "=1+1")  # the first attendee's name starts the cell
 
-    result = run(imported, "ledger", "--org", "jg.b1", "--year", "2026", "--format", "csv")
+    result = run(imported, "ledger", "--org", "jg.b1", "--year", "2026", "--format", "csv", *AS_OF)
 
-    [row] = _csv(result.stdout)
+    activities, *member_tables = result.stdout.split("\n\n")  # the member tables follow a blank row
+    [row] = _csv(activities)
     assert row["地点"] == "'@SUM(A1:A9)"
     assert row["主持人"] == "'+cmd|' /C calc'!A0"
     assert row["主题和内容"] == "'" + FORMULA
     assert row["备注"] == "'-1+1"
     assert row["参加人员"].startswith("'=1+1、")
     assert row["参加人数"] == "2"
+    # The member tables (民主评议, 党费) name the member through the same rule.
+    for table in member_tables[1:]:
+        assert ",'=1+1," in table and ",=1+1" not in table
 
 
 def test_rules_list_csv_goes_through_the_same_rule(imported: tuple[Path, str]) -> None:

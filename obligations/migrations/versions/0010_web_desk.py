@@ -118,8 +118,8 @@ def downgrade() -> None:
         batch.drop_constraint("fk_waiver_request_id", type_="foreignkey")
         for column in ("request_id", "granted_from", "granted_via"):
             batch.drop_column(column)
-    with op.batch_alter_table("completion") as batch:
-        for verb in ("recorded", "undone"):
-            for suffix, _length in _WHO:
-                batch.drop_column(f"{verb}_{suffix}")
+    # Not in batch mode: SQLite would recreate `completion`, which other tables reference.
+    for verb in ("recorded", "undone"):
+        for suffix, _length in _WHO:
+            op.drop_column("completion", f"{verb}_{suffix}")
     op.drop_table("waiver_request")

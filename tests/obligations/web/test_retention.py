@@ -36,8 +36,12 @@ def test_audit_events_younger_than_six_months_are_kept(desk: DeskFixture) -> Non
 
 def test_sessions_unused_for_a_month_are_removed(desk: DeskFixture) -> None:
     with Session(desk.engine) as session:
-        accounts.open_session(session, "b1m1", method="password", now=NOW - dt.timedelta(days=31), address=None)
-        accounts.open_session(session, "b1m2", method="password", now=NOW - dt.timedelta(days=29), address=None)
+        accounts.open_session(
+            session, "b1m1", method="password", now=NOW - dt.timedelta(days=31), address=None
+        )
+        accounts.open_session(
+            session, "b1m2", method="password", now=NOW - dt.timedelta(days=29), address=None
+        )
         session.commit()
         assert accounts.prune_sessions(session, now=NOW) == 1
         session.commit()
