@@ -2,7 +2,8 @@
 
 A stored file's path is built only from identifiers that passed `calendars.text.identifier_problem` (the
 organization code, the rule id, the period key with its `/` and `:` made `_`) and a generated name
-(`<completion>-<n><.ext>`); the name the secretary gave is kept in the database only. The resolved path
+(`<completion>-<n><.ext>`); the name the secretary gave is kept in the database only. An upload through the
+desk is accepted by what its content is (`kind_of`), never by its name. The resolved path
 must still lie inside the folder. Files are streamed in chunks (hashed on the way) with a size limit, and
 whatever was written is removed when a copy fails, so a refused record leaves no file behind.
 """
@@ -13,9 +14,13 @@ import hashlib
 import os
 import re
 import stat
+import unicodedata
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import filetype  # type: ignore[import-untyped]
 
 from calendars.text import identifier_problem
 from obligations.errors import LedgerError, UserError
@@ -117,3 +122,89 @@ def _copy(source: Path, target: Path) -> tuple[str, int]:
 
 def _megabytes(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB"
+
+
+# ---------------------------------------------------------------------------------------------------
+# What a file is, by its content (uploads through the desk: `[web] allowed_types`)
+
+# The types the desk accepts, by the name `[web] allowed_types` uses: their Content-Type and the suffixes a
+# stored copy may keep (the first is given to a file whose name says otherwise).
+TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pdf": ("application/pdf", (".pdf",)),
+    "jpg": ("image/jpeg", (".jpg", ".jpeg")),
+    "png": ("image/png", (".png",)),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", (".docx",)),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (".xlsx",)),
+    "doc": ("application/msword", (".doc",)),
+    "xls": ("application/vnd.ms-excel", (".xls",)),
+}
+TYPE_LABELS = {"pdf": "PDF", "jpg": "JPG 图片", "png": "PNG 图片", "docx": "Word", "xlsx": "Excel",
+               "doc": "Word 97-2003", "xls": "Excel 97-2003"}  # fmt: skip
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Word/Excel 97-2003 are OLE2 compound files
+ZIP_MAGIC = b"PK\x03\x04"  # .docx / .xlsx are zip packages
+# The stream that names an OLE2 file's application, as its directory spells it (UTF-16LE).
+_OLE2_STREAMS = (("doc", "WordDocument".encode("utf-16-le")), ("xls", "Workbook".encode("utf-16-le")),
+                 ("xls", "Book\x00".encode("utf-16-le")))  # fmt: skip
+MAX_NAME = 80  # characters of a kept original name (a file name holds 255 bytes, 3 a character)
+
+
+def kind_of(path: Path) -> str | None:
+    """What `path` holds, judged by its content alone (never its name): a key of TYPES, or None for
+    anything else — an HTML page or an SVG drawing named .pdf is None."""
+    with path.open("rb") as reader:
+        head = reader.read(8192)
+    if head.startswith(OLE2_MAGIC):
+        return _ole2_kind(path)
+    if head.startswith(ZIP_MAGIC):
+        return _package_kind(path)
+    guessed = filetype.guess(head)
+    extension = guessed.extension if guessed is not None else None
+    return extension if extension in ("pdf", "jpg", "png") else None
+
+
+def _ole2_kind(path: Path) -> str | None:
+    """Word or Excel 97-2003: the compound file's directory names a WordDocument or Workbook stream."""
+    tail = b""
+    with path.open("rb") as reader:
+        while chunk := reader.read(CHUNK):
+            window = tail + chunk
+            for kind, name in _OLE2_STREAMS:
+                if name in window:
+                    return kind
+            tail = window[-32:]
+    return None
+
+
+def _package_kind(path: Path) -> str | None:
+    """Word or Excel: an Office Open XML package holds word/… or xl/… parts."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            names = package.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    if "[Content_Types].xml" not in names:
+        return None
+    if any(name.startswith("word/") for name in names):
+        return "docx"
+    if any(name.startswith("xl/") for name in names):
+        return "xlsx"
+    return None
+
+
+def clean_name(name: str) -> str:
+    """The name a person gave an upload, as it may be kept and shown: its last path part (a browser may send
+    C:\\fakepath\\…), without control or format characters, at most MAX_NAME characters."""
+    base = re.split(r"[\\/]", name)[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip().strip(".")
+    return base[-MAX_NAME:] if len(base) > MAX_NAME else base or "附件"
+
+
+def safe_name(name: str, kind: str) -> str:
+    """The name an upload of `kind` is kept under (metadata only): clean, with a suffix of its real type."""
+    base = clean_name(name)
+    stem, dot, suffix = base.rpartition(".")
+    suffixes = TYPES[kind][1]
+    if not dot or f".{suffix.lower()}" not in suffixes:
+        stem, suffix = base, suffixes[0][1:]
+    stem = stem[: MAX_NAME - len(suffix) - 1] or "附件"
+    return f"{stem}.{suffix}"

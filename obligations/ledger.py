@@ -27,8 +27,7 @@ from calendars.expand import duty_name, period_label
 from calendars.model import Evidence, Profile, Quorum, RecordSpec, Role, Rule, RuleKind, Unit
 from calendars.periods import FOUNDING, parse_key
 from calendars.text import control_problem, length_problem, shown
-from obligations import attachments, escalation, history, planner, roster
-from obligations.audit import Actor
+from obligations import attachments, audit, escalation, history, planner, roster
 from obligations.errors import LedgerError, UserError, not_found
 from obligations.models import (
     Attachment,
@@ -86,6 +85,99 @@ class Activity:
             Evidence.LECTURER: self.lecturer,
         }[evidence]
         return bool(value.strip()) if isinstance(value, str) else bool(value)
+
+
+class Problem(str):
+    """A failed check's message and the record field it concerns (`on`, `place`, `attendee`, `absent`,
+    `minutes` … named like the CLI's options), so that the web shows it beside that field; the CLI prints
+    the message as it is."""
+
+    field: str | None
+
+    def __new__(cls, message: str, field: str | None = None) -> Problem:
+        problem = super().__new__(cls, message)
+        problem.field = field
+        return problem
+
+
+def _at(field: str, message: str | None) -> Problem | None:
+    return None if message is None else Problem(message, field)
+
+
+# The record field that shows each kind of evidence (the form's and the CLI's name for it).
+EVIDENCE_FIELDS = {evidence: evidence.value for evidence in Evidence} | {Evidence.ATTENDEES: "attendee"}
+
+
+def parse_hours(text: str) -> float:
+    """学时 as written (`--hours`, the form's 学时): a number in plain digits (`1_0` is not ten); `record`
+    bounds its value."""
+    text = text.strip()
+    try:
+        if "_" in text:
+            raise ValueError
+        return float(text)
+    except ValueError:
+        raise UserError(f"学时（--hours）{text!r} 不是数字，应写作 4 或 1.5。") from None
+
+
+def parse_absence(text: str) -> tuple[str, str]:
+    """An absentee as written (`--absent`, the form's `absent`): 党员编号:原因."""
+    member, separator, reason = text.partition(":")
+    if not separator or not member.strip() or not reason.strip():
+        raise UserError(f"应写作 党员编号:原因，例如 m07:出差，而不是 {text!r}")
+    return member.strip(), reason.strip()
+
+
+def activity_from_text(fields: Mapping[str, Sequence[str]], minutes: Sequence[Path] = ()) -> Activity:
+    """An activity from fields as typed, named like the CLI's options (`on`, `place`, `form`, `host`,
+    `lecturer`, `attendee`, `absent` as 党员编号:原因, one a line, `topic`, `hours`, `note`): the web's form.
+    Blank fields are absent; what cannot be read is refused, every problem at once, beside its field."""
+
+    def one(name: str) -> str | None:
+        values = [value.strip() for value in fields.get(name, ()) if value.strip()]
+        return values[0] if values else None
+
+    def many(name: str) -> list[str]:
+        return [line.strip() for value in fields.get(name, ()) for line in value.splitlines() if line.strip()]
+
+    problems: list[str] = []
+    held_on = dt.date.min
+    on = one("on")
+    if on is None:
+        problems.append(Problem("须填写开展日期。", "on"))
+    else:
+        try:
+            held_on = dt.date.fromisoformat(on)
+        except ValueError:
+            problems.append(Problem(f"日期 {on!r} 无效，应写作 2026-11-20。", "on"))
+    hours = None
+    if one("hours") is not None:
+        try:
+            hours = parse_hours(one("hours") or "")
+        except UserError as error:
+            problems.append(Problem(str(error), "hours"))
+    absent: list[tuple[str, str]] = []
+    for line in many("absent"):
+        try:
+            absent.append(parse_absence(line))
+        except UserError as error:
+            problems.append(Problem(f"缺席人员{error}。", "absent"))
+    if problems:
+        raise LedgerError(problems)
+    return Activity(
+        held_on=held_on,
+        place=one("place"),
+        form=one("form"),
+        host=one("host"),
+        topic=one("topic"),
+        # A browser sends a textarea's line breaks as CRLF; the 台账 keeps them as LF.
+        note="\n".join(v.replace("\r\n", "\n").strip() for v in fields.get("note", ()) if v.strip()) or None,
+        hours=hours,
+        attendees=tuple(dict.fromkeys(many("attendee"))),
+        absent=tuple(absent),
+        minutes=tuple(minutes),
+        lecturer=one("lecturer"),
+    )
 
 
 @dataclass
@@ -162,23 +254,19 @@ def record(
     now: dt.datetime,
     attachments_dir: Path,
     held_by: str | None = None,
+    actor: audit.Actor | None = None,
 ) -> Recorded:
     """Check `activity` against each task and, when every check passes, record it once for all of them.
 
     `held_by` names the organization whose meeting it was when that is not the tasks' own (the 支部大会 that
-    decides on a probationary member of one of its 党小组); attendance and quorum are judged against it."""
-    if not tasks:
-        raise LedgerError(["没有指定要记录的任务。"])
-    orgs = {task.org for task in tasks}
-    if len(orgs) > 1 and held_by is None:
-        raise LedgerError([f"一条台账记录只能属于一个组织，而这些任务属于：{'、'.join(sorted(orgs))}。"])
-    org = session.get(Organization, held_by or tasks[0].org)
-    assert org is not None
-    owed = [(task, rule_of(session, profiles, task)) for task in tasks]
-    members = roster.voting_member_rows(session, org.code)
-    problems = _check(session, owed, org, activity, members, as_of)
+    decides on a probationary member of one of its 党小组); attendance and quorum are judged against it.
+    `actor` (who records, through which channel, from where) is stored on the record and written to the audit
+    log in the same transaction; a date after the task's period is a make-up (补办) and counts as done late."""
+    problems = problems_of(session, profiles, tasks, activity, as_of=as_of, held_by=held_by)
     if problems:
         raise LedgerError(problems)
+    org = session.get(Organization, held_by or tasks[0].org)
+    assert org is not None
 
     # Where minutes would go is known before anything is written (a code unfit for a path refuses the record).
     first = tasks[0]
@@ -186,6 +274,7 @@ def record(
     fingerprint = _fingerprint(tasks, activity)
     existing = _recorded(session, fingerprint)
     if existing is not None:
+        _log_record(session, actor, existing, tasks, now, duplicate=True)
         return Recorded(existing, list(tasks), duplicate=True)
 
     completion = Completion(
@@ -201,6 +290,9 @@ def record(
         lecturer=activity.lecturer,
         fingerprint=fingerprint,
         recorded_at=now,
+        recorded_by=actor.who if actor else None,
+        recorded_via=actor.channel if actor else None,
+        recorded_from=actor.address if actor else None,
     )
     session.add(completion)
     try:
@@ -213,6 +305,7 @@ def record(
         existing = _recorded(session, fingerprint)
         if existing is None:
             raise
+        _log_record(session, actor, existing, tasks, now, duplicate=True)
         return Recorded(existing, list(tasks), duplicate=True)
     assert completion.id is not None
     for task in tasks:
@@ -230,8 +323,54 @@ def record(
     for task_id in {task.id for task in tasks} | set(credited.values()):
         assert task_id is not None
         recount(session, task_id)
+    _log_record(session, actor, completion, tasks, now, duplicate=False)
     hours = activity.hours or 0.0
     return Recorded(completion, list(tasks), credited_hours={member: hours for member in credited})
+
+
+def problems_of(
+    session: Session,
+    profiles: Mapping[str, Profile],
+    tasks: Sequence[Task],
+    activity: Activity,
+    *,
+    as_of: dt.date,
+    held_by: str | None = None,
+) -> list[str]:
+    """Every check `record` makes, without writing: what keeps `activity` from being recorded (none: it can be).
+    The desk asks this when an upload was refused, so that the person sees every problem at once."""
+    if not tasks:
+        return ["没有指定要记录的任务。"]
+    orgs = {task.org for task in tasks}
+    if len(orgs) > 1 and held_by is None:
+        return [f"一条台账记录只能属于一个组织，而这些任务属于：{'、'.join(sorted(orgs))}。"]
+    org = session.get(Organization, held_by or tasks[0].org)
+    assert org is not None
+    owed = [(task, rule_of(session, profiles, task)) for task in tasks]
+    members = roster.voting_member_rows(session, org.code)
+    return _check(session, owed, org, activity, members, as_of)
+
+
+def _log_record(
+    session: Session,
+    actor: audit.Actor | None,
+    completion: Completion,
+    tasks: Sequence[Task],
+    now: dt.datetime,
+    *,
+    duplicate: bool,
+) -> None:
+    if actor is None:
+        return
+    audit.log(
+        session,
+        actor,
+        "record",
+        at=now,
+        target=f"completion {completion.id}",
+        outcome="duplicate" if duplicate else "ok",
+        detail="tasks " + ",".join(str(task.id) for task in tasks),
+    )
 
 
 def _recorded(session: Session, fingerprint: str) -> Completion | None:
@@ -254,36 +393,56 @@ def _check(
     problems = _activity_text_problems(activity)
     day = activity.held_on
     if day > as_of:
-        problems.append(f"日期 {day} 在未来（今天是 {as_of}）：只能记录已经开展的活动。")
+        problems.append(Problem(f"日期 {day} 在未来（今天是 {as_of}）：只能记录已经开展的活动。", "on"))
     if day < FOUNDING:
-        problems.append(f"日期 {day} 早于建党（{FOUNDING}），请检查年份。")
+        problems.append(Problem(f"日期 {day} 早于建党（{FOUNDING}），请检查年份。", "on"))
     for task, rule in owed:
         title = _title(rule, task)
         if task.status == "waived":
             problems.append(f"任务 {task.id}（{title}）已免办，不能再记录完成。")
-        if not _period_contains(task, rule, day):
-            start, end = _period_span(task, rule)
+        start, end = _period_span(task, rule)
+        if not _period_contains(task, rule, day) and not (end is not None and end < day <= as_of):
+            # A date after the period, once past, is a make-up (补办): it counts, and the task is done late.
             span = f"{start} 至 {end}" if end else f"{start} 以后"
             problems.append(
-                f"日期 {day} 不在任务 {task.id}（{title}，{period_label(task.period)}）的周期内（{span}）。"
+                Problem(
+                    f"日期 {day} 不在任务 {task.id}（{title}，{period_label(task.period)}）的周期内（{span}）。",
+                    "on",
+                )
             )
-    for member_id in (*activity.attendees, *(member for member, _ in activity.absent)):
-        if member_id not in members and control_problem(member_id) is None:  # else reported as text
-            problems.append(f"{member_id} 不是{org.name}（{org.code}）的党员，不能记为参加人员或请假人员。")
+    for field_name, named in (("attendee", activity.attendees), ("absent", [m for m, _ in activity.absent])):
+        for member_id in named:
+            if member_id not in members and control_problem(member_id) is None:  # else reported as text
+                problems.append(
+                    Problem(
+                        f"{member_id} 不是{org.name}（{org.code}）的党员，不能记为参加人员或请假人员。",
+                        field_name,
+                    )
+                )
     both = set(activity.attendees) & {member for member, _ in activity.absent}
     if both:
-        problems.append(f"{'、'.join(sorted(both))} 同时记为出席和缺席。")
+        problems.append(Problem(f"{'、'.join(sorted(both))} 同时记为出席和缺席。", "absent"))
     if activity.attendees and activity.attendee_count is not None:
-        problems.append("参加人数和参加人员名单只能填一种（--attendees 或 --attendee）。")
-    problems.extend(problem for problem in map(attachments.file_problem, activity.minutes) if problem)
+        problems.append(
+            Problem("参加人数和参加人员名单只能填一种（--attendees 或 --attendee）。", "attendee")
+        )
+    problems.extend(
+        Problem(problem, "minutes") for problem in map(attachments.file_problem, activity.minutes) if problem
+    )
     if activity.hours is not None and not _meant_hours(activity.hours):
         problems.append(
-            f"学时（--hours）应为 0.1 至 {MAX_HOURS:g} 之间、最多一位小数的数（一年应修学时的上限），"
-            f"而不是 {activity.hours:g}。"
+            Problem(
+                f"学时（--hours）应为 0.1 至 {MAX_HOURS:g} 之间、最多一位小数的数（一年应修学时的上限），"
+                f"而不是 {activity.hours:g}。",
+                "hours",
+            )
         )
     if activity.attendee_count is not None and not 0 < activity.attendee_count <= MAX_ATTENDEES:
         problems.append(
-            f"参加人数（--attendees）应在 1 至 {MAX_ATTENDEES} 之间，而不是 {activity.attendee_count}。"
+            Problem(
+                f"参加人数（--attendees）应在 1 至 {MAX_ATTENDEES} 之间，而不是 {activity.attendee_count}。",
+                "attendee",
+            )
         )
     for _, rule in owed:
         if rule is not None:
@@ -315,20 +474,23 @@ def _evidence_problems(
     """What the rule's evidence declaration (RecordSpec) asks of the record and the record does not show."""
     spec: RecordSpec = rule.record
     missing = [evidence for evidence in spec.fields if not activity.shows(evidence)]
-    problems = [
-        f"“{rule.title}”的台账须写明{evidence.label}（{EVIDENCE_OPTIONS[evidence]}）。"
+    problems: list[str] = [
+        Problem(
+            f"“{rule.title}”的台账须写明{evidence.label}（{EVIDENCE_OPTIONS[evidence]}）。",
+            EVIDENCE_FIELDS[evidence],
+        )
         for evidence in missing
     ]
     if spec.quorum is not None and Evidence.ATTENDEES not in missing:
         problem = _quorum_problem(session, spec.quorum, rule.title, org, activity, members)
         if problem:
-            problems.append(problem)
+            problems.append(Problem(problem, "attendee"))
     if spec.lecturer is not None and activity.lecturer:
         problem = lecturer_problem(
             session, spec.lecturer, rule.title, org, activity.held_on, activity.lecturer
         )
         if problem:
-            problems.append(problem)
+            problems.append(Problem(problem, "lecturer"))
     return problems
 
 
@@ -347,17 +509,28 @@ def text_problem(label: str, column: Any, value: str | None, *, multiline: bool 
 
 def _activity_text_problems(activity: Activity) -> list[str]:
     checks = [
-        text_problem("地点（--place）", Completion.place, activity.place),
-        text_problem("方式（--form）", Completion.form, activity.form),
-        text_problem("主持人（--host）", Completion.host, activity.host),
-        text_problem("主讲人（--lecturer）", Completion.lecturer, activity.lecturer),
-        text_problem("主题和内容（--topic）", Completion.topic, activity.topic),
-        text_problem("备注（--note）", Completion.note, activity.note, multiline=True),
-        *(text_problem("参加人员（--attendee）", Attendance.member, member) for member in activity.attendees),
-        *(text_problem("缺席人员（--absent）", Attendance.member, member) for member, _ in activity.absent),
-        *(text_problem("缺席原因（--absent）", Attendance.reason, reason) for _, reason in activity.absent),
+        _at("place", text_problem("地点（--place）", Completion.place, activity.place)),
+        _at("form", text_problem("方式（--form）", Completion.form, activity.form)),
+        _at("host", text_problem("主持人（--host）", Completion.host, activity.host)),
+        _at("lecturer", text_problem("主讲人（--lecturer）", Completion.lecturer, activity.lecturer)),
+        _at("topic", text_problem("主题和内容（--topic）", Completion.topic, activity.topic)),
+        _at("note", text_problem("备注（--note）", Completion.note, activity.note, multiline=True)),
         *(
-            text_problem(f"会议记录文件名 {path.name!r} ", Attachment.original_name, path.name)
+            _at("attendee", text_problem("参加人员（--attendee）", Attendance.member, member))
+            for member in activity.attendees
+        ),
+        *(
+            _at("absent", text_problem("缺席人员（--absent）", Attendance.member, member))
+            for member, _ in activity.absent
+        ),
+        *(
+            _at("absent", text_problem("缺席原因（--absent）", Attendance.reason, reason))
+            for _, reason in activity.absent
+        ),
+        *(
+            _at(
+                "minutes", text_problem(f"会议记录文件名 {path.name!r} ", Attachment.original_name, path.name)
+            )
             for path in activity.minutes
         ),
     ]
@@ -579,8 +752,16 @@ def file_with_parent(
     return task
 
 
-def undo(session: Session, completion_id: int, reason: str, *, now: dt.datetime) -> list[Task]:
-    """Mark a completion as withdrawn (it stays in the ledger, struck out) and recount its tasks."""
+def undo(
+    session: Session,
+    completion_id: int,
+    reason: str,
+    *,
+    now: dt.datetime,
+    actor: audit.Actor | None = None,
+) -> list[Task]:
+    """Mark a completion as withdrawn (it stays in the ledger, struck out) and recount its tasks; `actor` is
+    stored as who withdrew it and written to the audit log in the same transaction."""
     completion = session.get(Completion, completion_id)
     if completion is None:
         raise UserError(f"没有编号为 {completion_id} 的台账记录。", exit_code=2)
@@ -595,6 +776,13 @@ def undo(session: Session, completion_id: int, reason: str, *, now: dt.datetime)
         raise LedgerError([problem])
     completion.undone_at = now
     completion.undo_reason = reason.strip()
+    if actor is not None:
+        completion.undone_by, completion.undone_via, completion.undone_from = (
+            actor.who,
+            actor.channel,
+            actor.address,
+        )
+        audit.log(session, actor, "undo", at=now, target=f"completion {completion_id}", detail=reason.strip())
     session.add(completion)
     session.flush()
     task_ids = session.exec(
@@ -652,7 +840,7 @@ def waive(
     approved_by: str | None,
     exempt: bool,
     now: dt.datetime,
-    actor: Actor | None = None,
+    actor: audit.Actor | None = None,
     request_id: int | None = None,
 ) -> Waiver:
     """An extension approved by the parent organization (the due date moves), or an exemption. `actor` is

@@ -18,25 +18,19 @@ from obligations.queries import FILING_LABELS, filing_state
 
 
 def _absence(value: str) -> tuple[str, str]:
-    member, separator, reason = value.partition(":")
-    if not separator or not member.strip() or not reason.strip():
-        raise click.BadParameter(f"应写作 党员编号:原因，例如 m07:出差，而不是 {value!r}")
-    return member.strip(), reason.strip()
+    try:
+        return ledger.parse_absence(value)
+    except UserError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 class Hours(click.ParamType[float]):
-    """--hours as written: a number in plain digits (`1_0` is not ten); the ledger bounds its value."""
+    """--hours as written (ledger.parse_hours); the ledger bounds its value."""
 
     name = "学时"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        text = str(value).strip()
-        try:
-            if "_" in text:
-                raise ValueError
-            return float(text)
-        except ValueError:
-            raise UserError(f"学时（--hours）{text!r} 不是数字，应写作 4 或 1.5。") from None
+        return ledger.parse_hours(str(value))
 
 
 def activity_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -105,6 +99,7 @@ def _record(
             as_of=day,
             now=now_utc(),
             attachments_dir=app.attachments_dir,
+            actor=cli_actor(),
         )
         completion_id = result.completion.id
         summary = "；".join(
@@ -193,7 +188,7 @@ def undo(app: App, completion_id: int, reason: str) -> None:
       obligations undo 42 --reason 日期登记错误，应为11月20日
     """
     with app.session() as session:
-        tasks = ledger.undo(session, completion_id, reason, now=now_utc())
+        tasks = ledger.undo(session, completion_id, reason, now=now_utc(), actor=cli_actor())
         states = "；".join(
             f"{ledger.task_name(session, app.profiles, task)}现为{'已完成' if task.status == 'done' else '未完成'}"
             f"（任务 {task.id}）"

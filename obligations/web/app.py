@@ -143,10 +143,10 @@ class SecurityHeaders:
 
 def routes() -> list[BaseRoute]:
     # Imported here: each page module registers its own routes.
-    from obligations.web import auditlog, auth, feed, links, org, requests, todo, wecom
+    from obligations.web import auditlog, auth, feed, links, org, requests, tasks, todo, wecom
 
     found: list[BaseRoute] = [Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
-    for module in (auth, todo, links, wecom, requests, org, auditlog, feed):
+    for module in (auth, todo, tasks, links, wecom, requests, org, auditlog, feed):
         found.extend(module.ROUTES)
     return found
 

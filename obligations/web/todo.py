@@ -3,17 +3,20 @@ duty's clause."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from obligations import queries
+from obligations import queries, taskview
 from obligations.web.app import desk_of
 from obligations.web.auth import Viewer, signed_in
 from obligations.web.render import templates
 
 WITHIN_DAYS = 60
+LATE_DAYS = 30  # tasks done late (补办) stay listed this long
 # (heading, last day left that belongs to it), in the order shown.
 GROUPS = (("已逾期", -1), ("7 天内到期", 7), ("30 天内到期", 30), ("稍后", WITHIN_DAYS))
 
@@ -23,10 +26,12 @@ async def _todo(request: Request, viewer: Viewer) -> Response:
     as_of = desk.today()
     mine = queries.Mine(viewer.member, viewer.scope.records_for)
 
-    def load(session: Session) -> list[queries.DueRow]:
-        return queries.due_rows(session, desk.profiles, as_of=as_of, within=WITHIN_DAYS, mine=mine)
+    def load(session: Session) -> tuple[list[queries.DueRow], list[taskview.LateRow]]:
+        due = queries.due_rows(session, desk.profiles, as_of=as_of, within=WITHIN_DAYS, mine=mine)
+        since = as_of - dt.timedelta(days=LATE_DAYS)
+        return due, taskview.done_late(session, desk.profiles, mine, since=since)
 
-    items = await desk.run(load)
+    items, late = await desk.run(load)
     groups: list[tuple[str, list[queries.DueRow]]] = []
     placed: set[int] = set()
     for heading, last in GROUPS:
@@ -36,7 +41,7 @@ async def _todo(request: Request, viewer: Viewer) -> Response:
     return templates.TemplateResponse(
         request,
         "todo.html.j2",
-        {"viewer": viewer, "groups": groups, "as_of": as_of, "count": len(items)},
+        {"viewer": viewer, "groups": groups, "as_of": as_of, "count": len(items), "late": late},
     )
 
 

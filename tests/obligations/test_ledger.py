@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
+import socket
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, col, select
 
 from obligations import db
-from obligations.models import Attachment, Completion, Task
+from obligations.models import Attachment, AuditEvent, Completion, Task
 from tests.obligations.conftest import run
 
 AS_OF = ("--as-of", "2026-11-21")
@@ -367,3 +369,44 @@ def test_a_number_no_row_can_have_is_an_unknown_id_on_both_backends(
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("错误：编号") or result.stderr.startswith("错误：没有编号为")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_cli_record_and_undo_store_who_through_the_cli_and_are_audited(imported: tuple[Path, str]) -> None:
+    """Issue 11 "Records know who made them": the operating-system user, channel cli, this host."""
+    result = run(
+        imported, "record", "--org", "jg.b1", "--rule", "committee-meeting", "--on", "2026-11-20",
+        *B1_COMMITTEE, *AS_OF,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    (completion,) = _completions(imported)
+    who = (getpass.getuser(), "cli", socket.gethostname())
+    assert (completion.recorded_by, completion.recorded_via, completion.recorded_from) == who
+    assert run(imported, "undo", str(completion.id), "--reason", "日期登记错误").exit_code == 0
+    (withdrawn,) = _completions(imported)
+    assert (withdrawn.undone_by, withdrawn.undone_via, withdrawn.undone_from) == who
+    with _session(imported) as session:
+        events = session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all()
+    assert [(e.action, e.channel, e.actor, e.target) for e in events if e.action in ("record", "undo")] == [
+        ("record", "cli", who[0], f"completion {completion.id}"),
+        ("undo", "cli", who[0], f"completion {completion.id}"),
+    ]
+
+
+def test_a_meeting_held_after_its_period_is_recorded_as_a_make_up_and_done_late(
+    imported: tuple[Path, str],
+) -> None:
+    """Issue 11 "Make-up records": November's 支委会 held on 3 December counts, with its real date, late."""
+    task = _task(imported, "jg.b1", "committee-meeting", "2026-11")
+    args = ("done", str(task["task_id"]), "--on", "2026-12-03", *B1_COMMITTEE)
+    future = run(imported, *args, *AS_OF)  # on 21 November, 3 December is still to come
+    assert future.exit_code == 6 and "在未来" in future.stderr and "不在任务" in future.stderr
+    result = run(imported, *args, "--as-of", "2026-12-05")
+    assert result.exit_code == 0, result.stderr
+    with _session(imported) as session:
+        stored = session.get(Task, task["task_id"])
+        assert stored is not None
+        assert (stored.status, str(stored.done_on), str(stored.due)) == ("done", "2026-12-03", "2026-11-30")
+    before = run(
+        imported, "done", str(task["task_id"]), "--on", "2026-10-30", *B1_COMMITTEE, "--as-of", "2026-12-05"
+    )
+    assert before.exit_code == 6 and "不在任务" in before.stderr
