@@ -27,9 +27,9 @@ from starlette.routing import Route
 from starlette.types import Message
 
 from calendars.model import Evidence
-from obligations import attachments, audit, ledger, taskview
+from obligations import attachments, audit, ledger, requests, taskview
 from obligations.errors import LedgerError, UserError
-from obligations.models import Attachment, Completion, Organization, Task
+from obligations.models import Attachment, Completion, Organization, Task, WaiverRequest
 from obligations.web.app import Desk, desk_of, error_page
 from obligations.web.auth import FORM_LIMITS, Viewer, client_address, form_of, refuse, signed_in
 from obligations.web.render import templates
@@ -88,7 +88,7 @@ async def _page(
     desk = desk_of(request)
     as_of = desk.today()
 
-    def load(session: Session) -> tuple[taskview.TaskView, bool] | None:
+    def load(session: Session) -> tuple[taskview.TaskView, bool, bool, list[WaiverRequest]] | None:
         found = _load_task(session, task_id)
         if found is None:
             return None
@@ -96,12 +96,13 @@ async def _page(
         if not viewer.scope.sees_task(task, org):
             return None
         view = taskview.task_view(session, desk.profiles, task, as_of=as_of)
-        return view, viewer.scope.records(task, org)
+        asks = task.status == "open" and requests.may_request(viewer.scope, task, org)
+        return view, viewer.scope.records(task, org), asks, requests.of_task(session, task_id)
 
     loaded = await desk.run(load)
     if loaded is None:
         return await _refuse_or_404(request, viewer, task_id)
-    view, records = loaded
+    view, records, asks, asked = loaded
     shown = set(_shown_fields(view))
     for where in [
         where for where in form.problems if where not in shown and not str(where).startswith("undo-")
@@ -114,6 +115,11 @@ async def _page(
             "viewer": viewer,
             "view": view,
             "records": records,
+            "may_request": asks,
+            "history": asked,
+            "kinds": requests.KIND_LABELS,
+            "states": requests.STATE_LABELS,
+            "channels": audit.CHANNEL_LABELS,
             "form": form,
             "notice": notice,
             "today": as_of,

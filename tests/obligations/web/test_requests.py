@@ -352,3 +352,13 @@ def test_an_exemption_once_approved_marks_the_task_waived(desk: DeskFixture) -> 
     with Session(desk.engine) as session:
         waived = session.get(Task, task.id)
         assert waived is not None and waived.status == "waived"
+
+
+def test_the_task_page_links_the_request_form_and_shows_its_requests(desk: DeskFixture) -> None:
+    """The task's page carries both steps of a request (issue 11: 'with both steps in the history')."""
+    task = _task(desk, "jg.b1", "committee-meeting")
+    page = desk.signed_in("b1m1").get(f"/tasks/{task.id}").text
+    assert f'href="/tasks/{task.id}/request"' in page
+    _pending_request(desk, task)
+    page = desk.signed_in("a1").get(f"/tasks/{task.id}").text
+    assert "机构调整" in page and "待审批" in page
