@@ -26,6 +26,8 @@ ACTION_LABELS = {
     "link_refused": "提醒链接无效",
     "record": "登记台账",
     "undo": "撤销台账",
+    "appraisal": "登记民主评议等次",
+    "dues": "登记党费交纳",
     "waive": "缓办/免办",
     "request": "申请缓办/免办",
     "decide": "审批缓办/免办",

@@ -34,7 +34,7 @@ from sqlmodel import Session, col, select
 from calendars import recurrence
 from calendars.model import Profile
 from calendars.text import shown
-from obligations import ledger, planner
+from obligations import audit, ledger, planner
 from obligations.errors import LedgerError, NotFound, UserError
 from obligations.members import member_id_problem
 from obligations.models import Member, Position, ProbationDecision, Task
@@ -104,8 +104,10 @@ def decide(
     as_of: dt.date,
     now: dt.datetime,
     attachments_dir: Path,
+    actor: audit.Actor | None = None,
 ) -> Decision:
-    """Record the 支部大会's decision on a probationary member and apply it to the registry."""
+    """Record the 支部大会's decision on a probationary member and apply it to the registry; `actor` is who
+    records it (kept on the meeting's record and in the audit log)."""
     problem = member_id_problem(member_id)
     if problem:
         raise UserError(problem)
@@ -153,6 +155,7 @@ def decide(
         now=now,
         attachments_dir=attachments_dir,
         held_by=branch.code,
+        actor=actor,
     )
     if recorded.duplicate:  # entered at the same moment by someone else, who committed first
         raise UserError(

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import getpass
 import logging
 import re
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,7 +28,7 @@ from calendars.model import Profile
 from calendars.periods import FOUNDING, LATEST_YEAR
 from calendars.problems import ProblemsError
 from calendars.workdays import WorkCalendar
-from obligations import db, planner, queries
+from obligations import audit, db, planner, queries
 from obligations.config import Config, ConfigError, check_profiles_in_use, configured_profiles, load_config
 from obligations.errors import NotFound, UserError, not_found
 
@@ -36,6 +38,15 @@ PARTY_TIME = ZoneInfo("Asia/Shanghai")
 def today() -> dt.date:
     """The only place the CLI reads the clock for a date: today in party time (Asia/Shanghai)."""
     return dt.datetime.now(PARTY_TIME).date()
+
+
+def cli_actor() -> audit.Actor:
+    """Who acts on the command line: the operating-system user, on this host."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = None
+    return audit.Actor(who, "cli", socket.gethostname())
 
 
 def now_utc() -> dt.datetime:

@@ -10,8 +10,7 @@ from typing import Any
 import click
 
 from obligations import audit, ledger
-from obligations.cli.app import App, RowId, as_of_date, as_of_option, cli, now_utc, pass_app, today
-from obligations.cli.web import cli_actor
+from obligations.cli.app import App, RowId, as_of_date, as_of_option, cli, cli_actor, now_utc, pass_app, today
 from obligations.errors import UserError
 from obligations.models import Task
 from obligations.queries import FILING_LABELS, filing_state

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlmodel import Session
 
-from obligations import appraisal, dues, probation
-from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app, today
+from obligations import appraisal, audit, dues, probation
+from obligations.cli.app import App, as_of_date, as_of_option, cli, cli_actor, now_utc, pass_app, today
 from obligations.cli.ledger import _activity, activity_options
 from obligations.members import read_table
 from obligations.render import table
@@ -59,6 +60,7 @@ def decide(app: App, /, member_id: str, outcome: str, until: dt.datetime | None,
             as_of=day,
             now=now_utc(),
             attachments_dir=app.attachments_dir,
+            actor=cli_actor(),
         )
         member, decision = result.member, result.decision
         app.keep_planned(session, today())
@@ -139,6 +141,10 @@ def appraisal_record(
             as_of=day,
             now=now_utc(),
         )
+        detail = f"新增 {result.recorded}，更正 {result.corrected}"
+        audit.log(
+            session, cli_actor(), "appraisal", at=now_utc(), target=f"org:{org_code}:{year}", detail=detail
+        )
         app.keep_planned(session, today())
     click.echo(
         f"已登记 {result.year} 年度民主评议等次：新增 {result.recorded}，更正 {result.corrected}，未变 {result.unchanged}。"
@@ -196,8 +202,15 @@ def dues_pay(
     with app.session() as session:
         app.keep_planned(session, today())
         paid = dues.pay(session, org_code, month, list(members), as_of=day, now=now_utc())
+        _audit_dues(session, f"org:{org_code}", paid)
         app.keep_planned(session, today())
     _paid(paid)
+
+
+def _audit_dues(session: Session, source: str, paid: dues.Paid) -> None:
+    """`source`: the branch's code, or the name of the imported file."""
+    detail = f"{'、'.join(paid.months)}：新增 {paid.recorded} 条"
+    audit.log(session, cli_actor(), "dues", at=now_utc(), target=source, detail=detail)
 
 
 def _paid(paid: dues.Paid) -> None:
@@ -223,6 +236,7 @@ def dues_import(app: App, path: Path, as_of: dt.datetime | None) -> None:
     with app.session() as session:
         app.keep_planned(session, today())
         paid = dues.import_file(session, path, as_of=day, now=now_utc())
+        _audit_dues(session, path.name, paid)
         app.keep_planned(session, today())
     _paid(paid)
 

@@ -13,8 +13,7 @@ from calendars.model import ORG_KIND_LABELS, ROLE_LABELS, OrgKind, Role
 from calendars.periods import FOUNDING
 from calendars.text import shown
 from obligations import audit, db, demo_accounts, importer, planner, queries, render, roster
-from obligations.cli.app import App, as_of_date, as_of_option, cli, now_utc, pass_app
-from obligations.cli.web import cli_actor
+from obligations.cli.app import App, as_of_date, as_of_option, cli, cli_actor, now_utc, pass_app
 from obligations.config import example
 from obligations.demo import check_only_demo, decided_members, demo_registry, settle_history
 from obligations.errors import UserError

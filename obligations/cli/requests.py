@@ -6,8 +6,8 @@ from __future__ import annotations
 import click
 
 from obligations import requests
-from obligations.cli.app import App, RowId, cli, now_utc, pass_app
-from obligations.cli.web import cli_actor, moment
+from obligations.cli.app import App, RowId, cli, cli_actor, now_utc, pass_app
+from obligations.cli.web import moment
 from obligations.render import table
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import os
-import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +12,7 @@ import click
 
 from obligations import accounts, audit
 from obligations.audit import ACTION_LABELS, CHANNEL_LABELS, OUTCOME_LABELS
-from obligations.cli.app import App, AsOf, cli, now_utc, pass_app
+from obligations.cli.app import App, AsOf, cli, cli_actor, now_utc, pass_app
 from obligations.render import table
 
 if TYPE_CHECKING:
@@ -23,15 +21,6 @@ if TYPE_CHECKING:
 _PASSWORD_HELP = (
     "从标准输入读取密码（一行），例如 printf '%s\\n' \"$PW\" | obligations user add m01 --password-stdin。"
 )
-
-
-def cli_actor() -> audit.Actor:
-    """Who acts on the command line: the operating-system user, on this host."""
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):
-        who = None
-    return audit.Actor(who, "cli", socket.gethostname())
 
 
 def _password(from_stdin: bool) -> str:

@@ -188,3 +188,27 @@ def test_a_review_marked_done_by_hand_still_takes_the_decision(members: tuple[Pa
     assert _member(members, "b1p1").status == "full"
     code, text = _decide(members, "b1p1", "--on", "2026-11-28", "--outcome", "转正", *QUORUM)
     assert code == 1 and "不是预备党员" in text
+
+
+def test_the_decision_and_grades_and_dues_recorded_on_the_command_line_say_who_recorded_them(
+    members: tuple[Path, str],
+) -> None:
+    """Issue 11 'Records know who made them': the 支部大会's record of a 转正 keeps the command line's actor, and
+    the grades and dues entered there are in the audit log."""
+    import getpass
+
+    from obligations.models import AuditEvent
+
+    code, text = _decide(members, "g1p1", "--on", "2026-12-12", "--outcome", "转正", *QUORUM)
+    assert code == 0, text
+    assert (
+        run(
+            members, "dues", "pay", "--org", "jg.b1", "--month", "2026-11", "--member", BRANCH_FULL[0]
+        ).exit_code
+        == 0
+    )
+    with session(members) as db_session:
+        completion = db_session.exec(select(Completion)).one()
+        assert (completion.recorded_by, completion.recorded_via) == (getpass.getuser(), "cli")
+        actions = {event.action: event.channel for event in db_session.exec(select(AuditEvent))}
+    assert actions["record"] == "cli" and actions["dues"] == "cli"
