@@ -317,7 +317,7 @@ class OutboxMessage(SQLModel, table=True):
     """A digest to one person on one channel: the unit that is claimed, sent, retried or failed."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     recipient: str = Field(foreign_key="member.id", max_length=100)
