@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -17,3 +20,31 @@ def chromium_path(purpose: str) -> str:
     if os.environ.get("CI") or os.environ.get("REQUIRE_CHROMIUM") == "1":
         pytest.fail(f"chromium is not installed: CI must {purpose} (.ci/run installs it)")
     pytest.skip("chromium not installed here (apt-get install chromium); CI runs this test")
+
+
+def headless(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run headless chromium with its own profile folder and nothing of the network it may reach by itself."""
+    command = [
+        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={profile}", *args,
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+# The width a page lays out at, measured by the browser itself: a script added to a copy of the page writes it
+# into the title, which --dump-dom prints.
+_MEASURE = (
+    "<script>document.title = 'width=' + document.documentElement.scrollWidth + '/' + window.innerWidth;"
+    "</script></body>"
+)
+
+
+def page_width(chromium: str, html: str, folder: Path, window: int) -> tuple[int, int]:
+    """(the page's width, the window's) of `html` laid out in a window `window` px wide."""
+    probe = folder / "probe.html"
+    probe.write_text(html.replace("</body>", _MEASURE), encoding="utf-8")
+    dom = headless(chromium, folder / "profile", f"--window-size={window},900", "--dump-dom", probe.as_uri())
+    found = re.search(r"<title>width=(\d+)/(\d+)</title>", dom.stdout)
+    assert found, dom.stderr[-2000:]
+    return int(found[1]), int(found[2])

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.chromium import chromium_path, headless
 from tests.obligations.conftest import run
-from tests.obligations.test_report import _chromium, _headless
 
 AS_OF = ("--as-of", "2026-11-21")
 HEADERS = [
@@ -198,12 +198,12 @@ def test_html_reads_on_a_phone_and_a_desktop_without_text_running_over_its_cell(
 ) -> None:
     """On a phone the sheets scroll sideways inside the page; no date or name spills into the next column
     (the member tables of 转正, 民主评议 and 党费 included)."""
-    chromium = _chromium()
+    chromium = chromium_path("render the 台账 sheets")
     target = tmp_path / "ledger.html"
     run(imported, "ledger", "--org", "jg.b1", "--year", "2026", "--format", "html", "--output", str(target))
     probe = tmp_path / "probe.html"
     probe.write_text(target.read_text(encoding="utf-8").replace("</body>", _MEASURE), encoding="utf-8")
-    dom = _headless(
+    dom = headless(
         chromium, tmp_path / "profile", f"--window-size={window},900", "--dump-dom", probe.as_uri()
     )
     found = re.search(r"<title>over=(\d+) width=(\d+)/(\d+) first=([^<]*)</title>", dom.stdout)

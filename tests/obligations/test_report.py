@@ -11,7 +11,6 @@ import io
 import json
 import re
 import struct
-import subprocess
 import textwrap
 import zlib
 from html.parser import HTMLParser
@@ -22,7 +21,7 @@ import pytest
 from click.testing import Result
 
 from obligations.report import OVERDUE_FIELDS, ROLLUP_FIELDS, ROW_FIELDS
-from tests.chromium import chromium_path
+from tests.chromium import chromium_path, headless, page_width
 from tests.obligations.conftest import run
 
 AS_OF = ("--as-of", "2026-12-31")
@@ -382,15 +381,6 @@ def _chromium() -> str:
     return chromium_path("render the HTML report")
 
 
-def _headless(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [
-        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", *args,
-    ]  # fmt: skip
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-
-
 def _png_pixels(data: bytes, wanted: set[bytes]) -> tuple[int, int, set[bytes]]:
     """Decode an 8-bit RGB(A) PNG row by row (stdlib only) until every colour in `wanted` has been seen.
 
@@ -467,7 +457,7 @@ def test_chromium_renders_the_page_as_a_screenshot_a_dom_and_a_pdf(
     url = page.resolve().as_uri()
 
     screenshot = tmp_path / "report.png"
-    shot = _headless(chromium, profile, f"--screenshot={screenshot}", "--window-size=1400,2000", url)
+    shot = headless(chromium, profile, f"--screenshot={screenshot}", "--window-size=1400,2000", url)
     assert screenshot.is_file(), shot.stderr[-2000:]
     data = screenshot.read_bytes()
     assert len(data) > 20_000
@@ -480,7 +470,7 @@ def test_chromium_renders_the_page_as_a_screenshot_a_dom_and_a_pdf(
     assert wanted <= seen, f"heat-map colours missing from the screenshot: {wanted - seen}"
     assert len(seen) > 10, "the screenshot is (nearly) a single colour"
 
-    dom = _headless(chromium, profile, "--dump-dom", url)
+    dom = headless(chromium, profile, "--dump-dom", url)
     assert dom.returncode == 0, dom.stderr[-2000:]
     rendered = _Page(dom.stdout)
     assert rendered.heat_rows == ["jg", "jg.b1", "jg.b1.g1", "jg.b2"]
@@ -488,20 +478,12 @@ def test_chromium_renders_the_page_as_a_screenshot_a_dom_and_a_pdf(
     assert len(rendered.overdue) == 18
 
     pdf = tmp_path / "report.pdf"
-    printed = _headless(chromium, profile, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", url)
+    printed = headless(chromium, profile, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", url)
     assert pdf.is_file(), printed.stderr[-2000:]
     document = pdf.read_bytes()
     assert document.startswith(b"%PDF-") and len(document) > 20_000
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", document))
     assert pages >= 4, f"expected a page per section, got {pages} pages"
-
-
-# The width the page lays out at, measured by the browser itself: a script added to a copy of the page writes
-# it into the title, which --dump-dom prints.
-_MEASURE = (
-    "<script>document.title = 'width=' + document.documentElement.scrollWidth + '/' + window.innerWidth;"
-    "</script></body>"
-)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -510,14 +492,6 @@ def test_the_page_fits_a_phone_and_a_desktop_without_scrolling_sideways(
     scenario: Workspace, tmp_path: Path, window: int
 ) -> None:
     """Wide tables scroll inside their section; the page itself never does (a 390 px phone in 企业微信)."""
-    chromium = _chromium()
     html = _html(scenario, tmp_path / "report.html", *AS_OF)
-    probe = tmp_path / "probe.html"
-    probe.write_text(html.replace("</body>", _MEASURE), encoding="utf-8")
-    dom = _headless(
-        chromium, tmp_path / "profile", f"--window-size={window},900", "--dump-dom", probe.as_uri()
-    )
-    found = re.search(r"<title>width=(\d+)/(\d+)</title>", dom.stdout)
-    assert found, dom.stderr[-2000:]
-    page_width, viewport = int(found[1]), int(found[2])
-    assert page_width <= viewport, f"the page is {page_width} px wide in a {viewport} px window"
+    width, viewport = page_width(_chromium(), html, tmp_path, window)
+    assert width <= viewport, f"the page is {page_width} px wide in a {viewport} px window"

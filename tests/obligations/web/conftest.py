@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -28,7 +29,7 @@ from calendars.profiles import load_profiles
 from obligations import accounts, importer, planner
 from obligations.config import Config, parse_config
 from obligations.db import session_scope
-from obligations.models import Account
+from obligations.models import Account, AuditEvent
 from obligations.registry import validate
 from obligations.web import create_app
 from tests.obligations.registry_fixtures import issue_registry
@@ -114,3 +115,15 @@ def desk(engine: Engine, tmp_path: Path) -> Iterator[DeskFixture]:
     config = desk_config(tmp_path)
     clock = Clock()
     yield DeskFixture(engine, config, clock, create_app(config, engine, PROFILES, clock=clock), tmp_path)
+
+
+def audit_events(desk: DeskFixture, action: str) -> list[AuditEvent]:
+    """The audit log's events of one action, oldest first."""
+    with Session(desk.engine) as session:
+        query = select(AuditEvent).where(col(AuditEvent.action) == action).order_by(col(AuditEvent.id))
+        return list(session.exec(query))
+
+
+def refusals(desk: DeskFixture) -> list[tuple[str | None, str | None]]:
+    """(who, what) of every refusal in the audit log."""
+    return [(event.actor, event.target) for event in audit_events(desk, "refused")]

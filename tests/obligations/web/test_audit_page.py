@@ -6,19 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from obligations import audit
-from obligations.models import AuditEvent, Organization
-from tests.obligations.web.conftest import PASSWORD, ROLES, DeskFixture, login_token
-
-
-def _refused(desk: DeskFixture) -> list[tuple[str | None, str | None]]:
-    with Session(desk.engine) as session:
-        return [
-            (event.actor, event.target)
-            for event in session.exec(select(AuditEvent).where(col(AuditEvent.action) == "refused"))
-        ]
+from obligations.models import Organization
+from tests.obligations.web.conftest import PASSWORD, ROLES, DeskFixture, login_token, refusals
 
 
 @pytest.mark.parametrize("member", ROLES)
@@ -28,7 +20,7 @@ def test_only_a_supervisor_reads_the_audit_page(desk: DeskFixture, member: str) 
         assert response.status_code == 200 and "审计日志" in response.text
     else:
         assert response.status_code == 403
-        assert _refused(desk) == [(member, "GET /audit")]
+        assert refusals(desk) == [(member, "GET /audit")]
 
 
 def test_the_page_lists_sign_ins_writes_and_refusals_newest_first_with_filters(desk: DeskFixture) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from obligations.models import Account, AuditEvent, FeedToken
-from tests.obligations.web.conftest import BASE_URL, ROLES, DeskFixture, csrf_of
+from obligations.models import Account, FeedToken
+from tests.obligations.web.conftest import BASE_URL, ROLES, DeskFixture, audit_events, csrf_of
 
 FEED_URL = re.compile(re.escape(BASE_URL) + r"/feed/([A-Za-z0-9_-]+)\.ics")
 
@@ -27,11 +27,6 @@ def _uids(body: str) -> set[str]:
     return set(re.findall(r"^UID:(.+?)\r?$", body, re.M))
 
 
-def _events(desk: DeskFixture, action: str) -> list[AuditEvent]:
-    with Session(desk.engine) as session:
-        return list(session.exec(select(AuditEvent).where(col(AuditEvent.action) == action)))
-
-
 def test_the_feed_url_is_shown_once_and_serves_the_persons_desk_without_a_session(desk: DeskFixture) -> None:
     secretary = desk.signed_in("b1m1")
     token = _create(secretary)
@@ -45,7 +40,7 @@ def test_the_feed_url_is_shown_once_and_serves_the_persons_desk_without_a_sessio
     # The branch's tasks and its 党小组's (the secretary records for both), nothing of jg.b2 or the 机关党委.
     assert any(".jg.b1." in uid for uid in uids) and any(".jg.b1.g1." in uid for uid in uids)
     assert not any(".jg.b2." in uid or re.search(r"\.jg\.\d", uid) for uid in uids)
-    assert [event.actor for event in _events(desk, "feed_create")] == ["b1m1"]
+    assert [event.actor for event in audit_events(desk, "feed_create")] == ["b1m1"]
 
 
 def test_a_group_leaders_feed_holds_the_group_not_the_branch(desk: DeskFixture) -> None:
@@ -68,10 +63,10 @@ def test_a_revoked_or_replaced_or_unknown_token_is_not_found_and_logged(desk: De
     assert anonymous.get("/feed/" + "A" * 43 + ".ics").status_code == 404
     assert anonymous.get("/feed/short.ics").status_code == 404
     assert anonymous.get(f"/feed/{second}").status_code == 404
-    refusals = _events(desk, "feed_refused")
+    refusals = audit_events(desk, "feed_refused")
     assert len(refusals) == 5 and all(event.outcome == "refused" for event in refusals)
     assert not any(second in (event.target or "") + (event.detail or "") for event in refusals)
-    assert [event.actor for event in _events(desk, "feed_revoke")] == ["b1m1"]
+    assert [event.actor for event in audit_events(desk, "feed_revoke")] == ["b1m1"]
 
 
 def test_a_disabled_account_feed_stops(desk: DeskFixture) -> None:
@@ -106,7 +101,7 @@ def test_feed_changes_without_the_csrf_token_are_refused(desk: DeskFixture, path
     response = client.post(path, data={"csrf_token": "forged"})
     assert response.status_code == 403
     assert desk.client().get(f"/feed/{token}.ics").status_code == 200  # neither replaced nor revoked
-    assert [event.detail for event in _events(desk, "refused")] == ["csrf"]
+    assert [event.detail for event in audit_events(desk, "refused")] == ["csrf"]
 
 
 def test_the_feed_pages_need_a_session(desk: DeskFixture) -> None:

@@ -9,9 +9,9 @@ import re
 import pytest
 from sqlmodel import Session, col, select
 
-from obligations.models import AuditEvent, Task
+from obligations.models import Task
 from obligations.web import org as org_page
-from tests.obligations.web.conftest import ROLES, DeskFixture, csrf_of
+from tests.obligations.web.conftest import ROLES, DeskFixture, csrf_of, refusals
 
 ORGS = ("jg", "jg.b1", "jg.b1.g1", "jg.b2")
 SEES = {
@@ -22,14 +22,6 @@ SEES = {
     "b1m5": set(),
     "b2m1": {"jg.b2"},
 }
-
-
-def _refused(desk: DeskFixture) -> list[tuple[str | None, str | None]]:
-    with Session(desk.engine) as session:
-        return [
-            (event.actor, event.target)
-            for event in session.exec(select(AuditEvent).where(col(AuditEvent.action) == "refused"))
-        ]
 
 
 @pytest.mark.parametrize("member", ROLES)
@@ -44,7 +36,7 @@ def test_who_sees_which_organization_and_its_ledger(desk: DeskFixture, member: s
         assert book.status_code == (200 if allowed else 403), code
         if not allowed:
             expected_refusals += [(member, f"GET /org/{code}"), (member, f"GET /org/{code}/ledger")]
-    assert _refused(desk) == expected_refusals
+    assert refusals(desk) == expected_refusals
 
 
 def test_the_subtree_view_lists_overdue_and_due_soon_tasks_heat_map_ledgers_and_requests(

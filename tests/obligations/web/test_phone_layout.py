@@ -13,13 +13,8 @@ from sqlmodel import Session, col, select
 
 from obligations.models import Task
 from obligations.web.app import STATIC
-from tests.obligations.test_report import _chromium, _headless
+from tests.chromium import chromium_path, page_width
 from tests.obligations.web.conftest import DeskFixture, csrf_of
-
-_MEASURE = (
-    "<script>document.title = 'width=' + document.documentElement.scrollWidth + '/' + window.innerWidth;"
-    "</script></body>"
-)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -27,7 +22,7 @@ _MEASURE = (
 def test_the_desk_pages_of_this_part_do_not_scroll_sideways(
     desk: DeskFixture, tmp_path: Path, window: int
 ) -> None:
-    chromium = _chromium()
+    chromium = chromium_path("measure the desk's pages")
     secretary = desk.signed_in("b1m1")
     with Session(desk.engine) as session:
         task = session.exec(
@@ -53,13 +48,7 @@ def test_the_desk_pages_of_this_part_do_not_scroll_sideways(
     }
     css = (STATIC / "desk.css").as_uri()
     for name, html in pages.items():
-        probe = tmp_path / f"{name}.html"
         page = html.replace('href="/static/desk.css"', f'href="{css}"')
         page = re.sub(r'<script src="/static/[^"]+"[^>]*></script>', "", page)
-        probe.write_text(page.replace("</body>", _MEASURE), encoding="utf-8")
-        dom = _headless(
-            chromium, tmp_path / "profile", f"--window-size={window},900", "--dump-dom", probe.as_uri()
-        )
-        found = re.search(r"<title>width=(\d+)/(\d+)</title>", dom.stdout)
-        assert found, dom.stderr[-2000:]
-        assert int(found[1]) <= int(found[2]), f"{name} scrolls sideways at {window} px: {found[1]} px wide"
+        width, viewport = page_width(chromium, page, tmp_path, window)
+        assert width <= viewport, f"{name} scrolls sideways at {window} px: {width} px wide"

@@ -14,8 +14,8 @@ from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
 from obligations import requests
-from obligations.models import AuditEvent, Task, Waiver, WaiverRequest
-from tests.obligations.web.conftest import ROLES, DeskFixture, csrf_of
+from obligations.models import Task, Waiver, WaiverRequest
+from tests.obligations.web.conftest import ROLES, DeskFixture, audit_events, csrf_of
 
 # Who may ask for jg.b1's tasks: its acting seats and the 机关党委 that supervises it.
 MAY_ASK = {"a1", "b1m1", "b1m2"}
@@ -35,11 +35,6 @@ def _task(desk: DeskFixture, org: str, rule: str) -> Task:
 def _requests(desk: DeskFixture) -> list[WaiverRequest]:
     with Session(desk.engine) as session:
         return list(session.exec(select(WaiverRequest).order_by(col(WaiverRequest.id))))
-
-
-def _events(desk: DeskFixture, action: str) -> list[AuditEvent]:
-    with Session(desk.engine) as session:
-        return list(session.exec(select(AuditEvent).where(col(AuditEvent.action) == action)))
 
 
 def _token(client: TestClient) -> str:
@@ -108,13 +103,13 @@ def test_a_secretary_asks_and_the_parent_organizer_approves_through_the_ledger(d
     assert decided is not None and decided.state == "approved" and decided.decided_by == "a1"
     assert decided.decided_at is not None and decided.decided_at > asked.requested_at  # both steps kept
     assert decided.decision_note == "同意" and decided.decided_via == "web"
-    assert [(event.actor, event.target) for event in _events(desk, "request")] == [
+    assert [(event.actor, event.target) for event in audit_events(desk, "request")] == [
         ("b1m1", f"task:{task.id}")
     ]
     history = secretary.get(f"/tasks/{task.id}/request").text
     assert "b1m1（工作台）申请延期至 2026-12-31" in history and "已批准" in history
     assert "a1（工作台），同意" in history
-    assert [(event.actor, event.detail) for event in _events(desk, "decide")] == [("a1", "approved")]
+    assert [(event.actor, event.detail) for event in audit_events(desk, "decide")] == [("a1", "approved")]
 
 
 @pytest.mark.parametrize("member", ROLES)
@@ -129,7 +124,7 @@ def test_who_may_open_and_submit_a_request_for_a_branch_task(desk: DeskFixture, 
     else:
         assert page.status_code == 403 and response.status_code == 403
         assert _requests(desk) == []
-        refused = _events(desk, "refused")
+        refused = audit_events(desk, "refused")
         assert [(event.actor, event.target) for event in refused] == [
             (member, f"GET /tasks/{task.id}/request"),
             (member, f"POST /tasks/{task.id}/request"),
@@ -156,7 +151,7 @@ def test_only_the_parent_organizer_approves(desk: DeskFixture, member: str) -> N
     else:
         assert response.status_code == 403 and stored.state == "pending"
         assert _task(desk, "jg.b1", "committee-meeting").due == task.due
-        assert [event.actor for event in _events(desk, "refused")] == [member]
+        assert [event.actor for event in audit_events(desk, "refused")] == [member]
 
 
 @pytest.mark.parametrize("member", ROLES)
@@ -174,7 +169,7 @@ def test_only_the_parent_organizer_rejects(desk: DeskFixture, member: str) -> No
         assert (stored.state, stored.decision_note, stored.decided_by) == ("rejected", "请按期召开", "a1")
     else:
         assert rejected.status_code == 403 and stored.state == "pending"
-        assert [event.actor for event in _events(desk, "refused")] == [member]
+        assert [event.actor for event in audit_events(desk, "refused")] == [member]
 
 
 @pytest.mark.parametrize("member", ROLES)
@@ -189,7 +184,7 @@ def test_only_the_requester_withdraws(desk: DeskFixture, member: str) -> None:
         assert withdrawn.status_code == 303 and stored.state == "withdrawn" and stored.decided_by == "b1m1"
     else:
         assert withdrawn.status_code == 403 and stored.state == "pending"
-        assert [event.actor for event in _events(desk, "refused")] == [member]
+        assert [event.actor for event in audit_events(desk, "refused")] == [member]
 
 
 def test_a_request_cannot_be_approved_at_the_requesters_own_level(desk: DeskFixture) -> None:
@@ -275,7 +270,7 @@ def test_two_requests_for_one_task_at_the_same_moment_make_one(
     response = _ask(second, task.id or 0, until="2027-02-28")
     assert response.status_code == 422 and "已有一份待审批的申请" in response.text
     assert [(item.requested_by, item.state) for item in _requests(desk)] == [("b1m1", "pending")]
-    assert [event.actor for event in _events(desk, "request")] == ["b1m1"]
+    assert [event.actor for event in audit_events(desk, "request")] == ["b1m1"]
 
 
 def test_a_rejection_needs_a_note_and_a_decided_request_stays_decided(desk: DeskFixture) -> None:
@@ -307,7 +302,7 @@ def test_a_decision_without_the_csrf_token_is_refused(desk: DeskFixture, action:
     response = client.post(f"/requests/{request_id}/{action}", data={"note": "x"}, follow_redirects=False)
     assert response.status_code == 403
     assert [item.state for item in _requests(desk)] == ["pending"]
-    assert [event.detail for event in _events(desk, "refused")] == ["csrf"]
+    assert [event.detail for event in audit_events(desk, "refused")] == ["csrf"]
 
 
 def test_a_request_without_the_csrf_token_is_refused(desk: DeskFixture) -> None:
@@ -319,7 +314,7 @@ def test_a_request_without_the_csrf_token_is_refused(desk: DeskFixture) -> None:
         follow_redirects=False,
     )
     assert response.status_code == 403 and _requests(desk) == []
-    assert [event.detail for event in _events(desk, "refused")] == ["csrf"]
+    assert [event.detail for event in audit_events(desk, "refused")] == ["csrf"]
 
 
 @pytest.mark.parametrize("path", ["/tasks/0/request", "/tasks/2147483648/request", "/tasks/abc/request"])

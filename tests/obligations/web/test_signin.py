@@ -7,25 +7,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from obligations import accounts
-from obligations.models import Account, AuditEvent, WebSession
+from obligations.models import Account, WebSession
 from obligations.web import create_app
 from tests.obligations.web.conftest import (
     BASE_URL,
     PASSWORD,
     PROFILES,
     DeskFixture,
+    audit_events,
     csrf_of,
     desk_config,
     login_token,
 )
-
-
-def _events(desk: DeskFixture, action: str) -> list[AuditEvent]:
-    with Session(desk.engine) as session:
-        return list(session.exec(select(AuditEvent).where(col(AuditEvent.action) == action)))
 
 
 def test_a_page_without_a_session_leads_to_the_sign_in_and_back(desk: DeskFixture) -> None:
@@ -53,7 +49,7 @@ def test_signing_in_sets_an_httponly_lax_session_cookie_and_shows_my_tasks(desk:
     page = client.get("/")
     assert page.status_code == 200
     assert "我的待办" in page.text and "第一党支部" in page.text
-    assert [event.actor for event in _events(desk, "login")] == ["b1m1"]
+    assert [event.actor for event in audit_events(desk, "login")] == ["b1m1"]
 
 
 def test_cookies_are_secure_when_the_desk_is_served_over_https(desk: DeskFixture, tmp_path: Path) -> None:
@@ -89,7 +85,7 @@ def test_a_wrong_member_or_password_is_refused_with_one_message(
     assert response.status_code == 401
     assert "党员编号或密码不正确" in response.text
     assert "obligations_session" not in response.headers.get("set-cookie", "")
-    assert len(_events(desk, "login_failed")) == 1
+    assert len(audit_events(desk, "login_failed")) == 1
 
 
 def test_repeated_failures_lock_the_account_until_the_lockout_passes(desk: DeskFixture) -> None:
@@ -188,7 +184,7 @@ def test_a_post_without_the_csrf_token_or_from_another_origin_is_refused(
     response = client.post("/logout", data=data, headers=headers, follow_redirects=False)
     assert response.status_code == 403
     assert client.get("/").status_code == 200  # still signed in: the forged sign-out did nothing
-    refused = _events(desk, "refused")
+    refused = audit_events(desk, "refused")
     assert refused and refused[-1].actor == "b1m1" and refused[-1].detail == "csrf"
 
 

@@ -20,13 +20,14 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
-from obligations.models import Attachment, AuditEvent, Completion, Task
+from obligations.models import Attachment, Completion, Task
 from obligations.web import create_app
 from tests.obligations.web.conftest import (
     BASE_URL,
     PROFILES,
     ROLES,
     DeskFixture,
+    audit_events,
     csrf_of,
     desk_config,
     login_token,
@@ -62,11 +63,6 @@ def _task_id(desk: DeskFixture, org: str, rule: str, period: str, subject: str |
 def _completions(desk: DeskFixture) -> list[Completion]:
     with Session(desk.engine) as session:
         return list(session.exec(select(Completion).order_by(col(Completion.id))))
-
-
-def _events(desk: DeskFixture, action: str) -> list[AuditEvent]:
-    with Session(desk.engine) as session:
-        return list(session.exec(select(AuditEvent).where(col(AuditEvent.action) == action)))
 
 
 def _stored_files(desk: DeskFixture) -> list[Path]:
@@ -135,7 +131,7 @@ def test_the_task_page_of_a_branch_meeting_by_role(desk: DeskFixture, member: st
         assert f'action="/tasks/{task_id}/record"' in page.text
     else:
         assert page.status_code == 403 and "无权" in page.text
-        assert f"GET /tasks/{task_id}" in [event.target for event in _events(desk, "refused")]
+        assert f"GET /tasks/{task_id}" in [event.target for event in audit_events(desk, "refused")]
 
 
 @pytest.mark.parametrize("member", ROLES)
@@ -157,7 +153,7 @@ def test_recording_a_branch_meeting_by_role(desk: DeskFixture, member: str) -> N
     else:
         assert response.status_code == 403
         assert _completions(desk) == []
-        assert f"POST /tasks/{task_id}/record" in [event.target for event in _events(desk, "refused")]
+        assert f"POST /tasks/{task_id}/record" in [event.target for event in audit_events(desk, "refused")]
 
 
 @pytest.mark.parametrize("member", ROLES)
@@ -189,7 +185,7 @@ def test_undoing_and_downloading_a_branch_record_by_role(desk: DeskFixture, memb
     else:
         assert download.status_code == 403 and undo.status_code == 403
         assert _completions(desk)[0].undone_at is None
-        targets = [event.target for event in _events(desk, "refused")]
+        targets = [event.target for event in audit_events(desk, "refused")]
         assert f"GET /files/{attachment.id}" in targets
         assert f"POST /completions/{completion.id}/undo" in targets
 
@@ -237,7 +233,7 @@ def test_a_post_without_the_csrf_token_is_refused_and_saves_nothing(desk: DeskFi
     wrong = _record(client, task_id, {"on": "2026-11-20", **COMMITTEE}, token="forged")
     assert wrong.status_code == 403
     assert _completions(desk) == []
-    assert [event.detail for event in _events(desk, "refused")] == ["csrf", "csrf"]
+    assert [event.detail for event in audit_events(desk, "refused")] == ["csrf", "csrf"]
 
 
 def test_a_page_without_a_session_leads_to_the_sign_in(desk: DeskFixture) -> None:
@@ -275,7 +271,7 @@ def test_a_web_record_is_saved_with_who_when_and_where_and_shown_on_the_task(des
     )
     assert completion.recorded_at.replace(tzinfo=dt.UTC) == desk.clock.now
     assert completion.note == "会议决定：\n一、……"
-    (event,) = _events(desk, "record")
+    (event,) = audit_events(desk, "record")
     assert (event.actor, event.channel, event.target) == ("b1m2", "web", f"completion {completion.id}")
     page = client.get(response.headers["location"]).text
     assert f"已登记台账记录 {completion.id}" in page and "已完成" in page
@@ -346,7 +342,7 @@ def test_a_double_submit_gives_one_record(desk: DeskFixture) -> None:
     assert second.headers["location"] == f"/tasks/{task_id}?duplicate={completion.id}"
     page = other.get(second.headers["location"]).text
     assert "已登记过" in page and "未重复计数" in page
-    assert [event.outcome for event in _events(desk, "record")] == ["ok", "duplicate"]
+    assert [event.outcome for event in audit_events(desk, "record")] == ["ok", "duplicate"]
     with Session(desk.engine) as session:
         assert session.get(Task, task_id).done_count == 1  # type: ignore[union-attr]
 
@@ -367,7 +363,7 @@ def test_undo_needs_a_reason_and_leaves_the_record_struck_out_with_who_and_why(d
     assert "已撤销" in done.text and "日期登记错误" in done.text and "<s>" in done.text
     (withdrawn,) = _completions(desk)
     assert (withdrawn.undone_by, withdrawn.undone_via, withdrawn.undone_from) == ("b1m1", "web", "testclient")
-    assert [event.detail for event in _events(desk, "undo")] == ["日期登记错误"]
+    assert [event.detail for event in audit_events(desk, "undo")] == ["日期登记错误"]
     with Session(desk.engine) as session:
         assert session.get(Task, task_id).status == "open"  # type: ignore[union-attr]
     again = client.post(f"/completions/{completion.id}/undo", data={"csrf_token": token, "reason": "再撤"})
@@ -507,7 +503,7 @@ def test_an_oversized_upload_is_refused_in_chinese_and_nothing_is_saved(
     assert response.status_code == 413
     assert "上传的内容过大：每个文件不超过 1 MB，本次提交未保存任何内容" in response.text
     assert _completions(desk) == []
-    assert "upload too large" in [event.detail for event in _events(desk, "refused")]
+    assert "upload too large" in [event.detail for event in audit_events(desk, "refused")]
 
 
 def test_two_people_submitting_the_same_record_at_once_get_one_record(desk: DeskFixture) -> None:
