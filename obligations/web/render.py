@@ -9,7 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.templating import Jinja2Templates
 
-from calendars.periods import period_name
+from calendars.expand import period_label
 from obligations.models import TASK_STATUS_LABELS
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -42,7 +42,7 @@ def _environment() -> Environment:
     )
     env.filters["days_left"] = days_left
     env.filters["date"] = _date
-    env.filters["period"] = period_name
+    env.filters["period"] = period_label  # calendar periods, terms and event keys (vacancies, probations)
     env.globals["status_labels"] = TASK_STATUS_LABELS
     return env
 

@@ -125,3 +125,12 @@ def test_the_ledger_is_the_export_of_one_organization_and_year(desk: DeskFixture
     assert "style-src 'unsafe-inline'" in csp and "script" not in csp and "default-src 'none'" in csp
     assert client.get("/org/jg.b1/ledger?year=abc").status_code == 404
     assert client.get("/org/jg.b1/ledger?year=99999").status_code == 404
+
+
+def test_an_event_duty_is_named_in_chinese_not_by_its_key(desk: DeskFixture) -> None:
+    """jg.b1's vacant deputy-secretary seat (since 2026-06-01) is listed as 副书记空缺（…起）, on the subtree
+    view and on 我的待办, never as vacancy:deputy_secretary:2026-06-01."""
+    for client, path in ((desk.signed_in("a1"), "/org/jg"), (desk.signed_in("b1m1"), "/")):
+        page = client.get(path).text
+        assert "vacancy:" not in page
+        assert "副书记空缺（2026年6月1日起）" in page
