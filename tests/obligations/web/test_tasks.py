@@ -570,3 +570,14 @@ def test_a_body_without_a_declared_length_is_cut_off_at_the_limit(desk: DeskFixt
     )
     assert response.status_code == 413 and "本次提交未保存任何内容" in response.text
     assert _completions(desk) == []
+
+
+def test_a_done_task_shows_its_record_and_no_second_form(desk: DeskFixture) -> None:
+    """Once the month's 支委会 is recorded, its page shows the record with 撤销 and no empty form inviting a
+    second record of a duty already met."""
+    task_id = _task_id(desk, "jg.b1", "committee-meeting", "2026-11")
+    client = desk.signed_in("b1m1")
+    assert f'action="/tasks/{task_id}/record"' in client.get(f"/tasks/{task_id}").text
+    assert _record(client, task_id, {"on": "2026-11-20", **COMMITTEE}).status_code == 303
+    page = client.get(f"/tasks/{task_id}").text
+    assert "撤销" in page and f'action="/tasks/{task_id}/record"' not in page
