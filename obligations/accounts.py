@@ -7,6 +7,7 @@ Roles are never stored here: what a person may see and do is read from the regis
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import secrets
@@ -25,8 +26,13 @@ MAX_PASSWORD = 128  # argon2 takes any length; a bound keeps hashing work bounde
 SESSION_TOUCH_SECONDS = 60  # last_seen is written at most once a minute per session
 
 _hasher = PasswordHasher()
-# Verified against when the member is unknown, so that an unknown id costs as much as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the member is unknown, so that an unknown id costs as much as a wrong password.
+    Made on first use, not at import: every command imports this module, few sign anyone in."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class AccountError(UserError):
@@ -143,7 +149,7 @@ def authenticate(
     account = session.get(Account, member_id) if member_id else None
     member = session.get(Member, member_id) if account is not None else None
     if account is None or account.password_hash is None or member is None or not member.active:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         return SignIn(None, WRONG)
     if account.disabled:
         return SignIn(None, "账号已停用，请联系党委（党总支）的组织员。")
