@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlmodel import Session, col, delete, select, update
 
+from obligations.db import aware
 from obligations.errors import UserError
 from obligations.models import Account, Member, WebSession
 
@@ -153,7 +154,7 @@ def authenticate(
         return SignIn(None, WRONG)
     if account.disabled:
         return SignIn(None, "账号已停用，请联系党委（党总支）的组织员。")
-    if account.locked_until is not None and _aware(account.locked_until) > now:
+    if account.locked_until is not None and is_locked(account, now):
         return SignIn(None, _locked_message(account.locked_until), locked=True)
     if not _verify(account.password_hash, password):
         # Counted in the database, so that two simultaneous guesses count twice.
@@ -188,13 +189,12 @@ def _verify(stored: str, password: str) -> bool:
         return False
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes for what was stored in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+def is_locked(account: Account, now: dt.datetime) -> bool:
+    return account.locked_until is not None and aware(account.locked_until) > now
 
 
 def _locked_message(until: dt.datetime) -> str:
-    beijing = _aware(until).astimezone(dt.timezone(dt.timedelta(hours=8)))
+    beijing = aware(until).astimezone(dt.timezone(dt.timedelta(hours=8)))
     return (
         f"密码连续输错次数过多，账号已锁定至 {beijing:%Y-%m-%d %H:%M}（北京时间）；可请组织员重设密码解锁。"
     )
@@ -244,7 +244,7 @@ def current_session(
     web_session = session.get(WebSession, _digest(cookie))
     if web_session is None or web_session.revoked_at is not None:
         return None
-    if _aware(web_session.last_seen) + idle < now:
+    if aware(web_session.last_seen) + idle < now:
         web_session.revoked_at = now
         session.add(web_session)
         session.flush()
@@ -253,7 +253,7 @@ def current_session(
     member = session.get(Member, web_session.member)
     if account is None or account.disabled or member is None or not member.active:
         return None
-    if (now - _aware(web_session.last_seen)).total_seconds() >= SESSION_TOUCH_SECONDS:
+    if (now - aware(web_session.last_seen)).total_seconds() >= SESSION_TOUCH_SECONDS:
         web_session.last_seen = now
         session.add(web_session)
         session.flush()

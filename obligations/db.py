@@ -8,6 +8,7 @@ the code's revision and says what to do if not. `problem()` is the one place whe
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -253,3 +254,8 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def aware(moment: dt.datetime) -> dt.datetime:
+    """An instant read back from the store: SQLite hands back naive datetimes for what was stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)

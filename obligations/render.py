@@ -15,6 +15,7 @@ server: nothing written may act on the screen or the program that shows it.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import sys
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from calendars.text import shown
+from obligations.db import aware
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -118,3 +120,11 @@ def stream_csv(headers: Sequence[str], records: Iterable[Mapping[str, Any]]) -> 
 
 def _by_headers(headers: Sequence[str], records: Iterable[Mapping[str, Any]]) -> Iterator[list[Any]]:
     return ([record.get(key, "") for key in headers] for record in records)
+
+
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def minute_text(value: dt.datetime | None) -> str:
+    """A stored instant as a person reads it: Beijing time to the minute (2026-11-23 09:00); "" for none."""
+    return "" if value is None else aware(value).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")

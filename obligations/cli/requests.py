@@ -7,8 +7,7 @@ import click
 
 from obligations import requests
 from obligations.cli.app import App, RowId, cli, cli_actor, now_utc, pass_app
-from obligations.cli.web import moment
-from obligations.render import table
+from obligations.render import minute_text, table
 
 
 @cli.group("request")
@@ -50,7 +49,7 @@ def request_list(app: App, state: str) -> None:
                 + (f" 至 {item.request.until}" if item.request.until else ""),
                 item.request.reason,
                 item.request.requested_by,
-                moment(item.request.requested_at),
+                minute_text(item.request.requested_at),
                 requests.STATE_LABELS.get(item.request.state, item.request.state),
             ]
             for item in requests.every(session, app.profiles, state=state)

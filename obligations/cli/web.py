@@ -13,7 +13,7 @@ import click
 from obligations import accounts, audit
 from obligations.audit import ACTION_LABELS, CHANNEL_LABELS, OUTCOME_LABELS
 from obligations.cli.app import App, AsOf, cli, cli_actor, now_utc, pass_app
-from obligations.render import table
+from obligations.render import minute_text, table
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -120,13 +120,6 @@ def user_enable(app: App, member_id: str) -> None:
     click.echo(f"已启用 {member_id} 的账号。")
 
 
-def moment(value: dt.datetime | None) -> str:
-    if value is None:
-        return ""
-    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return aware.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
-
-
 @user_group.command("list")
 @pass_app
 def user_list(app: App) -> None:
@@ -140,20 +133,15 @@ def user_list(app: App) -> None:
     with app.session() as session:
         rows = []
         for account, member in accounts.accounts(session):
-            locked = account.locked_until is not None and _aware(account.locked_until) > now
-            state = "已停用" if account.disabled else "已锁定" if locked else "正常"
+            state = "已停用" if account.disabled else "已锁定" if accounts.is_locked(account, now) else "正常"
             login = "密码" if account.password_hash else "仅企业微信"
             rows.append(
-                [account.member, member.name, member.org, state, login, moment(account.last_login_at)]
+                [account.member, member.name, member.org, state, login, minute_text(account.last_login_at)]
             )
     if not rows:
         click.echo("还没有账号。可用 obligations user add 开通。")
         return
     click.echo(table(["党员编号", "姓名", "所在组织", "状态", "登录方式", "最近登录"], rows))
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 @cli.command("audit")
@@ -174,7 +162,7 @@ def audit_command(app: App, since: dt.datetime | None, member: str | None, limit
         events = audit.events(session, since=since, member=member, limit=limit)
         rows = [
             [
-                moment(event.at),
+                minute_text(event.at),
                 event.actor or "",
                 CHANNEL_LABELS.get(event.channel, event.channel),
                 event.address or "",

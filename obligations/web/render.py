@@ -11,6 +11,7 @@ from starlette.templating import Jinja2Templates
 
 from calendars.expand import period_label
 from obligations.models import TASK_STATUS_LABELS
+from obligations.render import minute_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -28,7 +29,7 @@ def _date(value: dt.date | dt.datetime | None) -> str:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+        return minute_text(value)
     return value.isoformat()
 
 
