@@ -39,12 +39,12 @@ from sqlmodel import col, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.city import city_registry
+from calendars.ladder import PARTY_TIME, OfficeHours
 from calendars.profiles import load_profiles
 from calendars.workdays import WorkCalendar
 from notifiers.email import EmailChannel
 from obligations import db, importer, planner, reminders
-from obligations.escalation import PARTY_TIME, OfficeHours
-from obligations.models import Member, OutboxMessage
+from obligations.models import Member, OutboxMessage, Task
 
 AS_OF = dt.date(2026, 11, 21)
 TRACKED = dt.date(2025, 1, 1)  # tracked since before the window: the same plan as before 跟踪起始
@@ -113,7 +113,7 @@ def main() -> None:
     engine = db.make_engine(url)
     profiles = load_profiles()
     with db.session_scope(engine) as session:
-        total_tasks = session.scalar(select(func.count()).select_from(reminders.Task)) or 0
+        total_tasks = session.scalar(select(func.count()).select_from(Task)) or 0
         members = session.scalar(select(func.count()).select_from(Member)) or 0
 
     # The SMTP sink runs in a process of its own too: in this one it would share the sender's event loop and GIL.

@@ -21,11 +21,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from calendars import tomlfile
+from calendars.ladder import parse_hours
 from calendars.model import Profile
 from calendars.profiles import load_profiles
 from calendars.workdays import CalendarConfigError, YearArrangement, arrangements_from_config
 from obligations import db
-from obligations.escalation import parse_hours
 
 
 class ConfigError(ValueError):

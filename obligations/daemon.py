@@ -30,11 +30,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from calendars.ladder import PARTY_TIME
 from calendars.model import Profile
 from notifiers.base import Channel
 from obligations import accounts, audit, planner, reminders
 from obligations.db import session_scope
-from obligations.escalation import PARTY_TIME
 
 log = logging.getLogger("obligations.daemon")
 

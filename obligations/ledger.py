@@ -22,12 +22,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from calendars import recurrence
+from calendars import ladder, recurrence
 from calendars.expand import duty_name, period_label
 from calendars.model import Evidence, Profile, Quorum, RecordSpec, Role, Rule, RuleKind, Unit
 from calendars.periods import FOUNDING, parse_key
 from calendars.text import control_problem, length_problem, shown
-from obligations import attachments, audit, escalation, history, planner, roster
+from obligations import attachments, audit, history, planner, roster
 from obligations.errors import LedgerError, UserError, not_found
 from obligations.models import (
     Attachment,
@@ -874,7 +874,7 @@ def waive(
         task.due = until
         rule = rule_of(session, profiles, task)
         if rule is not None:
-            task.remind_on = escalation.first_remind_on(rule, until)  # the ladder starts again
+            task.remind_on = ladder.first_remind_on(rule, until)  # the ladder starts again
     session.add(task)
     session.flush()
     return waiver

@@ -36,10 +36,11 @@ from typing import Any
 from sqlalchemy import delete, select, text, update
 from sqlmodel import Session, col
 
+from calendars import ladder
 from calendars.expand import OrgFacts, Window, expand
 from calendars.model import Profile, RuleKind
 from calendars.periods import Cadence, period_of
-from obligations import dues, escalation, roster
+from obligations import dues, roster
 from obligations.db import chunks
 from obligations.errors import UserError
 from obligations.history import CHUNK as CHUNK  # re-exported: callers have always found these here
@@ -286,7 +287,7 @@ def _desired(
             occurrence.unit.value,
             occurrence.responsible,
             registry.assignee(code, occurrence.responsible, occurrence.subject),
-            escalation.first_remind_on(rule, occurrence.due),
+            ladder.first_remind_on(rule, occurrence.due),
         )
     return desired
 
@@ -441,7 +442,7 @@ def materialize(
                 unit=occurrence.unit.value,
                 responsible=occurrence.responsible,
                 assignee=registry.assignee(org, occurrence.responsible, org),
-                remind_on=escalation.first_remind_on(rule, occurrence.due),
+                remind_on=ladder.first_remind_on(rule, occurrence.due),
             )
             session.add(task)
             session.flush()

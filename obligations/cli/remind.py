@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import click
 from sqlmodel import Session, col, select
 
+from calendars.ladder import OfficeHours
 from calendars.model import Profile
 from notifiers.render import check_templates
 from obligations import queries, reminders, render
@@ -21,7 +22,6 @@ from obligations.cli.app import today as app_today
 from obligations.config import check_profiles_in_use, configured_profiles
 from obligations.daemon import Daemon, system_clock, this_worker, worker_gone
 from obligations.errors import UserError
-from obligations.escalation import OfficeHours
 from obligations.models import OutboxMessage, Sweep
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from calendars.ladder import PARTY_TIME
 from obligations.cli.app import parse_as_of
 from obligations.errors import UserError
-from obligations.escalation import PARTY_TIME
 from tests.obligations.conftest import run
 
 OBLIGATIONS = [sys.executable, "-c", "from obligations.cli import main; main()"]

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from calendars.ladder import PARTY_TIME, OfficeHours
 from calendars.profiles import load_profiles
 from calendars.workdays import WorkCalendar
 from obligations import db, reminders
 from obligations.daemon import Daemon
-from obligations.escalation import PARTY_TIME, OfficeHours
 from obligations.models import Sweep
 from tests.obligations.sqlite_lock import write_lock_held
 

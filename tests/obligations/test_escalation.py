@@ -6,17 +6,13 @@ import datetime as dt
 
 import pytest
 
+from calendars.ladder import PARTY_TIME, OfficeHours, current_step, first_remind_on, next_remind_on
 from calendars.profiles import load_profiles
 from calendars.workdays import WorkCalendar
 from obligations.escalation import (
-    PARTY_TIME,
-    OfficeHours,
     Receiver,
     Seat,
     Seats,
-    current_step,
-    first_remind_on,
-    next_remind_on,
 )
 
 D = dt.date

@@ -13,12 +13,12 @@ from click.testing import CliRunner
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from calendars.ladder import PARTY_TIME
 from obligations import reminders
 from obligations.cli import cli
 from obligations.cli.app import App
 from obligations.cli.remind import settings as reminder_settings
 from obligations.db import session_scope
-from obligations.escalation import PARTY_TIME
 from obligations.models import OutboxItem, OutboxMessage, Reminder, Task
 
 # Mid-June with nothing recorded since January: the demo committee's secretary (m01) supervises 78 items.
@@ -53,8 +53,8 @@ def test_tiny_chunks_plan_exactly_the_digests_of_one_chunk(
     app = _demo(tmp_path, database_url, digest_items=1000)
     whole = _preview(app)
     assert whole.reminders > 100 and whole.messages > 3  # enough that tiny chunks make many rounds
-    monkeypatch.setattr(reminders, "TASKS_PER_CHUNK", 7)
-    monkeypatch.setattr(reminders, "RECIPIENTS_PER_CHUNK", 2)
+    monkeypatch.setattr(reminders.plan, "TASKS_PER_CHUNK", 7)
+    monkeypatch.setattr(reminders.plan, "RECIPIENTS_PER_CHUNK", 2)
     chunked = _preview(app)
     assert (chunked.reminders, chunked.messages) == (whole.reminders, whole.messages)
     assert chunked.planned == whole.planned
@@ -64,8 +64,8 @@ def test_every_reminder_is_in_its_recipients_digest_and_none_stays_pending(
     tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = _demo(tmp_path, database_url, digest_items=5)
-    monkeypatch.setattr(reminders, "TASKS_PER_CHUNK", 7)
-    monkeypatch.setattr(reminders, "RECIPIENTS_PER_CHUNK", 2)
+    monkeypatch.setattr(reminders.plan, "TASKS_PER_CHUNK", 7)
+    monkeypatch.setattr(reminders.plan, "RECIPIENTS_PER_CHUNK", 2)
     with session_scope(app.engine) as session:
         result = reminders.plan_messages(session, app.profiles, SWEEP_AT, reminder_settings(app))
     with session_scope(app.engine) as session:

@@ -26,12 +26,12 @@ from click.testing import CliRunner
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from calendars.ladder import PARTY_TIME, OfficeHours
 from calendars.profiles import load_profiles
 from calendars.workdays import WorkCalendar
 from obligations import db, reminders
 from obligations.cli import cli
 from obligations.db import session_scope
-from obligations.escalation import PARTY_TIME, OfficeHours
 from obligations.models import OutboxMessage, Reminder, Sweep
 from tests.free_port import free_port
 

@@ -14,6 +14,7 @@ from typing import Any
 from click.testing import CliRunner
 from sqlmodel import col, select
 
+from calendars.ladder import PARTY_TIME
 from notifiers.base import CARD_DESCRIPTION_LIMIT, CARD_TITLE_LIMIT, TextCard
 from notifiers.wecom import AppChannel
 from obligations import links, reminders
@@ -21,7 +22,6 @@ from obligations.cli import cli
 from obligations.cli.app import App
 from obligations.cli.remind import settings as reminder_settings
 from obligations.db import session_scope
-from obligations.escalation import PARTY_TIME
 from obligations.models import OutboxItem, OutboxMessage, Reminder
 from tests.notifiers.servers import FakeTime, FakeWeCom
 from tests.notifiers.test_wecom import CORP_ID, CORP_SECRET, SEND, with_server

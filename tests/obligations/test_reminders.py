@@ -25,6 +25,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from click.testing import CliRunner
 from sqlmodel import col, select
 
+from calendars.ladder import PARTY_TIME
 from obligations import reminders
 from obligations.channels import build_channels
 from obligations.cli import cli
@@ -32,7 +33,6 @@ from obligations.cli.app import App
 from obligations.cli.remind import settings as reminder_settings
 from obligations.db import session_scope
 from obligations.demo import NAMES
-from obligations.escalation import PARTY_TIME
 from obligations.models import OutboxMessage, Reminder, Task
 from tests.free_port import free_port
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from calendars.ladder import PARTY_TIME
 from calendars.model import STEP_LABELS
 from obligations import reminders
 from obligations.cli import cli
 from obligations.cli.app import App
 from obligations.cli.remind import settings as reminder_settings
-from obligations.escalation import PARTY_TIME
 from tests.obligations.conftest import run
 
 AS_OF = ("--as-of", "2026-11-21")

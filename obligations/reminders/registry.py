@@ -1,0 +1,135 @@
+"""What planning needs of the registry, as plain values: organizations, seats, who is active, people's addresses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from calendars.model import Profile, Rule
+from obligations import escalation, history, roster
+from obligations.db import chunks
+from obligations.models import (
+    Member,
+    Organization,
+    Position,
+)
+from obligations.reminders.settings import NO_ADDRESS
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    org: str
+    email: str | None
+    wecom: str | None
+    mobile: str | None
+
+
+def addresses(person: Person, channels: Sequence[str]) -> list[tuple[str, str]]:
+    found = []
+    for channel in channels:
+        if channel == "email" and person.email:
+            found.append(("email", person.email))
+        elif channel == "wecom" and (person.wecom or person.mobile):
+            found.append(("wecom", person.wecom or person.mobile or ""))
+        elif channel == "console":
+            found.append(("console", person.name))
+    return found or [(NO_ADDRESS, "")]
+
+
+@dataclass(frozen=True)
+class Org:
+    name: str
+    profile: str
+
+
+@dataclass
+class Registry:
+    """What the sweep needs of the registry, as plain values: organizations, seats, who is active. People's
+    names and addresses are read per chunk of recipients (`people`)."""
+
+    orgs: dict[str, Org]
+    seats: escalation.Seats
+    active: set[str]
+    profiles: Mapping[str, Profile]
+    # The profiles of the organizations whose profile changed (few): their tasks are reminded under the
+    # profile of their date, the others' under the present one.
+    calendars: dict[str, history.Calendars]
+    _seats_of: dict[str, list[str]] | None = None  # member -> the organizations where they hold a seat
+
+    @classmethod
+    def load(cls, session: Session, profiles: Mapping[str, Profile]) -> Registry:
+        rows = session.execute(
+            sa_select(
+                col(Organization.code),
+                col(Organization.name),
+                col(Organization.parent),
+                col(Organization.effective_profile),
+                col(Organization.kind),
+            )
+        ).all()
+        holders = {
+            (org, role): member
+            for org, role, member in session.execute(
+                select(col(Position.org), col(Position.role), col(Position.member)).where(
+                    col(Position.member).is_not(None)
+                )
+            )
+            if member
+        }
+        seats = roster.seats(((code, name, kind, parent) for code, name, parent, _, kind in rows), holders)
+        active = set(session.scalars(select(col(Member.id)).where(col(Member.active).is_(True))))
+        orgs = {code: Org(name, profile) for code, name, _, profile, _ in rows}
+        calendars = history.changed_calendars(session, profiles)
+        return cls(orgs, seats, active, profiles, calendars)
+
+    def rule(self, org: str, rule_id: str, period_start: dt.date, owed_on: dt.date) -> Rule | None:
+        """The rule a task of `org` was owed under (`owed_on`: its original due date)."""
+        if org in self.calendars:
+            return history.owed_rule(self.calendars[org], rule_id, period_start, owed_on)
+        found = self.orgs.get(org)
+        profile = self.profiles.get(found.profile) if found else None
+        return profile.rules.get(rule_id) if profile else None
+
+    def org_name(self, code: str) -> str:
+        found = self.orgs.get(code)
+        return found.name if found else code
+
+    def people(self, session: Session, ids: Iterable[str]) -> dict[str, Person]:
+        wanted = sorted({person for person in ids if person})
+        found: dict[str, Person] = {}
+        for part in chunks(wanted, 1000):
+            for row in session.execute(
+                sa_select(
+                    col(Member.id),
+                    col(Member.name),
+                    col(Member.org),
+                    col(Member.email),
+                    col(Member.wecom),
+                    col(Member.mobile),
+                ).where(col(Member.id).in_(part))
+            ):
+                found[row[0]] = Person(*row)
+        return found
+
+    def top_seat(self, member: str) -> str | None:
+        """The highest organization where `member` holds a seat: the subtree a supervisor answers for."""
+        if self._seats_of is None:
+            self._seats_of = defaultdict(list)
+            for (org, _role), holder in self.seats.holders.items():
+                self._seats_of[holder].append(org)
+        seats = self._seats_of.get(member)
+        return min(seats, key=self._depth) if seats else None
+
+    def _depth(self, code: str) -> tuple[int, str]:
+        depth, seat = 0, self.seats.orgs.get(code)
+        while seat is not None and seat.parent:
+            depth += 1
+            seat = self.seats.orgs.get(seat.parent)
+        return depth, code
