@@ -23,6 +23,30 @@ class Recipient:
     mobile: str | None = None
 
 
+@dataclass(frozen=True)
+class ChannelKind:
+    """What is known of a channel before it is built (no secret, no connection): its name in config.toml and
+    the outbox, its Chinese label, the Recipient field that reaches a person on it (None: the person's name),
+    and the largest body it carries in UTF-8 bytes per format (None: no limit). A group's channel (`personal`
+    false, the WeCom robots) carries an organization's summary, never a person's digest."""
+
+    name: str
+    label: str
+    field: str | None
+    personal: bool = True
+    text_limit: int | None = None
+    markdown_limit: int | None = None
+
+    def address_of(self, recipient: Recipient) -> str | None:
+        """Where `recipient` is reached on this channel; None when they cannot be."""
+        value = recipient.name if self.field is None else getattr(recipient, self.field)
+        return str(value or "").strip() or None
+
+    def recipient(self, name: str, address: str) -> Recipient:
+        """The recipient of a stored message: its display name, and its address in this channel's field."""
+        return Recipient(name=name, **({self.field: address} if self.field else {}))
+
+
 # A WeCom textcard's documented limits: title and description in UTF-8 bytes, url in bytes, button in characters.
 CARD_TITLE_LIMIT = 128
 CARD_DESCRIPTION_LIMIT = 512

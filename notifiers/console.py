@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from notifiers.base import (
+    ChannelKind,
     Delivery,
     DeliveryError,
     Message,
@@ -21,6 +22,8 @@ from notifiers.base import (
 )
 
 logger = logging.getLogger(__name__)
+
+KIND = ChannelKind("console", "控制台", None)  # printed, addressed by the person's name
 
 RULE = "─" * 40
 
@@ -52,7 +55,7 @@ class ConsoleChannel:
         return str(self._path) if self._path is not None else "stdout" if self._stream is None else "stream"
 
     def address_of(self, recipient: Recipient) -> str | None:
-        return recipient.name
+        return KIND.address_of(recipient)
 
     @staticmethod
     def render(message: Message, *, when: str) -> str:

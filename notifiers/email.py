@@ -20,6 +20,7 @@ from typing import Literal
 import aiosmtplib
 
 from notifiers.base import (
+    ChannelKind,
     Delivery,
     DeliveryError,
     Message,
@@ -34,6 +35,8 @@ from notifiers.base import (
 from notifiers.retry import classify
 
 logger = logging.getLogger(__name__)
+
+KIND = ChannelKind("email", "邮件", "email")  # a person's digest, to their address
 
 Security = Literal["none", "starttls", "tls"]
 SECURITIES: tuple[Security, ...] = ("none", "starttls", "tls")
@@ -94,8 +97,7 @@ class EmailChannel:
     def address_of(self, recipient: Recipient) -> str | None:
         # An address that is present but malformed is still returned: sending to it fails permanently and the
         # failure is reported, whereas None would make the recipient silently unreachable.
-        address = (recipient.email or "").strip()
-        return address or None
+        return KIND.address_of(recipient)
 
     async def send(self, message: Message) -> Delivery:
         moment = self._now()

@@ -51,7 +51,7 @@ import jinja2
 
 from calendars.model import step_label as ladder_step_label
 from calendars.text import shown
-from notifiers import sandbox
+from notifiers import sandbox, table
 from notifiers.base import CARD_DESCRIPTION_LIMIT, CARD_TITLE_LIMIT, CARD_URL_LIMIT, TextCard
 
 PARTS = ("subject", "text", "html", "wecom.md")
@@ -59,13 +59,6 @@ ELLIPSIS = "…"
 WEEKDAYS = "一二三四五六日"
 SOON_DAYS = 3  # due within this many days: shown as urgent
 
-CHANNEL_LABELS = {
-    "email": "邮件",
-    "wecom": "企业微信",
-    "wecom_robot": "企业微信群机器人",
-    "console": "控制台",
-    "none": "无联系方式",  # a person reachable on no configured channel (the outbox's pseudo-channel)
-}
 _ITEM_REQUIRED = ("org_name", "title", "due")
 _ITEM_DEFAULTS: dict[str, Any] = {
     "org_code": "",
@@ -398,7 +391,7 @@ def step_label(step: str) -> str:
 
 
 def channel_label(channel: str) -> str:
-    return CHANNEL_LABELS.get(channel, channel)
+    return table.label(channel)
 
 
 def _item_view(item: Mapping[str, Any], index: int, as_of: date, recipient_name: str) -> dict[str, Any]:

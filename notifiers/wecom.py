@@ -22,6 +22,7 @@ from notifiers.base import (
     CARD_BUTTON_CHARS,
     CARD_DESCRIPTION_LIMIT,
     CARD_TITLE_LIMIT,
+    ChannelKind,
     Delivery,
     DeliveryError,
     Message,
@@ -43,6 +44,19 @@ ROBOT_TEXT_LIMIT = 2048
 ROBOT_MARKDOWN_LIMIT = 4096
 APP_TEXT_LIMIT = 2048
 APP_MARKDOWN_LIMIT = 2048
+
+# An application message goes to one person's userid; a group robot posts an organization's summary to its group.
+APP_KIND = ChannelKind(
+    "wecom", "企业微信", "wecom", text_limit=APP_TEXT_LIMIT, markdown_limit=APP_MARKDOWN_LIMIT
+)
+ROBOT_KIND = ChannelKind(
+    "wecom_robot",
+    "企业微信群机器人",
+    None,
+    personal=False,
+    text_limit=ROBOT_TEXT_LIMIT,
+    markdown_limit=ROBOT_MARKDOWN_LIMIT,
+)
 TRUNCATED = "\n……（内容过长，已截断，完整内容请查看邮件）"
 
 SERVICE = "企业微信接口"
@@ -285,8 +299,7 @@ class AppChannel:
         return [self._corp_secret, self._token]
 
     def address_of(self, recipient: Recipient) -> str | None:
-        userid = (recipient.wecom or "").strip()
-        return userid or None
+        return APP_KIND.address_of(recipient)
 
     def payloads(self, message: Message, userid: str) -> list[dict[str, Any]]:
         """What one message sends: its card when it has one (and then its markdown when the card says more

@@ -314,13 +314,16 @@ class Reminder(SQLModel, table=True):
 
 
 class OutboxMessage(SQLModel, table=True):
-    """A digest to one person on one channel: the unit that is claimed, sent, retried or failed."""
+    """A digest to one person on one channel, or an organization's summary to its group robot (`org` set,
+    no `recipient`): the unit that is claimed, sent, retried or failed."""
 
     __tablename__ = "outbox_message"
     __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    recipient: str = Field(foreign_key="member.id", max_length=100)
+    recipient: str | None = Field(default=None, foreign_key="member.id", max_length=100)
+    recipient_name: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    org: str | None = Field(default=None, foreign_key="organization.code", max_length=100)
     channel: str = Field(max_length=20)
     address: str = Field(max_length=200)
     subject: str = Field(max_length=300)

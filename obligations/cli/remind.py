@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from calendars.ladder import OfficeHours
 from calendars.model import Profile
 from notifiers.render import check_templates
+from notifiers.table import label as channel_label
 from obligations import queries, reminders, render
 from obligations.channels import build_channels
 from obligations.cli.app import PARTY_TIME, App, RowId, as_of_instant, cli, instant_option, pass_app
@@ -169,8 +170,8 @@ def outbox(app: App, failed_only: bool, retry_id: int | None, retry_all: bool, l
             [
                 str(m.id),
                 m.created_at.astimezone(PARTY_TIME).strftime("%Y-%m-%d %H:%M"),
-                m.recipient,
-                m.channel,
+                _addressee(m),
+                channel_label(m.channel),
                 m.address,
                 _STATES.get(m.state, m.state),
                 str(m.attempts),
@@ -293,3 +294,9 @@ def _reloaded_profiles(app: App, session: Session) -> Mapping[str, Profile]:
     profiles = configured_profiles(app.config)
     check_profiles_in_use(app.config, profiles, queries.profiles_in_use(session))
     return profiles
+
+
+def _addressee(message: OutboxMessage) -> str:
+    """张三（m04）for a person's digest, 第一党支部（b1）for an organization's group robot."""
+    code = message.recipient or message.org or ""
+    return f"{message.recipient_name}（{code}）" if message.recipient_name else code

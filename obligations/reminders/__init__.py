@@ -22,6 +22,7 @@ The package: `settings` (what a sweep is told and answers), `registry` (what pla
 `plan` (steps 1–2), `digests` (a person's digest per channel), `outbox` (step 3), `sweep` (the whole, logged).
 """
 
+from notifiers.table import NO_ADDRESS
 from obligations.reminders.outbox import (
     claim,
     deliver,
@@ -31,7 +32,7 @@ from obligations.reminders.outbox import (
     retry_failed,
 )
 from obligations.reminders.plan import plan_messages
-from obligations.reminders.settings import NO_ADDRESS, PlannedMessage, Settings, Stopped, SweepResult
+from obligations.reminders.settings import PlannedMessage, Settings, Stopped, SweepResult
 from obligations.reminders.sweep import sweep
 
 __all__ = [

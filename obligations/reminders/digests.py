@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from calendars.expand import period_label
 from calendars.model import Rule, step_label
 from notifiers.render import TemplateFailure, render_digest
+from notifiers.table import NO_ADDRESS
 from obligations.db import chunks
 from obligations.links import Linker
 from obligations.models import (
@@ -26,7 +27,7 @@ from obligations.models import (
     Task,
 )
 from obligations.reminders.registry import Person, Registry, addresses
-from obligations.reminders.settings import NO_ADDRESS, PlannedMessage, Settings, SweepResult
+from obligations.reminders.settings import PlannedMessage, Settings, SweepResult
 
 log = logging.getLogger("obligations.reminders")
 
@@ -241,6 +242,7 @@ class DigestWriter:
             failure = "无可用的联系方式（邮箱或企业微信），无法送达"
         return {
             "recipient": person.id,
+            "recipient_name": person.name,
             "channel": channel,
             "address": address,
             "subject": rendered.subject,

@@ -17,12 +17,13 @@ from sqlmodel import Session, col, select
 
 from notifiers.base import Channel, DeliveryError, Message, Recipient, TextCard
 from notifiers.retry import retry_delay, should_retry
+from notifiers.table import KINDS, NO_ADDRESS
 from obligations.db import session_scope
 from obligations.models import (
     DeliveryAttempt,
     OutboxMessage,
 )
-from obligations.reminders.settings import NO_ADDRESS, Settings
+from obligations.reminders.settings import Settings
 
 log = logging.getLogger("obligations.reminders")
 
@@ -152,12 +153,11 @@ async def _send_one(message: OutboxMessage, channels: Mapping[str, Channel]) -> 
     if channel is None:
         error = DeliveryError(f"渠道 {message.channel} 未配置", permanent=True)
         return _Outcome(0.0, error, message.address)
-    member = Recipient(name=message.recipient, email=message.address if message.channel == "email" else None,
-                       wecom=message.address if message.channel == "wecom" else None,
-                       mobile=message.mention_mobiles)  # fmt: skip
+    kind = KINDS.get(message.channel)
+    name = message.recipient_name
     outgoing = Message(
         key=f"obligations-{message.id}",
-        recipient=member,
+        recipient=kind.recipient(name, message.address) if kind is not None else Recipient(name),
         subject=message.subject,
         text=message.text,
         html=message.html,

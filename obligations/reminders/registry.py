@@ -11,6 +11,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from calendars.model import Profile, Rule
+from notifiers.base import Recipient
+from notifiers.table import KINDS, NO_ADDRESS
 from obligations import escalation, history, roster
 from obligations.db import chunks
 from obligations.models import (
@@ -18,7 +20,6 @@ from obligations.models import (
     Organization,
     Position,
 )
-from obligations.reminders.settings import NO_ADDRESS
 
 
 @dataclass(frozen=True)
@@ -30,16 +31,20 @@ class Person:
     wecom: str | None
     mobile: str | None
 
+    def recipient(self) -> Recipient:
+        return Recipient(self.name, self.email, self.wecom, self.mobile)
+
 
 def addresses(person: Person, channels: Sequence[str]) -> list[tuple[str, str]]:
+    """(channel, address) of each personal channel that reaches `person`, in the configured order; the
+    pseudo-channel NO_ADDRESS when none does (the digest is then kept as failed, and the secretary told)."""
+    recipient = person.recipient()
     found = []
     for channel in channels:
-        if channel == "email" and person.email:
-            found.append(("email", person.email))
-        elif channel == "wecom" and (person.wecom or person.mobile):
-            found.append(("wecom", person.wecom or person.mobile or ""))
-        elif channel == "console":
-            found.append(("console", person.name))
+        kind = KINDS.get(channel)
+        address = kind.address_of(recipient) if kind is not None and kind.personal else None
+        if address is not None:
+            found.append((channel, address))
     return found or [(NO_ADDRESS, "")]
 
 

@@ -9,8 +9,6 @@ from pathlib import Path
 
 from calendars import ladder
 
-NO_ADDRESS = "none"  # the pseudo-channel of a person who can be reached on no configured channel
-
 
 @dataclass(frozen=True)
 class Settings:
