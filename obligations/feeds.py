@@ -2,7 +2,8 @@
 calendar fetches on its own (no session). The table keeps only the token's SHA-256; a new URL revokes the old
 one, and a person may revoke theirs at any time. The feed serves the person's desk (queries.Mine: tasks assigned
 to them, their own, and those of the organizations they record for, read from the registry at each fetch)
-through obligations/ical.py."""
+through obligations/ical.py: all-day events on the due dates, or to-dos with `?todo=1` (`todo_url`). The
+token alone opens the feed; the query only chooses its form, so it needs no secret of its own."""
 
 from __future__ import annotations
 
@@ -23,7 +24,18 @@ from obligations.scope import scope_of
 
 TOKEN_BYTES = 32
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")  # token_urlsafe(32)
-PAST_DAYS = 180  # how far back a feed reaches (done tasks stay visible for a while)
+PAST_DAYS = 180  # how far back a feed reaches (done tasks stay visible for a while; overdue ones always)
+TODO_PARAMETER = "todo"  # `?todo=1`: the feed as to-dos (VTODO), for task apps
+
+
+def todo_url(url: str) -> str:
+    """The to-do form of a feed URL."""
+    return f"{url}?{TODO_PARAMETER}=1"
+
+
+def wants_todo(query: Mapping[str, str]) -> bool:
+    """Whether a feed request's query asks for to-dos (as `todo_url` writes it)."""
+    return query.get(TODO_PARAMETER) == "1"
 
 
 def _hash(token: str) -> str:
@@ -73,9 +85,16 @@ def member_of(session: Session, token: str) -> str | None:
 
 
 def calendar(
-    session: Session, profiles: Mapping[str, Profile], member: str, *, today: dt.date, stamp: dt.datetime
+    session: Session,
+    profiles: Mapping[str, Profile],
+    member: str,
+    *,
+    today: dt.date,
+    stamp: dt.datetime,
+    form: ical.Form,
 ) -> Calendar | None:
-    """The member's feed as it stands (their roles read now); None when the member left the registry."""
+    """The member's feed as it stands (their roles read now), with every open overdue task; None when the
+    member left the registry."""
     scope = scope_of(session, member)
     if scope is None:
         return None
@@ -86,6 +105,8 @@ def calendar(
         member=None,
         start=today - dt.timedelta(days=PAST_DAYS),
         end=dt.date(today.year + 1, 12, 31),
+        today=today,
         stamp=stamp,
+        form=form,
         mine=Mine(member, scope.records_for),
     )

@@ -59,6 +59,11 @@ def signing_key(session: Session, now: dt.datetime) -> str:
     return session.exec(query).one()
 
 
+def task_page(task_id: int) -> str:
+    """The desk's page of a task, where a link leads (it needs a session and the scope; not a credential)."""
+    return f"/tasks/{task_id}"
+
+
 def _serializer(key: str) -> URLSafeSerializer:
     return URLSafeSerializer(key, salt=SALT)
 

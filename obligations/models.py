@@ -134,6 +134,11 @@ class Task(SQLModel, table=True):
     # with nothing due costs the same whatever the number of tasks. None: no step left.
     remind_on: dt.date | None = None
 
+    def status_on(self, day: dt.date) -> str:
+        """The status a person reads on `day` (a key of TASK_STATUS_LABELS): an open task past its due date
+        is overdue."""
+        return "overdue" if self.status == "open" and self.due < day else self.status
+
 
 class PlanState(SQLModel, table=True):
     """What the planner last did, so that `due` re-plans only when something changed."""

@@ -103,7 +103,7 @@ def task_view(session: Session, profiles: Mapping[str, Profile], task: Task, *, 
     assert org is not None
     rule = ledger.rule_of(session, profiles, task)  # under the profile in force on the task's date
     members = roster.voting_member_rows(session, org.code)
-    status = "overdue" if task.status == "open" and task.due < as_of else task.status
+    status = task.status_on(as_of)
     waivers = session.exec(
         select(Waiver).where(col(Waiver.task_id) == task.id).order_by(col(Waiver.granted_at))
     ).all()

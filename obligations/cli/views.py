@@ -117,8 +117,16 @@ def ledger_command(
 @cli.command("calendar")
 @click.option("--org", "org_code", help="该组织及其全部下级组织的任务。")
 @click.option("--member", "member_id", help="该党员负责的任务和以其为对象的任务（如学习学时）。")
-@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="起始日期（按期限），默认当月1日。")
+@click.option(
+    "--from",
+    "start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="起始日期（按期限），默认当月1日；不指定时另含此前到期仍未完成的逾期任务。",
+)
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="截止日期（按期限），默认明年年底。")
+@click.option(
+    "--todo", is_flag=True, help="写成待办（VTODO），供任务类应用使用；默认写成期限当天的全天日程。"
+)
 @as_of_option
 @pass_app
 def calendar_command(
@@ -127,14 +135,16 @@ def calendar_command(
     member_id: str | None,
     start: dt.datetime | None,
     end: dt.datetime | None,
+    todo: bool,
     as_of: dt.datetime | None,
 ) -> None:
-    """导出 iCalendar 日历（RFC 5545）：每项任务一个待办（VTODO），含期限、依据、登记命令和提前7天的提醒，可导入 Outlook、手机日历等。每项任务的 UID 由规则、对象和周期生成，重复导入不会重复。
+    """导出 iCalendar 日历（RFC 5545）：每项任务是期限当天的一个全天日程（VEVENT），含依据、登记命令和按提醒阶梯设置的提醒，可导入或订阅于手机日历、Outlook、Google 日历、khal 等；加 --todo 则写成待办（VTODO）。逾期未完成的任务标为【逾期】。每项任务的 UID 由规则、对象和周期生成，重复导入不会重复。
 
     \b
     示例：
       obligations calendar --org jg.b1 > 第一党支部.ics
       obligations calendar --member m001 --from 2026-01-01 --to 2026-12-31 > 我的职责.ics
+      obligations calendar --org jg.b1 --todo > 第一党支部待办.ics
     """
     if org_code is not None and member_id is not None:
         raise UserError("--org 与 --member 只能选一个。")
@@ -143,9 +153,19 @@ def calendar_command(
     last = end.date() if end else dt.date(day.year + 1, 12, 31)
     if last < first:
         raise UserError(f"截止日期 {last} 早于起始日期 {first}。")
+    form = ical.Form.of(app.config, todo=todo)
     with app.reading(day) as session:
         calendar = ical.build(
-            session, app.profiles, org=org_code, member=member_id, start=first, end=last, stamp=now_utc()
+            session,
+            app.profiles,
+            org=org_code,
+            member=member_id,
+            start=first,
+            end=last,
+            today=day,
+            stamp=now_utc(),
+            form=form,
+            with_overdue=start is None,
         )
     horizon = app.horizon(day)
     if last > horizon:

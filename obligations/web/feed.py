@@ -1,6 +1,6 @@
 """The calendar subscription on the desk: `/me/feed` creates (the URL is shown once) and revokes a person's
-feed URL; `/feed/{token}.ics` serves it without a session. An unknown or revoked token is a 404, logged
-(never the token itself)."""
+feed URL; `/feed/{token}.ics` serves it without a session, as all-day events or, with `?todo=1`, as to-dos.
+An unknown or revoked token is a 404, logged (never the token itself)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from obligations import audit, feeds
+from obligations import audit, feeds, ical
 from obligations.models import FeedToken
 from obligations.web.app import desk_of, error_page
 from obligations.web.auth import Viewer, client_address, signed_in
@@ -26,11 +26,12 @@ async def _serve(request: Request) -> Response:
     desk = desk_of(request)
     name = str(request.path_params["name"])
     token = name[: -len(SUFFIX)] if name.endswith(SUFFIX) else ""
+    form = ical.Form.of(desk.config, todo=feeds.wants_todo(request.query_params))
 
     def load(session: Session) -> bytes | None:
         member = feeds.member_of(session, token)
         found = (
-            feeds.calendar(session, desk.profiles, member, today=desk.today(), stamp=desk.now())
+            feeds.calendar(session, desk.profiles, member, today=desk.today(), stamp=desk.now(), form=form)
             if member
             else None
         )
@@ -59,7 +60,9 @@ def _base_url(request: Request) -> str:
 
 def _page(request: Request, viewer: Viewer, current: FeedToken | None, url: str | None) -> Response:
     response = templates.TemplateResponse(
-        request, "feed.html.j2", {"viewer": viewer, "current": current, "url": url}
+        request,
+        "feed.html.j2",
+        {"viewer": viewer, "current": current, "url": url, "todo_url": feeds.todo_url(url) if url else None},
     )
     response.headers["cache-control"] = "no-store"
     return response

@@ -76,7 +76,7 @@ async def follow(request: Request) -> Response:
     if problem is not None or link is None:
         status, message = REFUSALS[problem or "invalid"]
         return error_page(request, status, message)
-    task_path = f"/tasks/{link.task_id}"
+    task_path = links.task_page(link.task_id)
     return RedirectResponse(task_path if viewer else sign_in_path(request, task_path), status_code=303)
 
 

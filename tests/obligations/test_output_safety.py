@@ -168,25 +168,28 @@ def test_org_show_prints_stored_names_without_control_characters(imported: tuple
     assert result.stdout.count("第一�[2J") == 3  # the child, the secretary's seat and the member table
 
 
+@pytest.mark.parametrize("kind", ["VEVENT", "VTODO"])
 def test_a_line_break_or_control_character_in_a_stored_name_leaves_every_event_of_the_feed_whole(
-    imported: tuple[Path, str],
+    imported: tuple[Path, str], kind: str
 ) -> None:
     _set(imported, Organization, "jg.b1", LINE_BREAKING)
     _set(imported, Member, "jgb1m1", LINE_BREAKING)  # jg.b1's secretary: the assignee of its tasks
 
-    result = run(imported, "calendar", "--org", "jg.b1", *AS_OF)
+    result = run(imported, "calendar", "--org", "jg.b1", *(("--todo",) if kind == "VTODO" else ()), *AS_OF)
 
     assert result.exit_code == 0, result.stderr
     data = result.stdout_bytes
     assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", data)
     lines = data.split(b"\r\n")
-    assert lines.count(b"BEGIN:VTODO") == lines.count(b"END:VTODO") > 0
-    assert b"BEGIN:VEVENT" not in lines and b"\n" not in data.replace(b"\r\n", b"")
-    todos = Calendar.from_ical(data).walk("VTODO")
-    assert len(todos) == lines.count(b"BEGIN:VTODO")
+    begin, end = f"BEGIN:{kind}".encode(), f"END:{kind}".encode()
+    assert lines.count(begin) == lines.count(end) > 0
+    other = b"BEGIN:VEVENT" if kind == "VTODO" else b"BEGIN:VTODO"
+    assert other not in lines and b"\n" not in data.replace(b"\r\n", b"")
+    entries = Calendar.from_ical(data).walk(kind)
+    assert len(entries) == lines.count(begin)
     shown = "党员��END:VTODO�BEGIN:VEVENT���甲"
-    for todo in todos:
-        assert {"UID", "SUMMARY", "DUE", "DESCRIPTION"} <= set(todo.keys())
-    summaries = [str(todo["SUMMARY"]) for todo in todos]
-    assert sum(summary.startswith(f"{shown}：") for summary in summaries) > 1  # jg.b1's own tasks
-    assert any(f"责任人：{shown}" in str(todo["DESCRIPTION"]) for todo in todos)
+    for entry in entries:
+        assert {"UID", "SUMMARY", "DUE" if kind == "VTODO" else "DTSTART", "DESCRIPTION"} <= set(entry.keys())
+    summaries = [str(entry["SUMMARY"]) for entry in entries]
+    assert sum(f"{shown}：" in summary for summary in summaries) > 1  # jg.b1's own tasks
+    assert any(f"责任人：{shown}" in str(entry["DESCRIPTION"]) for entry in entries)

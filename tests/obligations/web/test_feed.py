@@ -3,14 +3,17 @@ calendar subscribes once), on both backends."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
+from icalendar import Calendar
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from obligations.models import Account, FeedToken
-from tests.obligations.web.conftest import BASE_URL, ROLES, DeskFixture, audit_events, csrf_of
+from obligations.ical import uid
+from obligations.models import Account, FeedToken, Task
+from tests.obligations.web.conftest import AS_OF, BASE_URL, ROLES, DeskFixture, audit_events, csrf_of
 
 FEED_URL = re.compile(re.escape(BASE_URL) + r"/feed/([A-Za-z0-9_-]+)\.ics")
 
@@ -108,3 +111,38 @@ def test_the_feed_pages_need_a_session(desk: DeskFixture) -> None:
     anonymous = desk.client()
     assert anonymous.get("/me/feed", follow_redirects=False).status_code == 303
     assert anonymous.post("/me/feed", data={}).status_code == 401
+
+
+def test_the_feed_holds_all_day_events_and_with_todo_1_the_same_tasks_as_todos(desk: DeskFixture) -> None:
+    secretary = desk.signed_in("b1m1")
+    page = secretary.post("/me/feed", data={"csrf_token": csrf_of(secretary.get("/me/feed").text)})
+    token = FEED_URL.search(page.text)
+    assert token is not None
+    assert f"{BASE_URL}/feed/{token.group(1)}.ics?todo=1" in page.text  # the to-do form is offered too
+    anonymous = desk.client()
+
+    events = Calendar.from_ical(anonymous.get(f"/feed/{token.group(1)}.ics").content)
+    todos = Calendar.from_ical(anonymous.get(f"/feed/{token.group(1)}.ics?todo=1").content)
+
+    assert events.walk("VTODO") == [] and todos.walk("VEVENT") == []
+    by_uid = {str(event["UID"]): event for event in events.walk("VEVENT")}
+    assert set(by_uid) == {str(todo["UID"]) for todo in todos.walk("VTODO")} and by_uid
+    for todo in todos.walk("VTODO"):
+        event = by_uid[str(todo["UID"])]
+        assert event["DTSTART"].dt == todo["DUE"].dt
+        assert event["DTEND"].dt == todo["DUE"].dt + dt.timedelta(days=1)
+        assert str(todo["URL"]) == str(event["URL"])
+    # The desk has a public address: each entry links to its task page.
+    with Session(desk.engine) as session:
+        for key, event in by_uid.items():
+            url = str(event["URL"])
+            assert url.startswith(f"{BASE_URL}/tasks/")
+            task = session.get(Task, int(url.rsplit("/", 1)[1]))
+            assert task is not None and uid(task.rule, task.subject, task.period) == key
+    # Open tasks already overdue stay in the feed, however old (the secretary's branch owes some).
+    overdue = [event for event in by_uid.values() if "逾期" in event.categories]
+    assert overdue and all(str(event["SUMMARY"]).startswith("【逾期】") for event in overdue)
+    assert all(event["DTSTART"].dt < AS_OF for event in overdue)
+    # Anything but todo=1 is the default form; a forged token with the query is still a 404.
+    assert Calendar.from_ical(anonymous.get(f"/feed/{token.group(1)}.ics?todo=0").content).walk("VTODO") == []
+    assert anonymous.get("/feed/" + "A" * 43 + ".ics?todo=1").status_code == 404
