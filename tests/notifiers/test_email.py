@@ -15,6 +15,7 @@ import pytest
 
 from notifiers.base import Channel, Delivery, DeliveryError, Message, Recipient
 from notifiers.email import EmailChannel
+from notifiers.render import render_digest
 from tests.notifiers.servers import PASSWORD, USERNAME, Certificate, SmtpServer, authenticator, free_port
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -240,6 +241,46 @@ def test_reminders_say_they_are_automatic_and_name_their_list(
     assert email["Precedence"] == "bulk"
     assert email["List-Id"] == list_id  # RFC 2919, its phrase an encoded word
     assert received.content.split(b"\r\n\r\n", 1)[0].isascii()
+
+
+def test_a_digest_arrives_for_its_reader_with_every_desk_link_in_both_parts(smtp_server: SmtpServer) -> None:
+    desk = "https://dangjian.example.gov.cn"
+    items = [
+        {"org_name": "第一党支部", "title": "支部委员会会议", "due": NOW.date() + timedelta(days=7)},
+        {
+            "org_name": "第二党支部",
+            "title": "主题党日",
+            "due": NOW.date() - timedelta(days=3),
+            "role": "supervisor",
+        },
+    ]
+    links = [f"{desk}/l/{'x' * 200}{n}" for n in range(len(items))]
+    digest = render_digest(
+        {
+            "recipient": {"name": "张三"},
+            "as_of": NOW.date(),
+            "items": [{**item, "link": link} for item, link in zip(items, links, strict=True)],
+            "desk_url": f"{desk}/",
+        }
+    )
+    outgoing = [
+        message(key, subject=digest.subject, text=digest.text, html=digest.html)
+        for key in ("obligations-1", "obligations-2")
+    ]
+    send(channel(smtp_server.port), *outgoing)
+
+    first, second = (received.message for received in smtp_server.mailbox.received)
+    assert first["Message-ID"] != second["Message-ID"]
+    for email in (first, second):
+        assert email["To"].addresses[0].display_name == "张三"
+        assert email["Auto-Submitted"] == "auto-generated"
+        assert email["List-Id"] == "党建提醒 <reminders.example.org>"
+        text, html = (email.get_body((kind,)).get_content() for kind in ("plain", "html"))
+        for link in links:
+            assert f"去登记：{link}\n" in text
+            assert html.count(f'<a href="{link}"') == 1
+        assert f"{desk}/\n" in text  # 我的待办, the desk's home
+        assert f'<a href="{desk}/"' in html
 
 
 def test_one_connection_carries_several_messages(smtp_server: SmtpServer) -> None:
