@@ -1,13 +1,25 @@
-"""Email through any SMTP server with aiosmtplib: plain (a local relay), STARTTLS or implicit TLS, with AUTH."""
+"""Email through any SMTP server with aiosmtplib: plain (a local relay), STARTTLS or implicit TLS, with AUTH.
+
+Every message is addressed to a person by name (`张三 <zhangsan@example.org>`, the name as an RFC 2047 encoded
+word), carries a Message-ID of its own (random, in the sender's domain: two databases that both number their
+outbox from 1 never send the same id) and says that a program sent it (Auto-Submitted, RFC 3834; Outlook's
+X-Auto-Response-Suppress; Precedence: bulk) so that vacation and out-of-office replies stay away, and which
+list it belongs to (List-Id, RFC 2919), by which a mail client can file or filter reminders.
+
+Message-IDs are random per send, not per outbox message: a retry after a temporary failure (which SMTP says
+was not accepted) is a new message. The outbox message's key stays the same on every attempt, in the header
+X-Obligations-Key: it recognizes the one duplicate a retry can cause, a send accepted by the server but whose
+answer was lost.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import re
 import ssl
 import time
+import uuid
 from datetime import datetime
 from email.header import Header
 from email.headerregistry import Address
@@ -19,6 +31,7 @@ from typing import Literal
 
 import aiosmtplib
 
+from calendars.text import shown
 from notifiers.base import (
     ChannelKind,
     Delivery,
@@ -41,7 +54,7 @@ KIND = ChannelKind("email", "邮件", "email")  # a person's digest, to their ad
 Security = Literal["none", "starttls", "tls"]
 SECURITIES: tuple[Security, ...] = ("none", "starttls", "tls")
 
-_SAFE_KEY = re.compile(r"[A-Za-z0-9._-]{1,64}")
+LIST_NAME = "党建工作提醒"  # the List-Id's phrase when the sender has no display name
 _FORBIDDEN_IN_ADDRESS = set(' \t\r\n<>()[]\\,;:"')
 
 
@@ -90,6 +103,9 @@ class EmailChannel:
         self._slots = asyncio.Semaphore(max_connections)
         self._idle: list[aiosmtplib.SMTP] = []
         self._domain = checked.rpartition("@")[2] or "obligations.invalid"
+        self._list_id = formataddr(
+            (self._sender_name or LIST_NAME, f"reminders.{self._domain}"), charset="utf-8"
+        )
 
     def __repr__(self) -> str:
         return f"EmailChannel({self._host}:{self._port}, security={self._security}, sender={self._sender_address})"
@@ -170,12 +186,15 @@ class EmailChannel:
         subject = " ".join(message.subject.split())
         email["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")  # type: ignore[assignment]
         email["From"] = formataddr((self._sender_name, self._sender_address), charset="utf-8")
-        email["To"] = formataddr((" ".join(message.recipient.name.split()), address), charset="utf-8")
+        email["To"] = formataddr((display_name(message.recipient.name, address), address), charset="utf-8")
         email["Date"] = format_datetime(moment)
-        # The same key gives the same Message-ID, so that a resend after a crash can be recognized downstream.
-        email["Message-ID"] = message_id(message.key, self._domain)
+        email["Message-ID"] = message_id(self._domain)
         email["X-Obligations-Key"] = " ".join(message.key.split())
-        email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a robot
+        email["List-Id"] = self._list_id
+        # No vacation or out-of-office replies to a robot: RFC 3834, Outlook/Exchange, and the older convention.
+        email["Auto-Submitted"] = "auto-generated"
+        email["X-Auto-Response-Suppress"] = "All"
+        email["Precedence"] = "bulk"
         return email
 
     async def aclose(self) -> None:
@@ -208,9 +227,22 @@ class EmailChannel:
         return client
 
 
-def message_id(key: str, domain: str) -> str:
-    token = key if _SAFE_KEY.fullmatch(key) else hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-    return f"<obligations.{token}@{domain}>"
+def message_id(domain: str) -> str:
+    """A new Message-ID: 122 random bits, so unique across sends, databases and hosts (RFC 5322 3.6.4)."""
+    return f"<obligations.{uuid.uuid4().hex}@{domain}>"
+
+
+def display_name(name: str, address: str) -> str:
+    """The name shown beside the address in To:, or "" for a bare address. One line, control characters shown
+    as � (a line break in a name must not start a header of its own); quotes, commas and angle brackets stay
+    inside the name, where formataddr quotes or encodes them. What is not a person's name is left out: a name
+    with a digit (a member id such as `m04`, a mobile number), one without a letter, or the address itself."""
+    name = shown(" ".join(name.split()))
+    if not any(char.isalpha() for char in name) or re.search(r"[0-9]", name):
+        return ""
+    if name.casefold() in (address.casefold(), address.rpartition("@")[0].casefold()):
+        return ""
+    return name
 
 
 def _checked_address(value: str) -> str | None:

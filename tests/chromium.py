@@ -6,9 +6,14 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright import sync_api as playwright_api
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def chromium_path(purpose: str) -> str:
@@ -20,6 +25,32 @@ def chromium_path(purpose: str) -> str:
     if os.environ.get("CI") or os.environ.get("REQUIRE_CHROMIUM") == "1":
         pytest.fail(f"chromium is not installed: CI must {purpose} (.ci/run installs it)")
     pytest.skip("chromium not installed here (apt-get install chromium); CI runs this test")
+
+
+@contextmanager
+def browser(purpose: str) -> Iterator[playwright_api.Browser]:
+    """Debian's chromium driven by Playwright (`executable_path`: Playwright downloads no browser)."""
+    executable = chromium_path(purpose)
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def artifacts(kind: str, test: str) -> Path:
+    """An empty folder for a test's screenshots: `test-artifacts/<kind>/<test>/` (ignored by git;
+    `OBLIGATIONS_TEST_ARTIFACTS` names another base folder). Printed, so that a failing test says where."""
+    base = Path(os.environ.get("OBLIGATIONS_TEST_ARTIFACTS") or ROOT / "test-artifacts")
+    folder = base / kind / re.sub(r"[^\w.-]+", "_", test)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    print(f"screenshots: {folder}")
+    return folder
 
 
 def headless(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import traceback
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import pytest
 
 from notifiers.base import Channel, Delivery, DeliveryError, Message, Recipient
 from notifiers.email import EmailChannel
+from notifiers.render import render_digest
 from tests.notifiers.servers import PASSWORD, USERNAME, Certificate, SmtpServer, authenticator, free_port
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -89,7 +91,10 @@ def test_plain_delivery_reaches_the_recipient_and_reports_when(smtp_server: Smtp
     assert delivery.address == "zhangsan@example.org"
     assert delivery.started_at == NOW and delivery.started_at.tzinfo == UTC
     assert delivery.duration_ms >= 0
-    assert delivery.detail == "<obligations.r-1@example.org> Message accepted for delivery"
+    assert re.fullmatch(
+        r"<obligations\.[0-9a-f]{32}@example\.org> Message accepted for delivery", delivery.detail
+    )
+    assert delivery.detail.split()[0] == received.message["Message-ID"]
 
 
 def test_text_and_html_are_alternatives_of_one_message(smtp_server: SmtpServer) -> None:
@@ -125,6 +130,60 @@ def test_chinese_subject_and_names_are_encoded_and_decode_back_exactly(smtp_serv
     assert email["From"].addresses[0].display_name == "党建提醒"
     assert email["From"].addresses[0].addr_spec == "dangjian@example.org"
     assert email["To"].addresses[0].display_name == "张三"
+    assert (
+        b"\r\nTo: =?utf-8?b?5byg5LiJ?= <zhangsan@example.org>\r\n" in headers
+    )  # one encoded word, then the address
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["m04", "b1m1", "13800000001", "", "   ", "zhangsan", "—"],
+    ids=["member-id", "member-id-2", "mobile", "empty", "blank", "address-local-part", "no-letter"],
+)
+def test_a_name_that_is_an_id_a_number_or_empty_leaves_a_bare_address(
+    smtp_server: SmtpServer, name: str
+) -> None:
+    send(channel(smtp_server.port), message(recipient=Recipient(name=name, email="zhangsan@example.org")))
+
+    received = smtp_server.mailbox.received[0]
+    assert b"\r\nTo: zhangsan@example.org\r\n" in received.content
+    assert received.message["To"].addresses[0].display_name == ""
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Evil\r\nBcc: victim@evil.example",
+        "张三\nBcc: victim@evil.example",
+        "张三\r\n\r\n<html>body</html>",
+        "Mallory <victim@evil.example>, other@evil.example",
+        '张三" <victim@evil.example>, "x',
+        "张三\u2028Cc: victim@evil.example",
+        "Eve\x00\x1b[31m; victim@evil.example",
+    ],
+    ids=[
+        "crlf-bcc",
+        "lf-bcc",
+        "blank-line-body",
+        "extra-recipients",
+        "quote-break-out",
+        "line-separator",
+        "controls",
+    ],
+)
+def test_a_name_cannot_add_a_header_or_a_recipient(smtp_server: SmtpServer, name: str) -> None:
+    send(channel(smtp_server.port), message(recipient=Recipient(name=name, email="zhangsan@example.org")))
+
+    [received] = smtp_server.mailbox.received
+    email = received.message
+    assert received.rcpt_tos == ["zhangsan@example.org"]
+    [to] = email["To"].addresses
+    assert to.addr_spec == "zhangsan@example.org"
+    assert "\n" not in to.display_name and "\r" not in to.display_name and "\x1b" not in to.display_name
+    assert "victim" not in "".join(key for key in email)
+    assert not [key for key in email if key.lower() in ("bcc", "cc")]
+    html = email.get_body(("html",))
+    assert html is not None and html.get_content() == message().html  # the body is the body, not the name's
 
 
 def test_names_with_punctuation_and_an_ascii_subject_survive_the_trip(smtp_server: SmtpServer) -> None:
@@ -142,17 +201,89 @@ def test_names_with_punctuation_and_an_ascii_subject_survive_the_trip(smtp_serve
     assert smtp_server.mailbox.received[0].rcpt_tos == ["lisi@example.org"]
 
 
-def test_message_id_follows_the_key_and_the_key_is_a_header(smtp_server: SmtpServer) -> None:
-    send(channel(smtp_server.port), message("reminder-42"), message("提醒/43 with spaces"))
+def test_message_ids_are_random_per_send_in_the_senders_domain_and_the_key_is_a_header(
+    smtp_server: SmtpServer,
+) -> None:
+    # Two databases both number their outbox from 1: the same key, sent by two channels, and sent again.
+    send(channel(smtp_server.port), message("obligations-4"), message("obligations-4"))
+    send(channel(smtp_server.port, sender="dangjian@dw.example.gov.cn"), message("obligations-4"))
+    send(channel(smtp_server.port), message("提醒/43 with spaces"))
+
+    emails = [received.message for received in smtp_server.mailbox.received]
+    ids = [email["Message-ID"] for email in emails]
+    assert len(set(ids)) == 4
+    assert [re.fullmatch(r"<obligations\.[0-9a-f]{32}@([\w.]+)>", id_)[1] for id_ in ids] == [  # type: ignore[index]
+        "example.org",
+        "example.org",
+        "dw.example.gov.cn",
+        "example.org",
+    ]
+    assert [email["X-Obligations-Key"] for email in emails] == ["obligations-4"] * 3 + ["提醒/43 with spaces"]
+    assert emails[0]["Date"].datetime == NOW
+
+
+@pytest.mark.parametrize(
+    ("sender", "list_id"),
+    [
+        (SENDER, "党建提醒 <reminders.example.org>"),
+        ("dangjian@dw.example.gov.cn", "党建工作提醒 <reminders.dw.example.gov.cn>"),
+    ],
+    ids=["sender-with-name", "sender-without-name"],
+)
+def test_reminders_say_they_are_automatic_and_name_their_list(
+    smtp_server: SmtpServer, sender: str, list_id: str
+) -> None:
+    send(channel(smtp_server.port, sender=sender), message())
+
+    received = smtp_server.mailbox.received[0]
+    email = received.message
+    assert email["Auto-Submitted"] == "auto-generated"  # RFC 3834: no vacation replies
+    assert email["X-Auto-Response-Suppress"] == "All"  # Outlook/Exchange: no out-of-office replies
+    assert email["Precedence"] == "bulk"
+    assert email["List-Id"] == list_id  # RFC 2919, its phrase an encoded word
+    assert received.content.split(b"\r\n\r\n", 1)[0].isascii()
+
+
+def test_a_digest_arrives_for_its_reader_with_every_desk_link_in_both_parts(smtp_server: SmtpServer) -> None:
+    desk = "https://dangjian.example.gov.cn"
+    items = [
+        {"org_name": "第一党支部", "title": "支部委员会会议", "due": NOW.date() + timedelta(days=7)},
+        {
+            "org_name": "第二党支部",
+            "title": "主题党日",
+            "due": NOW.date() - timedelta(days=3),
+            "role": "supervisor",
+        },
+    ]
+    links = [f"{desk}/l/{'x' * 200}{n}" for n in range(len(items))]
+    digest = render_digest(
+        {
+            "recipient": {"name": "张三"},
+            "as_of": NOW.date(),
+            "items": [{**item, "link": link} for item, link in zip(items, links, strict=True)],
+            "desk_url": f"{desk}/",
+        }
+    )
+    outgoing = [
+        message(key, subject=digest.subject, text=digest.text, html=digest.html)
+        for key in ("obligations-1", "obligations-2")
+    ]
+    send(channel(smtp_server.port), *outgoing)
 
     first, second = (received.message for received in smtp_server.mailbox.received)
-    assert first["Message-ID"] == "<obligations.reminder-42@example.org>"
-    assert first["X-Obligations-Key"] == "reminder-42"
-    assert first["Auto-Submitted"] == "auto-generated"
-    assert first["Date"].datetime == NOW
-    # A key that is not a safe Message-ID token is hashed, the same way every time.
-    assert second["Message-ID"].startswith("<obligations.") and " " not in second["Message-ID"]
-    assert second["X-Obligations-Key"] == "提醒/43 with spaces"
+    assert first["Message-ID"] != second["Message-ID"]
+    for email in (first, second):
+        assert email["To"].addresses[0].display_name == "张三"
+        assert email["Auto-Submitted"] == "auto-generated"
+        assert email["List-Id"] == "党建提醒 <reminders.example.org>"
+        text, html = (
+            str(part.get_content()) for part in map(email.get_body, [("plain",), ("html",)]) if part
+        )
+        for link in links:
+            assert f"去登记：{link}\n" in text
+            assert html.count(f'<a href="{link}"') == 1
+        assert f"{desk}/\n" in text  # 我的待办, the desk's home
+        assert f'<a href="{desk}/"' in html
 
 
 def test_one_connection_carries_several_messages(smtp_server: SmtpServer) -> None:

@@ -157,7 +157,15 @@ def test_the_html_is_a_complete_utf8_document() -> None:
     assert html.startswith("<!DOCTYPE html>")
     assert '<meta charset="utf-8">' in html
     assert "<title>【党建提醒】1 项党建工作待办理，另有 1 项待督促</title>" in html
-    assert "<table" in html and "<style" not in html  # inline styles only: mail clients drop <style>
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    # Styles are inline (mail clients drop or rewrite <style>); the one <style> only stacks the tables on phones.
+    [style] = re.findall(r"<style>(.*?)</style>", html, re.DOTALL)
+    assert re.fullmatch(r"\s*@media \(max-width:480px\) \{[^{}]*(\{[^{}]*\}[^{}]*)*\}\s*", style)
+    assert "<table" in html and 'style="width:100%;' in html
+    # Fluid: no element wider than a phone by itself (Outlook for Windows' conditional table aside).
+    outside_outlook = re.sub(r"<!--\[if mso\]>.*?<!\[endif\]-->", "", html)
+    assert set(re.findall(r'width="([^"]*)"', outside_outlook)) == {"100%"}
+    assert not re.search(r"(?<!max-)width:\s*\d+px", outside_outlook)
 
 
 def test_a_template_in_the_user_folder_overrides_that_part_only(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ folder.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import textwrap
 import threading
@@ -33,12 +32,11 @@ from obligations.config import load_config
 from obligations.db import session_scope
 from obligations.models import Attachment, Completion, CompletionTask, Task
 from obligations.web import create_app
-from tests.chromium import chromium_path
+from tests import chromium
 from tests.free_port import free_port
 from tests.obligations.test_reminders import MailSink
 from tests.obligations.web.conftest import PASSWORD, PROFILES, DeskFixture
 
-ROOT = Path(__file__).resolve().parents[3]
 VIEWPORTS = {"phone": (390, 844), "pc": (1280, 800)}
 # The smallest well-formed PDF: what the content check (filetype) recognises as a PDF.
 MINUTES_PDF = (
@@ -73,24 +71,13 @@ def served(app: Starlette, port: int | None = None) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[playwright_api.Browser]:
-    executable = chromium_path("drive the web desk in a real browser")
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
-        )
+    with chromium.browser("drive the web desk in a real browser") as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
 def artifacts(request: pytest.FixtureRequest) -> Path:
-    base = Path(os.environ.get("OBLIGATIONS_TEST_ARTIFACTS") or ROOT / "test-artifacts")
-    folder = base / "web" / re.sub(r"[^\w.-]+", "_", request.node.name)
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
-    print(f"screenshots: {folder}")
-    return folder
+    return chromium.artifacts("web", request.node.name)
 
 
 def fits_every_width(page: playwright_api.Page, artifacts: Path, name: str) -> None:
