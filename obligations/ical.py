@@ -37,11 +37,12 @@ from icalendar import Alarm, Calendar, Event, Todo, vText
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
+from calendars import ladder
 from calendars.expand import period_label
 from calendars.model import Profile, Rule, RuleKind
 from calendars.periods import parse_key
 from calendars.text import shown
-from obligations import escalation, history, links
+from obligations import history, links
 from obligations.config import Config
 from obligations.errors import not_found
 from obligations.models import TASK_STATUS_LABELS, Member, Organization, Task
@@ -212,7 +213,7 @@ def _entry(
 def _alarms(task: Task, rule: Rule, summary: str, *, today: dt.date, form: Form) -> list[Alarm]:
     """One alarm per step of the rule's ladder on or before the due date and not yet past, at `alarm_at`."""
     alarms = []
-    days_ahead = sorted({(task.due - day).days for _step, day in escalation.step_dates(rule, task.due)})
+    days_ahead = sorted({(task.due - day).days for _step, day in ladder.step_dates(rule, task.due)})
     for ahead in reversed(days_ahead):
         if ahead < 0 or task.due - dt.timedelta(days=ahead) < today:
             continue
