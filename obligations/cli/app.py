@@ -9,7 +9,6 @@ import datetime as dt
 import errno
 import getpass
 import logging
-import re
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,22 +16,21 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from calendars import instants
 from calendars.model import Profile
-from calendars.periods import FOUNDING, LATEST_YEAR
 from calendars.problems import ProblemsError
 from calendars.workdays import WorkCalendar
 from obligations import audit, db, planner, queries
 from obligations.config import Config, ConfigError, check_profiles_in_use, configured_profiles, load_config
 from obligations.errors import NotFound, UserError, not_found
 
-PARTY_TIME = ZoneInfo("Asia/Shanghai")
+PARTY_TIME = instants.PARTY_TIME
 
 
 def today() -> dt.date:
@@ -250,36 +248,31 @@ def format_option(*choices: str) -> Callable[[Callable[..., Any]], Callable[...,
     )
 
 
-# --as-of: one parser for every command. Dates and times are party time (Beijing) unless they carry an offset;
-# a bare date is 09:00 that day. Commands about days use the date, `remind` and `daemon` the instant.
-EARLIEST_YEAR = FOUNDING.year
-_AS_OF = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?")
-AS_OF_FORMS = '2026-11-23、"2026-11-23 09:00"（北京时间）或 2026-11-23T01:00:00Z、2026-11-23T09:00:00+08:00'
+# --as-of: one parser for every command and every date-time input (calendars.instants). Dates and times are
+# party time (Beijing) unless they carry an offset; a bare date is 09:00 that day. Commands about days use the
+# date, `remind` and `daemon` the instant.
+EARLIEST_YEAR = instants.EARLIEST_YEAR
 
 
-def parse_as_of(text: str) -> dt.datetime:
+def parse_as_of(text: str, *, bare_date: dt.time = dt.time(9)) -> dt.datetime:
     """An aware instant in party time from a date, a Beijing date-time or an ISO 8601 date-time with an offset;
     UserError (exit 1) with one text for anything else."""
-    value = text.strip()
     try:
-        if not _AS_OF.fullmatch(value):
-            raise ValueError
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"无法识别的时间 {text!r}：应写作 {AS_OF_FORMS}。") from None
-    if len(value) == len("2026-11-23"):
-        parsed = parsed.replace(hour=9)
-    local = parsed.replace(tzinfo=PARTY_TIME) if parsed.tzinfo is None else parsed.astimezone(PARTY_TIME)
-    if not EARLIEST_YEAR <= local.year <= LATEST_YEAR:
-        raise UserError(f"时间 {text!r} 超出范围：年份应在 {EARLIEST_YEAR}–{LATEST_YEAR} 之间。")
-    return local
+        return instants.parse_instant(text, bare_date=bare_date)
+    except instants.InstantError as error:
+        raise UserError(str(error)) from None
 
 
 class AsOf(click.ParamType[dt.datetime]):
+    """An instant option; a bare date means `bare_date` o'clock (09:00 for --as-of, 00:00 for --since)."""
+
     name = "时间"
 
+    def __init__(self, bare_date: dt.time = dt.time(9)) -> None:
+        self.bare_date = bare_date
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.datetime:
-        return value if isinstance(value, dt.datetime) else parse_as_of(str(value))
+        return value if isinstance(value, dt.datetime) else parse_as_of(str(value), bare_date=self.bare_date)
 
 
 as_of_option = click.option(

@@ -72,7 +72,12 @@ def test_date_commands_use_the_beijing_date_of_any_form(imported: tuple[Path, st
 def test_remind_uses_the_instant_of_any_form(imported: tuple[Path, str]) -> None:
     base = run(imported, "remind", "--dry-run", "--as-of", "2026-11-23 10:00")
     assert base.exit_code == 0, base.stderr
-    for form in ("2026-11-23T02:00:00Z", "2026-11-23T10:00:00+08:00"):
+    for form in (
+        "2026-11-23T02:00:00Z",
+        "2026-11-23T10:00:00+08:00",
+        "2026-11-23T10:00+0800",
+        "2026-11-23T10:00",
+    ):
         assert run(imported, "remind", "--dry-run", "--as-of", form).stdout == base.stdout
     # A bare date is 09:00 that day: inside office hours, so no "next opening" line.
     assert "非办公时间" not in run(imported, "remind", "--dry-run", "--as-of", "2026-11-23").stdout
