@@ -227,7 +227,7 @@ def cli(ctx: click.Context, config_path: Path, db_url: str | None) -> None:
       obligations due
       obligations --config /etc/obligations/config.toml due --org jg.b1 --overdue
     """
-    # The log is English, for the daemon (which configures logging); a command speaks through its output and
+    # The log is English, for the daemon and the desk (obligations.logs sets it up); a command speaks through its output and
     # the error funnel only, so nothing of the log reaches the terminal through logging's last resort.
     logging.getLogger("obligations").addHandler(logging.NullHandler())
     named = ctx.get_parameter_source("config_path") is not click.core.ParameterSource.DEFAULT

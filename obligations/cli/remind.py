@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 import random
 import time
 from collections.abc import Mapping
@@ -14,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from calendars.model import Profile
 from notifiers.render import check_templates
-from obligations import queries, reminders, render
+from obligations import logs, queries, reminders, render
 from obligations.channels import build_channels
 from obligations.cli.app import PARTY_TIME, App, RowId, as_of_instant, cli, instant_option, pass_app
 from obligations.cli.app import today as app_today
@@ -258,10 +257,7 @@ def daemon(app: App, verbose: bool, as_of: dt.datetime | None) -> None:
     --as-of 从该时刻起运行（时钟随后照常走动），启动后立即检查一次，用于演示和重放；
     不是今天时按已保存的任务计划执行，不重新计划；不能晚于现在。
     """
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.setup(verbose)
     _require_config_file(app)
     config = app.config
     clock = system_clock

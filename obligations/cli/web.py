@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from obligations import accounts, audit
+from obligations import accounts, audit, logs
 from obligations.audit import ACTION_LABELS, CHANNEL_LABELS, OUTCOME_LABELS
 from obligations.cli.app import App, AsOf, cli, cli_actor, now_utc, pass_app
 from obligations.render import minute_text, table
@@ -201,6 +201,7 @@ def serve(app: App, host: str, port: int, proxy: bool) -> None:
 
     from obligations.web import create_app
 
+    logs.setup()
     web_app = create_app(app.config, app.engine, app.profiles, clock=now_utc)
     uvicorn.run(
         web_app,
