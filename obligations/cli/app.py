@@ -27,7 +27,14 @@ from calendars.model import Profile
 from calendars.problems import ProblemsError
 from calendars.workdays import WorkCalendar
 from obligations import audit, db, planner, queries
-from obligations.config import Config, ConfigError, check_profiles_in_use, configured_profiles, load_config
+from obligations.config import (
+    Config,
+    ConfigError,
+    check_profiles_in_use,
+    configured_profiles,
+    database_url,
+    load_config,
+)
 from obligations.errors import NotFound, UserError, not_found
 
 PARTY_TIME = instants.PARTY_TIME
@@ -91,9 +98,7 @@ class App:
 
     @cached_property
     def database_url(self) -> str:
-        url = self.db_url or self.config.database.url
-        base = self.config_path.resolve().parent if self.config.path else Path.cwd()
-        return db.resolve_url(url, base)
+        return database_url(self.config, self.db_url)
 
     @cached_property
     def raw_engine(self) -> Engine:
