@@ -9,8 +9,9 @@ import datetime as dt
 import errno
 import getpass
 import logging
+import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -232,11 +233,20 @@ def cli(ctx: click.Context, config_path: Path, db_url: str | None) -> None:
       obligations due
       obligations --config /etc/obligations/config.toml due --org jg.b1 --overdue
     """
-    # The log is English, for the daemon and the desk (obligations.logs sets it up); a command speaks through its output and
-    # the error funnel only, so nothing of the log reaches the terminal through logging's last resort.
+    # The log is English, for the daemon and the desk (obligations.logs sets it up); a command speaks through
+    # its output and the error funnel only, so nothing of the log reaches the terminal through logging's last
+    # resort.
     logging.getLogger("obligations").addHandler(logging.NullHandler())
+    ctx.color = colour(os.environ)
     named = ctx.get_parameter_source("config_path") is not click.core.ParameterSource.DEFAULT
     ctx.obj = App(config_path=config_path, db_url=db_url, config_required=named)
+
+
+def colour(environ: Mapping[str, str]) -> bool | None:
+    """Whether output may be coloured, for every command at once: never when NO_COLOR is set to anything
+    (https://no-color.org); else None, click's own rule: only on a terminal (click.echo strips colour on its
+    way to a pipe or a file, stream by stream)."""
+    return False if environ.get("NO_COLOR") else None
 
 
 profile_option = click.option("--profile", "profile_id", help="职责日历编号，默认取配置 [profiles] default。")
