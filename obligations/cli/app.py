@@ -337,7 +337,8 @@ def as_of_instant(value: dt.datetime | None, *, sends: bool = False) -> dt.datet
         return now
     if sends and value > now + dt.timedelta(minutes=1):
         raise UserError(
-            f"--as-of {value:%Y-%m-%d %H:%M} 晚于现在：提前执行会把将来的提醒现在发出，届时不再提醒。"
+            f"--as-of {value:%Y-%m-%d %H:%M} 晚于现在（{now:%Y-%m-%d %H:%M}，北京时间）："
+            "提前执行会把将来的提醒现在发出，届时不再提醒。"
             "预览将来的提醒请加 --dry-run。"
         )
     return value

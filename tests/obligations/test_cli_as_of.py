@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,7 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from obligations import db
 from obligations.cli.app import parse_as_of
 from obligations.errors import UserError
 from obligations.escalation import PARTY_TIME
@@ -84,6 +87,28 @@ def test_remind_uses_the_instant_of_any_form(imported: tuple[Path, str]) -> None
     assert "非办公时间" in run(imported, "remind", "--dry-run", "--as-of", "2026-11-23T00:00:00Z").stdout
 
 
+def test_the_issues_remind_with_an_offset_is_accepted_and_waits_for_office_hours(
+    imported: tuple[Path, str],
+) -> None:
+    """Issue 12 saw `remind --as-of 2026-10-03T10:00:00+08:00` refused: the offset form is accepted; that
+    Saturday is in the National Day holiday, so the sweep sends nothing and names the next opening."""
+    config, _url = imported
+    config.write_text('[reminders]\nchannels = ["console"]\n[notifiers.console]\npath = "sent.txt"\n')
+    for form in ("2026-10-03T10:00:00+08:00", "2026-10-03T02:00:00Z", "2026-10-03 10:00"):
+        result = run(imported, "remind", "--as-of", form)
+        assert result.exit_code == 0, result.output
+        assert result.stdout == "非办公时间，提醒将于 2026-10-08 08:30 后发送\n"
+    assert not (config.parent / "sent.txt").exists()
+
+
+def test_a_real_sweep_in_the_future_names_the_present(imported: tuple[Path, str]) -> None:
+    result = run(imported, "remind", "--as-of", "2199-10-03T10:00:00+08:00")
+    assert result.exit_code == 1
+    assert re.match(
+        r"错误：--as-of 2199-10-03 10:00 晚于现在（\d{4}-\d\d-\d\d \d\d:\d\d，北京时间）", result.stderr
+    )
+
+
 @pytest.mark.parametrize(
     "command",
     [("due",), ("report",), ("plan",), ("calendar",), ("remind", "--dry-run"), ("remind",), ("daemon",)],
@@ -123,3 +148,12 @@ def test_the_daemon_sweeps_at_once_from_its_as_of(imported: tuple[Path, str]) ->
     assert code == 0, log
     assert "sweep at 2026-11-23T09:00" in log
     assert sent.exists() and sent.stat().st_size > 0, log
+    # The sweep at start delivered the outbox it wrote: every row sent, as many as that sweep reports.
+    [counts] = re.findall(r"sweep at 2026-11-23T09:00\S*: \d+ reminders, (\d+) messages, (\d+) sent", log)
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            states = [row[0] for row in connection.execute(text("SELECT state FROM outbox_message"))]
+    finally:
+        engine.dispose()
+    assert int(counts[0]) == int(counts[1]) == len(states) > 0 and set(states) == {"sent"}, log
