@@ -7,7 +7,9 @@ Party time is Beijing time (Asia/Shanghai); a date-time without an offset is Bei
     …Z  …+08:00  …+0800  …+08           ISO 8601 with UTC (Z) or an offset in any of ISO 8601's three forms
 
 Anything else (9am, 23.11.2026, an hour 25, a date that does not exist) is refused with one Chinese message
-that shows the forms; so is a year outside the calendars' range. Pure: never reads the clock.
+that shows the forms; so is a year outside the calendars' range. A day (a record's date, a deadline, a report's
+bounds) is read by `parse_day`: the same forms, a date-time standing for its date in Beijing. Pure: never reads
+the clock.
 """
 
 from __future__ import annotations
@@ -34,11 +36,35 @@ class InstantError(ValueError):
     """A text that is no instant we accept; the message is one Chinese sentence naming the forms."""
 
 
+class OutOfRange(InstantError):
+    """An instant outside the years the calendars know."""
+
+
 def parse_instant(text: str, *, bare_date: dt.time = dt.time(9)) -> dt.datetime:
     """An aware instant in party time from any accepted form (see the module); InstantError otherwise."""
-    value = text.strip()
-    match = _INSTANT.fullmatch(value)
-    unknown = InstantError(f"无法识别的时间 {text!r}：应写作 {FORMS}。")
+    local = _parse(text, bare_date, InstantError(f"无法识别的时间 {text!r}：应写作 {FORMS}。"))
+    if local is None or not EARLIEST_YEAR <= local.year <= LATEST_YEAR:
+        raise OutOfRange(f"时间 {text!r} 超出范围：年份应在 {EARLIEST_YEAR}–{LATEST_YEAR} 之间。")
+    return local
+
+
+DAY_FORMS = "2026-11-23（也可写带时间的 2026-11-23T09:00:00+08:00，取北京时间的日期）"
+
+
+def parse_day(text: str) -> dt.date:
+    """A date from a date or any accepted date-time (its date in Beijing); InstantError otherwise. Stricter than
+    dt.date.fromisoformat, which also takes 20261123 and week dates (2026-W48-1). Whether a day is too early
+    or too late is the caller's to say (a record before the Party's founding, a deadline decades away)."""
+    local = _parse(text, dt.time(0), InstantError(f"无法识别的日期 {text!r}：应写作 {DAY_FORMS}。"))
+    if local is None:
+        raise OutOfRange(f"日期 {text!r} 超出范围：年份应在 {EARLIEST_YEAR}–{LATEST_YEAR} 之间。")
+    return local.date()
+
+
+def _parse(text: str, bare_date: dt.time, unknown: InstantError) -> dt.datetime | None:
+    """The instant in party time; `unknown` raised for a text of no accepted form; None when it is beyond
+    what Python's datetime can hold in Beijing time (year 1 or 9999 with an offset)."""
+    match = _INSTANT.fullmatch(text.strip())
     if match is None:
         raise unknown
     try:
@@ -47,13 +73,10 @@ def parse_instant(text: str, *, bare_date: dt.time = dt.time(9)) -> dt.datetime:
         zone = _zone(match)
     except ValueError:
         raise unknown from None
-    out_of_range = InstantError(f"时间 {text!r} 超出范围：年份应在 {EARLIEST_YEAR}–{LATEST_YEAR} 之间。")
-    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:  # checked first: year 9999 in Beijing time overflows
-        raise out_of_range
-    local = dt.datetime.combine(day, clock, zone).astimezone(PARTY_TIME)
-    if not EARLIEST_YEAR <= local.year <= LATEST_YEAR:
-        raise out_of_range
-    return local
+    try:
+        return dt.datetime.combine(day, clock, zone).astimezone(PARTY_TIME)
+    except OverflowError:
+        return None
 
 
 def _zone(match: re.Match[str]) -> dt.tzinfo:

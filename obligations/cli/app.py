@@ -290,6 +290,20 @@ class AsOf(click.ParamType[dt.datetime]):
         return value if isinstance(value, dt.datetime) else parse_as_of(str(value), bare_date=self.bare_date)
 
 
+class Day(click.ParamType[dt.date]):
+    """A date option (--on, --until, --from, --to…): 2026-11-23, or a date-time standing for its Beijing date."""
+
+    name = "日期"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return instants.parse_day(str(value))
+        except instants.InstantError as error:
+            raise UserError(str(error)) from None
+
+
 as_of_option = click.option(
     "--as-of",
     "as_of",

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from calendars.instants import PARTY_TIME, InstantError, parse_instant
+from calendars.instants import PARTY_TIME, InstantError, parse_day, parse_instant
 
 
 @pytest.mark.parametrize(
@@ -72,3 +72,35 @@ def test_anything_else_is_one_chinese_message_naming_the_forms(text: str) -> Non
 def test_a_year_outside_the_calendars_is_refused_without_overflowing(text: str) -> None:
     with pytest.raises(InstantError, match="超出范围：年份应在 1921–2200 之间"):
         parse_instant(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-23", dt.date(2026, 11, 23)),
+        ("2026-11-23 19:00", dt.date(2026, 11, 23)),
+        ("2026-11-23T19:00:00+08:00", dt.date(2026, 11, 23)),
+        ("2026-11-23T16:30:00Z", dt.date(2026, 11, 24)),  # already the 24th in Beijing
+        ("2026-11-23T20:00-0500", dt.date(2026, 11, 24)),
+    ],
+)
+def test_a_day_is_a_date_or_the_beijing_date_of_a_date_time(text: str, expected: dt.date) -> None:
+    assert parse_day(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["20261123", "2026-W48-1", "2026-327", "2026/11/23", "2026-11-31", "tomorrow"]
+)
+def test_a_day_refuses_what_fromisoformat_would_take_and_anything_else(text: str) -> None:
+    with pytest.raises(InstantError) as raised:
+        parse_day(text)
+    assert str(raised.value) == (
+        f"无法识别的日期 {text!r}：应写作 2026-11-23（也可写带时间的 2026-11-23T09:00:00+08:00，取北京时间的日期）。"
+    )
+
+
+def test_how_early_or_late_a_day_may_be_is_the_callers_to_say() -> None:
+    assert parse_day("1900-01-15") == dt.date(1900, 1, 15)  # the ledger says 早于建党
+    assert parse_day("9999-12-31") == dt.date(9999, 12, 31)  # a waiver says 晚 5 年以上
+    with pytest.raises(InstantError, match="超出范围"):
+        parse_day("9999-12-31T23:00:00-05:00")  # beyond what a datetime holds in Beijing

@@ -157,3 +157,35 @@ def test_the_daemon_sweeps_at_once_from_its_as_of(imported: tuple[Path, str]) ->
     finally:
         engine.dispose()
     assert int(counts[0]) == int(counts[1]) == len(states) > 0 and set(states) == {"sent"}, log
+
+
+def test_date_options_take_a_date_or_the_beijing_date_of_any_date_time(imported: tuple[Path, str]) -> None:
+    report = ("report", "--format", "json", "--as-of", "2026-11-24", "--from", "2026-01-01", "--to")
+    base = run(imported, *report, "2026-11-23")
+    assert base.exit_code == 0, base.stderr
+    for form in ("2026-11-23 23:59", "2026-11-23T15:59:00Z", "2026-11-23T23:59+08:00"):
+        assert run(imported, *report, form).stdout == base.stdout, form
+    assert run(imported, *report, "2026-11-23T16:00:00Z").stdout != base.stdout  # the 24th in Beijing
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("report", "--from", "2026-1-1", "--to", "2026-11-23"),
+        ("done", "1", "--on", "2026-1-1"),
+        ("file", "1", "--on", "2026-1-1"),
+        ("waive", "1", "--reason", "机构改革", "--until", "2026-1-1"),
+        ("import", "registry.toml", "--track-from", "2026-1-1"),
+        ("rules", "preview", "--elected-on", "2026-1-1"),
+    ],
+)
+def test_every_date_option_refuses_a_bad_date_with_one_chinese_message_and_exit_1(
+    imported: tuple[Path, str], command: tuple[str, ...]
+) -> None:
+    config, _url = imported
+    args = [str(config.parent / arg) if arg == "registry.toml" else arg for arg in command]
+    result = run(imported, *args)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        "错误：无法识别的日期 '2026-1-1'：应写作 2026-11-23（也可写带时间的 2026-11-23T09:00:00+08:00，取北京时间的日期）。\n"
+    )
