@@ -3,12 +3,10 @@ and exit status; `daemon --as-of` sweeps at once."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,30 +16,7 @@ from sqlalchemy import text
 from obligations import db
 from obligations.cli.app import parse_as_of
 from obligations.errors import UserError
-from obligations.escalation import PARTY_TIME
-from tests.obligations.conftest import run
-
-OBLIGATIONS = [sys.executable, "-c", "from obligations.cli import main; main()"]
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("2026-11-23", dt.datetime(2026, 11, 23, 9, 0)),
-        ("2026-11-23 09:30", dt.datetime(2026, 11, 23, 9, 30)),
-        ("2026-11-23 09:30:15", dt.datetime(2026, 11, 23, 9, 30, 15)),
-        ("2026-11-23T09:30", dt.datetime(2026, 11, 23, 9, 30)),
-        ("2026-10-03T10:00:00+08:00", dt.datetime(2026, 10, 3, 10, 0)),
-        ("2026-10-03T02:00:00Z", dt.datetime(2026, 10, 3, 10, 0)),
-        ("2026-10-02T20:00:00-04:00", dt.datetime(2026, 10, 3, 8, 0)),
-    ],
-)
-def test_as_of_accepts_dates_beijing_times_and_iso_8601_with_an_offset(
-    text: str, expected: dt.datetime
-) -> None:
-    parsed = parse_as_of(text)
-    assert parsed.tzinfo is PARTY_TIME
-    assert parsed == expected.replace(tzinfo=PARTY_TIME)
+from tests.obligations.conftest import OBLIGATIONS, run
 
 
 @pytest.mark.parametrize(

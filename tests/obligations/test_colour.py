@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.obligations.conftest import run
+from tests.obligations.conftest import OBLIGATIONS, run
 
-OBLIGATIONS = [sys.executable, "-c", "from obligations.cli import main; main()"]
 ESCAPE = "\x1b["
 
 

@@ -6,19 +6,14 @@ from __future__ import annotations
 import logging
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from obligations import logs
-from tests.obligations.conftest import run
+from tests.obligations.conftest import daemon_until, run
 
-OBLIGATIONS = [sys.executable, "-c", "from obligations.cli import main; main()"]
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} ")
 
 
@@ -98,39 +93,16 @@ def test_a_second_setup_replaces_the_first_instead_of_doubling_lines(
 def _daemon_log(workspace: tuple[Path, str], journal: bool) -> str:
     """The standard error of a real `daemon -v` replaying a Monday evening (outside office hours), stopped with
     SIGTERM after its first sweep; with $JOURNAL_STREAM naming that file when `journal`."""
-    config, url = workspace
+    config, _url = workspace
     config.write_text('[reminders]\nchannels = ["console"]\n[notifiers.console]\npath = "sent.txt"\n')
-    stderr_path = config.parent / f"daemon-{journal}.log"
+    log = config.parent / f"daemon-{journal}.log"
+    log.touch()  # the daemon's stderr: the same inode once opened for it
     environ = {key: value for key, value in os.environ.items() if key != "JOURNAL_STREAM"}
-    with stderr_path.open("wb") as stderr:
-        if journal:
-            environ["JOURNAL_STREAM"] = _stream_id(stderr_path)
-        process = subprocess.Popen(
-            [
-                *OBLIGATIONS,
-                "--config",
-                str(config),
-                "--db",
-                url,
-                "daemon",
-                "-v",
-                "--as-of",
-                "2026-11-23T20:00+08:00",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            env=environ,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and "sweep at" not in stderr_path.read_text("utf-8"):
-                time.sleep(0.1)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            code = process.wait(timeout=30)
-    text = stderr_path.read_text("utf-8")
-    assert code == 0, text
-    return text
+    if journal:
+        environ["JOURNAL_STREAM"] = _stream_id(log)
+    return daemon_until(
+        workspace, "-v", "--as-of", "2026-11-23T20:00+08:00", marker="sweep at", log=log, env=environ
+    )
 
 
 @pytest.fixture
