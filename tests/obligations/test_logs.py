@@ -6,13 +6,18 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
+import subprocess
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from obligations import logs
-from tests.obligations.conftest import daemon_until, run
+from tests.free_port import free_port
+from tests.obligations.conftest import OBLIGATIONS, daemon_until, run
 
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} ")
 
@@ -127,3 +132,34 @@ def test_the_daemon_elsewhere_logs_plain_lines_with_time(workspace: tuple[Path, 
     assert lines and all(TIME.match(line) for line in lines), lines
     assert not any(line.startswith("<") for line in lines)
     assert any(" DEBUG obligations.daemon: sweep at 2026-11-23T20:00" in line for line in lines)
+
+
+def test_the_desk_under_systemd_logs_priorities_too(workspace: tuple[Path, str]) -> None:
+    """`obligations serve` sets up the same log: uvicorn's lines and each request's reach the journal with
+    their priorities."""
+    config, url = workspace
+    log = config.parent / "serve.log"
+    log.touch()
+    environ = {**os.environ, "JOURNAL_STREAM": _stream_id(log)}
+    port = free_port()
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [*OBLIGATIONS, "--config", str(config), "--db", url, "serve", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=environ,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and "Uvicorn running" not in log.read_text("utf-8"):
+                time.sleep(0.1)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10).close()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+    lines = log.read_text("utf-8").splitlines()
+    assert lines and all(re.match(r"<[2-7]>", line) for line in lines), lines
+    assert any(line.startswith("<6>uvicorn.error: Uvicorn running on http://127.0.0.1:") for line in lines), (
+        lines
+    )
+    assert any(line.startswith("<6>uvicorn.access: ") and "GET /login" in line for line in lines), lines
