@@ -257,7 +257,6 @@ def daemon(app: App, verbose: bool, as_of: dt.datetime | None) -> None:
     --as-of 从该时刻起运行（时钟随后照常走动），启动后立即检查一次，用于演示和重放；
     不是今天时按已保存的任务计划执行，不重新计划；不能晚于现在。
     """
-    logs.setup(verbose)
     _require_config_file(app)
     config = app.config
     clock = system_clock
@@ -281,6 +280,7 @@ def daemon(app: App, verbose: bool, as_of: dt.datetime | None) -> None:
         reload_profiles=lambda session: _reloaded_profiles(app, session),
         replan=as_of is None or as_of.astimezone(PARTY_TIME).date() == app_today(),
     )
+    logs.setup(verbose)  # once every check has passed: a command refused in-process leaves logging as it was
     asyncio.run(service.run())
 
 

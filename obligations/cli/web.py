@@ -201,8 +201,8 @@ def serve(app: App, host: str, port: int, proxy: bool) -> None:
 
     from obligations.web import create_app
 
-    logs.setup()
     web_app = create_app(app.config, app.engine, app.profiles, clock=now_utc)
+    logs.setup()  # once the desk is built: a command refused in-process leaves logging as it was
     uvicorn.run(
         web_app,
         host=host,
