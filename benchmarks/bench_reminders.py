@@ -39,7 +39,8 @@ from sqlmodel import col, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.city import city_registry
-from calendars.ladder import PARTY_TIME, OfficeHours
+from calendars.instants import PARTY_TIME
+from calendars.ladder import OfficeHours
 from calendars.profiles import load_profiles
 from calendars.workdays import WorkCalendar
 from notifiers.email import EmailChannel

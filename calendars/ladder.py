@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from calendars.instants import PARTY_TIME
 from calendars.model import Ladder, LadderStep, Rule
 from calendars.workdays import WorkCalendar
-
-PARTY_TIME = ZoneInfo("Asia/Shanghai")
 
 
 def step_dates(rule: Rule, due: dt.date) -> tuple[tuple[LadderStep, dt.date], ...]:

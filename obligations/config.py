@@ -2,7 +2,8 @@
 
 Every problem is reported at once with the file and its `[section] key`; unknown keys are warnings, not
 errors, so that a newer config still loads in an older version. Relative paths are relative to the file
-(to the working directory when there is no file). Values are checked and converted once, here, into frozen
+(to the working directory when there is no file), except those of the data the service writes — the SQLite
+file and the attachments — which are relative to the state directory (`state_directory`). Values are checked and converted once, here, into frozen
 dataclasses (`config.reminders.replan_at` is a `dt.time`); nothing downstream casts a config value.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +51,7 @@ class Key:
     maximum: int | None = None
     convert: Converter | None = None
     secret: bool = False  # never echo the value in a message: it may be the secret itself
+    data: bool = False  # a path of data the service writes: relative to the state directory, not to the file
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -168,10 +171,12 @@ SPEC: tuple[Key, ...] = (
         "url",
         str,
         "sqlite:///obligations.db",
-        "数据库地址：SQLite 文件（相对路径相对于本文件）或 postgresql://用户:密码@主机/库名；"
+        "数据库地址：SQLite 文件（相对路径相对于状态目录：$STATE_DIRECTORY，配置文件在 /etc 下时为 "
+        "/var/lib/obligations，否则为本文件所在目录）或 postgresql://用户:密码@主机/库名；"
         "命令行 --db 和环境变量 OBLIGATIONS_DATABASE_URL 优先",
         convert=_database_url,
         secret=True,
+        data=True,
     ),
     Key(
         "database",
@@ -196,8 +201,9 @@ SPEC: tuple[Key, ...] = (
         "attachments",
         str,
         "attachments",
-        "会议记录、照片等附件的存放目录（按组织和任务分子目录）",
+        "会议记录、照片等附件的存放目录（按组织和任务分子目录；相对路径相对于状态目录，同数据库）",
         convert=_folder,
+        data=True,
     ),
     Key(
         "reminders",
@@ -512,6 +518,7 @@ class ProfilesConfig:
 @dataclass(frozen=True)
 class Config:
     path: Path | None  # None: no file, the defaults
+    state_dir: Path  # where relative data paths start (state_directory)
     database: DatabaseConfig
     planner: PlannerConfig
     ledger: LedgerConfig
@@ -535,11 +542,13 @@ def _where(path: Path | None) -> str:
 def _assemble(
     sections: Mapping[str, Mapping[str, Any]],
     path: Path | None,
+    state_dir: Path,
     calendar: Mapping[int, YearArrangement],
     warnings: tuple[str, ...],
 ) -> Config:
     return Config(
         path=path,
+        state_dir=state_dir,
         database=DatabaseConfig(**sections["database"]),
         planner=PlannerConfig(**sections["planner"]),
         ledger=LedgerConfig(**sections["ledger"]),
@@ -560,31 +569,74 @@ def _assemble(
 # Loading
 
 
-def defaults(base: Path | None = None) -> Config:
+SYSTEM_CONFIG = Path("/etc")
+SYSTEM_STATE = Path("/var/lib/obligations")
+
+
+def state_directory(config_path: Path | None, environ: Mapping[str, str], cwd: Path) -> Path:
+    """Where the data lives (relative SQLite paths, the attachments): systemd's `$STATE_DIRECTORY` (set by
+    `StateDirectory=`; the first when it lists several); else /var/lib/obligations for a config under /etc (a
+    system install: /etc is no place for data, and read-only under ProtectSystem=strict); else the config
+    file's folder; without a file, the working folder."""
+    given = environ.get("STATE_DIRECTORY", "").split(":")[0]
+    if given:
+        return Path(given)
+    if config_path is None:
+        return cwd
+    folder = (cwd / config_path).resolve().parent
+    return SYSTEM_STATE if folder.is_relative_to(SYSTEM_CONFIG) else folder
+
+
+def database_url(config: Config, override: str | None = None) -> str:
+    """The database URL (`override`: --db or OBLIGATIONS_DATABASE_URL) with a relative SQLite path made absolute
+    under the state directory. A SQLite file that is not there but lies beside the config file, where versions
+    before the state directory put it, is an error that says where to move it: `init` must not start an empty
+    database while the records are elsewhere."""
+    url = override or config.database.url
+    resolved = db.resolve_url(url, config.state_dir)
+    if config.path is not None:
+        new, old = db.sqlite_file(resolved), db.sqlite_file(db.resolve_url(url, config.path.resolve().parent))
+        if new is not None and old is not None and new != old and old.is_file() and not new.exists():
+            raise ConfigError(
+                f"数据库文件 {old} 在配置文件旁（旧版本的默认位置），现在的默认位置是状态目录 "
+                f"{config.state_dir}：请把它移到 {new}，或在 [database] url 中写明绝对路径。"
+            )
+    return resolved
+
+
+def defaults(base: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """The configuration without a file: the spec's defaults, relative paths from `base` (the working folder)."""
-    return parse_config({}, None, base=base)
+    return parse_config({}, None, base=base, environ=environ)
 
 
-def load_config(path: Path, *, required: bool = False) -> Config:
+def load_config(path: Path, *, required: bool = False, environ: Mapping[str, str] | None = None) -> Config:
     """Read and validate `path`. A missing file gives the defaults, unless `required` (a file the operator
     named with --config or OBLIGATIONS_CONFIG: a typo there must not silently run on the defaults)."""
     if not path.exists():
         if required:
             raise ConfigError(f"找不到配置文件 {path}（可用 obligations init 创建，或用 --config 指定）")
-        return defaults()
+        return defaults(environ=environ)
     if not path.is_file():
         raise ConfigError(f"配置文件 {path} 不是普通文件")
     try:
         data = tomlfile.read(path)
     except tomlfile.TomlFileError as error:
         raise ConfigError(str(error)) from None
-    return parse_config(data, path)
+    return parse_config(data, path, environ=environ)
 
 
-def parse_config(data: Mapping[str, Any], path: Path | None, *, base: Path | None = None) -> Config:
-    """Check every key against the spec and build the typed config; ConfigError lists every problem."""
+def parse_config(
+    data: Mapping[str, Any],
+    path: Path | None,
+    *,
+    base: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Check every key against the spec and build the typed config; ConfigError lists every problem.
+    `environ` (default: the process's) may name the state directory."""
     where = _where(path)
     folder = path.resolve().parent if path is not None else (base or Path.cwd())
+    state_dir = state_directory(path, os.environ if environ is None else environ, base or Path.cwd())
     problems: list[str] = []
     warnings: list[str] = []
     sections: dict[str, dict[str, Any]] = {}
@@ -597,7 +649,7 @@ def parse_config(data: Mapping[str, Any], path: Path | None, *, base: Path | Non
         problem = _check(key, raw)
         if problem is None and key.convert is not None:
             try:
-                value = key.convert(raw, folder)
+                value = key.convert(raw, state_dir if key.data else folder)
             except ValueError as error:
                 problem = str(error)
         elif problem is None:
@@ -625,7 +677,7 @@ def parse_config(data: Mapping[str, Any], path: Path | None, *, base: Path | Non
         problems.extend(str(error).splitlines())
     if problems:
         raise ConfigError("配置文件有错误：\n" + "\n".join(f"  - {problem}" for problem in problems))
-    return _assemble(sections, path, calendar, tuple(warnings))
+    return _assemble(sections, path, state_dir, calendar, tuple(warnings))
 
 
 def configured_profiles(config: Config) -> dict[str, Profile]:
@@ -711,7 +763,10 @@ def _type_name(kind: type) -> str:
 
 def example() -> str:
     """The documented config.toml, generated from SPEC (the shipped config.toml is checked against it)."""
-    lines = ["# obligations 配置文件。相对路径相对于本文件所在目录。", ""]
+    lines = [
+        "# obligations 配置文件。相对路径相对于本文件所在目录（数据库和附件相对于状态目录，见各项说明）。",
+        "",
+    ]
     for section in dict.fromkeys(key.section for key in SPEC):
         lines.append(f"[{section}]")
         for key in SPEC:

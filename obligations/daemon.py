@@ -30,7 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from calendars.ladder import PARTY_TIME
+from calendars.instants import PARTY_TIME
 from calendars.model import Profile
 from notifiers.base import Channel
 from obligations import accounts, audit, planner, reminders

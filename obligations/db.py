@@ -68,6 +68,14 @@ def resolve_url(url: str, base: Path) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for PostgreSQL or an in-memory database."""
+    parsed = make_url(url)
+    if backend_name(parsed) != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
 def backend_name(parsed: URL) -> str:
     """sqlite or postgresql for the URLs we accept (postgres:// is an older spelling), else the URL's own."""
     name = parsed.get_backend_name()
@@ -208,10 +216,9 @@ _SQLITE_PROBLEMS: tuple[tuple[str, str], ...] = (
 def _read_only_sqlite(url: str) -> bool:
     """SQLite cannot open an existing file it may not write, nor create its -shm beside it: it says only
     "unable to open". os.access asks the kernel, which knows of read-only mounts even for root."""
-    database = make_url(url).database
-    if not database or database == ":memory:":
+    path = sqlite_file(url)
+    if path is None:
         return False
-    path = Path(database)
     return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
 

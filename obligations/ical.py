@@ -31,13 +31,12 @@ import datetime as dt
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, Todo, vText
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from calendars import ladder
+from calendars import instants, ladder
 from calendars.expand import period_label
 from calendars.model import Profile, Rule, RuleKind
 from calendars.periods import parse_key
@@ -49,7 +48,7 @@ from obligations.models import TASK_STATUS_LABELS, Member, Organization, Task
 from obligations.queries import Mine, organization, subtree_filter
 
 PRODID = "-//obligations//党组织职责日历//ZH"
-PARTY_TIME = ZoneInfo("Asia/Shanghai")
+PARTY_TIME = instants.PARTY_TIME
 _SAFE = frozenset(string.ascii_letters + string.digits + "-_")
 _TODO_STATUS = {"done": "COMPLETED", "waived": "CANCELLED", "exempt": "CANCELLED"}
 _UNITS = {"times": "次", "hours": "学时", "days": "天"}

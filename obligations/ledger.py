@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from calendars import ladder, recurrence
+from calendars import instants, ladder, recurrence
 from calendars.expand import duty_name, period_label
 from calendars.model import Evidence, Profile, Quorum, RecordSpec, Role, Rule, RuleKind, Unit
 from calendars.periods import FOUNDING, parse_key
@@ -147,9 +147,9 @@ def activity_from_text(fields: Mapping[str, Sequence[str]], minutes: Sequence[Pa
         problems.append(Problem("须填写开展日期。", "on"))
     else:
         try:
-            held_on = dt.date.fromisoformat(on)
-        except ValueError:
-            problems.append(Problem(f"日期 {on!r} 无效，应写作 2026-11-20。", "on"))
+            held_on = instants.parse_day(on)
+        except instants.InstantError as error:
+            problems.append(Problem(str(error), "on"))
     hours = None
     if one("hours") is not None:
         try:

@@ -9,30 +9,36 @@ import datetime as dt
 import errno
 import getpass
 import logging
-import re
+import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from calendars import instants
 from calendars.model import Profile
-from calendars.periods import FOUNDING, LATEST_YEAR
 from calendars.problems import ProblemsError
 from calendars.workdays import WorkCalendar
 from obligations import audit, db, planner, queries
-from obligations.config import Config, ConfigError, check_profiles_in_use, configured_profiles, load_config
+from obligations.config import (
+    Config,
+    ConfigError,
+    check_profiles_in_use,
+    configured_profiles,
+    database_url,
+    load_config,
+)
 from obligations.errors import NotFound, UserError, not_found
 
-PARTY_TIME = ZoneInfo("Asia/Shanghai")
+PARTY_TIME = instants.PARTY_TIME
 
 
 def today() -> dt.date:
@@ -93,9 +99,7 @@ class App:
 
     @cached_property
     def database_url(self) -> str:
-        url = self.db_url or self.config.database.url
-        base = self.config_path.resolve().parent if self.config.path else Path.cwd()
-        return db.resolve_url(url, base)
+        return database_url(self.config, self.db_url)
 
     @cached_property
     def raw_engine(self) -> Engine:
@@ -229,11 +233,20 @@ def cli(ctx: click.Context, config_path: Path, db_url: str | None) -> None:
       obligations due
       obligations --config /etc/obligations/config.toml due --org jg.b1 --overdue
     """
-    # The log is English, for the daemon (which configures logging); a command speaks through its output and
-    # the error funnel only, so nothing of the log reaches the terminal through logging's last resort.
+    # The log is English, for the daemon and the desk (obligations.logs sets it up); a command speaks through
+    # its output and the error funnel only, so nothing of the log reaches the terminal through logging's last
+    # resort.
     logging.getLogger("obligations").addHandler(logging.NullHandler())
+    ctx.color = colour(os.environ)
     named = ctx.get_parameter_source("config_path") is not click.core.ParameterSource.DEFAULT
     ctx.obj = App(config_path=config_path, db_url=db_url, config_required=named)
+
+
+def colour(environ: Mapping[str, str]) -> bool | None:
+    """Whether output may be coloured, for every command at once: never when NO_COLOR is set to anything
+    (https://no-color.org); else None, click's own rule: only on a terminal (click.echo strips colour on its
+    way to a pipe or a file, stream by stream)."""
+    return False if environ.get("NO_COLOR") else None
 
 
 profile_option = click.option("--profile", "profile_id", help="职责日历编号，默认取配置 [profiles] default。")
@@ -250,36 +263,45 @@ def format_option(*choices: str) -> Callable[[Callable[..., Any]], Callable[...,
     )
 
 
-# --as-of: one parser for every command. Dates and times are party time (Beijing) unless they carry an offset;
-# a bare date is 09:00 that day. Commands about days use the date, `remind` and `daemon` the instant.
-EARLIEST_YEAR = FOUNDING.year
-_AS_OF = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?")
-AS_OF_FORMS = '2026-11-23、"2026-11-23 09:00"（北京时间）或 2026-11-23T01:00:00Z、2026-11-23T09:00:00+08:00'
+# --as-of: one parser for every command and every date-time input (calendars.instants). Dates and times are
+# party time (Beijing) unless they carry an offset; a bare date is 09:00 that day. Commands about days use the
+# date, `remind` and `daemon` the instant.
+EARLIEST_YEAR = instants.EARLIEST_YEAR
 
 
-def parse_as_of(text: str) -> dt.datetime:
+def parse_as_of(text: str, *, bare_date: dt.time = dt.time(9)) -> dt.datetime:
     """An aware instant in party time from a date, a Beijing date-time or an ISO 8601 date-time with an offset;
     UserError (exit 1) with one text for anything else."""
-    value = text.strip()
     try:
-        if not _AS_OF.fullmatch(value):
-            raise ValueError
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"无法识别的时间 {text!r}：应写作 {AS_OF_FORMS}。") from None
-    if len(value) == len("2026-11-23"):
-        parsed = parsed.replace(hour=9)
-    local = parsed.replace(tzinfo=PARTY_TIME) if parsed.tzinfo is None else parsed.astimezone(PARTY_TIME)
-    if not EARLIEST_YEAR <= local.year <= LATEST_YEAR:
-        raise UserError(f"时间 {text!r} 超出范围：年份应在 {EARLIEST_YEAR}–{LATEST_YEAR} 之间。")
-    return local
+        return instants.parse_instant(text, bare_date=bare_date)
+    except instants.InstantError as error:
+        raise UserError(str(error)) from None
 
 
 class AsOf(click.ParamType[dt.datetime]):
+    """An instant option; a bare date means `bare_date` o'clock (09:00 for --as-of, 00:00 for --since)."""
+
     name = "时间"
 
+    def __init__(self, bare_date: dt.time = dt.time(9)) -> None:
+        self.bare_date = bare_date
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.datetime:
-        return value if isinstance(value, dt.datetime) else parse_as_of(str(value))
+        return value if isinstance(value, dt.datetime) else parse_as_of(str(value), bare_date=self.bare_date)
+
+
+class Day(click.ParamType[dt.date]):
+    """A date option (--on, --until, --from, --to…): 2026-11-23, or a date-time standing for its Beijing date."""
+
+    name = "日期"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return instants.parse_day(str(value))
+        except instants.InstantError as error:
+            raise UserError(str(error)) from None
 
 
 as_of_option = click.option(
@@ -329,7 +351,8 @@ def as_of_instant(value: dt.datetime | None, *, sends: bool = False) -> dt.datet
         return now
     if sends and value > now + dt.timedelta(minutes=1):
         raise UserError(
-            f"--as-of {value:%Y-%m-%d %H:%M} 晚于现在：提前执行会把将来的提醒现在发出，届时不再提醒。"
+            f"--as-of {value:%Y-%m-%d %H:%M} 晚于现在（{now:%Y-%m-%d %H:%M}，北京时间）："
+            "提前执行会把将来的提醒现在发出，届时不再提醒。"
             "预览将来的提醒请加 --dry-run。"
         )
     return value

@@ -10,7 +10,18 @@ from typing import Any
 import click
 
 from obligations import audit, ledger
-from obligations.cli.app import App, RowId, as_of_date, as_of_option, cli, cli_actor, now_utc, pass_app, today
+from obligations.cli.app import (
+    App,
+    Day,
+    RowId,
+    as_of_date,
+    as_of_option,
+    cli,
+    cli_actor,
+    now_utc,
+    pass_app,
+    today,
+)
 from obligations.errors import UserError
 from obligations.models import Task
 from obligations.queries import FILING_LABELS, filing_state
@@ -35,7 +46,7 @@ class Hours(click.ParamType[float]):
 def activity_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The 台账 fields shared by `done` and `record`."""
     options = [
-        click.option("--on", "held_on", type=click.DateTime(["%Y-%m-%d"]), required=True, help="开展日期。"),
+        click.option("--on", "held_on", type=Day(), required=True, help="开展日期。"),
         click.option("--place", help="地点。"),
         click.option("--form", help="方式，如 集中学习、专题研讨、线上会议。"),
         click.option("--host", help="主持人。"),
@@ -60,9 +71,8 @@ def activity_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _activity(values: dict[str, Any]) -> ledger.Activity:
-    held_on: dt.datetime = values["held_on"]
     return ledger.Activity(
-        held_on=held_on.date(),
+        held_on=values["held_on"],
         place=values["place"],
         form=values["form"],
         host=values["host"],
@@ -159,10 +169,10 @@ def _state(task: Task, needs_filing: bool) -> str:
 
 @cli.command(name="file")
 @click.argument("task_id", type=int)
-@click.option("--on", "filed_on", type=click.DateTime(["%Y-%m-%d"]), required=True, help="报备日期。")
+@click.option("--on", "filed_on", type=Day(), required=True, help="报备日期。")
 @as_of_option
 @pass_app
-def file_command(app: App, /, task_id: int, filed_on: dt.datetime, as_of: dt.datetime | None) -> None:
+def file_command(app: App, /, task_id: int, filed_on: dt.date, as_of: dt.datetime | None) -> None:
     """登记已将完成情况报上级党组织备案（组织生活会等规则要求会后报备）。
 
     \b
@@ -171,8 +181,8 @@ def file_command(app: App, /, task_id: int, filed_on: dt.datetime, as_of: dt.dat
     """
     with app.session() as session:
         task = ledger.task_by_id(session, task_id)
-        ledger.file_with_parent(session, app.profiles, task, on=filed_on.date(), as_of=as_of_date(as_of))
-    click.echo(f"任务 {task_id} 已登记于 {filed_on.date()} 报上级党组织备案。")
+        ledger.file_with_parent(session, app.profiles, task, on=filed_on, as_of=as_of_date(as_of))
+    click.echo(f"任务 {task_id} 已登记于 {filed_on} 报上级党组织备案。")
 
 
 @cli.command()
@@ -198,13 +208,13 @@ def undo(app: App, completion_id: int, reason: str) -> None:
 
 @cli.command()
 @click.argument("task_id", type=RowId())
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="批准延期后的新期限。")
+@click.option("--until", type=Day(), help="批准延期后的新期限。")
 @click.option("--reason", required=True, help="理由。")
 @click.option("--approved-by", help="批准的上级党组织（延期必填）。")
 @click.option("--exempt", is_flag=True, help="不适用：免于执行此任务（须说明理由）。")
 @pass_app
 def waive(
-    app: App, task_id: int, until: dt.datetime | None, reason: str, approved_by: str | None, exempt: bool
+    app: App, task_id: int, until: dt.date | None, reason: str, approved_by: str | None, exempt: bool
 ) -> None:
     """登记经上级党组织批准的延期（期限后移，保留原期限），或以 --exempt 免于执行。
 
@@ -225,7 +235,7 @@ def waive(
             session,
             app.profiles,
             task,
-            until=until.date() if until else None,
+            until=until,
             reason=reason,
             approved_by=approved_by,
             exempt=exempt,

@@ -10,7 +10,7 @@ import click
 from sqlmodel import Session
 
 from obligations import appraisal, audit, dues, probation
-from obligations.cli.app import App, as_of_date, as_of_option, cli, cli_actor, now_utc, pass_app, today
+from obligations.cli.app import App, Day, as_of_date, as_of_option, cli, cli_actor, now_utc, pass_app, today
 from obligations.cli.ledger import _activity, activity_options
 from obligations.members import read_table
 from obligations.render import table
@@ -31,12 +31,10 @@ def probation_group() -> None:
 @click.option(
     "--outcome", required=True, help="讨论结果：转正、延长（延长预备期）或 取消（取消预备党员资格）。"
 )
-@click.option(
-    "--until", type=click.DateTime(["%Y-%m-%d"]), help="延长预备期后的期满日期（期满后6至12个月）。"
-)
+@click.option("--until", type=Day(), help="延长预备期后的期满日期（期满后6至12个月）。")
 @activity_options
 @pass_app
-def decide(app: App, /, member_id: str, outcome: str, until: dt.datetime | None, **values: Any) -> None:
+def decide(app: App, /, member_id: str, outcome: str, until: dt.date | None, **values: Any) -> None:
     """登记支部党员大会对预备党员的讨论结果：转正、延长预备期或取消预备党员资格。
 
     会议记为该党员所在党支部（含党小组所属支部）的支部党员大会，到会正式党员须超过半数；讨论不得早于预备期满前一个月。
@@ -56,7 +54,7 @@ def decide(app: App, /, member_id: str, outcome: str, until: dt.datetime | None,
             member_id,
             outcome,
             activity,
-            until=until.date() if until else None,
+            until=until,
             as_of=day,
             now=now_utc(),
             attachments_dir=app.attachments_dir,
@@ -106,7 +104,7 @@ def _grade(value: str) -> tuple[str, str]:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="从 CSV 读取等次：表头含 党员编号 和 等次。",
 )
-@click.option("--on", "decided_on", type=click.DateTime(["%Y-%m-%d"]), help="评定日期，默认今天。")
+@click.option("--on", "decided_on", type=Day(), help="评定日期，默认今天。")
 @as_of_option
 @pass_app
 def appraisal_record(
@@ -115,7 +113,7 @@ def appraisal_record(
     year: int,
     grades: tuple[str, ...],
     csv_path: Path | None,
-    decided_on: dt.datetime | None,
+    decided_on: dt.date | None,
     as_of: dt.datetime | None,
 ) -> None:
     """登记民主评议党员的结果；连续两年评定不合格的党员提醒支部书记和上级组织委员，报上级审批处理（洛阳 (十三)29）。
@@ -137,7 +135,7 @@ def appraisal_record(
             org_code,
             year,
             pairs,
-            decided_on=decided_on.date() if decided_on else day,
+            decided_on=decided_on or day,
             as_of=day,
             now=now_utc(),
         )

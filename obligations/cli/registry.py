@@ -13,7 +13,7 @@ from calendars.model import ORG_KIND_LABELS, ROLE_LABELS, OrgKind, Role
 from calendars.periods import FOUNDING
 from calendars.text import shown
 from obligations import audit, db, demo_accounts, importer, planner, queries, render, roster
-from obligations.cli.app import App, as_of_date, as_of_option, cli, cli_actor, now_utc, pass_app
+from obligations.cli.app import App, Day, as_of_date, as_of_option, cli, cli_actor, now_utc, pass_app
 from obligations.config import example
 from obligations.demo import check_only_demo, decided_members, demo_registry, settle_history
 from obligations.errors import UserError
@@ -95,7 +95,7 @@ def _demo_accounts(app: App) -> None:
 @click.option("--dry-run", is_flag=True, help="只检查并报告将发生的变化，不写入数据库。")
 @click.option(
     "--track-from",
-    type=click.DateTime(["%Y-%m-%d"]),
+    type=Day(),
     help="新组织的跟踪起始日（YYYY-MM-DD，默认为导入日期）：此前各期的例行职责不计。",
 )
 @as_of_option
@@ -105,7 +105,7 @@ def import_(
     file: Path,
     prune: bool,
     dry_run: bool,
-    track_from: dt.datetime | None,
+    track_from: dt.date | None,
     as_of: dt.datetime | None,
 ) -> None:
     """导入组织、党员和职务：TOML 文件（[[org]]、[[member]]、[[position]]）或党员 CSV（中文或英文表头，UTF-8 或 GB18030）。
@@ -120,7 +120,7 @@ def import_(
       obligations import registry.toml --track-from 2026-01-01
     """
     day = as_of_date(as_of)
-    start = track_from.date() if track_from is not None else None
+    start = track_from
     if start is not None and not FOUNDING <= start <= day:
         raise UserError(f"跟踪起始日 {start} 应在 {FOUNDING} 与导入日期 {day} 之间。")
     _import(app, read_registry(file), str(file), prune=prune, dry_run=dry_run, as_of=day, track_from=start)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 import random
 import time
 from collections.abc import Mapping
@@ -16,7 +15,7 @@ from calendars.ladder import OfficeHours
 from calendars.model import Profile
 from notifiers.render import check_templates
 from notifiers.table import label as channel_label
-from obligations import queries, reminders, render
+from obligations import logs, queries, reminders, render
 from obligations.channels import build_channels
 from obligations.cli.app import PARTY_TIME, App, RowId, as_of_instant, cli, instant_option, pass_app
 from obligations.cli.app import today as app_today
@@ -259,10 +258,6 @@ def daemon(app: App, verbose: bool, as_of: dt.datetime | None) -> None:
     --as-of 从该时刻起运行（时钟随后照常走动），启动后立即检查一次，用于演示和重放；
     不是今天时按已保存的任务计划执行，不重新计划；不能晚于现在。
     """
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     _require_config_file(app)
     config = app.config
     clock = system_clock
@@ -286,6 +281,7 @@ def daemon(app: App, verbose: bool, as_of: dt.datetime | None) -> None:
         reload_profiles=lambda session: _reloaded_profiles(app, session),
         replan=as_of is None or as_of.astimezone(PARTY_TIME).date() == app_today(),
     )
+    logs.setup(verbose)  # once every check has passed: a command refused in-process leaves logging as it was
     asyncio.run(service.run())
 
 

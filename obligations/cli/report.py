@@ -14,6 +14,7 @@ from obligations import render, report_html
 from obligations.cli.app import (
     EARLIEST_YEAR,
     App,
+    Day,
     as_of_date,
     as_of_option,
     cli,
@@ -33,15 +34,14 @@ from obligations.report import (
     year_range,
 )
 
-DATE = click.DateTime(["%Y-%m-%d"])
 COUNT_HEADERS = ("任务数", "按时完成", "逾期完成", "已逾期", "未到期", "免办", "按时率")
 
 
 @cli.command()
 @click.option("--org", "org_code", help="只统计该组织及其全部下级组织（默认全部组织）。")
 @click.option("--year", type=int, help="统计年度，默认为 --as-of 所在年度。")
-@click.option("--from", "start", type=DATE, help="统计期限起始日（YYYY-MM-DD），须与 --to 同时使用。")
-@click.option("--to", "end", type=DATE, help="统计期限截止日（YYYY-MM-DD），须与 --from 同时使用。")
+@click.option("--from", "start", type=Day(), help="统计期限起始日（YYYY-MM-DD），须与 --to 同时使用。")
+@click.option("--to", "end", type=Day(), help="统计期限截止日（YYYY-MM-DD），须与 --from 同时使用。")
 @as_of_option
 @format_option("table", "json", "csv", "html")
 @click.option(
@@ -97,7 +97,7 @@ def report(
 
 
 def _range(
-    year: int | None, start: dt.datetime | None, end: dt.datetime | None, as_of: dt.date
+    year: int | None, start: dt.date | None, end: dt.date | None, as_of: dt.date
 ) -> tuple[dt.date, dt.date]:
     if year is not None and (start is not None or end is not None):
         raise UserError(
@@ -107,9 +107,9 @@ def _range(
         given, missing = ("--from", "--to") if start is not None else ("--to", "--from")
         raise UserError(f"给出了 {given} 却没有 {missing}：按期间统计须同时给出起止日期。")
     if start is not None and end is not None:
-        if start.date() > end.date():
-            raise UserError(f"起始日 {start.date()} 晚于截止日 {end.date()}。")
-        first, last = start.date(), end.date()
+        if start > end:
+            raise UserError(f"起始日 {start} 晚于截止日 {end}。")
+        first, last = start, end
     else:
         first, last = year_range(year if year is not None else as_of.year)
     if first.year < EARLIEST_YEAR or last.year > LATEST_YEAR:  # the report counts months past its end

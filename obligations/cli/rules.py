@@ -9,7 +9,7 @@ import click
 from calendars.expand import OrgFacts, Window, expand, period_label
 from calendars.model import ROLE_LABELS, OrgKind, Role, Rule
 from obligations import render
-from obligations.cli.app import App, cli, format_option, pass_app, profile_option, today
+from obligations.cli.app import App, Day, cli, format_option, pass_app, profile_option, today
 from obligations.errors import UserError, not_found
 
 # ---------------------------------------------------------------------------------------------------
@@ -158,7 +158,7 @@ def _ladder_text(rule: Rule) -> str:
     "--full-members", type=click.IntRange(min=0), default=9, show_default=True, help="正式党员人数。"
 )
 @click.option("--has-groups", is_flag=True, help="是否设有党小组。")
-@click.option("--elected-on", type=click.DateTime(["%Y-%m-%d"]), help="上次换届日期。")
+@click.option("--elected-on", type=Day(), help="上次换届日期。")
 @click.option("--term-years", type=click.IntRange(min=1), help="任期年数（职责日历允许时生效）。")
 @click.option("--year", type=click.IntRange(min=1949, max=2200), help="预览的年份，默认今年。")
 @pass_app
@@ -168,7 +168,7 @@ def rules_preview(
     kind: str,
     full_members: int,
     has_groups: bool,
-    elected_on: dt.datetime | None,
+    elected_on: dt.date | None,
     term_years: int | None,
     year: int | None,
 ) -> None:
@@ -186,7 +186,7 @@ def rules_preview(
         kind=OrgKind(kind),
         full_members=full_members,
         has_groups=has_groups,
-        elected_on=elected_on.date() if elected_on else None,
+        elected_on=elected_on,
         term_years=term_years,
     )
     window = Window(dt.date(chosen_year, 1, 1), dt.date(chosen_year, 12, 31))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from obligations import accounts, audit
+from obligations import accounts, audit, logs
 from obligations.audit import ACTION_LABELS, CHANNEL_LABELS, OUTCOME_LABELS
 from obligations.cli.app import App, AsOf, cli, cli_actor, now_utc, pass_app
 from obligations.render import minute_text, table
@@ -145,7 +145,11 @@ def user_list(app: App) -> None:
 
 
 @cli.command("audit")
-@click.option("--since", type=AsOf(), help="只看此时间以后的记录（北京时间），如 2026-11-01。")
+@click.option(
+    "--since",
+    type=AsOf(bare_date=dt.time(0)),
+    help='只看此时间以后的记录：2026-11-01（当天 0 时起）、"2026-11-01 08:00"（北京时间）或带时区的 ISO 8601 时间。',
+)
 @click.option("--member", help="只看此党员（或命令行用户）的操作。")
 @click.option(
     "--limit", type=click.IntRange(1, 100_000), default=200, show_default=True, help="最多列出几条。"
@@ -198,6 +202,7 @@ def serve(app: App, host: str, port: int, proxy: bool) -> None:
     from obligations.web import create_app
 
     web_app = create_app(app.config, app.engine, app.profiles, clock=now_utc)
+    logs.setup()  # once the desk is built: a command refused in-process leaves logging as it was
     uvicorn.run(
         web_app,
         host=host,

@@ -13,7 +13,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
-from calendars import ladder
+from calendars import instants, ladder
 from calendars.model import Profile
 from obligations.db import chunks
 from obligations.links import linker
@@ -48,10 +48,12 @@ def plan_messages(
     result = SweepResult(as_of=now)
     if not settings.office_hours.is_open(now):
         opening = settings.office_hours.next_opening(now)
-        result.skipped = f"非办公时间，提醒将于 {opening.astimezone(ladder.PARTY_TIME):%Y-%m-%d %H:%M} 后发送"
+        result.skipped = (
+            f"非办公时间，提醒将于 {opening.astimezone(instants.PARTY_TIME):%Y-%m-%d %H:%M} 后发送"
+        )
         return result
     _serialize(session)
-    today = now.astimezone(ladder.PARTY_TIME).date()
+    today = now.astimezone(instants.PARTY_TIME).date()
     if not _has_due_tasks(session, today) and not _has_unreported_failures(session):
         return result  # the common case: one indexed probe, whatever the number of tasks
     registry = Registry.load(session, profiles)

@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -27,6 +26,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from calendars import instants
 from calendars.model import Profile
 from obligations import db
 from obligations.config import Config
@@ -35,7 +35,7 @@ from obligations.web.render import templates
 
 log = logging.getLogger("obligations.web")
 
-PARTY_TIME = ZoneInfo("Asia/Shanghai")
+PARTY_TIME = instants.PARTY_TIME
 STATIC = Path(__file__).parent / "static"
 T = TypeVar("T")
 

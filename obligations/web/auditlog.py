@@ -1,5 +1,5 @@
 """The audit log on the desk (`/audit`): a supervisor (a 组织员 or secretary of a 党委/党总支) reads the events of
-the members of their subtrees and the refusals of strangers, newest first, bounded; `?since=YYYY-MM-DD` and
+the members of their subtrees and the refusals of strangers, newest first, bounded; `?since=` (a date or a date-time, as the CLI reads it) and
 `?member=` narrow it as `obligations audit --since --member` does."""
 
 from __future__ import annotations
@@ -12,32 +12,33 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from calendars import instants
 from obligations import audit
 from obligations.models import AuditEvent
-from obligations.web.app import PARTY_TIME, desk_of
+from obligations.web.app import desk_of
 from obligations.web.auth import Viewer, refuse, signed_in
 from obligations.web.render import templates
 
 LIMIT = 200
 
 
-def _since(raw: str) -> dt.datetime | None:
-    """The start of a day in party time, as an instant; None when the text is no date."""
-    try:
-        day = dt.date.fromisoformat(raw)
-    except ValueError:
-        return None
-    return dt.datetime.combine(day, dt.time(), PARTY_TIME).astimezone(dt.UTC)
+def _since(raw: str) -> dt.datetime:
+    """The instant `?since=` names, by the CLI's parser: a bare date is the start of that day in party time."""
+    return instants.parse_instant(raw, bare_date=dt.time(0)).astimezone(dt.UTC)
 
 
 async def _page(request: Request, viewer: Viewer) -> Response:
     desk = desk_of(request)
     if not viewer.scope.supervises:
         return await refuse(request, viewer, "audit")
-    raw_since = request.query_params.get("since", "").strip()[:20]
+    raw_since = request.query_params.get("since", "").strip()[:40]
     member = request.query_params.get("member", "").strip()[:100]
-    since = _since(raw_since) if raw_since else None
-    problem = "起始日期应为日期，如 2026-11-01。" if raw_since and since is None else None
+    since, problem = None, None
+    if raw_since:
+        try:
+            since = _since(raw_since)
+        except instants.InstantError as error:
+            problem = str(error)
     paths = [path for _code, path in viewer.scope.supervised]
 
     def load(session: Session) -> Sequence[AuditEvent]:

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from calendars import instants
 from obligations import audit, ledger, requests
 from obligations.errors import LedgerError, NotFound
 from obligations.models import Organization, Task, WaiverRequest
@@ -115,9 +116,9 @@ async def _ask(request: Request, viewer: Viewer) -> Response:
     problems: list[str] = []
     if values["kind"] == "extension":
         try:
-            until = dt.date.fromisoformat(values["until"])
-        except ValueError:
-            problems.append("新的期限应为日期，如 2027-06-30。")
+            until = instants.parse_day(values["until"])
+        except instants.InstantError as error:
+            problems.append(f"新的期限：{error}")
 
     def ask(session: Session) -> None:
         requests.ask(

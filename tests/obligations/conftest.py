@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import textwrap
+import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -104,3 +110,31 @@ def imported(workspace: tuple[Path, str]) -> tuple[Path, str]:
     assert result.exit_code == 0, result.stderr
     assert "组织：新增 4" in result.stdout
     return workspace
+
+
+OBLIGATIONS = [sys.executable, "-c", "from obligations.cli import main; main()"]
+
+
+def daemon_until(
+    workspace: tuple[Path, str], *args: str, marker: str, log: Path, env: Mapping[str, str] | None = None
+) -> str:
+    """Run `obligations daemon ARGS` as a real process, its standard error written to `log`, until `marker`
+    shows there (at most 60 s); stop it with SIGTERM and return its log, having checked that it exited 0."""
+    config, url = workspace
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [*OBLIGATIONS, "--config", str(config), "--db", url, "daemon", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=dict(os.environ if env is None else env),
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and marker not in log.read_text("utf-8"):
+                time.sleep(0.1)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = process.wait(timeout=30)
+    text = log.read_text("utf-8")
+    assert code == 0, text
+    return text

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from calendars.ladder import PARTY_TIME, OfficeHours
+from calendars.instants import PARTY_TIME
+from calendars.ladder import OfficeHours
 from calendars.profiles import load_profiles
 from calendars.workdays import WorkCalendar
 from obligations import db, reminders

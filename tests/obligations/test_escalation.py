@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from calendars.ladder import PARTY_TIME, OfficeHours, current_step, first_remind_on, next_remind_on
+from calendars.instants import PARTY_TIME
+from calendars.ladder import OfficeHours, current_step, first_remind_on, next_remind_on
 from calendars.profiles import load_profiles
 from calendars.workdays import WorkCalendar
 from obligations.escalation import (

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from calendars.ladder import PARTY_TIME
+from calendars.instants import PARTY_TIME
 from obligations import reminders
 from obligations.cli import cli
 from obligations.cli.app import App

@@ -26,7 +26,8 @@ from click.testing import CliRunner
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from calendars.ladder import PARTY_TIME, OfficeHours
+from calendars.instants import PARTY_TIME
+from calendars.ladder import OfficeHours
 from calendars.profiles import load_profiles
 from calendars.workdays import WorkCalendar
 from obligations import db, reminders

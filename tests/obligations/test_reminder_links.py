@@ -14,7 +14,7 @@ from typing import Any
 from click.testing import CliRunner
 from sqlmodel import col, select
 
-from calendars.ladder import PARTY_TIME
+from calendars.instants import PARTY_TIME
 from notifiers.base import CARD_DESCRIPTION_LIMIT, CARD_TITLE_LIMIT, TextCard
 from notifiers.wecom import AppChannel
 from obligations import links, reminders

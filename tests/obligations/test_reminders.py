@@ -25,7 +25,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from click.testing import CliRunner
 from sqlmodel import col, select
 
-from calendars.ladder import PARTY_TIME
+from calendars.instants import PARTY_TIME
 from obligations import reminders
 from obligations.channels import build_channels
 from obligations.cli import cli

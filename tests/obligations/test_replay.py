@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from obligations import db
-from tests.obligations.conftest import POSITIONS, REGISTRY, _members, run
+from tests.obligations.conftest import POSITIONS, REGISTRY, _members, daemon_until, run
 
 # Live event tasks on top of the shared registry: a vacancy (jg.b1's deputy secretary, 2026-06-01, in
 # POSITIONS), a probationary member, a newly appointed secretary, and every organization's term election.
@@ -145,22 +141,7 @@ def test_a_daemon_replaying_another_date_works_on_the_stored_plan(planned: tuple
     config.write_text('[reminders]\nchannels = ["console"]\n[notifiers.console]\npath = "sent.txt"\n')
     before = {task["id"]: (task["rule"], task["period"]) for task in _rows(url, config.parent, "task")}
     log = config.parent / "daemon.log"
-    command = [sys.executable, "-c", "from obligations.cli import main; main()"]
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [*command, "--config", str(config), "--db", url, "daemon", "--as-of", "2024-12-31 10:00"],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and "sweep at 2024-12-31" not in log.read_text("utf-8"):
-                time.sleep(0.1)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            code = process.wait(timeout=30)
-    text_of_log = log.read_text("utf-8")
-    assert code == 0, text_of_log
+    text_of_log = daemon_until(planned, "--as-of", "2024-12-31 10:00", marker="sweep at 2024-12-31", log=log)
     assert "sweep at 2024-12-31" in text_of_log
     after = {task["id"]: (task["rule"], task["period"]) for task in _rows(url, config.parent, "task")}
     assert after == before

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from calendars.ladder import PARTY_TIME
+from calendars.instants import PARTY_TIME
 from calendars.model import STEP_LABELS
 from obligations import reminders
 from obligations.cli import cli

@@ -39,8 +39,14 @@ def test_the_page_lists_sign_ins_writes_and_refusals_newest_first_with_filters(d
     assert "b2m1" in only and "b1m1" not in only and "拒绝访问" in only
     later = organizer.get("/audit?since=2026-11-22").text
     assert "b2m1" in later and "b1m1" not in later
+    # The CLI's forms (calendars.instants): b1m1 signed in at 2026-11-21 10:00 Beijing (02:00 UTC).
+    for before in ("2026-11-21 09:59", "2026-11-21T01:59:00Z", "2026-11-21T09:59+0800"):
+        assert "b1m1" in organizer.get("/audit", params={"since": before}).text, before
+    for after in ("2026-11-21 10:01", "2026-11-21T02:01:00Z", "2026-11-21T10:01:00+08:00"):
+        page = organizer.get("/audit", params={"since": after}).text
+        assert "b1m1" not in page and "b2m1" in page, after
     bad = organizer.get("/audit?since=yesterday")
-    assert bad.status_code == 400 and "起始日期应为日期" in bad.text
+    assert bad.status_code == 400 and "无法识别的时间" in bad.text and "yesterday" in bad.text
 
 
 def test_a_supervisor_reads_the_events_of_their_subtree_only(desk: DeskFixture) -> None:

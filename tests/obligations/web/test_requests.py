@@ -357,3 +357,13 @@ def test_the_task_page_links_the_request_form_and_shows_its_requests(desk: DeskF
     _pending_request(desk, task)
     page = desk.signed_in("a1").get(f"/tasks/{task.id}").text
     assert "机构调整" in page and "待审批" in page
+
+
+def test_the_request_form_takes_a_new_deadline_as_a_date_or_a_date_time(desk: DeskFixture) -> None:
+    task = _task(desk, "jg.b1", "committee-meeting")
+    secretary = desk.signed_in("b1m1")
+    compact = _ask(secretary, task.id or 0, until="20261231")  # dt.date.fromisoformat takes it
+    assert compact.status_code != 303 and "新的期限：无法识别的日期" in compact.text
+    assert _requests(desk) == []
+    assert _ask(secretary, task.id or 0, until="2026-12-31T10:00:00+08:00").status_code == 303
+    assert [asked.until for asked in _requests(desk)] == [dt.date(2026, 12, 31)]

@@ -581,3 +581,14 @@ def test_a_done_task_shows_its_record_and_no_second_form(desk: DeskFixture) -> N
     assert _record(client, task_id, {"on": "2026-11-20", **COMMITTEE}).status_code == 303
     page = client.get(f"/tasks/{task_id}").text
     assert "撤销" in page and f'action="/tasks/{task_id}/record"' not in page
+
+
+def test_the_record_form_takes_a_date_or_the_beijing_date_of_a_date_time(desk: DeskFixture) -> None:
+    task_id = _task_id(desk, "jg.b1", "committee-meeting", "2026-11")
+    client = desk.signed_in("b1m1")
+    week_date = _record(client, task_id, {"on": "2026-W47-5", **COMMITTEE})  # dt.date.fromisoformat takes it
+    assert week_date.status_code == 422
+    assert "无法识别的日期 &#39;2026-W47-5&#39;" in _field_problem(week_date.text, "on")
+    assert _record(client, task_id, {"on": "2026-11-19T16:30:00Z", **COMMITTEE}).status_code == 303
+    [completion] = _completions(desk)
+    assert completion.held_on == dt.date(2026, 11, 20)  # 00:30 on the 20th in Beijing

@@ -4,6 +4,7 @@ disable ends the member's sessions, and every such act is in the audit log with 
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 from pathlib import Path
 
@@ -98,3 +99,20 @@ def test_account_changes_are_in_the_audit_log_with_the_command_lines_actor(
     assert shown.exit_code == 0
     assert "开通账号" in shown.stdout and "停用账号" in shown.stdout and "命令行" in shown.stdout
     assert "没有符合条件" in run(imported, "audit", "--member", "nobody").stdout
+
+
+def test_audit_since_takes_a_date_from_its_start_and_any_date_time_form(imported: tuple[Path, str]) -> None:
+    assert _user(imported, "add", "jgb1m1", "--password-stdin", password="secret123\n").exit_code == 0
+    with _session(imported) as session:  # made at 08:00 Beijing on 2026-11-21
+        event = session.exec(select(AuditEvent)).one()
+        event.at = dt.datetime(2026, 11, 21, 0, 0, tzinfo=dt.UTC)
+        session.add(event)
+        session.commit()
+    for since in ("2026-11-21", "2026-11-21 07:59", "2026-11-20T23:59:00Z", "2026-11-21T07:59:00+0800"):
+        shown = run(imported, "audit", "--since", since)
+        assert shown.exit_code == 0 and "开通账号" in shown.stdout, since
+    for since in ("2026-11-21 08:01", "2026-11-21T00:01Z", "2026-11-21T08:01:00+08:00", "2026-11-22"):
+        shown = run(imported, "audit", "--since", since)
+        assert shown.exit_code == 0 and "没有符合条件" in shown.stdout, since
+    refused = run(imported, "audit", "--since", "2026-11-21 8am")
+    assert refused.exit_code == 1 and refused.stderr.startswith("错误：无法识别的时间 '2026-11-21 8am'")
