@@ -162,9 +162,15 @@ async def deliver(
     if breakers is None:
         breakers = Breakers(settings.breaker_failures, settings.breaker_cooldown)
     lane = _Lane(engine, channels, now, settings, worker, rng, stop, after_send)
-    async with asyncio.TaskGroup() as lanes:  # one lane failing (the database) stops the others
-        tasks = [lanes.create_task(lane.run(name, breakers[name])) for name in pending_channels(engine)]
-    counts = [task.result() for task in tasks]
+    # A lane that fails (the database) lets the others finish their sends rather than cancel one in flight.
+    outcomes = await asyncio.gather(
+        *(lane.run(name, breakers[name]) for name in pending_channels(engine)), return_exceptions=True
+    )
+    counts: list[tuple[int, int, int]] = []
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        counts.append(outcome)
     return sum(c[0] for c in counts), sum(c[1] for c in counts), sum(c[2] for c in counts)
 
 
@@ -219,11 +225,10 @@ class _Lane:
                             break
             finally:
                 if unsent:
+                    # If the database is gone, the next start releases them (this worker is then dead).
                     try:
                         _release(self.engine, unsent, self.worker, paused_until)
-                    except (
-                        Exception
-                    ):  # the database is gone: the next start releases them (the worker is dead)
+                    except Exception:
                         log.warning("could not release %d claimed messages", len(unsent), exc_info=True)
             if paused_until is not None:
                 # The stalls that opened it were recorded as attempts; their retries wait for the cool-down too.
