@@ -12,11 +12,11 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event, insert, text
 from sqlmodel import col, func, select
 
 from calendars.ladder import PARTY_TIME, OfficeHours
@@ -278,3 +278,38 @@ def test_remind_says_in_chinese_that_a_channel_was_paused(
         in result.stdout
     )
     assert result.exit_code == 7  # nothing was delivered
+
+
+def test_a_lanes_claim_reads_its_channel_by_index_not_the_other_channels_messages(engine: Engine) -> None:
+    # 20,000 due email messages ahead of 50 WeCom ones: the WeCom lane's claim must not read through them.
+    common = {"recipient_name": "", "address": "a", "subject": "s", "text": "t", "state": "pending"}
+    with engine.begin() as connection:
+        connection.execute(
+            insert(OutboxMessage),
+            [
+                {**common, "channel": "email" if index < 20_000 else "wecom", "next_attempt_at": NOW,
+                 "created_at": NOW, "attempts": 0, "failure_reported": False}
+                for index in range(20_050)
+            ],
+        )  # fmt: skip
+        connection.execute(text("ANALYZE"))
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().startswith("UPDATE outbox_message SET state="):
+            sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        claimed = reminders.claim(engine, NOW, "test", "wecom")
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert len(claimed) == 50 and {message.channel for message in claimed} == {"wecom"}
+    ((statement, parameters),) = sent
+    explain = "EXPLAIN QUERY PLAN" if engine.dialect.name == "sqlite" else "EXPLAIN"
+    with engine.connect() as connection:
+        plan = " | ".join(
+            str(row[-1]) for row in connection.exec_driver_sql(f"{explain} {statement}", parameters)
+        )
+    assert "ix_outbox_state_channel_next" in plan, plan
+    assert "SCAN outbox_message" not in plan and "Seq Scan on outbox_message" not in plan, plan
