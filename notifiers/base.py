@@ -112,19 +112,35 @@ class Delivery:
 
 
 class DeliveryError(Exception):
-    """A send that did not go through. `permanent` means that retrying the same message cannot help."""
+    """A send that did not go through. `permanent` means that retrying the same message cannot help.
 
-    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+    `stalled` means that the channel itself is down or stalled (a timeout, a refused or reset connection, a TLS
+    handshake that never ends, an overloaded service), whatever the message: the outbox's circuit breaker counts
+    these, and never a verdict on one message or recipient (a refused address). A stall is always temporary."""
+
+    def __init__(
+        self, reason: str, *, permanent: bool, retry_after: float | None = None, stalled: bool = False
+    ) -> None:
+        if permanent and stalled:
+            raise ValueError("a stalled channel is a temporary failure")
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+        self.stalled = stalled
+
+    def with_reason(self, reason: str) -> DeliveryError:
+        """The same verdict with another reason (e.g. with the secrets scrubbed out)."""
+        return DeliveryError(
+            reason, permanent=self.permanent, retry_after=self.retry_after, stalled=self.stalled
+        )
 
     def __str__(self) -> str:
         return self.reason
 
     def __repr__(self) -> str:
         extra = f", retry_after={self.retry_after!r}" if self.retry_after is not None else ""
+        extra += ", stalled=True" if self.stalled else ""
         return f"DeliveryError({self.reason!r}, permanent={self.permanent!r}{extra})"
 
 

@@ -146,11 +146,7 @@ class EmailChannel:
                 if client is not None:
                     client.close()
                 classified = classify(exc)
-                error = DeliveryError(
-                    scrub(classified.reason, [self._password]),
-                    permanent=classified.permanent,
-                    retry_after=classified.retry_after,
-                )
+                error = classified.with_reason(scrub(classified.reason, [self._password]))
                 logger.warning(
                     "email %s to %s failed (%s): %s",
                     message.key,

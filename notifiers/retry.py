@@ -3,6 +3,11 @@
 Channels turn whatever went wrong into a DeliveryError with `classify_*` and never loop; the application's outbox
 asks `should_retry` and schedules the next attempt after `retry_delay` (exponential backoff with full jitter,
 lengthened to the provider's own `retry_after` when it gave one).
+
+The verdicts also say whether the channel itself is down or stalled (`DeliveryError.stalled`: a timeout, a refused
+or reset connection, a TLS handshake that never ends, a server that says it cannot serve now: SMTP 421 or a 4xx
+greeting, HTTP 5xx, 408 or 429, WeCom's 系统繁忙 and rate limits) rather than the message or its recipient (a refused
+address, a wrong key): the outbox's circuit breaker pauses a channel after a few stalls in a row.
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ WECOM_PERMANENT = {
     82001: "接收人全部无效或无权限",
 }
 RATE_LIMIT_RETRY_AFTER = 60.0  # WeCom's limits are per minute
+WECOM_RATE_LIMITS = (45009, 45011, 45033)
+# The service is busy or over its limits for every message alike (not the token: a new one is fetched at once).
+WECOM_STALLED = (-1, *WECOM_RATE_LIMITS)
+SMTP_SERVICE_UNAVAILABLE = 421  # RFC 5321 §3.8: the server is closing the channel, whatever the command was
 
 
 def next_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
@@ -76,16 +85,20 @@ def classify(exc: BaseException) -> DeliveryError:
     if _cert_verification_failed(exc):
         return DeliveryError(f"TLS 证书验证失败：{_describe(exc)}", permanent=True)
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-        return DeliveryError("超时", permanent=False)
-    if isinstance(exc, OSError):
-        return DeliveryError(f"网络或读写错误：{_describe(exc)}", permanent=False)
+        return DeliveryError("超时", permanent=False, stalled=True)
+    if isinstance(exc, OSError):  # refused, reset, unreachable: the other end, not the message
+        return DeliveryError(f"网络或读写错误：{_describe(exc)}", permanent=False, stalled=True)
     return DeliveryError(f"意外错误：{_describe(exc)}", permanent=False)
 
 
-def classify_smtp_code(code: int, what: str, text: str) -> DeliveryError:
-    """SMTP's own rule (RFC 5321 §4.2.1): 4yz is transient, 5yz is permanent."""
+def classify_smtp_code(code: int, what: str, text: str, *, service: bool = False) -> DeliveryError:
+    """SMTP's own rule (RFC 5321 §4.2.1): 4yz is transient, 5yz is permanent. A 4yz is a stall of the server
+    when it is 421 (closing the channel) or answers what every message shares (`service`: the greeting, HELO,
+    AUTH, MAIL FROM); a 4yz for one recipient or one message (a full mailbox, greylisting) is not."""
     detail = shorten(f"SMTP {code} {text}".strip())
-    return DeliveryError(f"{what}（{detail}）", permanent=not 400 <= code < 500)
+    transient = 400 <= code < 500
+    stalled = transient and (service or code == SMTP_SERVICE_UNAVAILABLE)
+    return DeliveryError(f"{what}（{detail}）", permanent=not transient, stalled=stalled)
 
 
 def classify_smtp(exc: aiosmtplib.SMTPException) -> DeliveryError:
@@ -97,23 +110,23 @@ def classify_smtp(exc: aiosmtplib.SMTPException) -> DeliveryError:
     if isinstance(exc, aiosmtplib.SMTPRecipientRefused):
         return classify_smtp_code(exc.code, "收件人被拒绝", exc.message)
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-        return classify_smtp_code(exc.code, "SMTP 认证失败，请检查用户名和密码", exc.message)
-    if isinstance(exc, aiosmtplib.SMTPSenderRefused):
-        return classify_smtp_code(exc.code, "发件人被拒绝", exc.message)
+        return classify_smtp_code(exc.code, "SMTP 认证失败，请检查用户名和密码", exc.message, service=True)
+    if isinstance(exc, aiosmtplib.SMTPSenderRefused):  # the same sender for every message
+        return classify_smtp_code(exc.code, "发件人被拒绝", exc.message, service=True)
     if isinstance(exc, aiosmtplib.SMTPDataError):
         return classify_smtp_code(exc.code, "邮件被拒绝", exc.message)
     if isinstance(exc, aiosmtplib.SMTPConnectResponseError):
-        return classify_smtp_code(exc.code, "SMTP 服务器拒绝连接", exc.message)
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
-        return classify_smtp_code(exc.code, "SMTP 服务器拒绝", exc.message)
-    if isinstance(exc, aiosmtplib.SMTPTimeoutError):
-        return DeliveryError(f"SMTP 超时：{_describe(exc)}", permanent=False)
+        return classify_smtp_code(exc.code, "SMTP 服务器拒绝连接", exc.message, service=True)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):  # HELO/EHLO and the like
+        return classify_smtp_code(exc.code, "SMTP 服务器拒绝", exc.message, service=True)
+    if isinstance(exc, aiosmtplib.SMTPTimeoutError):  # connecting, the TLS handshake, or any answer
+        return DeliveryError(f"SMTP 超时：{_describe(exc)}", permanent=False, stalled=True)
     if _cert_verification_failed(exc):
         return DeliveryError(f"SMTP 服务器 TLS 证书验证失败：{_describe(exc)}", permanent=True)
     if isinstance(exc, aiosmtplib.SMTPConnectError):
-        return DeliveryError(f"无法连接 SMTP 服务器：{_describe(exc)}", permanent=False)
+        return DeliveryError(f"无法连接 SMTP 服务器：{_describe(exc)}", permanent=False, stalled=True)
     if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
-        return DeliveryError(f"SMTP 连接意外断开：{_describe(exc)}", permanent=False)
+        return DeliveryError(f"SMTP 连接意外断开：{_describe(exc)}", permanent=False, stalled=True)
     if isinstance(exc, aiosmtplib.SMTPNotSupported):
         # e.g. STARTTLS or AUTH required by the configuration but not offered: a setting to fix, not to retry.
         return DeliveryError(f"SMTP 服务器不支持所需功能：{_describe(exc)}", permanent=True)
@@ -124,14 +137,14 @@ def classify_http(exc: httpx.HTTPError, *, service: str = "服务器") -> Delive
     """`service` names the other end in the reason ("企业微信接口")."""
     if _cert_verification_failed(exc):
         return DeliveryError(f"{service} TLS 证书验证失败：{_describe(exc)}", permanent=True)
-    if isinstance(exc, httpx.TimeoutException):
-        return DeliveryError(f"{service}请求超时（{type(exc).__name__}）", permanent=False)
+    if isinstance(exc, httpx.TimeoutException):  # connect, TLS handshake, write, read or pool
+        return DeliveryError(f"{service}请求超时（{type(exc).__name__}）", permanent=False, stalled=True)
     if isinstance(exc, httpx.ConnectError):
-        return DeliveryError(f"无法连接{service}：{_describe(exc)}", permanent=False)
+        return DeliveryError(f"无法连接{service}：{_describe(exc)}", permanent=False, stalled=True)
     if isinstance(exc, httpx.UnsupportedProtocol):
         return DeliveryError(f"{service}地址无效：{_describe(exc)}", permanent=True)
-    if isinstance(exc, httpx.TransportError):
-        return DeliveryError(f"{service}网络错误：{_describe(exc)}", permanent=False)
+    if isinstance(exc, httpx.TransportError):  # reset, closed mid-answer, a proxy that failed
+        return DeliveryError(f"{service}网络错误：{_describe(exc)}", permanent=False, stalled=True)
     if isinstance(exc, httpx.HTTPStatusError):
         return classify_http_status(
             exc.response.status_code, exc.response.headers.get("retry-after"), service=service
@@ -142,10 +155,11 @@ def classify_http(exc: httpx.HTTPError, *, service: str = "服务器") -> Delive
 def classify_http_status(
     status: int, retry_after: str | None = None, *, service: str = "服务器"
 ) -> DeliveryError:
-    """For an answer that is not 2xx: overload and server trouble pass, a wrong address does not."""
+    """For an answer that is not 2xx: overload and server trouble pass (and stall the channel: the service
+    cannot serve now, whatever the message), a wrong address does not."""
     reason = f"{service}返回 HTTP {status}"
     if status == 429 or status == 408 or status >= 500:
-        return DeliveryError(reason, permanent=False, retry_after=_seconds(retry_after))
+        return DeliveryError(reason, permanent=False, retry_after=_seconds(retry_after), stalled=True)
     return DeliveryError(reason, permanent=True)
 
 
@@ -153,9 +167,12 @@ def classify_wecom(errcode: int, errmsg: str) -> DeliveryError:
     """A non-zero WeCom errcode. Unknown codes are permanent: WeCom reports passing trouble with the codes above."""
     detail = shorten(f"errcode {errcode} {errmsg}".strip())
     if errcode in WECOM_TEMPORARY:
-        retry_after = RATE_LIMIT_RETRY_AFTER if errcode in (45009, 45011, 45033) else None
+        retry_after = RATE_LIMIT_RETRY_AFTER if errcode in WECOM_RATE_LIMITS else None
         return DeliveryError(
-            f"企业微信：{WECOM_TEMPORARY[errcode]}（{detail}）", permanent=False, retry_after=retry_after
+            f"企业微信：{WECOM_TEMPORARY[errcode]}（{detail}）",
+            permanent=False,
+            retry_after=retry_after,
+            stalled=errcode in WECOM_STALLED,
         )
     label = WECOM_PERMANENT.get(errcode)
     return DeliveryError(

@@ -176,9 +176,7 @@ class _WeComApi:
         return answer
 
     def scrubbed(self, error: DeliveryError) -> DeliveryError:
-        return DeliveryError(
-            scrub(error.reason, self._secrets()), permanent=error.permanent, retry_after=error.retry_after
-        )
+        return error.with_reason(scrub(error.reason, self._secrets()))
 
     def check(self, answer: dict[str, Any]) -> None:
         errcode = _errcode(answer)
@@ -372,9 +370,7 @@ class AppChannel:
             answer = await self._call_with_token("GET", "/cgi-bin/auth/getuserinfo", params={"code": code})
             self._api.check(answer)
         except DeliveryError as error:
-            raise DeliveryError(
-                scrub(error.reason, [code]), permanent=error.permanent, retry_after=error.retry_after
-            ) from None
+            raise error.with_reason(scrub(error.reason, [code])) from None
         userid = answer.get("userid") or answer.get("UserId")
         if not isinstance(userid, str) or not userid:
             raise DeliveryError("企业微信未返回成员账号（可能不是本企业成员）", permanent=True)

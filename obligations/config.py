@@ -268,6 +268,24 @@ SPEC: tuple[Key, ...] = (
     ),
     Key(
         "reminders",
+        "breaker_failures",
+        int,
+        3,
+        "某一渠道连续几次超时或无法连接（服务器无响应、拒绝连接、服务繁忙）后暂停该渠道，其他渠道照常发送",
+        minimum=1,
+        maximum=100,
+    ),
+    Key(
+        "reminders",
+        "breaker_cooldown_minutes",
+        int,
+        10,
+        "渠道暂停几分钟；期间其消息留在发件箱（不计重试次数），之后先试发一条，成功则恢复",
+        minimum=1,
+        maximum=1440,
+    ),
+    Key(
+        "reminders",
         "templates",
         str,
         "",
@@ -453,6 +471,8 @@ class RemindersConfig:
     max_attempts: int
     retry_base_seconds: int
     retry_cap_seconds: int
+    breaker_failures: int
+    breaker_cooldown_minutes: int
     templates: Path | None
     digest_items: int
 

@@ -87,6 +87,8 @@ class Daemon:
         self.stop = asyncio.Event()
         self.rng = random.Random()
         self._busy = asyncio.Lock()
+        # The channels' circuit breakers, from one sweep to the next (in the process only: see reminders/breaker.py).
+        self.breakers = reminders.Breakers(self.settings.breaker_failures, self.settings.breaker_cooldown)
 
     def _current_profiles(self, now: dt.datetime) -> Mapping[str, Profile] | None:
         """The profiles for a tick, or None (logged) when they cannot be loaded: then nothing is written."""
@@ -116,7 +118,7 @@ class Daemon:
             try:
                 result = await reminders.sweep(
                     self.engine, profiles, self.channels, now, self.settings,
-                    worker=self.worker, rng=self.rng, stop=self.stop, gone=worker_gone,
+                    worker=self.worker, rng=self.rng, stop=self.stop, gone=worker_gone, breakers=self.breakers,
                 )  # fmt: skip
             except Exception:
                 log.exception("sweep at %s failed; it will run again on the next tick", now.isoformat())
@@ -131,8 +133,10 @@ class Daemon:
                 log.debug("sweep at %s: %s", now.isoformat(), result.skipped)
             else:
                 log.info(
-                    "sweep at %s: %d reminders, %d messages, %d sent, %d retrying, %d failed",
+                    "sweep at %s: %d reminders, %d messages, %d sent, %d retrying, %d failed%s",
                     now.isoformat(), result.reminders, result.messages, result.sent, result.retried, result.failed,
+                    "".join(f"; channel {channel} paused until {until.isoformat()}"
+                            for channel, until in result.paused.items()),
                 )  # fmt: skip
 
     async def replan_once(self) -> None:

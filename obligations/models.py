@@ -323,7 +323,8 @@ class OutboxMessage(SQLModel, table=True):
     no `recipient`): the unit that is claimed, sent, retried or failed."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at", "id"),)
+    # A channel's claim, in order (reminders/outbox.py: one lane per channel).
+    __table_args__ = (Index("ix_outbox_state_channel_next", "state", "channel", "next_attempt_at", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     recipient: str | None = Field(default=None, foreign_key="member.id", max_length=100)

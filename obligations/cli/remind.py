@@ -37,6 +37,8 @@ def settings(app: App) -> reminders.Settings:
         max_attempts=config.max_attempts,
         retry_base=float(config.retry_base_seconds),
         retry_cap=float(config.retry_cap_seconds),
+        breaker_failures=config.breaker_failures,
+        breaker_cooldown=dt.timedelta(minutes=config.breaker_cooldown_minutes),
         templates=config.templates,
         digest_items=config.digest_items,
         public_url=app.config.web.public_url,
@@ -107,7 +109,7 @@ def remind(app: App, as_of: dt.datetime | None, dry_run: bool) -> None:
         return
     click.echo(
         f"{now:%Y-%m-%d %H:%M}：新增提醒 {result.reminders} 条，合并为 {result.messages} 条消息；"
-        f"发送成功 {result.sent}，待重试 {result.retried}，失败 {result.failed}。"
+        f"发送成功 {result.sent}，待重试 {result.retried}，失败 {result.failed}{_paused(result)}。"
     )
     if result.sent == 0 and result.retried + result.failed > 0:
         raise UserError(
@@ -115,6 +117,15 @@ def remind(app: App, as_of: dt.datetime | None, dry_run: bool) -> None:
             "obligations outbox --failed 列出原因（待重试的消息下次执行时自动重发）。",
             exit_code=ALL_DELIVERIES_FAILED,
         )
+
+
+def _paused(result: reminders.SweepResult) -> str:
+    """；邮件渠道连续超时或无法连接，已暂停至 2026-10-08 10:10，其消息留在发件箱 — per paused channel."""
+    return "".join(
+        f"；{channel_label(channel)}渠道连续超时或无法连接，已暂停至 {until.astimezone(PARTY_TIME):%Y-%m-%d %H:%M}，"
+        "其消息留在发件箱"
+        for channel, until in result.paused.items()
+    )
 
 
 ALL_DELIVERIES_FAILED = 7  # remind: deliveries were attempted and not one succeeded (the README's table)

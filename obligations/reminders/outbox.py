@@ -1,4 +1,8 @@
-"""Delivery: claiming outbox messages, sending them on their channel, recording every attempt."""
+"""Delivery: claiming outbox messages, sending them on their channel, recording every attempt.
+
+Each channel is a lane of its own (an asyncio task claiming only that channel's messages), with its own circuit
+breaker (breaker.py): a channel that stalls pauses and keeps its messages queued, the others go on.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +27,12 @@ from obligations.models import (
     DeliveryAttempt,
     OutboxMessage,
 )
+from obligations.reminders.breaker import Breaker, Breakers, Change, State
 from obligations.reminders.settings import Settings
 
 log = logging.getLogger("obligations.reminders")
+
+BATCH = 50  # messages a lane claims at a time
 
 
 def release_claims_of_gone_workers(session: Session, gone: Callable[[str], bool]) -> int:
@@ -45,8 +52,14 @@ def release_claims_of_gone_workers(session: Session, gone: Callable[[str], bool]
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _release(engine: Engine, message_ids: Iterable[int], worker: str) -> None:
-    """Put this worker's claimed but unsent messages back in the outbox (asked to stop, or a failure)."""
+def _release(
+    engine: Engine, message_ids: Iterable[int], worker: str, until: dt.datetime | None = None
+) -> None:
+    """Put this worker's claimed but unsent messages back in the outbox (asked to stop, a failure, or their
+    channel paused: then due at `until`), as they were: no attempt is counted."""
+    values: dict[str, Any] = {"state": "pending", "claimed_at": None, "claimed_by": None}
+    if until is not None:
+        values["next_attempt_at"] = until
     with session_scope(engine) as session:
         session.execute(
             update(OutboxMessage)
@@ -55,7 +68,22 @@ def _release(engine: Engine, message_ids: Iterable[int], worker: str) -> None:
                 col(OutboxMessage.state) == "sending",
                 col(OutboxMessage.claimed_by) == worker,
             )
-            .values(state="pending", claimed_at=None, claimed_by=None)
+            .values(**values)
+        )
+
+
+def _postpone(engine: Engine, channel: str, until: dt.datetime) -> None:
+    """A paused channel's pending messages wait for the end of its cool-down (attempts unchanged): the pause is
+    in the database, so that another process or a restarted daemon waits for it too."""
+    with session_scope(engine) as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.state) == "pending",
+                col(OutboxMessage.channel) == channel,
+                col(OutboxMessage.next_attempt_at) < until,
+            )
+            .values(next_attempt_at=until)
         )
 
 
@@ -69,14 +97,33 @@ def release_stale_claims(session: Session, now: dt.datetime, lease: dt.timedelta
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def claim(engine: Engine, now: dt.datetime, worker: str, limit: int = 50) -> list[OutboxMessage]:
-    """Claim up to `limit` due messages for this worker, in one statement; each is claimed by exactly one
-    worker (on PostgreSQL the candidates are locked with SKIP LOCKED; SQLite has one writer at a time)."""
+def pending_channels(engine: Engine) -> list[str]:
+    """The channels with pending messages, one index seek each (a loose scan of ix_outbox_state_channel_next):
+    never a read of the messages themselves, however many a paused channel holds."""
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    found: list[str] = []
+    with session_scope(engine) as session:
+        while True:
+            query = sa_select(func.min(table.c.channel)).where(table.c.state == "pending")
+            if found:
+                query = query.where(table.c.channel > found[-1])
+            channel = session.scalar(query)
+            if channel is None:
+                return found
+            found.append(channel)
+
+
+def claim(
+    engine: Engine, now: dt.datetime, worker: str, channel: str, limit: int = BATCH
+) -> list[OutboxMessage]:
+    """Claim up to `limit` due messages of `channel` for this worker, in one statement; each is claimed by
+    exactly one worker (on PostgreSQL the candidates are locked with SKIP LOCKED; SQLite has one writer at a
+    time). Read in order from ix_outbox_state_channel_next, never through other channels' messages."""
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
     with session_scope(engine) as session:
         due = (
             sa_select(table.c.id)
-            .where(table.c.state == "pending", table.c.next_attempt_at <= now)
+            .where(table.c.state == "pending", table.c.channel == channel, table.c.next_attempt_at <= now)
             .order_by(table.c.next_attempt_at, table.c.id)
             .limit(limit)
         )
@@ -101,44 +148,112 @@ async def deliver(
     rng: random.Random,
     stop: asyncio.Event | None = None,
     after_send: Callable[[OutboxMessage], None] | None = None,
+    breakers: Breakers | None = None,
 ) -> tuple[int, int, int]:
-    """Send every due message (only in office hours); returns (sent, retried, failed)."""
-    sent = retried = failed = 0
+    """Send every due message (only in office hours), each channel in a lane of its own; returns (sent,
+    retried, failed). `breakers` carry the channels' circuit breakers from one sweep to the next (the daemon's);
+    None: closed ones for this call only."""
     if not settings.office_hours.is_open(now):
-        return sent, retried, failed
+        return 0, 0, 0
     with session_scope(engine) as session:
         released = release_stale_claims(session, now, settings.claim_lease)
         if released:
             log.warning("released %d stale claims", released)
-    while stop is None or not stop.is_set():
-        batch = claim(engine, now, worker)
-        if not batch:
-            break
-        unsent = {message.id or 0 for message in batch}
-        try:
-            with (
-                engine.connect() as connection
-            ):  # Core, not the ORM: recording is on the hot path of delivery
-                for message in batch:
-                    if stop is not None and stop.is_set():
-                        break  # the rest of the batch goes back to the outbox, below
-                    outcome = await _send_one(message, channels)
-                    if after_send is not None:
-                        after_send(message)
-                    # Recorded and committed before the next send: a crash resends at most this one message.
-                    kind = _record(connection, message, outcome, now, settings, rng)
-                    connection.commit()
-                    unsent.discard(message.id or 0)
-                    sent += kind == "sent"
-                    retried += kind == "retry"
-                    failed += kind == "failed"
-        finally:
-            if unsent:
-                try:
-                    _release(engine, unsent, worker)
-                except Exception:  # the database is gone: the next start releases them (the worker is dead)
-                    log.warning("could not release %d claimed messages", len(unsent), exc_info=True)
-    return sent, retried, failed
+    if breakers is None:
+        breakers = Breakers(settings.breaker_failures, settings.breaker_cooldown)
+    lane = _Lane(engine, channels, now, settings, worker, rng, stop, after_send)
+    # A lane that fails (the database) lets the others finish their sends rather than cancel one in flight.
+    outcomes = await asyncio.gather(
+        *(lane.run(name, breakers[name]) for name in pending_channels(engine)), return_exceptions=True
+    )
+    counts: list[tuple[int, int, int]] = []
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        counts.append(outcome)
+    return sum(c[0] for c in counts), sum(c[1] for c in counts), sum(c[2] for c in counts)
+
+
+@dataclass(frozen=True)
+class _Lane:
+    """What every channel's lane shares: a lane sends its channel's messages one after another."""
+
+    engine: Engine
+    channels: Mapping[str, Channel]
+    now: dt.datetime
+    settings: Settings
+    worker: str
+    rng: random.Random
+    stop: asyncio.Event | None
+    after_send: Callable[[OutboxMessage], None] | None
+
+    def stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    async def run(self, channel: str, breaker: Breaker) -> tuple[int, int, int]:
+        sent = retried = failed = 0
+        state = breaker.state(self.now)
+        if state is State.OPEN:
+            assert breaker.open_until is not None
+            _postpone(self.engine, channel, breaker.open_until)  # planned since it paused: they wait too
+            return sent, retried, failed
+        limit = 1 if state is State.HALF_OPEN else BATCH  # after the cool-down, one message probes
+        while not self.stopped():
+            batch = claim(self.engine, self.now, self.worker, channel, limit)
+            if not batch:
+                break
+            unsent = {message.id or 0 for message in batch}
+            paused_until: dt.datetime | None = None
+            try:
+                # Core, not the ORM: recording is on the hot path of delivery
+                with self.engine.connect() as connection:
+                    for message in batch:
+                        if self.stopped():
+                            break  # the rest of the batch goes back to the outbox, below
+                        outcome = await _send_one(message, self.channels)
+                        if self.after_send is not None:
+                            self.after_send(message)
+                        # Recorded and committed before the next send: a crash resends at most this one message.
+                        kind = _record(connection, message, outcome, self.now, self.settings, self.rng)
+                        connection.commit()
+                        unsent.discard(message.id or 0)
+                        sent += kind == "sent"
+                        retried += kind == "retry"
+                        failed += kind == "failed"
+                        if _breaker_changed(channel, breaker, outcome.error, self.now):
+                            paused_until = breaker.open_until
+                            break
+            finally:
+                if unsent:
+                    # If the database is gone, the next start releases them (this worker is then dead).
+                    try:
+                        _release(self.engine, unsent, self.worker, paused_until)
+                    except Exception:
+                        log.warning("could not release %d claimed messages", len(unsent), exc_info=True)
+            if paused_until is not None:
+                # The stalls that opened it were recorded as attempts; their retries wait for the cool-down too.
+                _postpone(self.engine, channel, paused_until)
+                break
+            limit = BATCH
+        return sent, retried, failed
+
+
+def _breaker_changed(channel: str, breaker: Breaker, error: DeliveryError | None, now: dt.datetime) -> bool:
+    """Tells the channel's breaker how a send went; True when the channel has just paused (logged)."""
+    change = breaker.record(error is not None and error.stalled, now)
+    if change is Change.CLOSED:
+        log.warning("channel %s answers again: its circuit breaker is closed, sending resumes", channel)
+    elif change is not None:
+        log.warning(
+            "channel %s paused until %s: %s (%s); its messages stay queued",
+            channel,
+            (breaker.open_until or now).isoformat(),
+            f"{breaker.stalls} stalls in a row"
+            if change is Change.OPENED
+            else "still stalled after the cool-down",
+            error,
+        )
+    return change in (Change.OPENED, Change.REOPENED)
 
 
 @dataclass(frozen=True)

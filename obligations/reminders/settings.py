@@ -18,6 +18,9 @@ class Settings:
     retry_base: float = 60.0
     retry_cap: float = 3600.0
     claim_lease: dt.timedelta = dt.timedelta(minutes=10)
+    # A channel that stalls this many times in a row pauses for the cool-down (obligations/reminders/breaker.py).
+    breaker_failures: int = 3
+    breaker_cooldown: dt.timedelta = dt.timedelta(minutes=10)
     templates: Path | None = None
     digest_items: int = 50  # items a digest lists one by one; the rest are counted
     public_url: str = ""  # the desk's address: every item then carries its signed link (obligations/links.py)
@@ -33,6 +36,7 @@ class SweepResult:
     retried: int = 0
     failed: int = 0
     stopped: bool = False  # asked to stop before the work was done; what is left stays queued
+    paused: dict[str, dt.datetime] = field(default_factory=dict)  # channel -> end of its cool-down
     planned: list[PlannedMessage] = field(default_factory=list)  # for --dry-run
 
 

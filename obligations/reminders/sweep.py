@@ -17,6 +17,7 @@ from obligations.db import session_scope
 from obligations.models import (
     Sweep,
 )
+from obligations.reminders.breaker import Breakers
 from obligations.reminders.outbox import deliver, release_claims_of_gone_workers
 from obligations.reminders.plan import plan_messages
 from obligations.reminders.settings import Settings, Stopped, SweepResult
@@ -35,10 +36,14 @@ async def sweep(
     rng: random.Random | None = None,
     stop: asyncio.Event | None = None,
     gone: Callable[[str], bool] = lambda worker: False,
+    breakers: Breakers | None = None,
 ) -> SweepResult:
     """Plan (in a thread, so that a signal is heard while it works) and deliver; logged as a `Sweep` row.
 
-    First, messages claimed by workers that are `gone` (dead processes on this host) are released."""
+    First, messages claimed by workers that are `gone` (dead processes on this host) are released. `breakers`:
+    the channels' circuit breakers, kept by the daemon from one sweep to the next (None: closed ones)."""
+    if breakers is None:
+        breakers = Breakers(settings.breaker_failures, settings.breaker_cooldown)
     with session_scope(engine) as session:
         released = release_claims_of_gone_workers(session, gone)
         if released:
@@ -52,9 +57,11 @@ async def sweep(
         result = await asyncio.to_thread(_plan, engine, profiles, now, settings, asked_to_stop)
         if not result.stopped:
             sent, retried, failed = await deliver(
-                engine, channels, now, settings, worker=worker, rng=rng or random.Random(), stop=stop
-            )
+                engine, channels, now, settings,
+                worker=worker, rng=rng or random.Random(), stop=stop, breakers=breakers,
+            )  # fmt: skip
             result.sent, result.retried, result.failed = sent, retried, failed
+            result.paused = breakers.paused(now)
             result.stopped = asked_to_stop()
         error = None
     except Exception as exc:

@@ -7,7 +7,9 @@ import json
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
+import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +33,49 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts every connection and then never reads or answers anything: a mail
+    or HTTP server that hangs. `greeting`: said once on each connection first (an SMTP server turning clients
+    away). `reset`: each connection is closed at once with a TCP reset instead."""
+
+    def __init__(self, *, greeting: bytes = b"", reset: bool = False) -> None:
+        self._greeting = greeting
+        self._reset = reset
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self.port: int = self._listener.getsockname()[1]
+        self.accepted = 0
+        self._held: list[socket.socket] = []
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> SilentServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        self._thread.join(10)
+        for connection in self._held:
+            connection.close()
+        self._listener.close()
+
+    def _serve(self) -> None:
+        while not self._done.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self.accepted += 1
+            if self._reset:  # SO_LINGER 0: close() sends RST
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                connection.close()
+            else:
+                if self._greeting:
+                    connection.sendall(self._greeting)
+                self._held.append(connection)
 
 
 # --- TLS: a self-signed certificate for 127.0.0.1, made with the openssl CLI (no extra dependency) ---

@@ -95,6 +95,11 @@ def test_every_mistake_is_refused_at_load_with_the_file_and_key_all_at_once(tmp_
         ('[reminders]\noffice_hours = "8-18"', "[reminders] office_hours 办公时间应写作 08:30-18:00"),
         ("[reminders]\nsweep_minutes = 1441", "[reminders] sweep_minutes 不能大于 1440"),
         ("[reminders]\nretry_base_seconds = 600\nretry_cap_seconds = 60", "retry_cap_seconds 不能小于"),
+        ("[reminders]\nbreaker_failures = 0", "[reminders] breaker_failures 不能小于 1"),
+        (
+            "[reminders]\nbreaker_cooldown_minutes = 1441",
+            "[reminders] breaker_cooldown_minutes 不能大于 1440",
+        ),
         ("[notifiers.email]\nport = 0", "[notifiers.email] port 不能小于 1"),
         ('[notifiers.email]\nsender = "党建 <@example.org>"', "[notifiers.email] sender 应为邮件地址"),
         ('[notifiers.wecom]\napi_base = "ftp://qyapi.weixin.qq.com"', "[notifiers.wecom] api_base 应为"),
@@ -190,6 +195,18 @@ def test_the_documented_example_loads_and_gives_the_defaults(tmp_path: Path) -> 
     assert loaded.reminders == defaults(tmp_path).reminders
     assert loaded.notifiers == defaults(tmp_path).notifiers
     assert "busy_timeout_seconds = 30" in example()
+
+
+def test_the_circuit_breaker_keys_are_documented_in_chinese_and_read_into_the_settings(
+    tmp_path: Path,
+) -> None:
+    text = example()
+    assert "breaker_failures = 3" in text and "breaker_cooldown_minutes = 10" in text
+    assert "# 某一渠道连续几次超时或无法连接" in text and "# 渠道暂停几分钟" in text
+    config = parse_config(
+        {"reminders": {"breaker_failures": 5, "breaker_cooldown_minutes": 30}}, tmp_path / "config.toml"
+    )
+    assert (config.reminders.breaker_failures, config.reminders.breaker_cooldown_minutes) == (5, 30)
 
 
 def test_parse_config_lists_every_problem_in_one_error(tmp_path: Path) -> None:
