@@ -52,6 +52,7 @@ def addresses(person: Person, channels: Sequence[str]) -> list[tuple[str, str]]:
 class Org:
     name: str
     profile: str
+    robot_env: str | None = None  # the environment variable holding its group robot's key (wecom_robot_env)
 
 
 @dataclass
@@ -77,6 +78,7 @@ class Registry:
                 col(Organization.parent),
                 col(Organization.effective_profile),
                 col(Organization.kind),
+                col(Organization.wecom_robot_env),
             )
         ).all()
         holders = {
@@ -88,9 +90,9 @@ class Registry:
             )
             if member
         }
-        seats = roster.seats(((code, name, kind, parent) for code, name, parent, _, kind in rows), holders)
+        seats = roster.seats(((code, name, kind, parent) for code, name, parent, _, kind, _ in rows), holders)
         active = set(session.scalars(select(col(Member.id)).where(col(Member.active).is_(True))))
-        orgs = {code: Org(name, profile) for code, name, _, profile, _ in rows}
+        orgs = {code: Org(name, profile, robot) for code, name, _, profile, _, robot in rows}
         calendars = history.changed_calendars(session, profiles)
         return cls(orgs, seats, active, profiles, calendars)
 
