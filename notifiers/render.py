@@ -180,7 +180,8 @@ def summary_view(context: Mapping[str, Any]) -> dict[str, Any]:
             "overdue_count": overdue - sum(item["overdue"] for item in items),
             "command": str(omitted.get("command") or f"obligations due --org {org.get('code', '')}".strip()),
         },
-        "subject": f"【党建提醒】{org['name']}：{count} 项工作待办" + (f"（{overdue} 项逾期）" if overdue else ""),
+        "subject": f"【党建提醒】{org['name']}：{count} 项工作待办"
+        + (f"（{overdue} 项逾期）" if overdue else ""),
     }
 
 

@@ -298,7 +298,9 @@ class RobotPool:
         self._options: dict[str, Any] = {
             "clock": clock, "sleep": sleep, "limit": limit, "per": per, "timeout": timeout, "now": now,
         }  # fmt: skip
-        self._robots: dict[str, WebhookChannel] = {}  # by key: two organizations sharing a robot share its window
+        self._robots: dict[
+            str, WebhookChannel
+        ] = {}  # by key: two organizations sharing a robot share its window
 
     def __repr__(self) -> str:
         return f"RobotPool({self._base_url or DEFAULT_API_BASE}, {len(self._robots)} robots)"

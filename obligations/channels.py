@@ -55,7 +55,7 @@ def robot_keys(engine: Engine) -> Callable[[str], str]:
         key = os.environ.get(variable, "")
         if not key:
             raise DeliveryError(
-                f"群机器人 key 未设置：组织 {org} 的环境变量 {variable} 不存在或为空", permanent=True
+                f"环境变量 {variable} 未设置：组织 {org} 的群机器人 key 无从读取", permanent=True
             )
         return key
 

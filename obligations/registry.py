@@ -368,7 +368,9 @@ def _env_name(value: object) -> str | None:
         raise _Invalid(f"应为文本，而不是{_type_name(value)}")
     text = value.strip()
     if text and (problem := env_name_problem(text, max_length=_width(Organization, "wecom_robot_env"))):
-        raise _Invalid(f"{problem}（如 OBLIGATIONS_ROBOT_JG）；请填写存放群机器人 key 的环境变量名，不要填写 key 本身")
+        raise _Invalid(
+            f"{problem}（如 OBLIGATIONS_ROBOT_JG）；请填写存放群机器人 key 的环境变量名，不要填写 key 本身"
+        )
     return text or None
 
 
