@@ -368,3 +368,22 @@ def test_outbox_and_status_show_what_happened(demo: App, smtp: tuple[MailSink, C
     assert "已将 1 条" in retried.output
     _sweep(demo, at(D(2026, 1, 26), 10))
     assert sink.to("m05@example.org")
+
+
+def test_a_digest_is_addressed_to_the_members_name_and_the_outbox_shows_it(
+    demo: App, smtp: tuple[MailSink, Controller]
+) -> None:
+    """The outbox row keeps the recipient's display name: the email's To: shows the person, not the member id,
+    and `outbox` lists 姓名（编号）."""
+    sink, _ = smtp
+    _sweep(demo, at(D(2026, 1, 26)))
+    with session_scope(demo.engine) as session:
+        row = session.exec(select(OutboxMessage).where(col(OutboxMessage.recipient) == "m04")).first()
+        assert row is not None
+        name = row.recipient_name
+    assert name == NAMES[3]  # m04
+    [received] = sink.to("m04@example.org")
+    to = received.message["To"]
+    assert to.addresses[0].display_name == name and to.addresses[0].addr_spec == "m04@example.org"
+    listing = CliRunner().invoke(cli, ["--config", str(demo.config_path), "--db", str(demo.db_url), "outbox"])
+    assert f"{name}（m04）" in listing.output and "邮件" in listing.output
