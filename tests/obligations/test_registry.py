@@ -1480,6 +1480,7 @@ def test_a_robot_is_stored_by_import_and_removed_by_a_file_that_no_longer_names_
     registry.write_text(named, encoding="utf-8")
     assert run(workspace, "import", str(registry), "--as-of", "2026-11-21").exit_code == 0
     assert _robot_env(workspace[1], "jg.b2") == "ROBOT_B2"
+    assert "企业微信群机器人：key 取自环境变量 ROBOT_B2" in run(workspace, "org", "show", "jg.b2").stdout
     registry.write_text(original, encoding="utf-8")
     result = run(workspace, "import", str(registry), "--as-of", "2026-11-21")
     assert result.exit_code == 0 and "组织：新增 0，更新 1" in result.stdout
