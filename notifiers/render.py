@@ -57,7 +57,7 @@ import jinja2
 
 from calendars.model import step_label as ladder_step_label
 from calendars.text import shown
-from notifiers import sandbox, table
+from notifiers import sandbox, split, table
 from notifiers.base import CARD_DESCRIPTION_LIMIT, CARD_TITLE_LIMIT, CARD_URL_LIMIT, TextCard
 
 PARTS = ("subject", "text", "html", "wecom.md")
@@ -123,9 +123,31 @@ def render_digest(context: Mapping[str, Any], *, user_folder: Path | None = None
 
 @dataclass(frozen=True)
 class RenderedSummary:
+    """A summary as rendered: its text and markdown still hold the block marks of notifiers/split.py; `parts`
+    gives what is sent."""
+
     subject: str
     text: str
     markdown: str
+
+    def parts(self, text_limit: int | None, markdown_limit: int | None) -> list[RenderedSummary]:
+        """The summary as messages within the limits (UTF-8 bytes): itself, unmarked, when it fits; else
+        numbered parts cut between items, each part's text and markdown holding the same items."""
+        found = split.split(
+            [
+                split.Format(split.blocks(self.text), text_limit),
+                split.Format(split.blocks(self.markdown), markdown_limit, markup=True),
+            ]
+        )
+        count = len(found)
+        return [
+            RenderedSummary(
+                f"{self.subject}（{text.number}/{count}）" if count > 1 else self.subject,
+                text.text if text.text.endswith("\n") else text.text + "\n",
+                markdown.text if markdown.text.endswith("\n") else markdown.text + "\n",
+            )
+            for text, markdown in found
+        ]
 
 
 # A WeCom userid as WeCom allows it (letters, digits, `_ - @ .`, 1–64): only such a one becomes a `<@userid>`
@@ -180,6 +202,7 @@ def summary_view(context: Mapping[str, Any]) -> dict[str, Any]:
             "overdue_count": overdue - sum(item["overdue"] for item in items),
             "command": str(omitted.get("command") or f"obligations due --org {org.get('code', '')}".strip()),
         },
+        "mark": split.MARKS,  # where each block starts: a summary too long for one message goes in parts
         "subject": f"【党建提醒】{org['name']}：{count} 项工作待办"
         + (f"（{overdue} 项逾期）" if overdue else ""),
     }

@@ -110,33 +110,35 @@ def _write(
         context = _context(registry, code, rows, people, today, settings.digest_items)
         rendered, failure = _render(code, context, settings)
         address = robot_address(code)
-        messages.append(
-            {
-                "recipient": None,
-                "recipient_name": registry.org_name(code),
-                "org": code,
-                "channel": ROBOT,
-                "address": address,
-                "subject": rendered.subject,
-                "text": rendered.text,
-                "html": None,
-                "markdown": rendered.markdown,
-                "mention_mobiles": None,
-                "card": None,
-                "state": "failed" if failure else "pending",
-                "attempts": 0,
-                "last_error": failure,
-                "failure_reported": False,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-        )
-        if preview:
-            result.planned.append(
-                PlannedMessage(
-                    code, registry.org_name(code), ROBOT, address, rendered.subject, rendered.text, len(rows)
-                )
+        # Never cut: a summary longer than a robot message is sent in numbered parts, cut between items.
+        for part in rendered.parts(ROBOT_KIND.text_limit, ROBOT_KIND.markdown_limit):
+            messages.append(
+                {
+                    "recipient": None,
+                    "recipient_name": registry.org_name(code),
+                    "org": code,
+                    "channel": ROBOT,
+                    "address": address,
+                    "subject": part.subject,
+                    "text": part.text,
+                    "html": None,
+                    "markdown": part.markdown,
+                    "mention_mobiles": None,
+                    "card": None,
+                    "state": "failed" if failure else "pending",
+                    "attempts": 0,
+                    "last_error": failure,
+                    "failure_reported": False,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
             )
+            if preview:
+                result.planned.append(
+                    PlannedMessage(
+                        code, registry.org_name(code), ROBOT, address, part.subject, part.text, len(rows)
+                    )
+                )
     if not messages:
         return
     ids = session.scalars(

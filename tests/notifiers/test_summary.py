@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from notifiers.render import check_templates, example_summary, render_summary
+from notifiers.wecom import ROBOT_MARKDOWN_LIMIT, ROBOT_TEXT_LIMIT
 
 AS_OF = dt.date(2026, 11, 23)
 
@@ -78,3 +79,31 @@ def test_a_folder_of_user_templates_may_replace_the_robot_summary_and_is_checked
     assert [problem.split(":")[0] for problem in check_templates(tmp_path, AS_OF)] == [
         "reminder.robot.text.j2"
     ]
+
+
+def test_a_summary_too_long_for_one_robot_message_goes_in_numbered_parts_cut_between_items() -> None:
+    titles = [f"第{number}项·支部委员会会议" for number in range(1, 61)]
+    rendered = render_summary(
+        summary(*(item(title, number % 9 - 4, "张三", "zhangsan") for number, title in enumerate(titles)))
+    )
+
+    parts = rendered.parts(ROBOT_TEXT_LIMIT, ROBOT_MARKDOWN_LIMIT)
+
+    assert len(parts) > 1
+    for number, part in enumerate(parts, start=1):
+        assert len(part.markdown.encode("utf-8")) <= ROBOT_MARKDOWN_LIMIT
+        assert len(part.text.encode("utf-8")) <= ROBOT_TEXT_LIMIT
+        assert part.markdown.startswith(f"## 第一党支部 · 党建工作提醒（{number}/{len(parts)}）\n")
+        assert part.subject.endswith(f"（{number}/{len(parts)}）")
+        assert part.markdown.count("<font") == part.markdown.count("</font>")
+        assert "\x1f" not in part.markdown + part.text  # no block mark is ever sent
+        # Each part's text holds the same items as its markdown.
+        assert [t for t in titles if f"**{t}**" in part.markdown] == [
+            t for t in titles if f". {t}" in part.text
+        ]
+    carried = [title for part in parts for title in titles if f"**{title}**" in part.markdown]
+    assert sorted(carried) == sorted(titles)  # every item exactly once
+    [whole] = render_summary(summary(item("主题党日", -3, "李四"))).parts(
+        ROBOT_TEXT_LIMIT, ROBOT_MARKDOWN_LIMIT
+    )
+    assert whole.markdown.startswith("## 第一党支部 · 党建工作提醒\n") and "（1/1）" not in whole.subject
