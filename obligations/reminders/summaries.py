@@ -4,7 +4,8 @@ answers for each item — never a person's digest, which goes to that person alo
 Written by planning when `wecom_robot` is among the channels: one message per organization that has a robot
 (`wecom_robot_env` in the registry) and whose tasks got new reminders in this sweep. It lists every open task of
 the organization whose reminders have begun (the new ones and those still open from earlier sweeps), most pressing
-first, at most `digest_items` of them (the rest counted, with the command that lists them).
+first, at most `digest_items` of them (the rest counted, with the command that lists them). A 党小组 is part of its
+branch: its tasks show in the branch's summary too, named with the group.
 """
 
 from __future__ import annotations
@@ -48,33 +49,51 @@ def write_summaries(
     """One summary per organization with a robot whose tasks got new (pending) reminders in this sweep."""
     if ROBOT not in settings.channels:
         return
-    robots = {code for code, org in registry.orgs.items() if org.robot_env}
-    if not robots:
+    shown_in = _shown_in(registry)
+    if not shown_in:
         return
     touched = sorted(
-        robots.intersection(
-            session.scalars(
+        {
+            robot
+            for org in session.scalars(
                 sa_select(col(Task.org))
                 .join(Reminder, col(Reminder.task_id) == col(Task.id))
                 .where(pending())
                 .distinct()
             )
-        )
+            for robot in shown_in.get(org, ())
+        }
     )
     for part in chunks(touched, ORGS_PER_CHUNK):
-        _write(session, registry, part, today, now, settings, preview, result)
+        _write(session, registry, part, shown_in, today, now, settings, preview, result)
+
+
+def _shown_in(registry: Registry) -> dict[str, list[str]]:
+    """The organizations whose summary shows an organization's tasks: its own, if it has a robot, and its
+    branch's, for a 党小组 whose branch has one."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for code, org in registry.orgs.items():
+        if org.robot_env:
+            found[code].append(code)
+        branch = registry.orgs.get(org.branch) if org.branch else None
+        if branch is not None and branch.robot_env and org.branch:
+            found[code].append(org.branch)
+    return found
 
 
 def _write(
     session: Session,
     registry: Registry,
     orgs: Sequence[str],
+    shown_in: dict[str, list[str]],
     today: dt.date,
     now: dt.datetime,
     settings: Settings,
     preview: bool,
     result: SweepResult,
 ) -> None:
+    wanted = set(orgs)
+    listed = sorted(code for code, robots in shown_in.items() if wanted.intersection(robots))
     reminded = exists().where(col(Reminder.task_id) == col(Task.id))
     tasks: dict[str, list[Any]] = defaultdict(list)
     for row in session.execute(
@@ -91,10 +110,12 @@ def _write(
             col(Task.assignee).label("assignee"),
             col(Task.id).label("task_id"),
         )
-        .where(col(Task.org).in_(orgs), col(Task.status) == "open", reminded)
-        .order_by(col(Task.org), col(Task.due), col(Task.id))
+        .where(col(Task.org).in_(listed), col(Task.status) == "open", reminded)
+        .order_by(col(Task.due), col(Task.id))
     ):
-        tasks[row.org].append(row)
+        for robot in shown_in[row.org]:
+            if robot in wanted:
+                tasks[robot].append(row)
     people = registry.people(
         session,
         [
@@ -102,7 +123,7 @@ def _write(
             *(row.subject for rows in tasks.values() for row in rows if row.subject_kind != "org"),
         ],
     )
-    messages = []
+    messages: list[dict[str, Any]] = []
     for code in orgs:
         rows = tasks.get(code, [])
         if not rows:
@@ -145,20 +166,22 @@ def _write(
         insert(OutboxMessage).returning(col(OutboxMessage.id), sort_by_parameter_order=True), messages
     ).all()
     result.messages += len(ids)
-    # The summary carries the new reminders of its organization's tasks, as a digest carries its recipient's.
-    message = OutboxMessage.__table__.alias("message")  # type: ignore[attr-defined]
-    reminder = Reminder.__table__  # type: ignore[attr-defined]
-    task = Task.__table__  # type: ignore[attr-defined]
-    session.execute(
-        insert(OutboxItem).from_select(
-            ["message_id", "reminder_id"],
-            sa_select(message.c.id, reminder.c.id)
-            .select_from(message)
-            .join(task, task.c.org == message.c.org)
-            .join(reminder, reminder.c.task_id == task.c.id)
-            .where(message.c.id.in_(list(ids)), pending()),
+    # The summary carries the new reminders of the tasks it lists, as a digest carries its recipient's.
+    by_org: dict[str, list[int | None]] = defaultdict(list)
+    for message_id, written in zip(ids, messages, strict=True):
+        by_org[written["org"]].append(message_id)
+    items = [
+        {"message_id": message_id, "reminder_id": reminder_id}
+        for org, reminder_id in session.execute(
+            sa_select(col(Task.org), col(Reminder.id))
+            .join(Task, col(Task.id) == col(Reminder.task_id))
+            .where(pending(), col(Task.org).in_(listed))
         )
-    )
+        for robot in shown_in[org]
+        for message_id in by_org.get(robot, ())
+    ]
+    for batch in chunks(items, 1000):
+        session.execute(insert(OutboxItem), batch)
 
 
 def _context(
@@ -178,6 +201,8 @@ def _context(
         if row.subject_kind != "org":  # 党员政治生日·张三: a duty about one member names the member
             subject = people.get(row.subject)
             title = f"{title}·{subject.name if subject else row.subject}"
+        if row.org != code:  # a 党小组's duty in its branch's summary: 第一党小组·党小组会
+            title = f"{registry.org_name(row.org)}·{title}"
         assignee = people.get(row.assignee or "")
         items.append(
             {

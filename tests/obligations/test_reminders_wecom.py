@@ -156,6 +156,9 @@ def test_each_organization_with_a_robot_gets_one_summary_in_its_own_group_and_no
     assert b2.startswith("## 业务处室党支部 · 党建工作提醒") and "综合处室党支部" not in b2
     # Who answers for each item, mentioned by WeCom userid: the branches' secretaries hold their duties.
     assert "负责人：<@m04>" in b1 and "负责人：<@m21>" in b2
+    # A 党小组 is part of its branch: its duty shows in the branch's group, named with the group.
+    assert "综合处室第一党小组·党小组会" in b1
+    assert "逾期" in b1  # 2025年第四季度's 支部党员大会, still open
     # A person's digest goes to that person alone, by application message; never to a group.
     assert not [body for body in posts.values() if "同志" in body["markdown"]["content"]]
     digests = {call.body["touser"] for call in wecom.calls("/cgi-bin/message/send")}
