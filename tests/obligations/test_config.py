@@ -183,6 +183,7 @@ def test_the_config_is_one_typed_object_built_from_the_spec(tmp_path: Path) -> N
         {
             "reminders": {"channels": ["email", "wecom"], "replan_at": "5:30", "office_hours": "09:00-17:30"},
             "notifiers": {
+                "wecom": {"corp_id": "ww-demo"},
                 "email": {"port": 587, "sender": "提醒 <root@localhost>"},
                 "console": {"path": "out/reminders.txt"},
             },
