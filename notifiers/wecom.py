@@ -276,34 +276,20 @@ class WebhookChannel:
 class RobotPool:
     """Every organization's group robot behind one channel: a message goes to the robot at its recipient's
     address (`robot:<org code>`), whose key `key_of` finds (raising a permanent DeliveryError, without the key,
-    when it cannot). One WebhookChannel per key, made on first use: each robot has its own 20-a-minute window,
-    so that one busy group never holds back another's summary."""
+    when it cannot). One WebhookChannel per key, made by `robot` on first use: each robot has its own
+    20-a-minute window, so that one busy group never holds back another's summary."""
 
     name = ROBOT_KIND.name
 
-    def __init__(
-        self,
-        base_url: str,
-        key_of: Callable[[str], str],
-        *,
-        clock: MonotonicClock = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
-        limit: int = 20,
-        per: float = 60.0,
-        timeout: float = 10.0,
-        now: WallClock = system_wall_clock,
-    ) -> None:
-        self._base_url = base_url
+    def __init__(self, key_of: Callable[[str], str], robot: Callable[[str], WebhookChannel]) -> None:
         self._key_of = key_of
-        self._options: dict[str, Any] = {
-            "clock": clock, "sleep": sleep, "limit": limit, "per": per, "timeout": timeout, "now": now,
-        }  # fmt: skip
+        self._robot = robot
         self._robots: dict[
             str, WebhookChannel
         ] = {}  # by key: two organizations sharing a robot share its window
 
     def __repr__(self) -> str:
-        return f"RobotPool({self._base_url or DEFAULT_API_BASE}, {len(self._robots)} robots)"
+        return f"RobotPool({len(self._robots)} robots)"
 
     def address_of(self, recipient: Recipient) -> str | None:
         return ROBOT_KIND.address_of(recipient)
@@ -319,7 +305,7 @@ class RobotPool:
             raise
         robot = self._robots.get(key)
         if robot is None:
-            robot = self._robots[key] = WebhookChannel(self._base_url, key, **self._options)
+            robot = self._robots[key] = self._robot(key)
         delivery = await robot.send(message)
         return dataclasses.replace(delivery, address=address)  # the organization, not a piece of the key
 

@@ -6,6 +6,7 @@ group robot's message on the robot of its organization (`RobotPool`, with the ke
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -67,7 +68,7 @@ def build_channels(config: Config, engine: Engine | None = None) -> dict[str, Ch
     `wecom_robot` are looked up)."""
     from notifiers.console import ConsoleChannel
     from notifiers.email import EmailChannel
-    from notifiers.wecom import RobotPool
+    from notifiers.wecom import RobotPool, WebhookChannel
 
     wanted = config.reminders.channels
     channels: dict[str, Channel] = {}
@@ -92,7 +93,9 @@ def build_channels(config: Config, engine: Engine | None = None) -> dict[str, Ch
     if "wecom_robot" in wanted:
         if engine is None:
             raise ValueError("the group robots are looked up in the database: pass the engine")
-        channels["wecom_robot"] = RobotPool(config.notifiers.wecom.api_base, robot_keys(engine))
+        channels["wecom_robot"] = RobotPool(
+            robot_keys(engine), functools.partial(WebhookChannel, config.notifiers.wecom.api_base)
+        )
     if "console" in wanted:
         channels["console"] = ConsoleChannel(config.notifiers.console.path)
     return channels

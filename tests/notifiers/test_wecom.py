@@ -260,7 +260,7 @@ def pool(server: FakeWeCom, fake: FakeTime, keys: dict[str, str]) -> RobotPool:
             raise DeliveryError(f"群机器人 key 的环境变量 ROBOT_{org.upper()} 未设置", permanent=True)
         return keys[org]
 
-    return RobotPool(server.base_url, key_of, clock=fake.clock, sleep=fake.sleep, now=lambda: NOW)
+    return RobotPool(key_of, lambda key: robot(server, fake, key))
 
 
 def test_each_organization_posts_to_its_own_robot_and_the_delivery_names_the_organization() -> None:

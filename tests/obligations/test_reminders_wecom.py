@@ -45,17 +45,23 @@ def wecom() -> Iterator[FakeWeCom]:
     thread.join(10)
 
 
-def _run(tmp_path: Path, database_url: str, wecom: FakeWeCom, corp_id: str) -> None:
+def _demo(tmp_path: Path, database_url: str, wecom: FakeWeCom, channels: str = '"wecom"') -> list[str]:
+    """The demo loaded as of 2026-01-02, reminding through the WeCom application (and `channels`); returns the
+    CLI's base arguments."""
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[reminders]\nchannels = ["wecom"]\n[notifiers.wecom]\napi_base = "{wecom.base_url}"\n'
-        f'corp_id = "{corp_id}"\nagent_id = 1000002\n',
+        f'[reminders]\nchannels = [{channels}]\n[notifiers.wecom]\napi_base = "{wecom.base_url}"\n'
+        'corp_id = "ww-demo"\nagent_id = 1000002\n',
         encoding="utf-8",
     )
     base = ["--config", str(config), "--db", database_url]
-    runner = CliRunner()
-    assert runner.invoke(cli, [*base, "init", "--demo", "--as-of", "2026-01-02"]).exit_code == 0
-    result = runner.invoke(cli, [*base, "remind", "--as-of", "2026-01-26 09:00"])
+    assert CliRunner().invoke(cli, [*base, "init", "--demo", "--as-of", "2026-01-02"]).exit_code == 0
+    return base
+
+
+def _run(tmp_path: Path, database_url: str, wecom: FakeWeCom) -> None:
+    base = _demo(tmp_path, database_url, wecom)
+    result = CliRunner().invoke(cli, [*base, "remind", "--as-of", "2026-01-26 09:00"])
     assert result.exit_code == 0, result.output
     assert "发送成功" in result.output and "失败 0" in result.output
 
@@ -64,7 +70,7 @@ def test_application_messages_go_to_each_persons_userid_with_one_token(
     tmp_path: Path, database_url: str, wecom: FakeWeCom, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OBLIGATIONS_WECOM_SECRET", SECRET)
-    _run(tmp_path, database_url, wecom, "ww-demo")
+    _run(tmp_path, database_url, wecom)
     sends = wecom.calls("/cgi-bin/message/send")
     assert len(wecom.calls("/cgi-bin/gettoken")) == 1
     assert sends and {call.body["agentid"] for call in sends} == {1000002}
@@ -79,16 +85,8 @@ def test_application_messages_go_to_each_persons_userid_with_one_token(
 def test_a_missing_secret_is_a_clear_error_naming_the_variable(
     tmp_path: Path, database_url: str, wecom: FakeWeCom
 ) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[reminders]\nchannels = ["wecom"]\n[notifiers.wecom]\napi_base = "{wecom.base_url}"\n'
-        'corp_id = "ww-demo"\nagent_id = 1000002\n',
-        encoding="utf-8",
-    )
-    base = ["--config", str(config), "--db", database_url]
-    runner = CliRunner()
-    assert runner.invoke(cli, [*base, "init", "--demo", "--as-of", "2026-01-02"]).exit_code == 0
-    result = runner.invoke(
+    base = _demo(tmp_path, database_url, wecom)
+    result = CliRunner().invoke(
         cli, [*base, "remind", "--as-of", "2026-01-26 09:00"], env={"OBLIGATIONS_WECOM_SECRET": ""}
     )
     assert result.exit_code == 3
@@ -105,15 +103,7 @@ def _robots(tmp_path: Path, database_url: str, wecom: FakeWeCom) -> list[str]:
     """The demo with 综合处室党支部 (jg.b1) and 业务处室党支部 (jg.b2) given group robots by a registry import;
     personal digests by WeCom application messages, summaries by the robots. Returns the CLI's base arguments."""
     wecom.robot_keys |= {KEY_B1, KEY_B2}
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[reminders]\nchannels = ["wecom", "wecom_robot"]\n[notifiers.wecom]\napi_base = "{wecom.base_url}"\n'
-        'corp_id = "ww-demo"\nagent_id = 1000002\n',
-        encoding="utf-8",
-    )
-    base = ["--config", str(config), "--db", database_url]
-    runner = CliRunner()
-    assert runner.invoke(cli, [*base, "init", "--demo", "--as-of", AS_OF.isoformat()]).exit_code == 0
+    base = _demo(tmp_path, database_url, wecom, '"wecom", "wecom_robot"')
     robots = {"jg.b1": "OBLIGATIONS_ROBOT_B1", "jg.b2": "OBLIGATIONS_ROBOT_B2"}
     lines = []
     for org in demo_registry(AS_OF).orgs:
@@ -130,7 +120,7 @@ def _robots(tmp_path: Path, database_url: str, wecom: FakeWeCom) -> list[str]:
             ]
     registry = tmp_path / "robots.toml"
     registry.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = runner.invoke(cli, [*base, "import", str(registry), "--as-of", AS_OF.isoformat()])
+    result = CliRunner().invoke(cli, [*base, "import", str(registry), "--as-of", AS_OF.isoformat()])
     assert result.exit_code == 0, result.output
     assert "组织：新增 0，更新 2" in result.output
     return base
