@@ -18,6 +18,12 @@ import re
 IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 IDENTIFIER_MAX = 100  # the width of every code column
 IDENTIFIER_RULE = "只能由字母、数字和 . - _ 组成，且以字母或数字开头"
+# The name of an environment variable that holds a secret (config.toml's *_env keys, the registry's
+# wecom_robot_env): the name is stored and shown, the secret never. What is typed in its place is often the
+# secret itself, so a wrong value is never repeated back.
+ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+ENV_NAME_MAX = 100
+ENV_NAME_RULE = "应为环境变量名：只能由大写字母、数字和 _ 组成，且不以数字开头"
 
 # Line and paragraph separators end a line in JavaScript, in some terminals and in .ics readers; the
 # bidirectional overrides reorder what a reader sees (a name that displays as something else).
@@ -32,6 +38,15 @@ def identifier_problem(value: str, *, max_length: int = IDENTIFIER_MAX) -> str |
     if not IDENTIFIER.fullmatch(value):
         return f"{value!r} {IDENTIFIER_RULE}"
     return length_problem(value, max_length)
+
+
+def env_name_problem(value: str, *, max_length: int = ENV_NAME_MAX) -> str | None:
+    """Why `value` cannot name an environment variable, or None; never quotes `value` (it may be a secret)."""
+    if not ENV_NAME.fullmatch(value):
+        return ENV_NAME_RULE
+    if len(value) > max_length:
+        return f"不能超过 {max_length} 个字符"
+    return None
 
 
 def control_problem(value: str, *, multiline: bool = False) -> str | None:

@@ -21,6 +21,7 @@ class Recipient:
     email: str | None = None
     wecom: str | None = None  # WeCom userid
     mobile: str | None = None
+    robot: str | None = None  # a group robot's address (robot:<org code>): an organization, never a person
 
 
 @dataclass(frozen=True)

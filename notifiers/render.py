@@ -34,6 +34,12 @@ then due date; `own_count` and `supervised_count` (listed and omitted); `omitted
 `as_of_text`; and filters `cn_date`, `days_text`, `step_label`, `channel_label`, and `md`, which every
 value from the store passes through in WeCom markdown so that a name like `<font color="warning">`,
 `[点我](http://evil)` or `**` shows as written (the HTML is autoescaped; text and subject are plain).
+
+An organization's summary for its group robot (`render_summary`: `reminder.robot.md.j2`, `reminder.robot.text.j2`)
+has its own context — org: {name, code}; as_of; items: [{title, period, due, step, step_label (optional),
+responsible_name, mention (the responsible person's WeCom userid, or "")}]; omitted (optional): {count,
+overdue_count, command} — and sees the same derived item values and filters, `count`, `overdue_count` and
+`subject`. A `mention` that is not a WeCom userid (letters, digits, `_ - @ .`) is dropped: the name is shown.
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ import jinja2
 
 from calendars.model import step_label as ladder_step_label
 from calendars.text import shown
-from notifiers import sandbox, table
+from notifiers import sandbox, split, table
 from notifiers.base import CARD_DESCRIPTION_LIMIT, CARD_TITLE_LIMIT, CARD_URL_LIMIT, TextCard
 
 PARTS = ("subject", "text", "html", "wecom.md")
@@ -113,6 +119,93 @@ def render_digest(context: Mapping[str, Any], *, user_folder: Path | None = None
         markdown=_tidy(_render(environment, "reminder.wecom.md.j2", view)),
         card=text_card(view),
     )
+
+
+@dataclass(frozen=True)
+class RenderedSummary:
+    """A summary as rendered: its text and markdown still hold the block marks of notifiers/split.py; `parts`
+    gives what is sent."""
+
+    subject: str
+    text: str
+    markdown: str
+
+    def parts(self, text_limit: int | None, markdown_limit: int | None) -> list[RenderedSummary]:
+        """The summary as messages within the limits (UTF-8 bytes): itself, unmarked, when it fits; else
+        numbered parts cut between items, each part's text and markdown holding the same items."""
+        found = split.split(
+            [
+                split.Format(split.blocks(self.text), text_limit),
+                split.Format(split.blocks(self.markdown), markdown_limit, markup=True),
+            ]
+        )
+        count = len(found)
+        return [
+            RenderedSummary(
+                f"{self.subject}（{text.number}/{count}）" if count > 1 else self.subject,
+                text.text if text.text.endswith("\n") else text.text + "\n",
+                markdown.text if markdown.text.endswith("\n") else markdown.text + "\n",
+            )
+            for text, markdown in found
+        ]
+
+
+# A WeCom userid as WeCom allows it (letters, digits, `_ - @ .`, 1–64): only such a one becomes a `<@userid>`
+# mention, so that a value from the store can never close the mention and open markup.
+_USERID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+SUMMARY_PARTS = ("robot.text", "robot.md")
+
+
+def render_summary(context: Mapping[str, Any], *, user_folder: Path | None = None) -> RenderedSummary:
+    """An organization's summary for its group robot (`reminder.robot.md.j2`, and `reminder.robot.text.j2`
+    for plain text): what is due and overdue there and who answers for it, each responsible person who has a
+    WeCom userid mentioned as `<@userid>`. Raises like render_digest."""
+    environment = _environment(str(user_folder) if user_folder is not None else None)
+    view = summary_view(context)
+    return RenderedSummary(
+        subject=view["subject"],
+        text=_tidy(_render(environment, "reminder.robot.text.j2", view)),
+        markdown=_tidy(_render(environment, "reminder.robot.md.j2", view)),
+    )
+
+
+def summary_view(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The summary's context with its defaults filled in and the derived values added (see the module's
+    docstring): items sorted most pressing first, each with `mention` kept only when it is a WeCom userid."""
+    org = _one_line_values(context.get("org") or {})
+    if not org.get("name"):
+        raise ValueError("the summary context needs org.name")
+    as_of = context.get("as_of")
+    if not isinstance(as_of, date):
+        raise ValueError("the summary context needs as_of, a date")
+    items = []
+    for index, raw in enumerate(context.get("items") or ()):
+        item = _item_view({"org_name": org["name"], **_one_line_values(raw)}, index, as_of, "")
+        mention = str(item.get("mention") or "")
+        item["mention"] = mention if _USERID.fullmatch(mention) else ""
+        item["responsible_name"] = str(item.get("responsible_name") or "")
+        items.append(item)
+    items.sort(key=_by_due)
+    omitted = context.get("omitted") or {}
+    count = len(items) + int(omitted.get("count") or 0)
+    overdue = sum(item["overdue"] for item in items) + int(omitted.get("overdue_count") or 0)
+    return {
+        **context,
+        "org": org,
+        "as_of": as_of,
+        "as_of_text": cn_date(as_of),
+        "items": items,
+        "count": count,
+        "overdue_count": overdue,
+        "omitted": {
+            "count": count - len(items),
+            "overdue_count": overdue - sum(item["overdue"] for item in items),
+            "command": str(omitted.get("command") or f"obligations due --org {org.get('code', '')}".strip()),
+        },
+        "mark": split.MARKS,  # where each block starts: a summary too long for one message goes in parts
+        "subject": f"【党建提醒】{org['name']}：{count} 项工作待办"
+        + (f"（{overdue} 项逾期）" if overdue else ""),
+    }
 
 
 def _fit(text: str, limit: int) -> str:
@@ -330,6 +423,33 @@ def example_context(as_of: date) -> dict[str, Any]:
     }
 
 
+def example_summary(as_of: date) -> dict[str, Any]:
+    """An organization's summary with one of everything (one responsible person with a userid, one without)."""
+    return {
+        "org": {"name": "第一党支部", "code": "jg.b1"},
+        "as_of": as_of,
+        "items": [
+            {
+                "title": "支部委员会会议",
+                "period": f"{as_of:%Y-%m}",
+                "due": as_of + timedelta(days=7),
+                "step": "upcoming",
+                "responsible_name": "张三",
+                "mention": "zhangsan",
+            },
+            {
+                "title": "主题党日",
+                "period": f"{as_of:%Y-%m}",
+                "due": as_of - timedelta(days=3),
+                "step": "overdue",
+                "responsible_name": "李四",
+                "mention": "",
+            },
+        ],
+        "omitted": {"count": 2, "overdue_count": 1, "command": "obligations due --org jg.b1"},
+    }
+
+
 def check_templates(user_folder: Path, as_of: date) -> list[str]:
     """Render every part with the example context; the problems found, one line each (empty when all is well)."""
     problems = []
@@ -338,9 +458,10 @@ def check_templates(user_folder: Path, as_of: date) -> list[str]:
     )  # not the cache: see the folder as it is now
     view = digest_view(example_context(as_of))
     view["subject"] = "【党建提醒】示例"
-    for part in PARTS:
+    summary = summary_view(example_summary(as_of))
+    for part, part_view in [*((part, view) for part in PARTS), *((part, summary) for part in SUMMARY_PARTS)]:
         try:
-            _render(environment, f"reminder.{part}.j2", view)
+            _render(environment, f"reminder.{part}.j2", part_view)
         except TemplateFailure as failure:
             problems.append(f"{failure.template}: {failure.reason}")
     return problems

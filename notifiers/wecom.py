@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
 import re
 import time
@@ -52,11 +53,19 @@ APP_KIND = ChannelKind(
 ROBOT_KIND = ChannelKind(
     "wecom_robot",
     "企业微信群机器人",
-    None,
+    "robot",
     personal=False,
     text_limit=ROBOT_TEXT_LIMIT,
     markdown_limit=ROBOT_MARKDOWN_LIMIT,
 )
+ROBOT_PREFIX = "robot:"  # a group robot's address is its organization's code behind this prefix
+
+
+def robot_address(org: str) -> str:
+    """Where an organization's summary goes: the address of its group robot."""
+    return ROBOT_PREFIX + org
+
+
 TRUNCATED = "\n……（内容过长，已截断，完整内容请查看邮件）"
 
 SERVICE = "企业微信接口"
@@ -260,6 +269,48 @@ class WebhookChannel:
 
     async def aclose(self) -> None:
         await self._api.aclose()
+
+
+class RobotPool:
+    """Every organization's group robot behind one channel: a message goes to the robot at its recipient's
+    address (`robot:<org code>`), whose key `key_of` finds (raising a permanent DeliveryError, without the key,
+    when it cannot). One WebhookChannel per key, made by `robot` on first use: each robot has its own
+    20-a-minute window, so that one busy group never holds back another's summary."""
+
+    name = ROBOT_KIND.name
+
+    def __init__(self, key_of: Callable[[str], str], robot: Callable[[str], WebhookChannel]) -> None:
+        self._key_of = key_of
+        self._robot = robot
+        self._robots: dict[
+            str, WebhookChannel
+        ] = {}  # by key: two organizations sharing a robot share its window
+
+    def __repr__(self) -> str:
+        return f"RobotPool({len(self._robots)} robots)"
+
+    def address_of(self, recipient: Recipient) -> str | None:
+        return ROBOT_KIND.address_of(recipient)
+
+    async def send(self, message: Message) -> Delivery:
+        address = self.address_of(message.recipient)
+        try:
+            if address is None:
+                raise DeliveryError(f"消息没有群机器人地址：{message.recipient.name}", permanent=True)
+            key = self._key_of(address)
+        except DeliveryError as error:
+            _log_failure("wecom robot", message.key, address or message.recipient.name, error)
+            raise
+        robot = self._robots.get(key)
+        if robot is None:
+            robot = self._robots[key] = self._robot(key)
+        delivery = await robot.send(message)
+        return dataclasses.replace(delivery, address=address)  # the organization, not a piece of the key
+
+    async def aclose(self) -> None:
+        for robot in self._robots.values():
+            await robot.aclose()
+        self._robots.clear()
 
 
 class AppChannel:

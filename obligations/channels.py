@@ -1,13 +1,23 @@
-"""Building the configured channels: addresses from config.toml, secrets from the environment only."""
+"""Building the configured channels: addresses from config.toml, secrets from the environment only.
+
+This is the one place channels are made: the outbox sends each message on the channel named by its row, and a
+group robot's message on the robot of its organization (`RobotPool`, with the key found here).
+"""
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from notifiers.base import Channel
+from sqlalchemy import Engine, select
+from sqlmodel import Session, col
+
+from notifiers.base import Channel, DeliveryError
 from obligations.config import Config
 from obligations.errors import UserError
+from obligations.models import Organization
 
 if TYPE_CHECKING:
     from notifiers.wecom import AppChannel
@@ -29,11 +39,36 @@ def wecom_app(config: Config) -> AppChannel:
     return AppChannel(wecom.api_base, wecom.corp_id, secret, wecom.agent_id)
 
 
-def build_channels(config: Config) -> dict[str, Channel]:
-    """The channels named in [reminders] channels, ready to send."""
+def robot_keys(engine: Engine) -> Callable[[str], str]:
+    """The key of the group robot at an address (`robot:<org code>`): read, at each send, from the environment
+    variable the organization names in the registry (`wecom_robot_env`), so that a registry imported while the
+    daemon runs is followed. What is missing fails that message only, permanently, naming the variable."""
+    from notifiers.wecom import ROBOT_PREFIX
+
+    def key_of(address: str) -> str:
+        org = address.removeprefix(ROBOT_PREFIX)
+        with Session(engine) as session:
+            variable = session.scalar(
+                select(col(Organization.wecom_robot_env)).where(col(Organization.code) == org)
+            )
+        if not variable:
+            raise DeliveryError(f"组织 {org} 未在名册中设置群机器人（wecom_robot_env）", permanent=True)
+        key = os.environ.get(variable, "")
+        if not key:
+            raise DeliveryError(
+                f"环境变量 {variable} 未设置：组织 {org} 的群机器人 key 无从读取", permanent=True
+            )
+        return key
+
+    return key_of
+
+
+def build_channels(config: Config, engine: Engine | None = None) -> dict[str, Channel]:
+    """The channels named in [reminders] channels, ready to send (`engine`: where the group robots of
+    `wecom_robot` are looked up)."""
     from notifiers.console import ConsoleChannel
     from notifiers.email import EmailChannel
-    from notifiers.wecom import WebhookChannel
+    from notifiers.wecom import RobotPool, WebhookChannel
 
     wanted = config.reminders.channels
     channels: dict[str, Channel] = {}
@@ -53,13 +88,14 @@ def build_channels(config: Config) -> dict[str, Channel]:
             sender=email.sender,
             timeout=float(email.timeout_seconds),
         )
-    if "wecom" in wanted:
-        wecom = config.notifiers.wecom
-        if wecom.corp_id:
-            channels["wecom"] = wecom_app(config)
-        else:
-            key = _secret(wecom.webhook_key_env, "[notifiers.wecom] webhook_key_env", "企业微信群机器人 key")
-            channels["wecom"] = WebhookChannel(wecom.api_base, key)
+    if "wecom" in wanted:  # the config requires corp_id with it: a person's digest never goes to a group
+        channels["wecom"] = wecom_app(config)
+    if "wecom_robot" in wanted:
+        if engine is None:
+            raise ValueError("the group robots are looked up in the database: pass the engine")
+        channels["wecom_robot"] = RobotPool(
+            robot_keys(engine), functools.partial(WebhookChannel, config.notifiers.wecom.api_base)
+        )
     if "console" in wanted:
         channels["console"] = ConsoleChannel(config.notifiers.console.path)
     return channels

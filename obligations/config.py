@@ -26,7 +26,9 @@ from calendars import tomlfile
 from calendars.ladder import parse_hours
 from calendars.model import Profile
 from calendars.profiles import load_profiles
+from calendars.text import env_name_problem
 from calendars.workdays import CalendarConfigError, YearArrangement, arrangements_from_config
+from notifiers.table import KINDS
 from obligations import db
 
 
@@ -93,17 +95,18 @@ def _office_hours(value: str, _base: Path) -> OfficeHoursSpan:
 def _channels(value: list[str], _base: Path) -> tuple[str, ...]:
     if not value:
         raise ValueError("至少要选择一个提醒渠道（email、wecom 或 console）")
+    if not any(KINDS[name].personal for name in value if name in KINDS):
+        raise ValueError(
+            "中除 wecom_robot（只发组织汇总）外，还须选择一个发给个人的渠道（email、wecom 或 console）"
+        )
     if len(set(value)) != len(value):
         raise ValueError("中有重复的渠道")
     return tuple(value)
 
 
-ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
-
-
 def _env_name(example: str, what: str) -> Converter:
     def convert(value: str, _base: Path) -> str:
-        if not ENV_NAME.fullmatch(value):
+        if env_name_problem(value) is not None:
             raise ValueError(f"应为环境变量名（如 {example}），不要填写{what}本身")
         return value
 
@@ -218,8 +221,10 @@ SPEC: tuple[Key, ...] = (
         "channels",
         list,
         ["console"],
-        "提醒渠道，按党员登记的邮箱、企业微信送达：email、wecom；console 打印到屏幕或文件（无需服务器）",
-        choices=("email", "wecom", "console"),
+        "提醒渠道，按党员登记的邮箱、企业微信送达：email、wecom（企业微信应用，须设置 corp_id）；"
+        "wecom_robot 向名册中设置了群机器人（wecom_robot_env）的组织发送本组织待办汇总；"
+        "console 打印到屏幕或文件（无需服务器）",
+        choices=("email", "wecom", "wecom_robot", "console"),
         convert=_channels,
     ),
     Key(
@@ -331,16 +336,7 @@ SPEC: tuple[Key, ...] = (
         minimum=1,
         maximum=600,
     ),
-    Key(
-        "notifiers.wecom",
-        "webhook_key_env",
-        str,
-        "OBLIGATIONS_WECOM_KEY",
-        "存放群机器人 key 的环境变量名",
-        convert=_env_name("OBLIGATIONS_WECOM_KEY", " key "),
-        secret=True,
-    ),
-    Key("notifiers.wecom", "corp_id", str, "", "企业 ID（应用消息；为空则用群机器人并 @ 手机号）"),
+    Key("notifiers.wecom", "corp_id", str, "", "企业 ID（渠道 wecom 的应用消息必填）"),
     Key(
         "notifiers.wecom",
         "corp_secret_env",
@@ -490,7 +486,6 @@ class EmailConfig:
 
 @dataclass(frozen=True)
 class WecomConfig:
-    webhook_key_env: str
     corp_id: str
     corp_secret_env: str
     agent_id: int
@@ -746,11 +741,22 @@ def _check(key: Key, raw: Any) -> str | None:
 
 
 def _cross_checks(sections: Mapping[str, Mapping[str, Any]], where: str) -> list[str]:
+    problems = []
     reminders = sections["reminders"]
     base, cap = reminders["retry_base_seconds"], reminders["retry_cap_seconds"]
     if isinstance(base, int) and isinstance(cap, int) and cap < base:
-        return [f"{where}：[reminders] retry_cap_seconds 不能小于 retry_base_seconds（{base}），而不是 {cap}"]
-    return []
+        problems.append(
+            f"{where}：[reminders] retry_cap_seconds 不能小于 retry_base_seconds（{base}），而不是 {cap}"
+        )
+    # wecom is a person's own channel: without an application it would be a group robot, and every member's
+    # digest would land in one group.
+    if "wecom" in (reminders["channels"] or ()) and sections["notifiers.wecom"]["corp_id"] == "":
+        problems.append(
+            f"{where}：[reminders] channels 中的 wecom 是发给个人的企业微信应用消息，须设置 [notifiers.wecom]"
+            " corp_id、agent_id 和 corp_secret_env；若要发到群里，请改用 wecom_robot，"
+            "并在名册中为组织填写 wecom_robot_env（存放群机器人 key 的环境变量名）"
+        )
+    return problems
 
 
 def _section(data: Mapping[str, Any], dotted: str) -> Any:

@@ -63,6 +63,7 @@ def existing_registry(session: Session) -> Registry:
     """The active registry as records, for validating an incoming file against it."""
     org_columns = (
         "code", "name", "kind", "parent", "profile", "elected_on", "term_years", "profile_since", "tracked_from",
+        "wecom_robot_env",
     )  # fmt: skip
     orgs = tuple(
         OrgRecord(code, name, OrgKind(kind), *rest)
@@ -126,6 +127,7 @@ def apply(
             "profile_since": record.profile_since,
             "tracked_from": record.tracked_from
             or (current["tracked_from"] if current is not None else track_from or as_of),
+            "wecom_robot_env": record.wecom_robot_env,
             "active": True,
         }
         if record.profile_since is not None and (
@@ -197,7 +199,7 @@ def apply(
 
 _ORG_COLUMNS = (
     "code", "name", "kind", "parent", "profile", "elected_on", "term_years", "profile_since", "tracked_from",
-    "active", "path", "effective_profile",
+    "wecom_robot_env", "active", "path", "effective_profile",
 )  # fmt: skip
 _MEMBER_COLUMNS = (
     "id", "name", "org", "status", "joined_on", "probation_start", "full_on", "staff_since", "email", "wecom",

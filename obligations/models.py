@@ -33,6 +33,9 @@ class Organization(SQLModel, table=True):
     profile_since: dt.date | None = None
     # 跟踪起始: the period (of each cadence) containing this date is the first owed; None = always tracked.
     tracked_from: dt.date | None = None
+    # The environment variable holding the key of the organization's WeCom group robot (群机器人), which gets
+    # the organization's summary; the key itself is never stored.
+    wecom_robot_env: str | None = Field(default=None, max_length=100)
     active: bool = True  # pruned organizations stay, inactive, so that their history can still be reported
     dirty: bool = True  # changed since it was last planned
 

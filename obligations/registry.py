@@ -18,6 +18,7 @@ kind = "committee"                # committee | general_branch | branch | group 
 profile = "national"              # duty calendar; omit to inherit the parent's
 elected_on = 2022-03-10           # last election of its committee or secretary
 term_years = 5                    # optional: the term when the profile allows a choice
+wecom_robot_env = "OBLIGATIONS_ROBOT_JG"  # optional: the env variable holding its group robot's key
 
 [[org]]
 code = "jg.b1"
@@ -97,7 +98,7 @@ from typing import Any, TypeVar
 from calendars import tomlfile
 from calendars.model import OrgKind, Profile, Role
 from calendars.periods import FOUNDING
-from calendars.text import control_problem, identifier_problem, length_problem
+from calendars.text import control_problem, env_name_problem, identifier_problem, length_problem
 from obligations.errors import UserError, not_found
 from obligations.models import Member, Organization, Position, column_width
 
@@ -113,6 +114,7 @@ class OrgRecord:
     term_years: int | None
     profile_since: dt.date | None = None  # the profile applies to duties due from this date (default: as-of)
     tracked_from: dt.date | None = None  # 跟踪起始: earlier routine periods are not owed (default: as-of)
+    wecom_robot_env: str | None = None  # the environment variable holding its group robot's key
     line: int | None = None  # line (TOML) or row (CSV) in the source file, for messages
 
 
@@ -180,6 +182,7 @@ _AnyRecord = OrgRecord | MemberRecord | PositionRecord
 
 ORG_FIELDS = (
     "code", "name", "kind", "parent", "profile", "elected_on", "term_years", "profile_since", "tracked_from",
+    "wecom_robot_env",
 )  # fmt: skip
 MEMBER_FIELDS = (
     "id",
@@ -358,6 +361,19 @@ def _code(model: Any, column: str) -> Callable[[object], str | None]:
     return convert
 
 
+def _env_name(value: object) -> str | None:
+    """The name of the environment variable that holds a secret: never the secret, and never repeated back
+    (what is typed here by mistake is usually the key itself)."""
+    if not isinstance(value, str):
+        raise _Invalid(f"应为文本，而不是{_type_name(value)}")
+    text = value.strip()
+    if text and (problem := env_name_problem(text, max_length=_width(Organization, "wecom_robot_env"))):
+        raise _Invalid(
+            f"{problem}（如 OBLIGATIONS_ROBOT_JG）；请填写存放群机器人 key 的环境变量名，不要填写 key 本身"
+        )
+    return text or None
+
+
 def parse_date(text: str) -> dt.date | None:
     """A date as people write it: 2020-07-01, 2020/7/1, 2020.7.1 or 2020年7月1日; None for an empty text."""
     text = text.strip()
@@ -423,6 +439,7 @@ def _org(fields: _Fields) -> OrgRecord | None:
     term_years = fields.get("term_years", _term_years)
     profile_since = fields.get("profile_since", _date)
     tracked_from = fields.get("tracked_from", _date)
+    wecom_robot_env = fields.get("wecom_robot_env", _env_name)
     if code is None or name is None or kind is None or not fields.ok:
         return None
     return OrgRecord(
@@ -435,6 +452,7 @@ def _org(fields: _Fields) -> OrgRecord | None:
         term_years,
         profile_since,
         tracked_from,
+        wecom_robot_env,
         line=fields.line,
     )
 

@@ -272,6 +272,8 @@ def org_show(app: App, code: str) -> None:
         click.echo("职责日历沿革：" + " → ".join(steps))
     tracked = f"自 {found.tracked_from} 起（此前各期的例行职责不计）" if found.tracked_from else "全程"
     click.echo(f"跟踪起始：{tracked}")
+    if found.wecom_robot_env:
+        click.echo(f"企业微信群机器人：key 取自环境变量 {found.wecom_robot_env}（接收本组织待办汇总）")
     elected = found.elected_on.isoformat() if found.elected_on else "—"
     click.echo(f"上次换届：{elected}    任期届满：{view.term_end.isoformat() if view.term_end else '—'}")
     if view.children:

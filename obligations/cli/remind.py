@@ -91,7 +91,7 @@ def remind(app: App, as_of: dt.datetime | None, dry_run: bool) -> None:
             app.keep_planned(session, now.date())
         else:
             app.check_profiles(session)
-    channels = build_channels(app.config)
+    channels = build_channels(app.config, app.engine)
 
     async def run() -> reminders.SweepResult:
         try:
@@ -283,7 +283,7 @@ def daemon(app: App, verbose: bool, as_of: dt.datetime | None) -> None:
     service = Daemon(
         engine=app.engine,
         profiles=app.profiles,
-        channels=build_channels(config),
+        channels=build_channels(config, app.engine),
         settings=settings(app),
         sweep_minutes=config.reminders.sweep_minutes,
         replan_at=config.reminders.replan_at,

@@ -336,7 +336,9 @@ def _record(
     else:
         connection.execute(attempt)
         connection.execute(outcome_update)
-    log.info("message %s to %s via %s: %s", message.id, message.recipient, message.channel, kind)
+    log.info(
+        "message %s to %s via %s: %s", message.id, message.recipient or message.org, message.channel, kind
+    )
     return kind
 
 

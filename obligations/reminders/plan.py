@@ -26,6 +26,7 @@ from obligations.models import (
 from obligations.reminders.digests import DigestWriter, pending
 from obligations.reminders.registry import Registry
 from obligations.reminders.settings import Settings, SweepResult, check
+from obligations.reminders.summaries import write_summaries
 
 
 def plan_messages(
@@ -77,6 +78,7 @@ def plan_messages(
     ):
         check(stop)
         writer.write(recipients, failures)
+    write_summaries(session, registry, today, now, settings, preview=preview, result=result)
     session.execute(update(Reminder).where(is_pending).values(pending=False))
     for told in chunks(sorted(failures), RECIPIENTS_PER_CHUNK):  # secretaries told of failures only
         writer.write(told, failures)
@@ -232,36 +234,42 @@ def _unreported_failures(
         sa_select(
             col(OutboxMessage.id),
             col(OutboxMessage.recipient),
+            col(OutboxMessage.org),
             col(OutboxMessage.channel),
             col(OutboxMessage.last_error),
             col(OutboxMessage.subject),
         ).where(col(OutboxMessage.state) == "failed", col(OutboxMessage.failure_reported).is_(False))
     ).all()
-    people = registry.people(session, [row.recipient for row in rows])
+    people = registry.people(session, [row.recipient for row in rows if row.recipient])
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
     untold: list[int] = []
-    for message_id, recipient, channel, last_error, subject in rows:
-        person = people.get(recipient)
-        if person is None:
+    for message_id, recipient, org, channel, last_error, subject in rows:
+        person = people.get(recipient) if recipient else None
+        if person is not None:
+            secretary = registry.seats.holder(person.org, "secretary")
+            if secretary is not None and secretary.member == person.id:
+                # The secretary's own message failed: telling them on the same address would fail again, sweep
+                # after sweep. The parent's secretary hears of it; up the tree, the chain ends at the root.
+                parent = registry.seats.ancestor(person.org, 1)
+                secretary = registry.seats.holder(parent, "secretary") if parent else None
+            addressee, where = person.name, person.org
+        elif recipient is None and org is not None:  # an organization's summary to its group robot
+            secretary = registry.seats.holder(org, "secretary")
+            addressee, where = f"{registry.org_name(org)}群", org
+        else:
             untold.append(message_id)
             continue
-        secretary = registry.seats.holder(person.org, "secretary")
-        if secretary is not None and secretary.member == person.id:
-            # The secretary's own message failed: telling them on the same address would fail again, sweep
-            # after sweep. The parent's secretary hears of it; up the tree, the chain ends at the root.
-            parent = registry.seats.ancestor(person.org, 1)
-            secretary = registry.seats.holder(parent, "secretary") if parent else None
         if secretary is None or secretary.member not in registry.active:
             untold.append(message_id)
             continue
         found[secretary.member].append(
             {
                 "message_id": message_id,
-                "recipient_name": person.name,
+                "recipient_name": addressee,
                 "channel": channel,  # named in Chinese by the renderer (channel_label)
                 "reason": last_error or "",
                 "title": subject,
-                "org_name": registry.org_name(person.org),
+                "org_name": registry.org_name(where),
             }
         )
     return found, untold

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from calendars.model import Profile, Rule
+from calendars.model import OrgKind, Profile, Rule
 from notifiers.base import Recipient
 from notifiers.table import KINDS, NO_ADDRESS
 from obligations import escalation, history, roster
@@ -52,6 +52,10 @@ def addresses(person: Person, channels: Sequence[str]) -> list[tuple[str, str]]:
 class Org:
     name: str
     profile: str
+    robot_env: str | None = None  # the environment variable holding its group robot's key (wecom_robot_env)
+    branch: str | None = (
+        None  # a 党小组's branch, of which it is part (its duties show in the branch's group)
+    )
 
 
 @dataclass
@@ -77,6 +81,7 @@ class Registry:
                 col(Organization.parent),
                 col(Organization.effective_profile),
                 col(Organization.kind),
+                col(Organization.wecom_robot_env),
             )
         ).all()
         holders = {
@@ -88,9 +93,12 @@ class Registry:
             )
             if member
         }
-        seats = roster.seats(((code, name, kind, parent) for code, name, parent, _, kind in rows), holders)
+        seats = roster.seats(((code, name, kind, parent) for code, name, parent, _, kind, _ in rows), holders)
         active = set(session.scalars(select(col(Member.id)).where(col(Member.active).is_(True))))
-        orgs = {code: Org(name, profile) for code, name, _, profile, _ in rows}
+        orgs = {
+            code: Org(name, profile, robot, parent if kind == OrgKind.GROUP.value else None)
+            for code, name, parent, profile, kind, robot in rows
+        }
         calendars = history.changed_calendars(session, profiles)
         return cls(orgs, seats, active, profiles, calendars)
 

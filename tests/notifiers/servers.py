@@ -237,7 +237,7 @@ class FakeWeCom:
     answers from per-endpoint queues when a test wants a particular answer."""
 
     def __init__(self, *, robot_key: str, corp_id: str, corp_secret: str, clock: Callable[[], float]) -> None:
-        self.robot_key = robot_key
+        self.robot_keys = {robot_key}  # every group robot this server knows; a test may add more
         self.corp_id = corp_id
         self.corp_secret = corp_secret
         self.clock = clock
@@ -311,7 +311,7 @@ class FakeWeCom:
             if problem:
                 return {"errcode": 40058, "errmsg": f"invalid parameter: {problem}"}
             return {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": f"msg-{len(self.requests)}"}
-        if request.query.get("key") != self.robot_key:
+        if request.query.get("key") not in self.robot_keys:
             return {"errcode": 93000, "errmsg": "invalid webhook url"}
         return {"errcode": 0, "errmsg": "ok"}
 

@@ -12,7 +12,14 @@ from typing import Any, TypeVar
 import pytest
 
 from notifiers.base import Channel, Delivery, DeliveryError, Message, Recipient
-from notifiers.wecom import APP_MARKDOWN_LIMIT, ROBOT_MARKDOWN_LIMIT, AppChannel, WebhookChannel
+from notifiers.wecom import (
+    APP_MARKDOWN_LIMIT,
+    ROBOT_MARKDOWN_LIMIT,
+    AppChannel,
+    RobotPool,
+    WebhookChannel,
+    robot_address,
+)
 from tests.notifiers.servers import FakeTime, FakeWeCom, free_port
 
 ROBOT_KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
@@ -235,6 +242,82 @@ def test_robot_unreachable_or_slow_is_temporary() -> None:
     assert not refused.permanent and "无法连接" in refused.reason
     assert not timed_out.permanent and "超时" in timed_out.reason
     assert ROBOT_KEY not in refused.reason + timed_out.reason
+
+
+# --- one robot per organization ---
+
+OTHER_KEY = "0b5c7e2a-1d3f-4e6a-9b8c-7d6e5f4a3b2c"
+
+
+def org_message(key: str, org: str) -> Message:
+    return message(key, recipient=Recipient(name=f"{org}党支部", robot=robot_address(org)))
+
+
+def pool(server: FakeWeCom, fake: FakeTime, keys: dict[str, str]) -> RobotPool:
+    def key_of(address: str) -> str:
+        org = address.removeprefix("robot:")
+        if org not in keys:
+            raise DeliveryError(f"群机器人 key 的环境变量 ROBOT_{org.upper()} 未设置", permanent=True)
+        return keys[org]
+
+    return RobotPool(key_of, lambda key: robot(server, fake, key))
+
+
+def test_each_organization_posts_to_its_own_robot_and_the_delivery_names_the_organization() -> None:
+    async def scenario(server: FakeWeCom, fake: FakeTime) -> tuple[list[Delivery], list[Any]]:
+        server.robot_keys.add(OTHER_KEY)
+        channel = pool(server, fake, {"b1": ROBOT_KEY, "b2": OTHER_KEY})
+        assert isinstance(channel, Channel)
+        assert channel.address_of(ZHANG) is None  # a person is never a robot's addressee
+        deliveries = [
+            await channel.send(org_message("s1", "b1")),
+            await channel.send(org_message("s2", "b2")),
+        ]
+        await channel.aclose()
+        return deliveries, server.calls(WEBHOOK)
+
+    deliveries, requests = with_server(scenario)
+    assert [request.query["key"] for request in requests] == [ROBOT_KEY, OTHER_KEY]
+    assert [delivery.address for delivery in deliveries] == ["robot:b1", "robot:b2"]
+    assert [delivery.channel for delivery in deliveries] == ["wecom_robot", "wecom_robot"]
+    assert all(request.body["msgtype"] == "markdown" for request in requests)
+
+
+def test_two_robots_never_wait_for_each_other_while_one_robots_21st_message_waits() -> None:
+    async def scenario(server: FakeWeCom, fake: FakeTime) -> tuple[list[Any], list[float]]:
+        server.robot_keys.add(OTHER_KEY)
+        channel = pool(server, fake, {"b1": ROBOT_KEY, "b2": OTHER_KEY})
+        busy = [channel.send(org_message(f"a{n}", "b1")) for n in range(21)]
+        other = [channel.send(org_message(f"b{n}", "b2")) for n in range(5)]
+        await asyncio.gather(*busy, *other)
+        await channel.aclose()
+        return server.calls(WEBHOOK), fake.sleeps
+
+    requests, sleeps = with_server(scenario)
+    first = [request.at for request in requests if request.query["key"] == ROBOT_KEY]
+    second = [request.at for request in requests if request.query["key"] == OTHER_KEY]
+    assert len(first) == 21 and len(second) == 5
+    start = min(first)
+    # The second robot's five go at once although the first robot's window is full …
+    assert second == [start] * 5
+    # … while the first robot's 21st waits for its window to free, a minute after its first.
+    assert sorted(first)[:20] == [start] * 20
+    assert sorted(first)[20] == pytest.approx(start + 60.0)
+    assert sleeps == [pytest.approx(60.0)]
+
+
+def test_a_robot_without_a_key_fails_its_message_permanently_and_sends_nothing() -> None:
+    async def scenario(server: FakeWeCom, fake: FakeTime) -> tuple[DeliveryError, DeliveryError, int]:
+        channel = pool(server, fake, {"b1": ROBOT_KEY})
+        missing = await failed(channel, org_message("s1", "b2"))
+        nowhere = await failed(channel, message("s2"))  # a person's digest: no robot address
+        await channel.aclose()
+        return missing, nowhere, len(server.calls(WEBHOOK))
+
+    missing, nowhere, posts = with_server(scenario)
+    assert missing.permanent and "ROBOT_B2" in missing.reason
+    assert nowhere.permanent and "没有群机器人地址" in nowhere.reason
+    assert posts == 0
 
 
 # --- application messages ---

@@ -88,7 +88,7 @@ def test_every_mistake_is_refused_at_load_with_the_file_and_key_all_at_once(tmp_
     [
         (
             '[reminders]\nchannels = ["email", "sms"]',
-            "[reminders] channels 中的 'sms' 无效，可选：email、wecom、console",
+            "[reminders] channels 中的 'sms' 无效，可选：email、wecom、wecom_robot、console",
         ),
         ('[reminders]\nchannels = ["email", "email"]', "[reminders] channels 中有重复的渠道"),
         ('[reminders]\nreplan_at = "25:00"', "[reminders] replan_at 应写作"),
@@ -123,8 +123,7 @@ def test_a_secret_written_into_an_env_key_is_refused_without_echoing_it(tmp_path
         [notifiers.email]
         password_env = "hunter2-Pa55word!"
         [notifiers.wecom]
-        webhook_key_env = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
-        corp_secret_env = 12345
+        corp_secret_env = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
         [database]
         url = "sqlserver://sa:TopSecret@db/x"
         """,
@@ -136,10 +135,44 @@ def test_a_secret_written_into_an_env_key_is_refused_without_echoing_it(tmp_path
         "[notifiers.email] password_env 应为环境变量名（如 OBLIGATIONS_SMTP_PASSWORD），不要填写密码本身"
         in result.stderr
     )
-    assert "[notifiers.wecom] webhook_key_env 应为环境变量名（如 OBLIGATIONS_WECOM_KEY）" in result.stderr
-    assert "[notifiers.wecom] corp_secret_env 应为字符串" in result.stderr
-    for secret in ("hunter2", "Pa55word", "693a91f6", "12345", "TopSecret"):
+    assert "[notifiers.wecom] corp_secret_env 应为环境变量名（如 OBLIGATIONS_WECOM_SECRET）" in result.stderr
+    for secret in ("hunter2", "Pa55word", "693a91f6", "TopSecret"):
         assert secret not in result.output + result.stderr
+    wrong_type = _run(tmp_path, "[notifiers.wecom]\ncorp_secret_env = 12345", "rules", "list")
+    assert "[notifiers.wecom] corp_secret_env 应为字符串" in wrong_type.stderr
+    assert "12345" not in wrong_type.output + wrong_type.stderr
+
+
+def test_wecom_without_an_application_is_refused_instead_of_posting_digests_to_a_group(
+    tmp_path: Path,
+) -> None:
+    result = _run(tmp_path, '[reminders]\nchannels = ["email", "wecom"]', "rules", "list")
+    assert result.exit_code == 3
+    assert (
+        "[reminders] channels 中的 wecom 是发给个人的企业微信应用消息，须设置 [notifiers.wecom] corp_id"
+        in (result.stderr)
+    )
+    assert "请改用 wecom_robot" in result.stderr
+    with_app = _run(
+        tmp_path, '[reminders]\nchannels = ["wecom"]\n[notifiers.wecom]\ncorp_id = "ww-demo"', "rules", "list"
+    )
+    assert with_app.exit_code == 0, with_app.stderr
+
+
+def test_group_robots_alone_are_refused_for_people_need_a_channel_of_their_own(tmp_path: Path) -> None:
+    alone = _run(tmp_path, '[reminders]\nchannels = ["wecom_robot"]', "rules", "list")
+    assert alone.exit_code == 3
+    assert (
+        "[reminders] channels 中除 wecom_robot（只发组织汇总）外，还须选择一个发给个人的渠道" in alone.stderr
+    )
+    beside = _run(tmp_path, '[reminders]\nchannels = ["email", "wecom_robot"]', "rules", "list")
+    assert beside.exit_code == 0, beside.stderr
+
+
+def test_the_old_group_robot_key_is_no_longer_read(tmp_path: Path) -> None:
+    result = _run(tmp_path, '[notifiers.wecom]\nwebhook_key_env = "OBLIGATIONS_WECOM_KEY"', "rules", "list")
+    assert result.exit_code == 0
+    assert "[notifiers.wecom] 中未知的配置项 webhook_key_env，已忽略" in result.stderr
 
 
 def test_an_unknown_default_profile_is_refused(tmp_path: Path) -> None:
@@ -155,6 +188,7 @@ def test_the_config_is_one_typed_object_built_from_the_spec(tmp_path: Path) -> N
         {
             "reminders": {"channels": ["email", "wecom"], "replan_at": "5:30", "office_hours": "09:00-17:30"},
             "notifiers": {
+                "wecom": {"corp_id": "ww-demo"},
                 "email": {"port": 587, "sender": "提醒 <root@localhost>"},
                 "console": {"path": "out/reminders.txt"},
             },

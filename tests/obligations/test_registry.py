@@ -7,9 +7,12 @@ from pathlib import Path
 from textwrap import dedent
 
 import pytest
+from sqlalchemy import select
 
 import obligations.registry
 from calendars.model import OrgKind
+from obligations import db
+from obligations.models import Organization
 from obligations.registry import (
     MemberRecord,
     OrgRecord,
@@ -20,6 +23,7 @@ from obligations.registry import (
     resolve_org_names,
     validate,
 )
+from tests.obligations.conftest import run
 
 AS_OF = dt.date(2026, 11, 20)
 PROFILES = {"national", "wujin-2016"}
@@ -1406,3 +1410,89 @@ def test_a_toml_nested_beyond_the_parsers_depth_is_a_reading_problem_not_a_crash
     path = write(tmp_path, "registry.toml", f"x = {value}\n")
 
     assert reading_problems(path) == [f"{path}：TOML 语法错误：数组或表嵌套的层数太多"]
+
+
+# --- group robots --------------------------------------------------------------------------------------------
+
+
+def test_an_organizations_group_robot_is_named_by_an_environment_variable(tmp_path: Path) -> None:
+    path = registry_file(
+        tmp_path,
+        """\
+        [[org]]
+        code = "jg.b2"
+        name = "第二党支部"
+        kind = "branch"
+        parent = "jg"
+        wecom_robot_env = "OBLIGATIONS_ROBOT_B2"
+        """,
+    )
+
+    registry = read_registry(path)
+
+    assert [org.wecom_robot_env for org in registry.orgs] == [None, None, None, "OBLIGATIONS_ROBOT_B2"]
+    assert validation_problems(path) == []
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa",  # the key itself, pasted where its variable's name belongs
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx",
+        "obligations_robot_b2",
+        "9ROBOT",
+        "ROBOT_" + "X" * 95,
+    ],
+)
+def test_a_robot_key_or_anything_but_a_variable_name_is_refused_without_being_repeated(
+    tmp_path: Path, written: str
+) -> None:
+    path = registry_file(
+        tmp_path,
+        f"""\
+        [[org]]
+        code = "jg.b2"
+        name = "第二党支部"
+        kind = "branch"
+        parent = "jg"
+        wecom_robot_env = "{written}"
+        """,
+    )
+
+    [problem] = reading_problems(path)
+
+    assert problem.startswith(f"{path} 第 40 行 [[org]] wecom_robot_env：")
+    assert "环境变量名" in problem and "不要填写 key 本身" in problem
+    assert written not in problem and "693a91f6" not in problem
+
+
+def test_a_robot_is_stored_by_import_and_removed_by_a_file_that_no_longer_names_it(
+    workspace: tuple[Path, str],
+) -> None:
+    assert run(workspace, "init").exit_code == 0
+    registry = workspace[0].parent / "registry.toml"
+    original = registry.read_text(encoding="utf-8")
+    named = original.replace(
+        'parent = "jg"\nprofile = "wujin-2016"',
+        'parent = "jg"\nprofile = "wujin-2016"\nwecom_robot_env = "ROBOT_B2"',
+    )
+    assert named != original
+    registry.write_text(named, encoding="utf-8")
+    assert run(workspace, "import", str(registry), "--as-of", "2026-11-21").exit_code == 0
+    assert _robot_env(workspace[1], "jg.b2") == "ROBOT_B2"
+    assert "企业微信群机器人：key 取自环境变量 ROBOT_B2" in run(workspace, "org", "show", "jg.b2").stdout
+    registry.write_text(original, encoding="utf-8")
+    result = run(workspace, "import", str(registry), "--as-of", "2026-11-21")
+    assert result.exit_code == 0 and "组织：新增 0，更新 1" in result.stdout
+    assert _robot_env(workspace[1], "jg.b2") is None
+
+
+def _robot_env(url: str, code: str) -> str | None:
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(
+                select(Organization.wecom_robot_env).where(Organization.code == code)
+            ).scalar_one()
+    finally:
+        engine.dispose()

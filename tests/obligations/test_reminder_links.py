@@ -34,7 +34,8 @@ LINK = re.compile(re.escape(DESK) + r"/l/([A-Za-z0-9_.-]+)")
 def _demo(tmp_path: Path, database_url: str, public_url: str) -> App:
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[reminders]\nchannels = ["email", "wecom"]\ndigest_items = 1000\n[web]\npublic_url = "{public_url}"\n',
+        f'[reminders]\nchannels = ["email", "wecom"]\ndigest_items = 1000\n[web]\npublic_url = "{public_url}"\n'
+        '[notifiers.wecom]\ncorp_id = "ww-demo"\n',
         encoding="utf-8",
     )
     result = CliRunner().invoke(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -10,8 +12,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine
+from sqlmodel import Session, select
 
 from obligations.cli import cli
+from obligations.demo import demo_registry
+from obligations.models import DeliveryAttempt, OutboxMessage
 from tests.notifiers.servers import FakeWeCom
 
 SECRET, KEY = "corp-secret-xyz", "robot-key-1234"
@@ -39,17 +45,23 @@ def wecom() -> Iterator[FakeWeCom]:
     thread.join(10)
 
 
-def _run(tmp_path: Path, database_url: str, wecom: FakeWeCom, corp_id: str) -> None:
+def _demo(tmp_path: Path, database_url: str, wecom: FakeWeCom, channels: str = '"wecom"') -> list[str]:
+    """The demo loaded as of 2026-01-02, reminding through the WeCom application (and `channels`); returns the
+    CLI's base arguments."""
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[reminders]\nchannels = ["wecom"]\n[notifiers.wecom]\napi_base = "{wecom.base_url}"\n'
-        f'corp_id = "{corp_id}"\nagent_id = 1000002\n',
+        f'[reminders]\nchannels = [{channels}]\n[notifiers.wecom]\napi_base = "{wecom.base_url}"\n'
+        'corp_id = "ww-demo"\nagent_id = 1000002\n',
         encoding="utf-8",
     )
     base = ["--config", str(config), "--db", database_url]
-    runner = CliRunner()
-    assert runner.invoke(cli, [*base, "init", "--demo", "--as-of", "2026-01-02"]).exit_code == 0
-    result = runner.invoke(cli, [*base, "remind", "--as-of", "2026-01-26 09:00"])
+    assert CliRunner().invoke(cli, [*base, "init", "--demo", "--as-of", "2026-01-02"]).exit_code == 0
+    return base
+
+
+def _run(tmp_path: Path, database_url: str, wecom: FakeWeCom) -> None:
+    base = _demo(tmp_path, database_url, wecom)
+    result = CliRunner().invoke(cli, [*base, "remind", "--as-of", "2026-01-26 09:00"])
     assert result.exit_code == 0, result.output
     assert "发送成功" in result.output and "失败 0" in result.output
 
@@ -58,7 +70,7 @@ def test_application_messages_go_to_each_persons_userid_with_one_token(
     tmp_path: Path, database_url: str, wecom: FakeWeCom, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OBLIGATIONS_WECOM_SECRET", SECRET)
-    _run(tmp_path, database_url, wecom, "ww-demo")
+    _run(tmp_path, database_url, wecom)
     sends = wecom.calls("/cgi-bin/message/send")
     assert len(wecom.calls("/cgi-bin/gettoken")) == 1
     assert sends and {call.body["agentid"] for call in sends} == {1000002}
@@ -70,31 +82,118 @@ def test_application_messages_go_to_each_persons_userid_with_one_token(
     assert len(sends) == len(by_user)  # one digest per person
 
 
-def test_without_an_application_the_group_robot_mentions_each_person_by_mobile(
-    tmp_path: Path, database_url: str, wecom: FakeWeCom, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("OBLIGATIONS_WECOM_KEY", KEY)
-    _run(tmp_path, database_url, wecom, "")
-    posts = wecom.calls("/cgi-bin/webhook/send")
-    assert posts and all(call.query["key"] == KEY for call in posts)
-    mentioned = [mobile for call in posts for mobile in call.body["text"]["mentioned_mobile_list"]]
-    assert "13800000004" in mentioned  # m04's mobile
-    assert all(call.body["msgtype"] == "text" for call in posts)
-
-
 def test_a_missing_secret_is_a_clear_error_naming_the_variable(
     tmp_path: Path, database_url: str, wecom: FakeWeCom
 ) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[reminders]\nchannels = ["wecom"]\n[notifiers.wecom]\napi_base = "{wecom.base_url}"\n',
-        encoding="utf-8",
-    )
-    base = ["--config", str(config), "--db", database_url]
-    runner = CliRunner()
-    assert runner.invoke(cli, [*base, "init", "--demo", "--as-of", "2026-01-02"]).exit_code == 0
-    result = runner.invoke(
-        cli, [*base, "remind", "--as-of", "2026-01-26 09:00"], env={"OBLIGATIONS_WECOM_KEY": ""}
+    base = _demo(tmp_path, database_url, wecom)
+    result = CliRunner().invoke(
+        cli, [*base, "remind", "--as-of", "2026-01-26 09:00"], env={"OBLIGATIONS_WECOM_SECRET": ""}
     )
     assert result.exit_code == 3
-    assert "OBLIGATIONS_WECOM_KEY" in result.output
+    assert "OBLIGATIONS_WECOM_SECRET" in result.output
+
+
+# --- group robots: each organization's summary in its own group ---
+
+KEY_B1, KEY_B2 = "b1-robot-key-0123456789abcdef", "b2-robot-key-fedcba9876543210"
+AS_OF = dt.date(2026, 1, 2)
+
+
+def _robots(tmp_path: Path, database_url: str, wecom: FakeWeCom) -> list[str]:
+    """The demo with 综合处室党支部 (jg.b1) and 业务处室党支部 (jg.b2) given group robots by a registry import;
+    personal digests by WeCom application messages, summaries by the robots. Returns the CLI's base arguments."""
+    wecom.robot_keys |= {KEY_B1, KEY_B2}
+    base = _demo(tmp_path, database_url, wecom, '"wecom", "wecom_robot"')
+    robots = {"jg.b1": "OBLIGATIONS_ROBOT_B1", "jg.b2": "OBLIGATIONS_ROBOT_B2"}
+    lines = []
+    for org in demo_registry(AS_OF).orgs:
+        if org.code in robots:
+            lines += [
+                "[[org]]",
+                f'code = "{org.code}"',
+                f'name = "{org.name}"',
+                f'kind = "{org.kind.value}"',
+                f'parent = "{org.parent}"',
+                f"elected_on = {org.elected_on}",
+                f"tracked_from = {org.tracked_from}",
+                f'wecom_robot_env = "{robots[org.code]}"',
+            ]
+    registry = tmp_path / "robots.toml"
+    registry.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, [*base, "import", str(registry), "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "组织：新增 0，更新 2" in result.output
+    return base
+
+
+def _remind(base: list[str], at: str, **env: str) -> str:
+    result = CliRunner().invoke(
+        cli, [*base, "remind", "--as-of", at], env={"OBLIGATIONS_WECOM_SECRET": SECRET, **env}
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_each_organization_with_a_robot_gets_one_summary_in_its_own_group_and_nobodys_digest(
+    tmp_path: Path, database_url: str, wecom: FakeWeCom
+) -> None:
+    base = _robots(tmp_path, database_url, wecom)
+    _remind(base, "2026-01-26 09:00", OBLIGATIONS_ROBOT_B1=KEY_B1, OBLIGATIONS_ROBOT_B2=KEY_B2)
+    posts = {call.query["key"]: call.body for call in wecom.calls("/cgi-bin/webhook/send")}
+    assert len(wecom.calls("/cgi-bin/webhook/send")) == 2 and set(posts) == {KEY_B1, KEY_B2}
+    b1, b2 = (posts[key]["markdown"]["content"] for key in (KEY_B1, KEY_B2))
+    assert b1.startswith("## 综合处室党支部 · 党建工作提醒") and "业务处室党支部" not in b1
+    assert b2.startswith("## 业务处室党支部 · 党建工作提醒") and "综合处室党支部" not in b2
+    # Who answers for each item, mentioned by WeCom userid: the branches' secretaries hold their duties.
+    assert "负责人：<@m04>" in b1 and "负责人：<@m21>" in b2
+    # A 党小组 is part of its branch: its duty shows in the branch's group, named with the group.
+    assert "综合处室第一党小组·党小组会" in b1
+    assert "逾期" in b1  # 2025年第四季度's 支部党员大会, still open
+    # A person's digest goes to that person alone, by application message; never to a group.
+    assert not [body for body in posts.values() if "同志" in body["markdown"]["content"]]
+    digests = {call.body["touser"] for call in wecom.calls("/cgi-bin/message/send")}
+    assert {"m04", "m21"} <= digests
+    with Session(create_engine(database_url)) as session:
+        summaries = session.exec(
+            select(OutboxMessage).where(OutboxMessage.channel == "wecom_robot").order_by(OutboxMessage.org)
+        ).all()
+    assert [(m.org, m.recipient, m.recipient_name, m.address, m.state) for m in summaries] == [
+        ("jg.b1", None, "综合处室党支部", "robot:jg.b1", "sent"),
+        ("jg.b2", None, "业务处室党支部", "robot:jg.b2", "sent"),
+    ]
+    # A later sweep that records nothing new for an organization sends its group nothing again.
+    _remind(base, "2026-01-26 10:00", OBLIGATIONS_ROBOT_B1=KEY_B1, OBLIGATIONS_ROBOT_B2=KEY_B2)
+    assert len(wecom.calls("/cgi-bin/webhook/send")) == 2
+
+
+def test_a_robot_whose_key_is_missing_fails_alone_and_its_secretary_hears_of_it_without_the_key(
+    tmp_path: Path, database_url: str, wecom: FakeWeCom, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    base = _robots(tmp_path, database_url, wecom)
+    shown = _remind(base, "2026-01-26 09:00", OBLIGATIONS_ROBOT_B1=KEY_B1)
+    assert [call.query["key"] for call in wecom.calls("/cgi-bin/webhook/send")] == [KEY_B1]
+    engine = create_engine(database_url)
+    with Session(engine) as session:
+        failed = session.exec(select(OutboxMessage).where(OutboxMessage.state == "failed")).one()
+        assert (failed.org, failed.channel) == ("jg.b2", "wecom_robot")
+        assert failed.last_error is not None and "OBLIGATIONS_ROBOT_B2" in failed.last_error
+    outbox = CliRunner().invoke(cli, [*base, "outbox", "--failed"])
+    assert "业务处室党支部（jg.b2）" in outbox.output and "企业微信群机器人" in outbox.output
+    assert "OBLIGATIONS_ROBOT_B2" in outbox.output
+    # The next sweep tells 业务处室党支部's secretary (m21), in their own digest.
+    shown += _remind(base, "2026-01-27 09:00", OBLIGATIONS_ROBOT_B1=KEY_B1)
+    told = [call.body for call in wecom.calls("/cgi-bin/message/send") if call.body["touser"] == "m21"]
+    assert told and "业务处室党支部群" in told[-1]["markdown"]["content"]
+    assert "的群机器人 key 无从读取" in told[-1]["markdown"]["content"]
+    with Session(engine) as session:
+        assert session.get(OutboxMessage, failed.id).failure_reported  # type: ignore[union-attr]
+        stored = [
+            str(value)
+            for model in (OutboxMessage, DeliveryAttempt)
+            for row in session.exec(select(model)).all()
+            for value in row.model_dump().values()
+        ]
+    logged = [record.getMessage() for record in caplog.records]
+    for text in [*stored, *logged, shown, outbox.output]:
+        assert KEY_B1 not in text and KEY_B2 not in text
