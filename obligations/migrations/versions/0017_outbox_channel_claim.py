@@ -9,7 +9,7 @@ pending messages by one seek each. It replaces the old one: every other query of
 alone, which both serve.
 
 Revision ID: 0017
-Revises: 0015 (the integrator chains it after 0016)
+Revises: 0016
 Create Date: 2026-12-02
 """
 
