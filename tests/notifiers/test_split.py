@@ -88,7 +88,7 @@ def check_parts(formats: list[Format], parts: list[tuple[Part, ...]]) -> None:
         for number, part in enumerate(column_parts, start=1):
             assert found.limit is None or size(part.text) <= found.limit
             assert (part.number, part.count) == (number, len(parts))
-            assert "\x1f" not in part.text
+            assert "\x02" not in part.text and "\x03" not in part.text
             if found.markup:
                 assert balanced(part.text), part.text
             if len(parts) > 1:
