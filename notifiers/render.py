@@ -91,7 +91,7 @@ class DigestPart:
     count: int
     subject: str
     text: str
-    html: str
+    html: str | None  # the whole digest's, with part 1 (no channel that splits sends HTML)
     markdown: str
     card: TextCard | None
 
@@ -131,7 +131,7 @@ class RenderedDigest:
                 count,
                 f"{self.subject}（{text.number}/{count}）",
                 text.text + "\n",
-                self.html,
+                self.html if text.number == 1 else None,
                 markdown.text + "\n",
                 card if text.number == 1 else None,
             )
