@@ -167,9 +167,8 @@ class _Layout:
         self.widest = widest
         self.column = column
         given = found.blocks
-        self.shift = (
-            0 if given and given[0].kind == HEAD else 1
-        )  # a head added here is not the caller's block
+        # Blocks that do not start with a head get an empty one, which is not one of the caller's blocks.
+        self.shift = 0 if given and given[0].kind == HEAD else 1
         head = given[0].text if not self.shift else ""
         self.numbered = _NUMBER not in head  # the number mark is added here: not in the pieces carried
         if self.numbered:
