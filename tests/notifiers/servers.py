@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import socket
 import ssl
@@ -208,6 +209,19 @@ def body_problem(path: str, body: Any) -> str | None:
     if limit is None or not isinstance(content, str) or len(content.encode("utf-8")) <= limit:
         return None
     return f"{msgtype}.content exceed max length {limit}. invalid Request Parameter"
+
+
+_FONT_TAG = re.compile(r"<font\b[^<>]*>|</font>")
+
+
+def fonts_balanced(content: str) -> bool:
+    """Every <font> of a WeCom markdown message closed, in order, and its ** bold marks paired."""
+    depth = 0
+    for tag in _FONT_TAG.findall(content):
+        depth += -1 if tag == "</font>" else 1
+        if depth < 0:
+            return False
+    return depth == 0 and content.count("**") % 2 == 0
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ a message mentions another channel only when the person has it."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,11 +11,11 @@ from notifiers.email import KIND as EMAIL
 from notifiers.render import check_templates, render_digest
 from notifiers.split import size
 from notifiers.wecom import APP_KIND, APP_MARKDOWN_LIMIT, APP_TEXT_LIMIT
+from tests.notifiers.servers import fonts_balanced
 from tests.notifiers.test_render import AS_OF, context, item
 
 LONG_ORG = "中共某某市某某区直属机关工作委员会所属机关党委下设第{}联合党支部"
 DESK = "https://dangjian.example.org"
-FONT = re.compile(r"<font\b[^<>]*>|</font>")
 
 
 def long_digest(count: int = 12, **extra: Any) -> dict[str, Any]:
@@ -40,15 +39,6 @@ def long_digest(count: int = 12, **extra: Any) -> dict[str, Any]:
     return digest
 
 
-def balanced(text: str) -> bool:
-    depth = 0
-    for tag in FONT.findall(text):
-        depth += -1 if tag == "</font>" else 1
-        if depth < 0:
-            return False
-    return depth == 0
-
-
 def test_a_long_digest_is_cut_between_items_into_numbered_parts_within_wecoms_limits() -> None:
     digest = render_digest(long_digest())
     assert size(digest.markdown) > APP_MARKDOWN_LIMIT  # the case the issue saw cut after 3½ items
@@ -58,7 +48,9 @@ def test_a_long_digest_is_cut_between_items_into_numbered_parts_within_wecoms_li
     for number, part in enumerate(parts, start=1):
         assert (part.number, part.count) == (number, count)
         assert size(part.markdown) <= APP_MARKDOWN_LIMIT and size(part.text) <= APP_TEXT_LIMIT
-        assert part.markdown.startswith(f"## 党建工作提醒（{number}/{count}）\n") and balanced(part.markdown)
+        assert part.markdown.startswith(f"## 党建工作提醒（{number}/{count}）\n") and fonts_balanced(
+            part.markdown
+        )
         assert part.text.startswith(f"张三同志（{number}/{count}）：\n")
         assert part.subject == f"{digest.subject}（{number}/{count}）"
         # A part that starts inside a section repeats its heading: it reads on its own.
@@ -125,4 +117,4 @@ def test_a_user_template_without_marks_is_still_sent_in_parts_cut_between_lines(
     assert lines == [line for line in digest.markdown.splitlines() if line.startswith(">")]  # none cut
     for number, part in enumerate(parts, start=1):
         assert part.markdown.startswith(f"# 提醒（{number}/{len(parts)}）")
-        assert size(part.markdown) <= APP_MARKDOWN_LIMIT and balanced(part.markdown)
+        assert size(part.markdown) <= APP_MARKDOWN_LIMIT and fonts_balanced(part.markdown)

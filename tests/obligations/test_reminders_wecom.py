@@ -19,7 +19,7 @@ from obligations.cli import cli
 from obligations.cli.app import App
 from obligations.db import session_scope
 from obligations.models import Member, Organization, OutboxItem, OutboxMessage
-from tests.notifiers.servers import FakeWeCom, SmtpServer, start_smtp
+from tests.notifiers.servers import FakeWeCom, SmtpServer, fonts_balanced, start_smtp
 
 SECRET, KEY = "corp-secret-xyz", "robot-key-1234"
 
@@ -116,17 +116,7 @@ def test_a_missing_secret_is_a_clear_error_naming_the_variable(
 
 DESK = "https://dangjian.example.org"
 LINK = re.compile(re.escape(DESK) + r"/l/[A-Za-z0-9_.-]+")
-FONT = re.compile(r"<font\b[^<>]*>|</font>")
 LONG_NAME = "（中共某某市某某区直属机关工作委员会所属机关党委下设第一联合党支部）"
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for tag in FONT.findall(text):
-        depth += -1 if tag == "</font>" else 1
-        if depth < 0:
-            return False
-    return depth == 0 and text.count("**") % 2 == 0
 
 
 @pytest.fixture
@@ -203,7 +193,7 @@ def test_a_long_digest_arrives_in_numbered_parts_each_whole_with_every_item_once
         assert part.msgtype == "markdown"
         assert len(part.content.encode("utf-8")) <= 2048
         assert part.content.startswith(f"## 党建工作提醒（{number}/{count}）\n")
-        assert _balanced(part.content), part.content
+        assert fonts_balanced(part.content), part.content
         assert "邮件" not in part.content and "邮箱" not in part.content
         assert LONG_NAME in part.content
         links += LINK.findall(part.content)
