@@ -22,9 +22,16 @@ line, its control characters shown as �, before any template sees it):
                  of the command), assignee_name, fallback_note, role ("responsible" | "supervisor", optional:
                  by default "responsible" when assignee_name is the recipient's name)}]
     desk_url:  optional, the desk's 我的待办 (`{public_url}/`) when the desk has a public address
+    reachable: optional, {email, wecom}: whether this person is reached on that channel too (a message
+               mentions another channel only when the person has it; `reachable.desk` is `desk_url` given)
     failures:  [{recipient_name, channel, reason, title, org_name}]
     omitted:   optional, for a digest capped at a number of items: {own, own_overdue, supervised,
                supervised_overdue, command} — what is owed but not listed, and the command that lists it all
+
+Templates see `mark`: `mark.section`, `mark.item` and `mark.note` start a block, `mark.number` is where a part's
+number （2/3） goes (notifiers/split.py). A digest too long for a channel is sent in parts cut only where a mark
+is; the text and the markdown templates should write the same marks in the same order (a block may be empty),
+so that their parts match. No mark reaches a message; a template without marks is cut between lines.
 
 Templates also see what is derived here: each item's `due_text`, `days_text`, `step_label`, `urgency`
 ("overdue" | "today" | "soon" | "later") and `overdue`; `own_items` (to do) and `supervised_items` (to see
@@ -48,7 +55,7 @@ import functools
 import re
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,7 +65,7 @@ import jinja2
 from calendars.model import step_label as ladder_step_label
 from calendars.text import shown
 from notifiers import sandbox, split, table
-from notifiers.base import CARD_DESCRIPTION_LIMIT, CARD_TITLE_LIMIT, CARD_URL_LIMIT, TextCard
+from notifiers.base import CARD_DESCRIPTION_LIMIT, CARD_TITLE_LIMIT, CARD_URL_LIMIT, ChannelKind, TextCard
 
 PARTS = ("subject", "text", "html", "wecom.md")
 ELLIPSIS = "…"
@@ -83,12 +90,59 @@ _FAILURE_DEFAULTS = {"recipient_name": "", "channel": "", "reason": "", "title":
 
 
 @dataclass(frozen=True)
+class DigestPart:
+    """One message of a digest as a channel sends it: the whole digest, or part `number` of `count`."""
+
+    number: int
+    count: int
+    subject: str
+    text: str
+    html: str | None  # the whole digest's, with part 1 (no channel that splits sends HTML)
+    markdown: str
+    card: TextCard | None
+
+
+@dataclass(frozen=True)
 class RenderedDigest:
     subject: str
     text: str
     html: str
     markdown: str
     card: TextCard | None = None  # the WeCom application message's card, when the items carry desk links
+    # The text and the markdown cut into blocks on the templates' marks (notifiers/split.py), for `parts`.
+    text_blocks: tuple[split.Block, ...] = ()
+    markdown_blocks: tuple[split.Block, ...] = ()
+
+    def parts(self, kind: ChannelKind) -> list[DigestPart]:
+        """The messages this digest is on a channel of `kind`: one, whole, when it fits the channel's limits
+        (an email always does); else numbered parts cut between items, text and markdown part for part, each
+        within its limit. Part 1 carries the card (and then says that a markdown digest follows it)."""
+        if kind.text_limit is None and kind.markdown_limit is None:
+            return [DigestPart(1, 1, self.subject, self.text, self.html, self.markdown, self.card)]
+        found = split.split(
+            [
+                split.Format(self.text_blocks or split.blocks(self.text), kind.text_limit),
+                split.Format(
+                    self.markdown_blocks or split.blocks(self.markdown), kind.markdown_limit, markup=True
+                ),
+            ]
+        )
+        if len(found) == 1:
+            return [DigestPart(1, 1, self.subject, self.text, self.html, self.markdown, self.card)]
+        count = len(found)
+        card = replace(self.card, more=True) if self.card is not None else None
+        return [
+            DigestPart(
+                text.number,
+                count,
+                f"{self.subject}（{text.number}/{count}）",
+                text.text + "\n",
+                self.html if text.number == 1 else None,
+                markdown.text + "\n",
+                card if text.number == 1 else None,
+            )
+            for text, markdown in found
+        ]
 
 
 class TemplateFailure(Exception):
@@ -110,14 +164,18 @@ def render_digest(context: Mapping[str, Any], *, user_folder: Path | None = None
     # Keyed by the folder as given (config paths come resolved): no filesystem call per digest.
     environment = _environment(str(user_folder) if user_folder is not None else None)
     view = digest_view(context)
-    subject = " ".join(_render(environment, "reminder.subject.j2", view).split())
+    subject = " ".join(split.unmarked(_render(environment, "reminder.subject.j2", view)).split())
     view["subject"] = subject  # the HTML's <title>, and for any template that wants to repeat it
+    text = _blocks(_render(environment, "reminder.text.j2", view))
+    markdown = _blocks(_render(environment, "reminder.wecom.md.j2", view))
     return RenderedDigest(
         subject=subject,
-        text=_tidy(_render(environment, "reminder.text.j2", view)),
-        html=_render(environment, "reminder.html.j2", view).strip() + "\n",
-        markdown=_tidy(_render(environment, "reminder.wecom.md.j2", view)),
+        text=split.whole(text) + "\n",
+        html=split.unmarked(_render(environment, "reminder.html.j2", view)).strip() + "\n",
+        markdown=split.whole(markdown) + "\n",
         card=text_card(view),
+        text_blocks=text,
+        markdown_blocks=markdown,
     )
 
 
@@ -206,6 +264,11 @@ def summary_view(context: Mapping[str, Any]) -> dict[str, Any]:
         "subject": f"【党建提醒】{org['name']}：{count} 项工作待办"
         + (f"（{overdue} 项逾期）" if overdue else ""),
     }
+
+
+def _blocks(rendered: str) -> tuple[split.Block, ...]:
+    """A rendered text or markdown cut on its marks, each block tidied."""
+    return tuple(split.Block(block.kind, _tidy(block.text).strip("\n")) for block in split.blocks(rendered))
 
 
 def _fit(text: str, limit: int) -> str:
@@ -344,6 +407,13 @@ def digest_view(context: Mapping[str, Any]) -> dict[str, Any]:
         "as_of": as_of,
         "as_of_text": cn_date(as_of),
         "desk_url": str(context.get("desk_url") or ""),
+        "reachable": {
+            "email": False,
+            "wecom": False,
+            **{channel: bool(on) for channel, on in (context.get("reachable") or {}).items()},
+            "desk": bool(context.get("desk_url")),
+        },
+        "mark": dict(split.MARKS),
         "items": sorted(items, key=_by_due),
         "own_items": own,
         "supervised_items": supervised,

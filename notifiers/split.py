@@ -37,12 +37,11 @@ from dataclasses import dataclass
 
 HEAD, SECTION, ITEM, NOTE = "head", "section", "item", "note"
 NUMBER = "number"
-MARKS = {
-    kind: f"\x1f{kind}\x1f" for kind in (SECTION, ITEM, NOTE, NUMBER)
-}  # control characters: no data has them
+# Control characters that no stored text holds (calendars/text.py) and str.strip() keeps (unlike \x1c-\x1f).
+MARKS = {kind: f"\x02{kind}\x03" for kind in (SECTION, ITEM, NOTE, NUMBER)}
 _NUMBER = MARKS[NUMBER]
-_BLOCK_MARK = re.compile("\x1f(section|item|note)\x1f")
-_ANY_MARK = re.compile("\x1f(?:section|item|note|number)\x1f")
+_BLOCK_MARK = re.compile("\x02(section|item|note)\x03")
+_ANY_MARK = re.compile("\x02(?:section|item|note|number)\x03")
 SEPARATOR = "\n\n"  # between the blocks of a part
 CUT = "…"  # where a line was cut between two characters
 MIN_LIMIT = 256  # below this, a part could not hold a title, a heading, open tags and some text
@@ -84,8 +83,9 @@ class Part:
 
 
 def blocks(rendered: str) -> tuple[Block, ...]:
-    """A rendered message cut on its block marks: the head first (perhaps empty), then one block per mark.
-    Each block is stripped of surrounding blank lines; empty marked blocks are dropped."""
+    """A rendered message cut on its block marks: the head first (perhaps empty), then one block per mark,
+    each stripped of surrounding blank lines. A block left empty (a mark before an `if` that was false) is
+    kept, taking no room: so the text and the markdown of a digest align mark for mark, whatever each says."""
     found: list[Block] = []
     kind, start = HEAD, 0
     for match in _BLOCK_MARK.finditer(rendered):
@@ -97,8 +97,7 @@ def blocks(rendered: str) -> tuple[Block, ...]:
 
 def _add(found: list[Block], kind: str, text: str) -> None:
     text = text.strip("\n")
-    if text.strip() or kind == HEAD:
-        found.append(Block(kind, text if text.strip() else ""))
+    found.append(Block(kind, text if text.strip() else ""))
 
 
 def whole(blocks: Sequence[Block]) -> str:
@@ -168,9 +167,8 @@ class _Layout:
         self.widest = widest
         self.column = column
         given = found.blocks
-        self.shift = (
-            0 if given and given[0].kind == HEAD else 1
-        )  # a head added here is not the caller's block
+        # Blocks that do not start with a head get an empty one, which is not one of the caller's blocks.
+        self.shift = 0 if given and given[0].kind == HEAD else 1
         head = given[0].text if not self.shift else ""
         self.numbered = _NUMBER not in head  # the number mark is added here: not in the pieces carried
         if self.numbered:

@@ -66,8 +66,6 @@ def robot_address(org: str) -> str:
     return ROBOT_PREFIX + org
 
 
-TRUNCATED = "\n……（内容过长，已截断，完整内容请查看邮件）"
-
 SERVICE = "企业微信接口"
 TOKEN_ERRCODES = (40014, 42001)  # invalid / expired access_token: fetch a new one and send again once
 
@@ -96,13 +94,26 @@ def _install_redaction() -> None:
 _install_redaction()
 
 
-def truncate_utf8(text: str, limit: int, *, mark: str = TRUNCATED) -> str:
-    """At most `limit` bytes of UTF-8, cut on a character boundary and marked as cut."""
+def truncate_utf8(text: str, limit: int, *, mark: str = "…") -> str:
+    """At most `limit` bytes of UTF-8, cut on a character boundary and marked as cut: for a card's title and
+    description only, which sum up a message sent whole. A message body is never cut (`within_limit`)."""
     data = text.encode("utf-8")
     if len(data) <= limit:
         return text
     room = limit - len(mark.encode("utf-8"))
     return data[:room].decode("utf-8", errors="ignore") + mark
+
+
+def within_limit(content: str, limit: int, msgtype: str) -> str:
+    """A body WeCom would refuse (errcode 40058) is refused here, never cut: planning splits a long digest
+    into parts (notifiers/split.py), so a body over the limit at send time is a bug, and permanent."""
+    used = len(content.encode("utf-8"))
+    if used > limit:
+        raise DeliveryError(
+            f"企业微信{msgtype}消息过长：{used} 字节，超过上限 {limit} 字节（应在生成时分段，未发送）",
+            permanent=True,
+        )
+    return content
 
 
 class SlidingWindow:
@@ -235,16 +246,19 @@ class WebhookChannel:
             return {
                 "msgtype": "text",
                 "text": {
-                    "content": truncate_utf8(message.text, ROBOT_TEXT_LIMIT),
+                    "content": within_limit(message.text, ROBOT_TEXT_LIMIT, "text"),
                     "mentioned_mobile_list": list(message.mention_mobiles),
                 },
             }
         content = message.markdown if message.markdown is not None else message.text
-        return {"msgtype": "markdown", "markdown": {"content": truncate_utf8(content, ROBOT_MARKDOWN_LIMIT)}}
+        return {
+            "msgtype": "markdown",
+            "markdown": {"content": within_limit(content, ROBOT_MARKDOWN_LIMIT, "markdown")},
+        }
 
     async def send(self, message: Message) -> Delivery:
-        payload = self.payload(message)
         try:
+            payload = self.payload(message)
             async with self._window.slot() as waited:
                 if waited:
                     logger.info("wecom robot %s: rate limit reached, waited %.1f s", self.address, waited)
@@ -376,10 +390,13 @@ class AppChannel:
         if message.markdown is not None:
             body |= {
                 "msgtype": "markdown",
-                "markdown": {"content": truncate_utf8(message.markdown, APP_MARKDOWN_LIMIT)},
+                "markdown": {"content": within_limit(message.markdown, APP_MARKDOWN_LIMIT, "markdown")},
             }
         else:
-            body |= {"msgtype": "text", "text": {"content": truncate_utf8(message.text, APP_TEXT_LIMIT)}}
+            body |= {
+                "msgtype": "text",
+                "text": {"content": within_limit(message.text, APP_TEXT_LIMIT, "text")},
+            }
         # WeCom drops an identical message to the same person within the interval: a resend after a crash
         # between sending and recording then reaches nobody twice.
         body |= {"enable_duplicate_check": 1, "duplicate_check_interval": 1800}

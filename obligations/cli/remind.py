@@ -141,8 +141,18 @@ def _print_plan(result: reminders.SweepResult) -> None:
     click.echo(
         f"试运行：将发送 {len(result.planned)} 条消息（共 {result.reminders} 条提醒），未发送、未写入。"
     )
-    rows = [[p.recipient_name, p.channel, p.address, str(p.items), p.subject] for p in result.planned]
-    click.echo(render.table(("收件人", "渠道", "地址", "事项", "标题"), rows, max_width={4: 50}))
+    rows = [
+        [
+            p.recipient_name,
+            p.channel,
+            p.address,
+            str(p.items),
+            f"{p.part}/{p.parts}" if p.parts > 1 else "",
+            p.subject,
+        ]
+        for p in result.planned
+    ]  # a digest longer than its channel carries is sent as numbered parts: one row each
+    click.echo(render.table(("收件人", "渠道", "地址", "事项", "分段", "标题"), rows, max_width={5: 50}))
     first = max(result.planned, key=lambda p: p.items)
     click.echo(f"\n其中发给{first.recipient_name}的一条：\n主题：{first.subject}\n\n{first.text}")
 

@@ -16,8 +16,9 @@ from sqlmodel import Session, col, select
 
 from calendars.expand import period_label
 from calendars.model import Rule, step_label
-from notifiers.render import TemplateFailure, render_digest
-from notifiers.table import NO_ADDRESS
+from notifiers.base import ChannelKind
+from notifiers.render import DigestPart, TemplateFailure, render_digest
+from notifiers.table import KINDS, NO_ADDRESS
 from obligations.db import chunks
 from obligations.links import Linker
 from obligations.models import (
@@ -30,6 +31,8 @@ from obligations.reminders.registry import Person, Registry, addresses
 from obligations.reminders.settings import PlannedMessage, Settings, SweepResult
 
 log = logging.getLogger("obligations.reminders")
+
+UNLIMITED = ChannelKind(NO_ADDRESS, "", None)  # the pseudo-channel of a person with no address: kept whole
 
 
 @dataclass
@@ -65,34 +68,43 @@ class DigestWriter:
             ],
         )
         messages: list[dict[str, Any]] = []
+        first_parts: list[bool] = []
         for member_id in recipients:
             person = people.get(member_id)
             if person is None:
                 continue
             told = failures.pop(member_id, [])
             self.reported.extend(failure["message_id"] for failure in told)
+            reached = addresses(person, self.settings.channels)
             context = self._context(person, listed.get(member_id, []), totals.get(member_id), told, people)
+            context["reachable"] = {channel: True for channel, _ in reached if channel != NO_ADDRESS}
             rendered, failure = self._render(member_id, context)
             count = sum(totals.get(member_id, {}).values())
-            for channel, address in addresses(person, self.settings.channels):
-                messages.append(self._row(person, channel, address, rendered, failure))
-                if self.preview:
-                    self.result.planned.append(
-                        PlannedMessage(
-                            member_id, person.name, channel, address, rendered.subject, rendered.text, count
-                        )
-                    )
+            for channel, address in reached:
+                # A digest longer than the channel carries goes as numbered parts, each its own message:
+                # claimed, retried and recorded on its own, so that a failed part 2 never resends part 1.
+                for part in rendered.parts(KINDS.get(channel, UNLIMITED)):
+                    messages.append(self._row(person, channel, address, part, failure))
+                    first_parts.append(part.number == 1)
+                    if self.preview:
+                        self.result.planned.append(
+                            PlannedMessage(
+                                member_id, person.name, channel, address, part.subject, part.text, count,
+                                part.number, part.count,
+                            )
+                        )  # fmt: skip
         if not messages:
             return
         ids = self.session.scalars(
             insert(OutboxMessage).returning(col(OutboxMessage.id), sort_by_parameter_order=True), messages
         ).all()
         self.result.messages += len(ids)
-        # Every pending reminder of each recipient goes into each of their digests, in SQL: a digest's items
-        # never pass through Python, however many there are.
+        # Every pending reminder of each recipient goes into each of their digests (into its first part), in
+        # SQL: a digest's items never pass through Python, however many there are.
         message = OutboxMessage.__table__.alias("message")  # type: ignore[attr-defined]
         reminder = Reminder.__table__  # type: ignore[attr-defined]
-        for part in chunks(list(ids), 1000):
+        digests = [message_id for message_id, first in zip(ids, first_parts, strict=True) if first]
+        for part in chunks(digests, 1000):
             self.session.execute(
                 insert(OutboxItem).from_select(
                     ["message_id", "reminder_id"],
@@ -236,7 +248,7 @@ class DigestWriter:
         return context
 
     def _row(
-        self, person: Person, channel: str, address: str, rendered: Any, failure: str | None
+        self, person: Person, channel: str, address: str, rendered: DigestPart, failure: str | None
     ) -> dict[str, Any]:
         if channel == NO_ADDRESS:
             failure = "无可用的联系方式（邮箱或企业微信），无法送达"

@@ -49,6 +49,8 @@ class PlannedMessage:
     subject: str
     text: str
     items: int
+    part: int = 1  # a digest too long for its channel is planned as numbered parts, each a message
+    parts: int = 1
 
 
 class Stopped(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import socket
 import ssl
@@ -232,6 +233,52 @@ def textcard_problem(body: Any) -> str | None:
     return None
 
 
+# Documented maxima of message bodies in UTF-8 bytes, by (endpoint, msgtype). WeCom answers a longer one with
+# errcode 40058, e.g. "markdown.content exceed max length 4096. invalid Request Parameter" (its application
+# text is documented as cut at 2048 instead: refused here too, so that a test sees what a person would miss).
+BODY_LIMITS = {
+    ("/cgi-bin/message/send", "markdown"): 2048,
+    ("/cgi-bin/message/send", "text"): 2048,
+    ("/cgi-bin/webhook/send", "markdown"): 4096,
+    ("/cgi-bin/webhook/send", "text"): 2048,
+}
+
+
+def body_problem(path: str, body: Any) -> str | None:
+    """WeCom's errmsg for a message body longer than its documented limit, or None."""
+    if not isinstance(body, dict):
+        return None
+    msgtype = str(body.get("msgtype", ""))
+    limit = BODY_LIMITS.get((path, msgtype))
+    content = (body.get(msgtype) or {}).get("content") if isinstance(body.get(msgtype), dict) else None
+    if limit is None or not isinstance(content, str) or len(content.encode("utf-8")) <= limit:
+        return None
+    return f"{msgtype}.content exceed max length {limit}. invalid Request Parameter"
+
+
+_FONT_TAG = re.compile(r"<font\b[^<>]*>|</font>")
+
+
+def fonts_balanced(content: str) -> bool:
+    """Every <font> of a WeCom markdown message closed, in order, and its ** bold marks paired."""
+    depth = 0
+    for tag in _FONT_TAG.findall(content):
+        depth += -1 if tag == "</font>" else 1
+        if depth < 0:
+            return False
+    return depth == 0 and content.count("**") % 2 == 0
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A message WeCom accepted: to whom (a userid, or the robot's group), its type and its content."""
+
+    path: str
+    to: str
+    msgtype: str
+    content: str
+
+
 class FakeWeCom:
     """Speaks the parts of the WeCom API that the channels use, checks keys and tokens like WeCom does, and
     answers from per-endpoint queues when a test wants a particular answer."""
@@ -255,6 +302,7 @@ class FakeWeCom:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
+        self.delivered: list[Delivered] = []  # accepted markdown and text messages, in order
 
     @property
     def base_url(self) -> str:
@@ -310,10 +358,25 @@ class FakeWeCom:
             problem = textcard_problem(request.body)
             if problem:
                 return {"errcode": 40058, "errmsg": f"invalid parameter: {problem}"}
+            too_long = body_problem(request.path, request.body)
+            if too_long:
+                return {"errcode": 40058, "errmsg": too_long}
+            self._keep(request, str(request.body.get("touser", "")))
             return {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": f"msg-{len(self.requests)}"}
         if request.query.get("key") not in self.robot_keys:
             return {"errcode": 93000, "errmsg": "invalid webhook url"}
+        too_long = body_problem(request.path, request.body)
+        if too_long:
+            return {"errcode": 40058, "errmsg": too_long}
+        self._keep(request, "group")
         return {"errcode": 0, "errmsg": "ok"}
+
+    def _keep(self, request: Request, to: str) -> None:
+        body = request.body if isinstance(request.body, dict) else {}
+        msgtype = str(body.get("msgtype", ""))
+        content = body.get(msgtype, {}).get("content") if isinstance(body.get(msgtype), dict) else None
+        if isinstance(content, str):
+            self.delivered.append(Delivered(request.path, to, msgtype, content))
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)

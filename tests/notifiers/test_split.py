@@ -22,18 +22,10 @@ from notifiers.split import (
     split,
     whole,
 )
+from tests.notifiers.servers import fonts_balanced
 
-FONT = re.compile(r"<font\b[^<>]*>|</font>")
+FONT = re.compile(r"<font\b[^<>]*>|</font>")  # taken out of a markdown block to make its text
 NUMBER = MARKS["number"]
-
-
-def balanced(text: str) -> bool:
-    depth = 0
-    for tag in FONT.findall(text):
-        depth += -1 if tag == "</font>" else 1
-        if depth < 0:
-            return False
-    return depth == 0 and text.count("**") % 2 == 0
 
 
 def carried(parts: list[Part], index: int) -> str:
@@ -88,9 +80,9 @@ def check_parts(formats: list[Format], parts: list[tuple[Part, ...]]) -> None:
         for number, part in enumerate(column_parts, start=1):
             assert found.limit is None or size(part.text) <= found.limit
             assert (part.number, part.count) == (number, len(parts))
-            assert "\x1f" not in part.text
+            assert "\x02" not in part.text and "\x03" not in part.text
             if found.markup:
-                assert balanced(part.text), part.text
+                assert fonts_balanced(part.text), part.text
             if len(parts) > 1:
                 assert f"（{number}/{len(parts)}）" in part.text.split("\n")[0]
         for index, block in enumerate(found.blocks):
@@ -150,7 +142,7 @@ def test_a_line_longer_than_a_part_is_cut_between_characters_with_its_tags_close
     parts = [part for (part,) in split([Format(found, 256, markup=True)])]
     assert len(parts) > 3
     for part in parts:
-        assert size(part.text) <= 256 and balanced(part.text)
+        assert size(part.text) <= 256 and fonts_balanced(part.text)
         assert part.text.encode("utf-8").decode("utf-8") == part.text
     assert parts[1].text.endswith(CUT) and CUT in parts[2].text.split("\n\n")[1][:40]
     assert carried(parts, 1) == line

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 
 from notifiers.base import Channel, Delivery, DeliveryError, Message, Recipient
@@ -117,16 +118,40 @@ def test_robot_mentions_people_by_mobile_with_a_text_message() -> None:
     assert fallback == {"msgtype": "markdown", "markdown": {"content": message().text}}
 
 
-def test_robot_cuts_a_long_message_to_the_documented_size() -> None:
-    async def scenario(server: FakeWeCom, fake: FakeTime) -> Any:
+def test_robot_refuses_a_body_over_the_limit_instead_of_cutting_it() -> None:
+    async def scenario(server: FakeWeCom, fake: FakeTime) -> DeliveryError:
         channel = robot(server, fake)
-        await channel.send(message(markdown="> 支部委员会会议\n" * 1000))
+        error = await failed(channel, message(markdown="> 支部委员会会议\n" * 1000))
         await channel.aclose()
-        return server.calls(WEBHOOK)[0].body["markdown"]["content"]
+        assert server.calls(WEBHOOK) == []  # nothing cut, nothing sent
+        return error
 
-    content = with_server(scenario)
-    assert len(content.encode("utf-8")) <= ROBOT_MARKDOWN_LIMIT
-    assert content.endswith("已截断，完整内容请查看邮件）")
+    error = with_server(scenario)
+    size = len(("> 支部委员会会议\n" * 1000).encode("utf-8"))
+    assert error.permanent and f"{size} 字节" in error.reason and str(ROBOT_MARKDOWN_LIMIT) in error.reason
+
+
+def test_the_peer_refuses_a_body_over_wecoms_limit_as_wecom_does() -> None:
+    async def scenario(server: FakeWeCom, fake: FakeTime) -> list[dict[str, Any]]:
+        answers = []
+        async with httpx.AsyncClient() as client:
+            for msgtype, limit in (("markdown", ROBOT_MARKDOWN_LIMIT), ("text", 2048)):
+                for content in ("党" * (limit // 3), "党" * (limit // 3) + "建"):
+                    response = await client.post(
+                        f"{server.base_url}{WEBHOOK}",
+                        params={"key": ROBOT_KEY},
+                        json={"msgtype": msgtype, msgtype: {"content": content}},
+                    )
+                    answers.append(response.json())
+        return answers
+
+    fits, over, text_fits, text_over = with_server(scenario)
+    assert fits["errcode"] == 0 and text_fits["errcode"] == 0
+    assert over == {
+        "errcode": 40058,
+        "errmsg": "markdown.content exceed max length 4096. invalid Request Parameter",
+    }
+    assert text_over["errcode"] == 40058 and "text.content exceed max length 2048" in text_over["errmsg"]
 
 
 def test_the_21st_robot_message_in_a_minute_waits_until_the_window_frees() -> None:
@@ -459,12 +484,15 @@ def test_a_recipient_without_a_userid_is_permanent_and_sends_nothing() -> None:
     assert error.permanent and "王五" in error.reason
 
 
-def test_app_markdown_is_cut_to_the_documented_size() -> None:
-    async def scenario(server: FakeWeCom, fake: FakeTime) -> str:
+def test_app_refuses_markdown_over_the_limit_as_a_permanent_error_naming_its_size() -> None:
+    async def scenario(server: FakeWeCom, fake: FakeTime) -> DeliveryError:
         channel = app(server, fake)
-        await channel.send(message(markdown="> 主题党日\n" * 500))
+        error = await failed(channel, message(markdown="> 主题党日\n" * 500))
         await channel.aclose()
-        content: str = server.calls(SEND)[0].body["markdown"]["content"]
-        return content
+        assert server.calls(SEND) == []
+        return error
 
-    assert len(with_server(scenario).encode("utf-8")) <= APP_MARKDOWN_LIMIT
+    error = with_server(scenario)
+    size = len(("> 主题党日\n" * 500).encode("utf-8"))
+    assert error.permanent
+    assert f"{size} 字节" in error.reason and f"上限 {APP_MARKDOWN_LIMIT} 字节" in error.reason
