@@ -119,13 +119,10 @@ class RenderedDigest:
         within its limit. Part 1 carries the card (and then says that a markdown digest follows it)."""
         if kind.text_limit is None and kind.markdown_limit is None:
             return [DigestPart(1, 1, self.subject, self.text, self.html, self.markdown, self.card)]
-        found = split.split(
-            [
-                split.Format(self.text_blocks or split.blocks(self.text), kind.text_limit),
-                split.Format(
-                    self.markdown_blocks or split.blocks(self.markdown), kind.markdown_limit, markup=True
-                ),
-            ]
+        found = _split(
+            self.text_blocks or split.blocks(self.text),
+            self.markdown_blocks or split.blocks(self.markdown),
+            kind,
         )
         if len(found) == 1:
             return [DigestPart(1, 1, self.subject, self.text, self.html, self.markdown, self.card)]
@@ -135,7 +132,7 @@ class RenderedDigest:
             DigestPart(
                 text.number,
                 count,
-                f"{self.subject}（{text.number}/{count}）",
+                numbered(self.subject, text.number, count),
                 text.text + "\n",
                 self.html if text.number == 1 else None,
                 markdown.text + "\n",
@@ -143,6 +140,18 @@ class RenderedDigest:
             )
             for text, markdown in found
         ]
+
+
+def numbered(subject: str, number: int, count: int) -> str:
+    """The subject of part `number` of `count`: 【党建提醒】…（2/3）."""
+    return f"{subject}（{number}/{count}）"
+
+
+def _split(text: Any, markdown: Any, kind: ChannelKind) -> list[Any]:
+    """Text and markdown blocks cut part for part within the channel's limits (notifiers/split.py)."""
+    return split.split(
+        [split.Format(text, kind.text_limit), split.Format(markdown, kind.markdown_limit, markup=True)]
+    )
 
 
 class TemplateFailure(Exception):
@@ -188,19 +197,14 @@ class RenderedSummary:
     text: str
     markdown: str
 
-    def parts(self, text_limit: int | None, markdown_limit: int | None) -> list[RenderedSummary]:
-        """The summary as messages within the limits (UTF-8 bytes): itself, unmarked, when it fits; else
-        numbered parts cut between items, each part's text and markdown holding the same items."""
-        found = split.split(
-            [
-                split.Format(split.blocks(self.text), text_limit),
-                split.Format(split.blocks(self.markdown), markdown_limit, markup=True),
-            ]
-        )
+    def parts(self, kind: ChannelKind) -> list[RenderedSummary]:
+        """The summary as messages within the channel's limits: itself, unmarked, when it fits; else numbered
+        parts cut between items, each part's text and markdown holding the same items."""
+        found = _split(split.blocks(self.text), split.blocks(self.markdown), kind)
         count = len(found)
         return [
             RenderedSummary(
-                f"{self.subject}（{text.number}/{count}）" if count > 1 else self.subject,
+                numbered(self.subject, text.number, count) if count > 1 else self.subject,
                 text.text if text.text.endswith("\n") else text.text + "\n",
                 markdown.text if markdown.text.endswith("\n") else markdown.text + "\n",
             )

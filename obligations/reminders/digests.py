@@ -261,7 +261,6 @@ class DigestWriter:
             "text": rendered.text,
             "html": rendered.html,
             "markdown": rendered.markdown,
-            "mention_mobiles": person.mobile if channel == "wecom" and person.mobile else None,
             "card": json.dumps(rendered.card.to_json(), ensure_ascii=False)
             if channel == "wecom" and rendered.card
             else None,

@@ -132,7 +132,7 @@ def _write(
         rendered, failure = _render(code, context, settings)
         address = robot_address(code)
         # Never cut: a summary longer than a robot message is sent in numbered parts, cut between items.
-        for part in rendered.parts(ROBOT_KIND.text_limit, ROBOT_KIND.markdown_limit):
+        for part in rendered.parts(ROBOT_KIND):
             messages.append(
                 {
                     "recipient": None,

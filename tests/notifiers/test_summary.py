@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from notifiers.render import check_templates, example_summary, render_summary
-from notifiers.wecom import ROBOT_MARKDOWN_LIMIT, ROBOT_TEXT_LIMIT
+from notifiers.wecom import ROBOT_KIND, ROBOT_MARKDOWN_LIMIT, ROBOT_TEXT_LIMIT
 
 AS_OF = dt.date(2026, 11, 23)
 
@@ -87,7 +87,7 @@ def test_a_summary_too_long_for_one_robot_message_goes_in_numbered_parts_cut_bet
         summary(*(item(title, number % 9 - 4, "张三", "zhangsan") for number, title in enumerate(titles)))
     )
 
-    parts = rendered.parts(ROBOT_TEXT_LIMIT, ROBOT_MARKDOWN_LIMIT)
+    parts = rendered.parts(ROBOT_KIND)
 
     assert len(parts) > 1
     for number, part in enumerate(parts, start=1):
@@ -103,7 +103,5 @@ def test_a_summary_too_long_for_one_robot_message_goes_in_numbered_parts_cut_bet
         ]
     carried = [title for part in parts for title in titles if f"**{title}**" in part.markdown]
     assert sorted(carried) == sorted(titles)  # every item exactly once
-    [whole] = render_summary(summary(item("主题党日", -3, "李四"))).parts(
-        ROBOT_TEXT_LIMIT, ROBOT_MARKDOWN_LIMIT
-    )
+    [whole] = render_summary(summary(item("主题党日", -3, "李四"))).parts(ROBOT_KIND)
     assert whole.markdown.startswith("## 第一党支部 · 党建工作提醒\n") and "（1/1）" not in whole.subject
