@@ -10,6 +10,8 @@ runs in a fresh process, which reports its own peak RSS (resource.getrusage: ru_
   a transaction that is rolled back;
 - csv: the same roster as a CSV, through the same row pipeline — the reference the workbook should match;
 - xlsx, a tenth: the same with a tenth of the rows, to show how memory grows with the roster;
+- read: `registry.read_registry` alone on the workbook and on the CSV, under tracemalloc (slower), whose peak
+  is the reader's own Python allocations: the records it returns, plus for the CSV the text and rows it holds;
 - openpyxl full load: `load_workbook` without read_only, what reading the sheet whole would cost before any
   row is looked at.
 
@@ -89,7 +91,18 @@ def write_csv(path: Path, rows: int) -> None:
 def child(stage: str, args: list[str]) -> None:
     """One stage in this process: prints {"seconds", "peak_rss_mb", "output"} as JSON."""
     start = time.perf_counter()
-    if stage == "full-load":
+    if stage == "read":
+        import tracemalloc
+
+        import obligations.workbook  # noqa: F401  (openpyxl's modules are not the reader's allocations)
+        from obligations.registry import read_registry
+
+        tracemalloc.start()
+        members = len(read_registry(Path(args[0])).members)
+        traced = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        output = f"{members} members read, tracemalloc peak {traced:.0f} MB"
+    elif stage == "full-load":
         import openpyxl
 
         openpyxl.load_workbook(args[0]).close()
@@ -170,6 +183,8 @@ def main() -> None:
                 "cli",
                 [*base, "import", str(work / "tenth.xlsx"), *dry],
             ),
+            (f"read_registry only, xlsx, {options.rows} rows", "read", [str(work / "members.xlsx")]),
+            (f"read_registry only, csv, {options.rows} rows", "read", [str(work / "members.csv")]),
             (
                 f"openpyxl full load (no read_only), {options.rows} rows",
                 "full-load",
