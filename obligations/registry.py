@@ -80,7 +80,8 @@ name), 人员类别 (status: 正式党员 | 预备党员), 入党日期 (joined_
 (probation_start), 邮箱 (email), 企业微信 (wecom), 手机 (mobile), 专职党务工作起始日期 (staff_since).
 姓名, 所在组织, 人员类别 and 入党日期 are required. Dates may be written 2020-07-01, 2020/7/1, 2020.7.1 or
 2020年7月1日. Without an id the member's id is their mobile number, or else "组织/姓名". Rows are numbered
-as the spreadsheet shows them (the header is row 1); blank rows are skipped.
+as the spreadsheet shows them (the header is row 1); blank rows are skipped. An Excel workbook (.xlsx) is
+read as such a CSV, from one of its sheets, through the same row pipeline (`read_roster`; obligations/workbook.py).
 """
 
 from __future__ import annotations
