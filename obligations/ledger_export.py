@@ -11,7 +11,12 @@ its 党小组's included (obligations/roster.py).
 
 CSV is for spreadsheets (the caller adds the BOM Excel needs): the activities first, then after a blank row
 each member table under its title row. HTML is one self-contained printable page with a table per kind of
-activity, like the printed record book, then the member tables.
+activity, like the printed record book, then the member tables; printed, it is A4 with the page number and the
+page count at the foot of every page (CSS paged media: Chromium draws @page margin boxes since version 131)
+and ends with the secretary's signature line. The workbook and the Word 记录本 are in ledger_office.py.
+
+Beside the records, the book lists the organization's own duties due in the year (the summary sheet of the
+workbook): each task with its period, due date, where it stands on `as_of` and the records that count toward it.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from sqlmodel import Session, col, select
 
 from calendars.expand import period_label
 from calendars.model import Profile
-from obligations import appraisal, dues, probation, roster
+from obligations import appraisal, dues, probation, report, roster
 from obligations.models import (
     Attachment,
     Attendance,
@@ -54,6 +59,9 @@ ACTIVITY_TYPES: tuple[tuple[str, frozenset[str]], ...] = (
     ("组织生活会", frozenset({"organizational-life-meeting"})),
 )
 OTHER = "其他"
+
+# The line the secretary signs under a printed 台账 or 记录本.
+SIGNATURE = "书记签字：＿＿＿＿＿＿＿＿　　日期：＿＿＿＿年＿＿月＿＿日"
 
 CSV_HEADERS = (
     "编号",
@@ -211,6 +219,22 @@ def _months(months: Sequence[int]) -> str:
 
 
 @dataclass(frozen=True)
+class DutyStatus:
+    """One of the organization's duties due in the year (a task of it or of its 党小组), and where it stands."""
+
+    title: str
+    org_name: str
+    period: str
+    due: dt.date
+    outcome: report.Outcome
+    records: tuple[int, ...]  # the records (not withdrawn) that count toward it, by id, in date order
+
+    @property
+    def period_text(self) -> str:
+        return period_label(self.period)
+
+
+@dataclass(frozen=True)
 class Ledger:
     org: str
     org_name: str
@@ -220,6 +244,7 @@ class Ledger:
     grades: tuple[Grade, ...] = ()
     dues: tuple[Dues, ...] = ()
     dues_as_of: dt.date | None = None  # unpaid months are those ended before this day's month
+    duties: tuple[DutyStatus, ...] = ()
 
     def section(self, name: str) -> list[Entry]:
         return [entry for entry in self.entries if name in entry.types]
@@ -302,7 +327,61 @@ def ledger(
         grades=_grades(session, members, year),
         dues=_dues(session, registry, org, members, year, as_of),
         dues_as_of=as_of,
+        duties=_duty_statuses(session, profiles, orgs, year, as_of),
     )
+
+
+def _duty_statuses(
+    session: Session,
+    profiles: Mapping[str, Profile],
+    orgs: Mapping[str, Organization],
+    year: int,
+    as_of: dt.date,
+) -> tuple[DutyStatus, ...]:
+    tasks = session.exec(
+        select(Task)
+        .where(
+            col(Task.org).in_(list(orgs)),
+            col(Task.subject_kind) == "org",
+            col(Task.due) >= dt.date(year, 1, 1),
+            col(Task.due) <= dt.date(year, 12, 31),
+        )
+        .order_by(col(Task.due), col(Task.rule), col(Task.org))
+    ).all()
+    records: dict[int, list[int]] = defaultdict(list)
+    ids = [task.id for task in tasks if task.id is not None]
+    for start in range(0, len(ids), 500):
+        for task_id, completion_id in session.exec(
+            select(CompletionTask.task_id, CompletionTask.completion_id)
+            .join(Completion, col(Completion.id) == col(CompletionTask.completion_id))
+            .where(
+                col(CompletionTask.task_id).in_(ids[start : start + 500]), col(Completion.undone_at).is_(None)
+            )
+            .order_by(col(Completion.held_on), col(Completion.id))
+        ):
+            records[task_id].append(completion_id)
+    found = []
+    for task in tasks:
+        assert task.id is not None
+        profile = profiles.get(orgs[task.org].effective_profile)
+        rule = profile.rules.get(task.rule) if profile else None
+        state = report.outcome(
+            report.ReportTask(
+                task.id, task.org, task.rule, task.subject, "", task.due, task.status, task.done_on, None
+            ),
+            as_of,
+        )
+        found.append(
+            DutyStatus(
+                rule.title if rule else task.rule,
+                orgs[task.org].name,
+                task.period,
+                task.due,
+                state,
+                tuple(records[task.id]),
+            )
+        )
+    return tuple(found)
 
 
 def _names(session: Session, ids: set[str]) -> dict[str, Member]:
@@ -451,41 +530,42 @@ def _attendance(
     return present, absent
 
 
+def entry_row(entry: Entry) -> list[object]:
+    """A record as a spreadsheet row under CSV_HEADERS."""
+    return [
+        entry.id,
+        entry.held_on.isoformat(),
+        entry.org_name,
+        "、".join(entry.types),
+        entry.duties_text,
+        entry.place or "",
+        entry.form or "",
+        entry.host or "",
+        entry.lecturer or "",
+        "" if entry.headcount is None else entry.headcount,
+        "、".join(entry.attendees),
+        entry.absentees_text,
+        entry.topic or "",
+        _hours(entry.hours),
+        "；".join(entry.attachments),
+        entry.note or "",
+        entry.state,
+        entry.undo_reason or "",
+    ]
+
+
 def to_csv(book: Ledger) -> str:
     """One row per record, Chinese headers, CRLF line ends as spreadsheets expect."""
     buffer = io.StringIO()
-    rows = (
-        [
-            entry.id,
-            entry.held_on.isoformat(),
-            entry.org_name,
-            "、".join(entry.types),
-            entry.duties_text,
-            entry.place or "",
-            entry.form or "",
-            entry.host or "",
-            entry.lecturer or "",
-            "" if entry.headcount is None else entry.headcount,
-            "、".join(entry.attendees),
-            entry.absentees_text,
-            entry.topic or "",
-            _hours(entry.hours),
-            "；".join(entry.attachments),
-            entry.note or "",
-            entry.state,
-            entry.undo_reason or "",
-        ]
-        for entry in book.entries
-    )
-    write_csv(buffer, CSV_HEADERS, rows, line_end="\r\n")
-    for title, headers, cells in _member_tables(book):
+    write_csv(buffer, CSV_HEADERS, (entry_row(entry) for entry in book.entries), line_end="\r\n")
+    for title, headers, cells in member_tables(book):
         buffer.write("\r\n")
         write_csv(buffer, (title,), (), line_end="\r\n")
         write_csv(buffer, headers, cells, line_end="\r\n")
     return buffer.getvalue()
 
 
-def _member_tables(book: Ledger) -> list[tuple[str, tuple[str, ...], list[list[object]]]]:
+def member_tables(book: Ledger) -> list[tuple[str, tuple[str, ...], list[list[object]]]]:
     """The member tables, each (title, headers, rows): the CSV's blocks and the HTML's sheets."""
     year = f"（{book.year}年）"
     as_of = f"，截至 {book.dues_as_of.isoformat()}" if book.dues_as_of else ""
@@ -533,7 +613,11 @@ _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).fr
 <meta charset="utf-8">
 <title>{{ book.org_name }}{{ book.year }}年度党组织生活台账</title>
 <style>
-  @page { size: A4 landscape; margin: 12mm; }
+  @page {
+    size: A4 landscape;
+    margin: 12mm 12mm 16mm;
+    @bottom-center { content: counter(page) " / " counter(pages); font-size: 9pt; }
+  }
   body { font-family: "SimSun", "Songti SC", "Noto Serif CJK SC", serif; font-size: 10.5pt; color: #000; margin: 0 auto; max-width: 297mm; }
   h1 { text-align: center; font-size: 20pt; letter-spacing: 0.3em; margin: 0.5em 0 0.2em; }
   .subtitle { text-align: center; margin: 0 0 1.2em; }
@@ -548,6 +632,7 @@ _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).fr
   tr.undone td.state { text-decoration: none; color: #b00; }
   .empty { color: #666; text-align: center; }
   .summary { margin-top: 1.2em; }
+  .signature { margin-top: 2.5em; text-align: right; font-size: 12pt; break-inside: avoid; }
   .sheet { overflow-x: auto; }
   /* On a phone the 13 columns keep a legible width and scroll inside their sheet; print keeps A4's width. */
   @media screen and (max-width: 1120px) { table { min-width: 1100px; } table.members { min-width: 640px; } }
@@ -591,6 +676,7 @@ _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).fr
 </div>
 {% endfor %}
 <p class="summary">共 {{ book.entries|length }} 条记录，其中已撤销 {{ withdrawn }} 条。一次活动计入多项职责的，在各项下分别列出。</p>
+<p class="signature">{{ signature }}</p>
 </body>
 </html>
 """
@@ -601,5 +687,10 @@ def to_html(book: Ledger) -> str:
     """One printable page, self-contained (no scripts, fonts or images from elsewhere), every text escaped."""
     withdrawn = sum(1 for entry in book.entries if entry.undone)
     return _HTML.render(
-        book=book, withdrawn=withdrawn, hours=_hours, widths=_WIDTHS, member_tables=_member_tables(book)
+        book=book,
+        withdrawn=withdrawn,
+        hours=_hours,
+        widths=_WIDTHS,
+        member_tables=member_tables(book),
+        signature=SIGNATURE,
     )

@@ -81,7 +81,8 @@ name), 人员类别 (status: 正式党员 | 预备党员), 入党日期 (joined_
 (probation_start), 邮箱 (email), 企业微信 (wecom), 手机 (mobile), 专职党务工作起始日期 (staff_since).
 姓名, 所在组织, 人员类别 and 入党日期 are required. Dates may be written 2020-07-01, 2020/7/1, 2020.7.1 or
 2020年7月1日. Without an id the member's id is their mobile number, or else "组织/姓名". Rows are numbered
-as the spreadsheet shows them (the header is row 1); blank rows are skipped.
+as the spreadsheet shows them (the header is row 1); blank rows are skipped. An Excel workbook (.xlsx) is
+read as such a CSV, from one of its sheets, through the same row pipeline (`read_roster`; obligations/workbook.py).
 """
 
 from __future__ import annotations
@@ -149,6 +150,9 @@ class Registry:
     orgs: tuple[OrgRecord, ...] = ()
     members: tuple[MemberRecord, ...] = ()
     positions: tuple[PositionRecord, ...] = ()
+    # How messages name where the records were read, when the path alone does not say it: a workbook's file
+    # and sheet (名册.xlsx 工作表“党员”). Its records are a roster's rows, named by their column headers.
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -244,14 +248,24 @@ _R = TypeVar("_R", OrgRecord, MemberRecord, PositionRecord)
 NOT_A_REGULAR_FILE = "不是普通文件（不能是目录、管道或设备）"
 
 
-def read_registry(path: Path) -> Registry:
-    """The records in `path` (.toml: orgs, members and positions; .csv: members).
+def read_registry(path: Path, *, sheet: str | None = None) -> Registry:
+    """The records in `path` (.toml: orgs, members and positions; .csv: members; .xlsx: members, from the
+    first sheet or the one named `sheet`: obligations/workbook.py).
 
     Raises RegistryError listing every problem found while reading.
     """
     suffix = path.suffix.lower()
     if path.exists() and not path.is_file():  # a pipe or a device would be read for ever
         registry, problems = Registry(), [Problem(str(path), None, None, NOT_A_REGULAR_FILE)]
+    elif sheet is not None and suffix != ".xlsx":
+        registry, problems = (
+            Registry(),
+            [Problem(str(path), None, None, "只有 Excel 工作簿（.xlsx）才能选择工作表")],
+        )
+    elif suffix == ".xlsx":
+        from obligations import workbook  # openpyxl is loaded only for a workbook
+
+        registry, problems = workbook.read_members(path, sheet)
     elif suffix == ".toml":
         registry, problems = _read_toml(path)
     elif suffix == ".csv":
@@ -259,7 +273,7 @@ def read_registry(path: Path) -> Registry:
     else:
         registry, problems = (
             Registry(),
-            [Problem(str(path), None, None, "不支持的文件类型：应为 .toml 或 .csv")],
+            [Problem(str(path), None, None, "不支持的文件类型：应为 .toml、.csv 或 .xlsx")],
         )
     if problems:
         raise RegistryError(problems)
@@ -646,35 +660,60 @@ def _read_csv(path: Path) -> tuple[Registry, list[Problem]]:
     if not any(cell.strip() for cell in rows[0]):
         return Registry(), [Problem(file, 1, None, "第 1 行应为表头（姓名、所在组织、人员类别、入党日期……）")]
 
+    return read_roster(file, 1, rows[0], enumerate(rows[1:], start=2))
+
+
+def is_roster_header(cells: Sequence[object]) -> bool:
+    """Whether a spreadsheet row is a roster's header row: one of its cells is a known column header.
+
+    A workbook's sheet often has title rows above its header (“第一党支部党员名册”, merged across the columns)."""
+    return any(isinstance(cell, str) and cell.strip().casefold() in _CSV_ALIASES for cell in cells)
+
+
+def _blank(cell: object) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def read_roster(
+    file: str, header_row: int, header: Sequence[object], rows: Iterable[tuple[int, Sequence[object]]]
+) -> tuple[Registry, list[Problem]]:
+    """The members of a roster (CSV, or a workbook's sheet): its header row, numbered as the spreadsheet shows
+    it, then the rows below it, each (number, cells).
+
+    Rows are consumed one at a time, so that a workbook's sheet is never held whole. A cell is text, or as a
+    workbook stores it a number or a date (int, not float, for a whole number), or None when empty.
+    """
     problems: list[Problem] = []
     columns: list[str | None] = []  # the field of each column; None for a column without a usable header
     headers: dict[str, str] = {}  # field -> the header as the file spells it
     unknown: set[int] = set()
     known_headers = [alias for aliases in _CSV_HEADERS.values() for alias in aliases]
-    for index, cell in enumerate(rows[0]):
-        header = cell.strip()
-        field = _CSV_ALIASES.get(header.casefold())
-        if header and field is None:
-            problems.append(Problem(file, 1, header, str(not_found("列名", header, known_headers))))
+    for index, cell in enumerate(header):
+        header_text = "" if cell is None else str(cell).strip()
+        field = _CSV_ALIASES.get(header_text.casefold())
+        if header_text and field is None:
+            problems.append(
+                Problem(file, header_row, header_text, str(not_found("列名", header_text, known_headers)))
+            )
             unknown.add(index)
         elif field is not None and field in headers:
             message = f"与前面的列“{headers[field]}”重复"
-            problems.append(Problem(file, 1, header, message))
+            problems.append(Problem(file, header_row, header_text, message))
             field = None
             unknown.add(index)
         elif field is not None:
-            headers[field] = header
+            headers[field] = header_text
         columns.append(field)
     absent = [field for field in _CSV_REQUIRED if field not in headers]
     for field in absent:
-        problems.append(Problem(file, 1, None, f"缺少必需的列“{_CSV_HEADERS[field][0]}”"))
+        problems.append(Problem(file, header_row, None, f"缺少必需的列“{_CSV_HEADERS[field][0]}”"))
 
     def label(name: str) -> str:
         return headers.get(name, _CSV_HEADERS[name][0])
 
     members: list[MemberRecord] = []
-    for number, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
+    for number, row in rows:
+        if all(_blank(cell) for cell in row):
             continue
         values: dict[str, object] = {}
         fields = _Fields(values, file=file, line=number, label=label, problems=problems, absent=absent)
@@ -682,7 +721,7 @@ def _read_csv(path: Path) -> tuple[Registry, list[Problem]]:
             field = columns[index] if index < len(columns) else None
             if field is not None:
                 values[field] = cell
-            elif cell.strip() and index not in unknown:
+            elif not _blank(cell) and index not in unknown:
                 problems.append(
                     Problem(file, number, None, f"第 {_column_letter(index)} 列有内容，但该列没有表头")
                 )
@@ -805,7 +844,8 @@ class _Validation:
         profiles: Collection[str] | Mapping[str, Profile],
     ) -> None:
         self.file = file
-        self.csv = file.lower().endswith(".csv")
+        # A roster (CSV, a workbook's sheet) names a member's fields by its column headers.
+        self.csv = file.lower().endswith(".csv") or incoming.source is not None
         self.as_of = as_of
         self.profiles = profiles
         self.problems: list[Problem] = []

@@ -71,6 +71,19 @@ class Outcome(StrEnum):
     PENDING = "pending"  # open and not yet due (due today counts as not yet due)
     WAIVED = "waived"
 
+    @property
+    def label(self) -> str:
+        return _OUTCOME_LABELS[self]
+
+
+_OUTCOME_LABELS = {
+    Outcome.DONE_ON_TIME: "按时完成",
+    Outcome.DONE_LATE: "逾期完成",
+    Outcome.OVERDUE: "已逾期",
+    Outcome.PENDING: "未到期",
+    Outcome.WAIVED: "免办",
+}
+
 
 class CellState(StrEnum):
     """The colour of one organization's month in the heat map, worst first."""

@@ -91,6 +91,7 @@ def _demo_accounts(app: App) -> None:
 
 @cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--sheet", help="Excel 工作簿（.xlsx）中名册所在的工作表名称，默认为第一个工作表。")
 @click.option("--prune", is_flag=True, help="移除文件中不再列出的组织、党员和职务（默认只新增和更新）。")
 @click.option("--dry-run", is_flag=True, help="只检查并报告将发生的变化，不写入数据库。")
 @click.option(
@@ -103,12 +104,13 @@ def _demo_accounts(app: App) -> None:
 def import_(
     app: App,
     file: Path,
+    sheet: str | None,
     prune: bool,
     dry_run: bool,
     track_from: dt.date | None,
     as_of: dt.datetime | None,
 ) -> None:
-    """导入组织、党员和职务：TOML 文件（[[org]]、[[member]]、[[position]]）或党员 CSV（中文或英文表头，UTF-8 或 GB18030）。
+    """导入组织、党员和职务：TOML 文件（[[org]]、[[member]]、[[position]]），或党员名册：CSV（中文或英文表头，UTF-8 或 GB18030）或 Excel 工作簿（.xlsx，表头上方可有标题行）。
 
     文件中有任何错误时，一条也不导入，并列出全部错误（文件、行号、字段）。
 
@@ -116,6 +118,7 @@ def import_(
     示例：
       obligations import registry.toml
       obligations import 党员名册.csv --dry-run
+      obligations import 党员名册.xlsx --sheet 第一党支部
       obligations import registry.toml --prune
       obligations import registry.toml --track-from 2026-01-01
     """
@@ -123,7 +126,9 @@ def import_(
     start = track_from
     if start is not None and not FOUNDING <= start <= day:
         raise UserError(f"跟踪起始日 {start} 应在 {FOUNDING} 与导入日期 {day} 之间。")
-    _import(app, read_registry(file), str(file), prune=prune, dry_run=dry_run, as_of=day, track_from=start)
+    incoming = read_registry(file, sheet=sheet)
+    where = incoming.source or str(file)
+    _import(app, incoming, where, prune=prune, dry_run=dry_run, as_of=day, track_from=start)
 
 
 def _import(

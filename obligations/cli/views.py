@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -69,15 +70,16 @@ def score(
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["csv", "html"]),
+    type=click.Choice(["csv", "html", "xlsx", "docx"]),
     default="csv",
     show_default=True,
-    help="csv：Excel 可直接打开（UTF-8 带 BOM）；html：可打印的台账页面。",
+    help="csv：Excel 可直接打开（UTF-8 带 BOM）；html：可打印的台账页面（A4，带页码和书记签字栏）；"
+    "xlsx：Excel 工作簿（职责汇总表，每类活动一张表）；docx：Word 记录本（每次活动一节，带页码和书记签字栏）。",
 )
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="写入文件，默认输出到屏幕。",
+    help="写入文件，默认输出到屏幕（xlsx、docx 须写入文件或重定向）。",
 )
 @pass_app
 def ledger_command(
@@ -94,12 +96,23 @@ def ledger_command(
     示例：
       obligations ledger --org jg.b1 --year 2026 --output 第一党支部台账2026.csv
       obligations ledger --org jg.b1 --year 2026 --format html --output 台账.html
+      obligations ledger --org jg.b1 --year 2026 --format xlsx --output 台账2026.xlsx
+      obligations ledger --org jg.b1 --year 2026 --format docx --output 记录本2026.docx
     """
+    binary = output_format in ("xlsx", "docx")
+    if binary and output is None and sys.stdout.isatty():
+        raise UserError(
+            f"{output_format} 是二进制文件，不能显示在终端上：请用 --output 指定文件，或重定向到文件。"
+        )
     day = as_of_date(as_of)
     wanted = year or day.year
     with app.session() as session:
         book = ledger_export.ledger(session, app.profiles, org_code, wanted, day)
-    if output_format == "html":
+    if binary:
+        from obligations import ledger_office  # openpyxl and python-docx are loaded only for these formats
+
+        data = ledger_office.to_xlsx(book) if output_format == "xlsx" else ledger_office.to_docx(book)
+    elif output_format == "html":
         data = ledger_export.to_html(book).encode("utf-8")
     else:
         data = ledger_export.to_csv(book).encode("utf-8-sig")  # the BOM tells Excel it is UTF-8

@@ -379,10 +379,10 @@ def test_registry_error_is_exit_code_4_with_one_problem_per_line(tmp_path: Path)
     ]
 
 
-def test_a_file_that_is_neither_toml_nor_csv_is_refused(tmp_path: Path) -> None:
-    path = write(tmp_path, "registry.xlsx", "")
+def test_a_file_that_is_neither_toml_csv_nor_xlsx_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "registry.xls", "")
 
-    assert reading_problems(path) == [f"{path}：不支持的文件类型：应为 .toml 或 .csv"]
+    assert reading_problems(path) == [f"{path}：不支持的文件类型：应为 .toml、.csv 或 .xlsx"]
 
 
 def test_a_missing_file_is_reported(tmp_path: Path) -> None:
