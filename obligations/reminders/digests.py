@@ -27,7 +27,7 @@ from obligations.models import (
     Reminder,
     Task,
 )
-from obligations.reminders.registry import Person, Registry, addresses
+from obligations.reminders.registry import Person, Registry, addresses, task_columns
 from obligations.reminders.settings import PlannedMessage, Settings, SweepResult
 
 log = logging.getLogger("obligations.reminders")
@@ -145,16 +145,7 @@ class DigestWriter:
                 col(Reminder.recipient).label("recipient"),
                 col(Reminder.step).label("step"),
                 col(Reminder.note).label("note"),
-                col(Task.id).label("task_id"),
-                col(Task.org).label("org"),
-                col(Task.rule).label("rule"),
-                col(Task.subject).label("subject"),
-                col(Task.subject_kind).label("subject_kind"),
-                col(Task.period).label("period"),
-                col(Task.due).label("due"),
-                col(Task.period_start).label("period_start"),
-                func.coalesce(col(Task.original_due), col(Task.due)).label("owed_on"),
-                col(Task.assignee).label("assignee"),
+                *task_columns(),
                 own.label("own"),
                 standing.label("standing"),
                 rank,

@@ -6,7 +6,9 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -19,6 +21,7 @@ from obligations.models import (
     Member,
     Organization,
     Position,
+    Task,
 )
 
 
@@ -46,6 +49,23 @@ def addresses(person: Person, channels: Sequence[str]) -> list[tuple[str, str]]:
         if address is not None:
             found.append((channel, address))
     return found or [(NO_ADDRESS, "")]
+
+
+def task_columns() -> list[Any]:
+    """What a digest or a summary shows of a task, labelled: enough to name it under the rule it was owed
+    under (`Registry.rule(org, rule, period_start, owed_on)`) and to say who owes it."""
+    return [
+        col(Task.id).label("task_id"),
+        col(Task.org).label("org"),
+        col(Task.rule).label("rule"),
+        col(Task.subject).label("subject"),
+        col(Task.subject_kind).label("subject_kind"),
+        col(Task.period).label("period"),
+        col(Task.due).label("due"),
+        col(Task.period_start).label("period_start"),
+        func.coalesce(col(Task.original_due), col(Task.due)).label("owed_on"),
+        col(Task.assignee).label("assignee"),
+    ]
 
 
 @dataclass(frozen=True)

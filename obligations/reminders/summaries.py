@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, func, insert
+from sqlalchemy import exists, insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -27,7 +27,7 @@ from notifiers.wecom import ROBOT_KIND, robot_address
 from obligations.db import chunks
 from obligations.models import OutboxItem, OutboxMessage, Reminder, Task
 from obligations.reminders.digests import pending
-from obligations.reminders.registry import Person, Registry
+from obligations.reminders.registry import Person, Registry, task_columns
 from obligations.reminders.settings import PlannedMessage, Settings, SweepResult
 
 log = logging.getLogger("obligations.reminders")
@@ -98,17 +98,8 @@ def _write(
     tasks: dict[str, list[Any]] = defaultdict(list)
     for row in session.execute(
         sa_select(
-            col(Task.org).label("org"),
-            col(Task.rule).label("rule"),
-            col(Task.subject).label("subject"),
-            col(Task.subject_kind).label("subject_kind"),
-            col(Task.period).label("period"),
-            col(Task.period_start).label("period_start"),
-            func.coalesce(col(Task.original_due), col(Task.due)).label("owed_on"),
-            col(Task.due).label("due"),
+            *task_columns(),
             col(Task.responsible).label("responsible"),
-            col(Task.assignee).label("assignee"),
-            col(Task.id).label("task_id"),
         )
         .where(col(Task.org).in_(listed), col(Task.status) == "open", reminded)
         .order_by(col(Task.due), col(Task.id))
