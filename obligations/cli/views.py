@@ -11,7 +11,7 @@ import click
 
 from calendars.checklists import Checklist, load_checklists
 from obligations import ical, ledger_export, scoring
-from obligations.cli.app import App, as_of_date, as_of_option, cli, format_option, now_utc, pass_app
+from obligations.cli.app import App, Day, as_of_date, as_of_option, cli, format_option, now_utc, pass_app
 from obligations.errors import UserError
 from obligations.queries import organization
 
@@ -133,10 +133,10 @@ def ledger_command(
 @click.option(
     "--from",
     "start",
-    type=click.DateTime(["%Y-%m-%d"]),
+    type=Day(),
     help="起始日期（按期限），默认当月1日；不指定时另含此前到期仍未完成的逾期任务。",
 )
-@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="截止日期（按期限），默认明年年底。")
+@click.option("--to", "end", type=Day(), help="截止日期（按期限），默认明年年底。")
 @click.option(
     "--todo", is_flag=True, help="写成待办（VTODO），供任务类应用使用；默认写成期限当天的全天日程。"
 )
@@ -146,8 +146,8 @@ def calendar_command(
     app: App,
     org_code: str | None,
     member_id: str | None,
-    start: dt.datetime | None,
-    end: dt.datetime | None,
+    start: dt.date | None,
+    end: dt.date | None,
     todo: bool,
     as_of: dt.datetime | None,
 ) -> None:
@@ -162,8 +162,8 @@ def calendar_command(
     if org_code is not None and member_id is not None:
         raise UserError("--org 与 --member 只能选一个。")
     day = as_of_date(as_of)
-    first = start.date() if start else day.replace(day=1)
-    last = end.date() if end else dt.date(day.year + 1, 12, 31)
+    first = start or day.replace(day=1)
+    last = end or dt.date(day.year + 1, 12, 31)
     if last < first:
         raise UserError(f"截止日期 {last} 早于起始日期 {first}。")
     form = ical.Form.of(app.config, todo=todo)
