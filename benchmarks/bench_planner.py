@@ -202,14 +202,14 @@ def _fresh_database(backend: str, tmp: Path, postgres_url: str | None, name: str
     return url
 
 
-def _task_ddl(tmp: Path) -> tuple[list[str], list[str]]:
-    """The task table's DDL and its indexes' on SQLite, exactly as the migrations create them."""
+def table_ddl(tmp: Path, table: str = "task") -> tuple[list[str], list[str]]:
+    """A table's DDL and its indexes' on SQLite, exactly as the migrations create them."""
     engine = db.make_engine(f"sqlite:///{tmp / 'schema.db'}", create=True)
     db.upgrade(engine)
     engine.dispose()
     with sqlite3.connect(tmp / "schema.db") as connection:
         found = connection.execute(
-            "SELECT type, sql FROM sqlite_master WHERE tbl_name = 'task' AND sql IS NOT NULL"
+            "SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL", (table,)
         ).fetchall()
     connection.close()
     tables = [sql for kind, sql in found if kind == "table"]
@@ -224,8 +224,9 @@ def _task_columns(engine: Engine) -> list[str]:
     return [name for name in names if name != "id"]
 
 
-def _sqlite_floor(tmp: Path, columns: list[str], rows: list[tuple[Any, ...]]) -> float:
-    tables, indexes = _task_ddl(tmp)
+def sqlite_floor(tmp: Path, columns: list[str], rows: list[tuple[Any, ...]], table: str = "task") -> float:
+    """Raw sqlite3 executemany into a fresh file with the table's schema and indexes, one transaction."""
+    tables, indexes = table_ddl(tmp, table)
     connection = sqlite3.connect(tmp / "floor.db", isolation_level=None)
     # The application's pragmas (obligations.db._sqlite_pragmas), without foreign keys: there is no
     # organization table here to check against.
@@ -233,7 +234,7 @@ def _sqlite_floor(tmp: Path, columns: list[str], rows: list[tuple[Any, ...]]) ->
     connection.execute("PRAGMA synchronous=NORMAL")
     for sql in [*tables, *indexes]:
         connection.execute(sql)
-    statement = f"INSERT INTO task ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
     started = time.perf_counter()
     connection.execute("BEGIN")
     connection.executemany(statement, rows)
@@ -243,27 +244,30 @@ def _sqlite_floor(tmp: Path, columns: list[str], rows: list[tuple[Any, ...]]) ->
     return elapsed
 
 
-def _postgres_floor(engine: Engine, columns: list[str], rows: list[tuple[Any, ...]], *, copy: bool) -> float:
-    """Raw psycopg into a copy of the task table (indexes and defaults, not foreign keys), one transaction."""
+def postgres_floor(
+    engine: Engine, columns: list[str], rows: list[tuple[Any, ...]], *, copy: bool, table: str = "task"
+) -> float:
+    """Raw psycopg into a copy of the table (indexes and defaults, not foreign keys), one transaction."""
+    floor = f"{table}_floor"
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.execute("DROP TABLE IF EXISTS task_floor")
-        cursor.execute("CREATE TABLE task_floor (LIKE task INCLUDING ALL)")
+        cursor.execute(f"DROP TABLE IF EXISTS {floor}")
+        cursor.execute(f"CREATE TABLE {floor} (LIKE {table} INCLUDING ALL)")
         raw.commit()
         names = ", ".join(columns)
         started = time.perf_counter()
         if copy:
-            with cursor.copy(f"COPY task_floor ({names}) FROM STDIN") as stream:
+            with cursor.copy(f"COPY {floor} ({names}) FROM STDIN") as stream:
                 for row in rows:
                     stream.write_row(row)
         else:
             cursor.executemany(
-                f"INSERT INTO task_floor ({names}) VALUES ({', '.join('%s' for _ in columns)})", rows
+                f"INSERT INTO {floor} ({names}) VALUES ({', '.join('%s' for _ in columns)})", rows
             )
         raw.commit()
         elapsed = time.perf_counter() - started
-        cursor.execute("DROP TABLE task_floor")
+        cursor.execute(f"DROP TABLE {floor}")
         raw.commit()
         return elapsed
     finally:
@@ -296,7 +300,7 @@ def run_floors(backend: str, url: str, out: Path) -> None:
         ]
         _reset_rss_peak()
         stage = Stage("floor sqlite3", rows=len(text_rows))
-        stage.seconds = _sqlite_floor(Path(directory), columns, text_rows)
+        stage.seconds = sqlite_floor(Path(directory), columns, text_rows)
         stage.peak_rss_mib = _rss_peak_mib()
         stages.append(stage)
         del text_rows
@@ -304,7 +308,7 @@ def run_floors(backend: str, url: str, out: Path) -> None:
         for name, copy in (("floor psycopg", False), ("floor psycopg COPY", True)):
             _reset_rss_peak()
             stage = Stage(name, rows=len(rows))
-            stage.seconds = _postgres_floor(engine, columns, rows, copy=copy)
+            stage.seconds = postgres_floor(engine, columns, rows, copy=copy)
             stage.peak_rss_mib = _rss_peak_mib()
             stages.append(stage)
     engine.dispose()

@@ -27,6 +27,7 @@ from obligations.models import (
     Reminder,
     Task,
 )
+from obligations.reminders import bulk
 from obligations.reminders.registry import Person, Registry, addresses, task_columns
 from obligations.reminders.settings import PlannedMessage, Settings, SweepResult
 
@@ -95,9 +96,7 @@ class DigestWriter:
                         )  # fmt: skip
         if not messages:
             return
-        ids = self.session.scalars(
-            insert(OutboxMessage).returning(col(OutboxMessage.id), sort_by_parameter_order=True), messages
-        ).all()
+        ids = bulk.insert_returning_ids(self.session, OutboxMessage, messages)
         self.result.messages += len(ids)
         # Every pending reminder of each recipient goes into each of their digests (into its first part), in
         # SQL: a digest's items never pass through Python, however many there are.

@@ -23,6 +23,7 @@ from obligations.models import (
     Reminder,
     Task,
 )
+from obligations.reminders import bulk
 from obligations.reminders.digests import DigestWriter, pending
 from obligations.reminders.registry import Registry
 from obligations.reminders.settings import Settings, SweepResult, check
@@ -66,6 +67,7 @@ def plan_messages(
     # Recipients in order, a chunk at a time, each chunk starting after the last (an index seek, whatever
     # is behind it); the pending marks are cleared at the end, in one statement.
     is_pending = pending()
+    planner_settings = bulk.prefer_index_lookups(session, result.reminders)
     recipients: list[str] = []
     while recipients := list(
         session.exec(
@@ -79,6 +81,7 @@ def plan_messages(
         check(stop)
         writer.write(recipients, failures)
     write_summaries(session, registry, today, now, settings, preview=preview, result=result)
+    bulk.restore_planner(session, planner_settings)
     session.execute(update(Reminder).where(is_pending).values(pending=False))
     for told in chunks(sorted(failures), RECIPIENTS_PER_CHUNK):  # secretaries told of failures only
         writer.write(told, failures)

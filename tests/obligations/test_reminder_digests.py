@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import col, select
 
 from calendars.instants import PARTY_TIME
@@ -58,6 +58,32 @@ def test_tiny_chunks_plan_exactly_the_digests_of_one_chunk(
     chunked = _preview(app)
     assert (chunked.reminders, chunked.messages) == (whole.reminders, whole.messages)
     assert chunked.planned == whole.planned
+
+
+def test_a_bulk_sweep_stores_exactly_the_digests_it_planned_and_restores_the_planner(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk paths of a large sweep (PostgreSQL: outbox rows by COPY, the reminder table analyzed and the
+    digest queries planned as index lookups) store the digests the ordinary path plans, row for row."""
+    app = _demo(tmp_path, database_url, digest_items=5)
+    expected = _preview(app)
+    monkeypatch.setattr(reminders.bulk, "BULK_REMINDERS", 1)
+    monkeypatch.setattr(reminders.plan, "RECIPIENTS_PER_CHUNK", 3)
+    with session_scope(app.engine) as session:
+        result = reminders.plan_messages(session, app.profiles, SWEEP_AT, reminder_settings(app))
+        if session.connection().dialect.name == "postgresql":  # the planner as it was, for the rest
+            assert session.execute(text("SHOW enable_seqscan")).scalar_one() == "on"
+            assert session.execute(text("SHOW enable_hashjoin")).scalar_one() == "on"
+    with session_scope(app.engine) as session:
+        stored = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
+    assert (result.reminders, result.messages) == (expected.reminders, expected.messages)
+    assert [(m.recipient, m.recipient_name, m.channel, m.address, m.subject, m.text) for m in stored] == [
+        (p.recipient, p.recipient_name, p.channel, p.address, p.subject, p.text) for p in expected.planned
+    ]
+    assert {(m.state, m.attempts, m.failure_reported, m.created_at) for m in stored} == {
+        ("pending", 0, False, SWEEP_AT)
+    }
+    assert all(m.html and m.markdown for m in stored)
 
 
 def test_every_reminder_is_in_its_recipients_digest_and_none_stays_pending(
