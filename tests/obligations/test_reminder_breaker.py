@@ -34,6 +34,8 @@ from tests.notifiers.servers import FakeWeCom, SilentServer, SmtpServer, start_s
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=PARTY_TIME)  # a Monday, in office hours
 COOLDOWN = dt.timedelta(minutes=10)
 TIMEOUT = 0.5
+# A server that answers is given time to answer on a loaded machine: only a silent one should time out.
+ANSWERS = 10.0
 CORP_ID, CORP_SECRET = "ww-breaker", "corp-secret-breaker"
 SETTINGS = reminders.Settings(
     OfficeHours.parse("08:30-18:00", WorkCalendar()),
@@ -96,8 +98,8 @@ def attempts(engine: Engine, channel: str) -> int:
         return int(session.exec(query).one())
 
 
-def email(port: int) -> EmailChannel:
-    return EmailChannel("127.0.0.1", port, "none", None, None, "党建提醒 <dangjian@example.org>", TIMEOUT)
+def email(port: int, timeout: float = TIMEOUT) -> EmailChannel:
+    return EmailChannel("127.0.0.1", port, "none", None, None, "党建提醒 <dangjian@example.org>", timeout)
 
 
 async def deliver(
@@ -158,13 +160,13 @@ def test_a_hanging_mail_server_pauses_email_while_wecom_is_all_sent_and_the_prob
     assert any(text.startswith("channel email paused until") for text in warnings), warnings
 
     # During the cool-down the mail server is back, and still nothing is sent by email.
-    during = asyncio.run(deliver(engine, {"email": email(smtp.port)}, NOW + COOLDOWN / 2, breakers))
+    during = asyncio.run(deliver(engine, {"email": email(smtp.port, ANSWERS)}, NOW + COOLDOWN / 2, breakers))
     assert during == (0, 0, 0) and smtp.mailbox.received == []
 
     # After it, one message probes, the breaker closes, and the rest follow in the same sweep.
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="obligations.reminders"):
-        after = asyncio.run(deliver(engine, {"email": email(smtp.port)}, until, breakers))
+        after = asyncio.run(deliver(engine, {"email": email(smtp.port, ANSWERS)}, until, breakers))
     assert after == (40, 0, 0)
     assert len(smtp.mailbox.received) == 40
     assert {row.state for row in rows(engine, "email")} == {"sent"}
@@ -217,7 +219,7 @@ def test_greylisted_recipients_are_retried_without_tripping_the_breaker(
         smtp.mailbox.rcpt_replies[f"m{index}@example.org"] = "451 4.7.1 Greylisted, try again later"
     breakers = reminders.Breakers(SETTINGS.breaker_failures, SETTINGS.breaker_cooldown)
 
-    counts = asyncio.run(deliver(engine, {"email": email(smtp.port)}, NOW, breakers))
+    counts = asyncio.run(deliver(engine, {"email": email(smtp.port, ANSWERS)}, NOW, breakers))
 
     assert counts == (2, 4, 0) and len(smtp.mailbox.received) == 2
     assert breakers.paused(NOW) == {}
