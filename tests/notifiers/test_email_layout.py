@@ -118,6 +118,13 @@ _GEOMETRY = """() => {
     };
 }"""
 
+# The table headings that the browser broke over more than one line (one client rect per line box).
+_WRAPPED_HEADINGS = """[...document.querySelectorAll("th")].filter((cell) => {
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    return range.getClientRects().length > 1;
+}).map((cell) => cell.textContent)"""
+
 
 def test_the_reminder_email_stacks_on_a_phone_and_is_a_table_on_a_pc(
     smtp_server: SmtpServer, browser: playwright_api.Browser, request: pytest.FixtureRequest
@@ -145,6 +152,9 @@ def test_the_reminder_email_stacks_on_a_phone_and_is_a_table_on_a_pc(
     (title_x, title_y, _), (due_x, due_y, _) = pc["title"], pc["due"]
     assert due_y == title_y and due_x > title_x
     assert pc["header"] > 0 and pc["label"] == 0
+    # Every column's heading on one line (a narrow 负责人 column once showed one character per line).
+    wrapped = page.evaluate(_WRAPPED_HEADINGS)
+    assert not wrapped, f"headings wrapped at 1280 px: {wrapped} ({folder})"
     # The card stays a readable column on a wide screen.
     card = page.evaluate("document.querySelector('h2').closest('table').getBoundingClientRect().width")
     assert 600 <= card <= 640
