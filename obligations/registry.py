@@ -246,6 +246,9 @@ _R = TypeVar("_R", OrgRecord, MemberRecord, PositionRecord)
 
 
 NOT_A_REGULAR_FILE = "不是普通文件（不能是目录、管道或设备）"
+# A registry file is read whole (a workbook's sheet is streamed, but its zip is opened whole): a city of
+# 100,000 members is about 20 MB of CSV.
+MAX_REGISTRY_BYTES = 64 * 1024 * 1024
 
 
 def read_registry(path: Path, *, sheet: str | None = None) -> Registry:
@@ -257,6 +260,9 @@ def read_registry(path: Path, *, sheet: str | None = None) -> Registry:
     suffix = path.suffix.lower()
     if path.exists() and not path.is_file():  # a pipe or a device would be read for ever
         registry, problems = Registry(), [Problem(str(path), None, None, NOT_A_REGULAR_FILE)]
+    elif path.exists() and path.stat().st_size > MAX_REGISTRY_BYTES:
+        message = f"文件超过 {MAX_REGISTRY_BYTES // 1024 // 1024} MB，请分批导入"
+        registry, problems = Registry(), [Problem(str(path), None, None, message)]
     elif sheet is not None and suffix != ".xlsx":
         registry, problems = (
             Registry(),

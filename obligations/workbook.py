@@ -14,6 +14,7 @@ with defusedxml (a runtime dependency), so that an entity expansion in a hostile
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from calendars.text import shown
 from obligations.registry import Problem, Registry, is_roster_header, read_roster
 
+# A 50,000-member roster unpacks to about 21 MB (benchmarks/bench_import_xlsx.py).
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
 _NOT_A_WORKBOOK = "无法读取：不是有效的 Excel 工作簿（.xlsx）；旧的 .xls 文件请在 Excel 中另存为 .xlsx"
 
 
@@ -30,6 +33,10 @@ def read_members(path: Path, sheet: str | None) -> tuple[Registry, list[Problem]
     """The members listed on the sheet `sheet` of the workbook at `path` (None: its first sheet)."""
     file = str(path)
     try:
+        unpacked = _unpacked_bytes(path)
+        if unpacked > MAX_UNPACKED_BYTES:
+            limit = MAX_UNPACKED_BYTES // 1024 // 1024
+            return Registry(), [Problem(file, None, None, f"工作簿解压后超过 {limit} MB，请分批导入")]
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception:  # openpyxl raises a zip, XML or key error, whichever part of a damaged file it meets
         return Registry(), [Problem(file, None, None, _NOT_A_WORKBOOK)]
@@ -54,6 +61,14 @@ def read_members(path: Path, sheet: str | None) -> tuple[Registry, list[Problem]
         return Registry(members=registry.members, source=source), problems
     finally:
         book.close()  # read-only mode keeps the file open until closed
+
+
+def _unpacked_bytes(path: Path) -> int:
+    """What the workbook's parts declare they unpack to. zipfile never inflates a part beyond its declared
+    size (it stops there, and fails the part's CRC), so this bounds what openpyxl can read, shared strings
+    included (read-only mode holds them whole): a zip bomb is refused before it is opened."""
+    with zipfile.ZipFile(path) as archive:
+        return sum(part.file_size for part in archive.infolist())
 
 
 def _read_sheet(source: str, worksheet: ReadOnlyWorksheet) -> tuple[Registry, list[Problem]]:
