@@ -10,9 +10,10 @@
   and the secretary's signature line; every page's footer carries its number and the page count (PAGE and
   NUMPAGES fields, which Word and LibreOffice fill in). The member tables follow.
 
-Everything written comes from the ledger, typed by people outside the server. A text cell never starts a
-formula: it goes through render.csv_cell, as every CSV does (OWASP CSV injection), and is stored as a string.
-python-docx escapes what it writes by construction; the characters XML cannot hold at all (NUL, ESC…) are
+Everything written comes from the ledger, typed by people outside the server. A text cell is stored as a
+string (an inline string, never a formula), so a topic like “=1+1” or “-2” shows as typed; one that starts
+like a formula (render.FORMULA_START, as the CSV's OWASP rule) is also marked quote-prefixed, so that editing
+it in Excel keeps it text. python-docx escapes what it writes by construction; the characters XML cannot hold at all (NUL, ESC…) are
 replaced by U+FFFD in both formats, where they would otherwise stop the export.
 """
 
@@ -42,7 +43,7 @@ from obligations.ledger_export import (
     entry_row,
     member_tables,
 )
-from obligations.render import csv_cell
+from obligations.render import FORMULA_START
 
 SUMMARY_TITLE = "职责汇总"
 SUMMARY_HEADERS = (
@@ -66,9 +67,7 @@ def _text(value: str) -> str:
 
 
 def _cell(value: object) -> object:
-    """A spreadsheet cell that shows and is never evaluated: text as render.csv_cell makes it safe."""
-    safe = csv_cell(value)
-    return _text(safe) if isinstance(safe, str) else safe
+    return _text(value) if isinstance(value, str) else value
 
 
 # --- the workbook --------------------------------------------------------------------------------------------
@@ -111,6 +110,7 @@ def _fill(sheet: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[obje
         for cell in row:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # a string, whatever it looks like: never a formula
+                cell.quotePrefix = cell.value.startswith(FORMULA_START)  # and kept text when edited
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "A2"
 

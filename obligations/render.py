@@ -26,7 +26,7 @@ from typing import Any, TextIO
 from calendars.text import shown
 from obligations.db import aware
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_cell(value: object) -> object:
@@ -37,7 +37,7 @@ def csv_cell(value: object) -> object:
     the row for every reader."""
     if not isinstance(value, str):
         return value
-    if value.startswith(_FORMULA_START):
+    if value.startswith(FORMULA_START):
         value = "'" + value
     return value.replace("\r\n", "\n").replace("\r", "\n")
 
