@@ -32,6 +32,7 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from dateutil.relativedelta import relativedelta
 from icalendar import Alarm, Calendar, Event, Todo, vText
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
@@ -78,6 +79,11 @@ def _escape(text: str, *, keep_dots: bool = False) -> str:
     )
 
 
+# How far back the open overdue tasks of a feed go: a committee's term. A calendar polled by a token alone
+# serves work bounded by the scope and this span, not by every year since tracking began.
+OVERDUE_YEARS = 3
+
+
 def uid(rule: str, subject: str, period: str) -> str:
     """`{rule}.{subject}.{period}@obligations`, escaped: stable across runs and databases."""
     return f"{_escape(rule)}.{_escape(subject, keep_dots=True)}.{_escape(period)}@obligations"
@@ -100,10 +106,12 @@ def build(
     """The tasks due between `start` and `end` (inclusive) of an organization's subtree, of a member (whose
     duty it is, or whom it concerns), of one person's desk (`mine`: theirs and those of the organizations
     they record for) or of every active organization; with `with_overdue`, also every open task due before
-    `today` (overdue), however long ago. `stamp` is the feed's DTSTAMP."""
+    `today` (overdue) in the last OVERDUE_YEARS. `stamp` is the feed's DTSTAMP."""
     wanted = and_(col(Task.due) >= start, col(Task.due) <= end)
     if with_overdue:
-        wanted = or_(wanted, and_(col(Task.status) == "open", col(Task.due) < today))
+        oldest = today - relativedelta(years=OVERDUE_YEARS)
+        overdue = and_(col(Task.status) == "open", col(Task.due) < today, col(Task.due) >= oldest)
+        wanted = or_(wanted, overdue)
     query = (
         select(Task, Organization)
         .join(Organization, col(Organization.code) == col(Task.org))

@@ -455,3 +455,26 @@ def test_khal_shows_every_event_on_its_due_date_with_the_whole_name(
     assert len(expected) > 10 and {key: shown[key] for key in expected} == expected
     assert any(title.startswith(f"【逾期】{BRANCH}：") for _start, _end, title in expected.values())
     assert all(row["org_name"] == BRANCH for row in tasks if row["org"] == "jg.b1")
+
+
+def test_open_overdue_tasks_go_back_three_years_and_no_further(imported: tuple[Path, str]) -> None:
+    """Replayed in March 2029 on a registry tracked since 2025, with nothing recorded: the feed holds the open
+    overdue tasks due since 2026-03-15 and none of the older ones, which `due` still lists."""
+    later = ("--as-of", "2029-03-15")
+    shown_by_due = run(imported, "due", "--all", "--format", "json", "--org", "jg.b1", *later)
+    assert shown_by_due.exit_code == 0, shown_by_due.stderr
+    overdue = [row for row in json.loads(shown_by_due.stdout) if row["status"] == "overdue"]
+    oldest = dt.date(2026, 3, 15)
+    kept = {
+        uid(r["rule"], r["subject"], r["period"])
+        for r in overdue
+        if dt.date.fromisoformat(r["due"]) >= oldest
+    }
+    dropped = {uid(r["rule"], r["subject"], r["period"]) for r in overdue} - kept
+    assert kept and dropped
+
+    feed = run(imported, "calendar", "--org", "jg.b1", *later)
+    assert feed.exit_code == 0, feed.stderr
+    events = _events(feed.stdout_bytes)
+    in_feed = {key for key, event in events.items() if "逾期" in event.categories}
+    assert in_feed == kept
