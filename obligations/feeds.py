@@ -93,7 +93,7 @@ def calendar(
     stamp: dt.datetime,
     form: ical.Form,
 ) -> Calendar | None:
-    """The member's feed as it stands (their roles read now), with every open overdue task; None when the
+    """The member's feed as it stands (their roles read now), with the open overdue tasks; None when the
     member left the registry."""
     scope = scope_of(session, member)
     if scope is None:
