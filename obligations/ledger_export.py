@@ -32,7 +32,7 @@ from sqlmodel import Session, col, select
 
 from calendars.expand import period_label
 from calendars.model import Profile
-from obligations import appraisal, dues, probation, report, roster
+from obligations import appraisal, db, dues, history, probation, report, roster
 from obligations.models import (
     Attachment,
     Attendance,
@@ -350,34 +350,31 @@ def _duty_statuses(
     ).all()
     records: dict[int, list[int]] = defaultdict(list)
     ids = [task.id for task in tasks if task.id is not None]
-    for start in range(0, len(ids), 500):
+    for chunk in db.chunks(ids, 500):
         for task_id, completion_id in session.exec(
             select(CompletionTask.task_id, CompletionTask.completion_id)
             .join(Completion, col(Completion.id) == col(CompletionTask.completion_id))
-            .where(
-                col(CompletionTask.task_id).in_(ids[start : start + 500]), col(Completion.undone_at).is_(None)
-            )
+            .where(col(CompletionTask.task_id).in_(chunk), col(Completion.undone_at).is_(None))
             .order_by(col(Completion.held_on), col(Completion.id))
         ):
             records[task_id].append(completion_id)
+    # The rule each task was owed under: the profile in force on its date, not necessarily today's.
+    calendars = {
+        code: history.calendars_of(session, profiles, code, org.effective_profile)
+        for code, org in orgs.items()
+    }
     found = []
     for task in tasks:
         assert task.id is not None
-        profile = profiles.get(orgs[task.org].effective_profile)
-        rule = profile.rules.get(task.rule) if profile else None
-        state = report.outcome(
-            report.ReportTask(
-                task.id, task.org, task.rule, task.subject, "", task.due, task.status, task.done_on, None
-            ),
-            as_of,
-        )
+        owed = calendars[task.org]
+        rule = history.task_rule(owed, task) if owed else None
         found.append(
             DutyStatus(
                 rule.title if rule else task.rule,
                 orgs[task.org].name,
                 task.period,
                 task.due,
-                state,
+                report.outcome(task, as_of),
                 tuple(records[task.id]),
             )
         )
@@ -386,9 +383,8 @@ def _duty_statuses(
 
 def _names(session: Session, ids: set[str]) -> dict[str, Member]:
     found: dict[str, Member] = {}
-    listed = sorted(ids)
-    for start in range(0, len(listed), 500):  # IN (...) lists within both drivers' parameter limits
-        for member in session.exec(select(Member).where(col(Member.id).in_(listed[start : start + 500]))):
+    for chunk in db.chunks(sorted(ids), 500):  # IN (...) lists within both drivers' parameter limits
+        for member in session.exec(select(Member).where(col(Member.id).in_(chunk))):
             found[member.id] = member
     return found
 

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import and_
 from sqlalchemy import select as sa_select
@@ -240,7 +241,18 @@ def tally(outcomes: Iterable[Outcome]) -> Tally:
     )
 
 
-def outcome(task: ReportTask, as_of: dt.date) -> Outcome:
+class Dated(Protocol):
+    """What an outcome is judged from: a report's task or a stored Task."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def due(self) -> dt.date: ...
+    @property
+    def done_on(self) -> dt.date | None: ...
+
+
+def outcome(task: Dated, as_of: dt.date) -> Outcome:
     if task.status in WAIVED_STATUSES:
         return Outcome.WAIVED
     if task.status == "done":

@@ -16,11 +16,13 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine
 from sqlmodel import Session, col, select
 
+from obligations import ledger_office
 from obligations.cli import cli
 from obligations.models import Organization, ProfileHistory, Task
 
@@ -286,3 +288,18 @@ def test_a_2025_duty_of_a_rule_only_the_old_profile_has_is_recorded_and_reminded
                "--as-of", "2026-03-16").output  # fmt: skip
     assert "年度党内统计（2025年）" in done
     assert _tasks(database_url)[("party-statistics", "2025")].status == "done"
+
+
+def test_the_ledger_workbook_names_a_duty_by_the_rule_it_was_owed_under(
+    base: list[str], tmp_path: Path
+) -> None:
+    """The 台账's summary sheet titles the 2025 年度党内统计 by 003's rule, after the branch moved to a profile
+    without that rule (not by its id, as it did when it read the present profile)."""
+    _import(base, tmp_path, _branch("wujin-2016"), "--as-of", "2025-11-20", "--track-from", "2025-01-01")
+    _import(base, tmp_path, _branch("national"), "--as-of", "2026-03-15")
+    target = tmp_path / "台账.xlsx"
+    _ok(base, "ledger", "--org", "b", "--year", "2025", "--format", "xlsx", "--output", str(target),
+        "--as-of", "2026-03-16")  # fmt: skip
+    summary = openpyxl.load_workbook(target)[ledger_office.SUMMARY_TITLE]
+    duties = [row[0] for row in summary.iter_rows(min_row=2, values_only=True)]
+    assert "年度党内统计" in duties and "party-statistics" not in duties
