@@ -74,10 +74,11 @@ class Outcome(StrEnum):
 
     @property
     def label(self) -> str:
-        return _OUTCOME_LABELS[self]
+        return OUTCOME_LABELS[self]
 
 
-_OUTCOME_LABELS = {
+# Where a task stands, in the column order of every count table (Tally's fields bear the same names).
+OUTCOME_LABELS = {
     Outcome.DONE_ON_TIME: "按时完成",
     Outcome.DONE_LATE: "逾期完成",
     Outcome.OVERDUE: "已逾期",
@@ -194,6 +195,11 @@ class Tally:
     overdue: int = 0
     pending: int = 0
     waived: int = 0
+
+    def of(self, outcome: Outcome) -> int:
+        """The count of one outcome (the fields are named by Outcome's values)."""
+        count: int = getattr(self, outcome.value)
+        return count
 
     @property
     def assessed(self) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from obligations.report import (
+    OUTCOME_LABELS,
     CellState,
     Report,
     Tally,
@@ -49,6 +50,7 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_environment.globals["outcome_labels"] = OUTCOME_LABELS
 
 
 def tone(rate: float | None) -> str:

@@ -24,6 +24,7 @@ from obligations.cli.app import (
 from obligations.errors import UserError
 from obligations.report import (
     ROW_FIELDS,
+    Outcome,
     Report,
     Tally,
     build,
@@ -34,7 +35,7 @@ from obligations.report import (
     year_range,
 )
 
-COUNT_HEADERS = ("任务数", "按时完成", "逾期完成", "已逾期", "未到期", "免办", "按时率")
+COUNT_HEADERS = ("任务数", *(outcome.label for outcome in Outcome), "按时率")
 
 
 @cli.command()
@@ -120,11 +121,7 @@ def _range(
 def _counts(counts: Tally) -> list[str]:
     return [
         str(counts.tasks),
-        str(counts.done_on_time),
-        str(counts.done_late),
-        str(counts.overdue),
-        str(counts.pending),
-        str(counts.waived),
+        *(str(counts.of(outcome)) for outcome in Outcome),
         percent(counts.on_time_rate),
     ]
 

@@ -12,6 +12,7 @@ from starlette.templating import Jinja2Templates
 from calendars.expand import period_label
 from obligations.models import TASK_STATUS_LABELS
 from obligations.render import minute_text
+from obligations.report import OUTCOME_LABELS
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -45,6 +46,7 @@ def _environment() -> Environment:
     env.filters["date"] = _date
     env.filters["period"] = period_label  # calendar periods, terms and event keys (vacancies, probations)
     env.globals["status_labels"] = TASK_STATUS_LABELS
+    env.globals["outcome_labels"] = OUTCOME_LABELS
     return env
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from obligations.models import Task
+from obligations.report import Outcome
 from obligations.web import org as org_page
 from tests.obligations.web.conftest import ROLES, DeskFixture, csrf_of, refusals
 
@@ -67,6 +68,10 @@ def test_the_subtree_view_lists_overdue_and_due_soon_tasks_heat_map_ledgers_and_
     assert b1_row is not None
     cells = re.findall(r'<td class="cell (\w+)"', b1_row.group(0))
     assert len(cells) == 12 and cells[10] == "missed"
+    # Its totals under the report's own column labels (labels defined once, in report.Outcome).
+    totals = re.search(r"合计 (\d+) 项：(.*?)；按时率", text)
+    assert totals is not None
+    assert [part.split(" ")[0] for part in totals.group(2).split("，")] == [o.label for o in Outcome]
     for code in ORGS:
         assert f'href="/org/{code}/ledger?year=2026"' in text
     # The pending request, with the approval form for the 组织员.
