@@ -21,6 +21,7 @@ from sqlmodel import Session, col, delete, select, update
 from obligations.db import aware
 from obligations.errors import UserError
 from obligations.models import Account, Member, WebSession
+from obligations.render import minute_text
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128  # argon2 takes any length; a bound keeps hashing work bounded
@@ -194,10 +195,7 @@ def is_locked(account: Account, now: dt.datetime) -> bool:
 
 
 def _locked_message(until: dt.datetime) -> str:
-    beijing = aware(until).astimezone(dt.timezone(dt.timedelta(hours=8)))
-    return (
-        f"密码连续输错次数过多，账号已锁定至 {beijing:%Y-%m-%d %H:%M}（北京时间）；可请组织员重设密码解锁。"
-    )
+    return f"密码连续输错次数过多，账号已锁定至 {minute_text(until)}（北京时间）；可请组织员重设密码解锁。"
 
 
 # ---------------------------------------------------------------------------------------------------

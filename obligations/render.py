@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
+from calendars import instants
 from calendars.text import shown
 from obligations.db import aware
 
@@ -122,9 +123,6 @@ def _by_headers(headers: Sequence[str], records: Iterable[Mapping[str, Any]]) ->
     return ([record.get(key, "") for key in headers] for record in records)
 
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
-
-
 def minute_text(value: dt.datetime | None) -> str:
     """A stored instant as a person reads it: Beijing time to the minute (2026-11-23 09:00); "" for none."""
-    return "" if value is None else aware(value).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    return "" if value is None else aware(value).astimezone(instants.PARTY_TIME).strftime("%Y-%m-%d %H:%M")
