@@ -32,12 +32,11 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dateutil.relativedelta import relativedelta
 from icalendar import Alarm, Calendar, Event, Todo, vText
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from calendars import instants, ladder
+from calendars import instants, ladder, recurrence
 from calendars.expand import period_label
 from calendars.model import Profile, Rule, RuleKind
 from calendars.periods import parse_key
@@ -109,7 +108,7 @@ def build(
     `today` (overdue) in the last OVERDUE_YEARS. `stamp` is the feed's DTSTAMP."""
     wanted = and_(col(Task.due) >= start, col(Task.due) <= end)
     if with_overdue:
-        oldest = today - relativedelta(years=OVERDUE_YEARS)
+        oldest = recurrence.shift(today, years=-OVERDUE_YEARS)
         overdue = and_(col(Task.status) == "open", col(Task.due) < today, col(Task.due) >= oldest)
         wanted = or_(wanted, overdue)
     query = (
