@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from obligations import db
 
@@ -15,12 +16,32 @@ from obligations import db
 def _postgres_url() -> str:
     url = os.environ.get("OBLIGATIONS_TEST_POSTGRES_URL")
     if url:
-        return url
+        worker = os.environ.get("PYTEST_XDIST_WORKER")  # pytest -n: each worker process has its own database
+        return url if worker is None else _worker_database(url, worker)
     if os.environ.get("REQUIRE_POSTGRES") == "1" or os.environ.get("CI"):
         pytest.fail(
             "OBLIGATIONS_TEST_POSTGRES_URL is not set: CI must test PostgreSQL (run via scripts/with-postgres)"
         )
     pytest.skip("PostgreSQL not available here (make test starts one when the server package is installed)")
+
+
+@functools.cache
+def _worker_database(url: str, worker: str) -> str:
+    """A database of the server at `url` for one xdist worker (`gw0`…), created on first use: the tests
+    recreate its public schema, which must not be the schema another worker is using."""
+    server = make_url(url)
+    name = f"{server.database}_{worker}"
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if exists.first() is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
