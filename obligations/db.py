@@ -2,15 +2,16 @@
 
 SQLite by default (a file beside config.toml); PostgreSQL by URL. `obligations init` applies the migrations
 (and is the only command that may create a SQLite file); every other command checks that the database is at
-the code's revision and says what to do if not. That check reads the revisions from the migrations' file names
-(0017_outbox_channel_claim.py is revision 0017) and the database's from its alembic_version table, without
-loading Alembic, which only `init` needs (a test holds the names to Alembic's own reading of the scripts). `problem()` is the one place where a driver's failure
-(locked, unreachable, read-only, full, damaged) becomes a Chinese message.
+the code's revision and says what to do if not. That check reads the code's revisions from the migrations'
+`revision`/`down_revision` lines and the database's from its alembic_version table, without loading Alembic,
+which only `init` needs (a test holds this reading to Alembic's own). `problem()` is the one place where a
+driver's failure (locked, unreachable, read-only, full, damaged) becomes a Chinese message.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -127,10 +128,23 @@ def alembic_config(connection: Any) -> AlembicConfig:
     return config
 
 
-def revisions() -> list[str]:
-    """The code's schema revisions, oldest first: each migration is `NNNN_what.py` with revision "NNNN",
-    revising the one before it."""
-    return sorted(path.name.partition("_")[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+@functools.cache
+def revisions() -> tuple[str, ...]:
+    """The code's schema revisions, oldest first, read from the migrations' headers (`revision = "0009"`,
+    `down_revision = "0006"`) the way Alembic links them."""
+    revises: dict[str | None, str] = {}  # a revision -> the one revising it (None: the first)
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        header = path.read_text(encoding="utf-8")
+        revision = re.search(r'^revision = "([^"]+)"', header, re.MULTILINE)
+        down = re.search(r'^down_revision = (?:"([^"]+)"|None)', header, re.MULTILINE)
+        if revision is not None and down is not None:
+            revises[down.group(1)] = revision.group(1)
+    chain: list[str] = []
+    current = revises.get(None)
+    while current is not None:
+        chain.append(current)
+        current = revises.get(current)
+    return tuple(chain)
 
 
 def head_revision() -> str:
