@@ -157,7 +157,9 @@ def current_revision(connection: Connection) -> str | None:
         return None
     stored = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
     if len(stored) > 1:  # several heads: no migration of ours makes a branch
-        raise DatabaseError(f"数据库的版本记录（{VERSION_TABLE}）有多条：{'、'.join(sorted(stored))}，无法确定结构版本。")
+        raise DatabaseError(
+            f"数据库的版本记录（{VERSION_TABLE}）有多条：{'、'.join(sorted(stored))}，无法确定结构版本。"
+        )
     return stored[0] if stored else None
 
 

@@ -113,7 +113,10 @@ class LazyGroup(click.Group):
             return super().resolve_command(ctx, args)
         except click.exceptions.NoSuchCommand as error:  # suggest among every command, loaded or not
             raise click.exceptions.NoSuchCommand(
-                error.command_name, message=error.message, possibilities=self.list_commands(ctx), ctx=error.ctx
+                error.command_name,
+                message=error.message,
+                possibilities=self.list_commands(ctx),
+                ctx=error.ctx,
             ) from None
 
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:

@@ -128,7 +128,8 @@ def test_the_schema_revisions_read_from_file_names_are_alembics() -> None:
     scripts = ScriptDirectory.from_config(db.alembic_config(None))
     chain = [(script.revision, script.down_revision) for script in reversed(list(scripts.walk_revisions()))]
     assert tuple(revision for revision, _ in chain) == db.revisions()
-    assert [down for _, down in chain] == [None, *db.revisions()[:-1]]  # one line, each revising the one before
+    # one line, each revising the one before
+    assert [down for _, down in chain] == [None, *db.revisions()[:-1]]
     assert scripts.get_current_head() == db.head_revision()
 
 
@@ -140,8 +141,12 @@ def test_the_schema_check_reads_the_stored_revision_as_alembic_does(tmp_path: Pa
     engine = db.make_engine(f"sqlite:///{tmp_path / 'o.db'}", create=True)
     with engine.begin() as connection:
         assert db.current_revision(connection) is None
-        connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+        connection.execute(
+            text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        )
         assert db.current_revision(connection) is None
         connection.execute(text("INSERT INTO alembic_version VALUES (:stored)"), {"stored": stored})
-        assert db.current_revision(connection) == MigrationContext.configure(connection).get_current_revision()
+        assert (
+            db.current_revision(connection) == MigrationContext.configure(connection).get_current_revision()
+        )
     engine.dispose()
