@@ -20,8 +20,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from holidays.countries.china import China, ChinaStaticHolidays
-
 Warn = Callable[[str], None]
 
 
@@ -115,6 +113,10 @@ def _library_arrangement(year: int) -> tuple[frozenset[dt.date], frozenset[dt.da
     The library computes the statutory festivals for any year, but the 调休 swaps exist only for the years
     whose notice it has transcribed; a year without them is not known, whatever the festivals say.
     """
+    # Imported here: the library loads every country's module (a tenth of a second), and only the reminder
+    # ladders' working days ask it.
+    from holidays.countries.china import China, ChinaStaticHolidays
+
     known_years: Mapping[int, Any] = ChinaStaticHolidays.special_public_holidays
     if year not in known_years:
         return None

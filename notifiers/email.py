@@ -27,9 +27,7 @@ from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
-from typing import Literal
-
-import aiosmtplib
+from typing import TYPE_CHECKING, Literal
 
 from calendars.text import shown
 from notifiers.base import (
@@ -46,6 +44,9 @@ from notifiers.base import (
     to_utc,
 )
 from notifiers.retry import classify
+
+if TYPE_CHECKING:  # imported when the first connection is made: the channel table loads this module
+    import aiosmtplib
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +195,8 @@ class EmailChannel:
         return email
 
     async def aclose(self) -> None:
+        import aiosmtplib
+
         idle, self._idle = self._idle, []
         for client in idle:
             try:
@@ -202,6 +205,8 @@ class EmailChannel:
                 client.close()
 
     async def _checkout(self) -> aiosmtplib.SMTP:
+        import aiosmtplib
+
         while self._idle:
             client = self._idle.pop()
             if client.is_connected:

@@ -15,11 +15,15 @@ from __future__ import annotations
 import asyncio
 import random
 import ssl
-
-import aiosmtplib
-import httpx
+from typing import TYPE_CHECKING
 
 from notifiers.base import DeliveryError, shorten
+
+# The network libraries are imported where an exception of theirs is classified: a command that sends nothing
+# (and the channel table, which config.toml's checks read) does not load them.
+if TYPE_CHECKING:
+    import aiosmtplib
+    import httpx
 
 # WeCom answers (https://developer.work.weixin.qq.com/document/path/90313) that a later attempt can get past.
 WECOM_TEMPORARY = {
@@ -76,6 +80,9 @@ def retry_delay(error: DeliveryError, attempt: int, *, base: float, cap: float, 
 def classify(exc: BaseException) -> DeliveryError:
     """Any exception a channel may meet, as a DeliveryError. Unknown ones count as temporary: the outbox gives up
     after its maximum number of attempts anyway, and a permanent verdict should be a known one."""
+    import aiosmtplib
+    import httpx
+
     if isinstance(exc, DeliveryError):
         return exc
     if isinstance(exc, aiosmtplib.SMTPException):
@@ -102,6 +109,8 @@ def classify_smtp_code(code: int, what: str, text: str, *, service: bool = False
 
 
 def classify_smtp(exc: aiosmtplib.SMTPException) -> DeliveryError:
+    import aiosmtplib
+
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         first = exc.recipients[0] if exc.recipients else None
         if first is None:
@@ -134,6 +143,8 @@ def classify_smtp(exc: aiosmtplib.SMTPException) -> DeliveryError:
 
 
 def classify_http(exc: httpx.HTTPError, *, service: str = "服务器") -> DeliveryError:
+    import httpx
+
     """`service` names the other end in the reason ("企业微信接口")."""
     if _cert_verification_failed(exc):
         return DeliveryError(f"{service} TLS 证书验证失败：{_describe(exc)}", permanent=True)

@@ -17,8 +17,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
-import httpx
-
 from notifiers.base import (
     CARD_BUTTON_CHARS,
     CARD_DESCRIPTION_LIMIT,
@@ -171,11 +169,15 @@ class _WeComApi:
     def __init__(self, base_url: str, secrets: Callable[[], Iterable[str | None]], timeout: float) -> None:
         self.base_url = base_url.rstrip("/")
         self._secrets = secrets
+        import httpx  # here, not above: the channel table (read by config.toml's checks) loads this module
+
         self._http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
 
     async def call(
         self, method: str, path: str, *, params: dict[str, str], json: dict[str, Any] | None = None
     ) -> dict[str, Any]:
+        import httpx
+
         try:
             response = await self._http.request(method, self.base_url + path, params=params, json=json)
         except httpx.HTTPError as exc:

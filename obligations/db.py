@@ -2,32 +2,35 @@
 
 SQLite by default (a file beside config.toml); PostgreSQL by URL. `obligations init` applies the migrations
 (and is the only command that may create a SQLite file); every other command checks that the database is at
-the code's revision and says what to do if not. `problem()` is the one place where a driver's failure
-(locked, unreachable, read-only, full, damaged) becomes a Chinese message.
+the code's revision and says what to do if not. That check reads the code's revisions from the migrations'
+`revision`/`down_revision` lines and the database's from its alembic_version table, without loading Alembic,
+which only `init` needs (a test holds this reading to Alembic's own). `problem()` is the one place where a
+driver's failure (locked, unreachable, read-only, full, damaged) becomes a Chinese message.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, event, inspect
+from sqlalchemy import Connection, Engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlmodel import Session, create_engine
 
 from obligations.errors import UserError
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version"  # Alembic's default, where it keeps a database's revision
 
 
 T = TypeVar("T")
@@ -117,21 +120,47 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 
 
 def alembic_config(connection: Any) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     return config
 
 
+@functools.cache
+def revisions() -> tuple[str, ...]:
+    """The code's schema revisions, oldest first, read from the migrations' headers (`revision = "0009"`,
+    `down_revision = "0006"`) the way Alembic links them."""
+    revises: dict[str | None, str] = {}  # a revision -> the one revising it (None: the first)
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        header = path.read_text(encoding="utf-8")
+        revision = re.search(r'^revision = "([^"]+)"', header, re.MULTILINE)
+        down = re.search(r'^down_revision = (?:"([^"]+)"|None)', header, re.MULTILINE)
+        if revision is not None and down is not None:
+            revises[down.group(1)] = revision.group(1)
+    chain: list[str] = []
+    current = revises.get(None)
+    while current is not None:
+        chain.append(current)
+        current = revises.get(current)
+    return tuple(chain)
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config(None)).get_current_head()
-    assert head is not None
-    return head
+    return revisions()[-1]
 
 
-def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+def current_revision(connection: Connection) -> str | None:
+    """The revision stored in the database; None for a database Alembic never stamped."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    stored = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(stored) > 1:  # several heads: no migration of ours makes a branch
+        raise DatabaseError(
+            f"数据库的版本记录（{VERSION_TABLE}）有多条：{'、'.join(sorted(stored))}，无法确定结构版本。"
+        )
+    return stored[0] if stored else None
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
@@ -139,6 +168,8 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     before = _checked_revision(engine)
     if before is not None and before not in _known_revisions():
         raise _newer(before)
+    from alembic import command
+
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "head")
     return before, head_revision()
@@ -158,7 +189,7 @@ def check_schema(engine: Engine) -> None:
 
 
 def _known_revisions() -> set[str]:
-    return {script.revision for script in ScriptDirectory.from_config(alembic_config(None)).walk_revisions()}
+    return set(revisions())
 
 
 def _newer(current: str) -> DatabaseError:
@@ -172,7 +203,7 @@ def _checked_revision(engine: Engine) -> str | None:
     application's database (or one whose alembic_version was dropped): never migrated over, never used."""
     try:
         with engine.connect() as connection:
-            revision = MigrationContext.configure(connection).get_current_revision()
+            revision = current_revision(connection)
             tables = [] if revision is not None else inspect(connection).get_table_names()
     except DBAPIError as error:
         raise problem(error, engine.url.render_as_string(hide_password=False)) from None

@@ -10,7 +10,6 @@ from sqlmodel import Session
 
 from calendars.model import OrgKind
 from calendars.text import control_problem, length_problem, shown
-from obligations import registry
 from obligations.errors import LedgerError, UserError
 from obligations.models import Member, Organization, column_width
 from obligations.queries import organization
@@ -59,6 +58,8 @@ def read_table(
 ) -> list[tuple[int, dict[str, str]]]:
     """The rows of a spreadsheet's CSV (UTF-8 or GB18030, as registry imports read them), each as its row
     number and the cells of the known `headers` (header text -> field), stripped; blank rows skipped."""
+    from obligations import registry  # the import file readers; here, not above: due plans, reading no file
+
     file = str(path)
     if not path.is_file():  # a pipe or a device would be read for ever
         raise LedgerError([f"{file}：{registry.NOT_A_REGULAR_FILE}。"])

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from obligations.cli import due, ledger, members, registry, remind, report, requests, rules, views, web  # noqa: F401  (each module registers its commands)
-from obligations.cli.app import cli
+from obligations.cli.app import cli  # its commands are imported when used (obligations.cli.commands)
 
 __all__ = ["cli", "main"]
 

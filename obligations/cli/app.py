@@ -11,32 +11,31 @@ import getpass
 import logging
 import os
 import socket
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
-from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session
 
 from calendars import instants
-from calendars.model import Profile
-from calendars.problems import ProblemsError
-from calendars.workdays import WorkCalendar
-from obligations import audit, db, planner, queries
-from obligations.config import (
-    Config,
-    ConfigError,
-    check_profiles_in_use,
-    configured_profiles,
-    database_url,
-    load_config,
-)
+from obligations.cli.commands import LazyGroup
 from obligations.errors import NotFound, UserError, not_found
+
+# What only some commands need is imported where it is used: `obligations --help` loads click and this module,
+# `due` no Alembic, no channel (tests/obligations/test_cli_startup.py).
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.exc import DBAPIError
+    from sqlmodel import Session
+
+    from calendars.model import Profile
+    from calendars.workdays import WorkCalendar
+    from obligations import audit
+    from obligations.config import Config
 
 PARTY_TIME = instants.PARTY_TIME
 
@@ -48,6 +47,8 @@ def today() -> dt.date:
 
 def cli_actor() -> audit.Actor:
     """Who acts on the command line: the operating-system user, on this host."""
+    from obligations import audit
+
     try:
         who = getpass.getuser()
     except (KeyError, OSError):
@@ -74,6 +75,8 @@ class App:
 
     @cached_property
     def config(self) -> Config:
+        from obligations.config import load_config
+
         config = load_config(self.config_path, required=self.config_required)
         for warning in config.warnings:
             self.warn(f"警告：{warning}")
@@ -81,10 +84,15 @@ class App:
 
     @cached_property
     def profiles(self) -> dict[str, Profile]:
+        from obligations.config import configured_profiles
+
         return configured_profiles(self.config)
 
     def check_profiles(self, session: Session) -> None:
         """Every organization's profile is loaded (exit 3 otherwise); call before planning or sweeping."""
+        from obligations import queries
+        from obligations.config import check_profiles_in_use
+
         check_profiles_in_use(self.config, self.profiles, queries.profiles_in_use(session))
 
     def profile(self, profile_id: str | None) -> Profile:
@@ -95,16 +103,22 @@ class App:
 
     @cached_property
     def work_calendar(self) -> WorkCalendar:
+        from calendars.workdays import WorkCalendar
+
         return WorkCalendar(self.config.calendar, warn=self.warn)
 
     @cached_property
     def database_url(self) -> str:
+        from obligations.config import database_url
+
         return database_url(self.config, self.db_url)
 
     @cached_property
     def raw_engine(self) -> Engine:
         """The engine of the database as it is: a SQLite file that does not exist is an error, unless the
         command is `init` (a mistyped path must not become a new empty database)."""
+        from obligations import db
+
         return db.make_engine(
             self.database_url,
             busy_timeout=self.config.database.busy_timeout_seconds,
@@ -114,11 +128,15 @@ class App:
     @cached_property
     def engine(self) -> Engine:
         """The engine of a database at the code's schema revision (checked once per command)."""
+        from obligations import db
+
         db.check_schema(self.raw_engine)
         return self.raw_engine
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        from obligations import db
+
         with db.session_scope(self.engine) as session:
             yield session
 
@@ -127,10 +145,14 @@ class App:
         return self.config.ledger.attachments
 
     def horizon(self, as_of: dt.date) -> dt.date:
+        from obligations import planner
+
         return planner.default_horizon(as_of, self.config.planner.horizon_years)
 
     def keep_planned(self, session: Session, as_of: dt.date) -> None:
         """Bring the plan up to date before reading tasks (a no-op when nothing changed)."""
+        from obligations import planner
+
         self.check_profiles(session)
         summary = planner.ensure_planned(session, self.profiles, as_of, self.horizon(as_of))
         if summary is not None and (summary.inserted or summary.removed or summary.updated):
@@ -146,6 +168,10 @@ class App:
         (a replay of the past, a look ahead), or `live=False` (a dry run), is planned inside a transaction
         that is rolled back: a read never changes the stored plan, whatever date it is asked about.
         """
+        from sqlmodel import Session
+
+        from obligations import planner
+
         if live and as_of == today():
             with self.session() as session:
                 self.keep_planned(session, as_of)
@@ -162,7 +188,7 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
-class _Cli(click.Group):
+class _Cli(LazyGroup):
     """The error funnel: every failure becomes one Chinese message and an exit status (the README's table),
     never a traceback. User mistakes arrive as `UserError`; a database driver's failures and the operating
     system's (a full disk, a read-only or missing folder) are classified here and in `db.problem`."""
@@ -173,18 +199,32 @@ class _Cli(click.Group):
         except UserError as error:
             click.echo(f"错误：{error}", err=True)
             ctx.exit(error.exit_code)
-        except (ConfigError, ProblemsError) as error:  # a broken config, profile or checklist file
-            click.echo(f"错误：{error}", err=True)
+        except _loaded("obligations.config.ConfigError", "calendars.problems.ProblemsError") as error:
+            click.echo(f"错误：{error}", err=True)  # a broken config, profile or checklist file
             ctx.exit(3)
-        except DBAPIError as error:
+        except _loaded("sqlalchemy.exc.DBAPIError") as error:
+            from obligations import db
+
             app = ctx.find_object(App)
             url = app.__dict__.get("database_url") if app is not None else None  # only if already resolved
-            problem = db.problem(error, url)
+            problem = db.problem(cast("DBAPIError", error), url)
             click.echo(f"错误：{problem}", err=True)
             ctx.exit(problem.exit_code)
         except OSError as error:
             click.echo(f"错误：{os_problem(error)}", err=True)
             ctx.exit(1)
+
+
+def _loaded(*names: str) -> tuple[type[BaseException], ...]:
+    """The exception classes named `module.Class` whose modules are loaded. A class never imported cannot have
+    been raised; importing it to find out would slow every command (sqlalchemy.exc alone takes a quarter of a
+    second)."""
+    found = []
+    for name in names:
+        module, _, attribute = name.rpartition(".")
+        if module in sys.modules:
+            found.append(getattr(sys.modules[module], attribute))
+    return tuple(found)
 
 
 _OS_PROBLEMS = {

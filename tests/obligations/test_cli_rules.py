@@ -28,7 +28,10 @@ def _run(*args: str, config: Path | None = None) -> tuple[int, str, str]:
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
     found: list[tuple[tuple[str, ...], click.Command]] = [(path, group)]
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):  # every command, loaded on first use or not
+        command = group.get_command(context, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             found.extend(_commands(command, (*path, name)))
         else:
