@@ -66,6 +66,9 @@ def init(app: App, demo: bool, as_of: dt.datetime | None) -> None:
         )
         with app.session() as session:
             settled = settle_history(session, app.profiles, day, now_utc(), app.attachments_dir)
+            # The records changed registry facts (转正, 党费): leave the plan current, so that the first `due`
+            # and every replay need not plan again.
+            planner.ensure_planned(session, app.profiles, day, app.horizon(day))
         click.echo(f"演示数据：已为过去的任务登记 {settled} 条台账记录，留下几项逾期以便演示。")
         _demo_accounts(app)
 

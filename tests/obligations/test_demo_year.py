@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine
+from sqlmodel import Session
 
 from obligations.cli import cli
+from obligations.models import PlanState
 from tests.obligations.test_ledger_export import _blocks
 
 AS_OF = ("--as-of", "2026-12-31")
@@ -148,3 +151,20 @@ def test_the_demo_records_a_probation_decision_grades_and_dues_and_its_ledger_sh
     assert "党员：新增 0，更新 0，移除 0" in again.output and "登记 0 条台账记录" in again.output
     assert _ledger(base, "jg.b1", 2026)[1] == decisions
     assert _ledger(base, "jg.b1", 2025)[2] == grades
+
+
+def test_the_demo_leaves_its_plan_current(tmp_path: Path, database_url: str) -> None:
+    """The demo's records change registry facts (转正, 党费); init plans once more after them, so that the first
+    `due` finds nothing to plan and a replay plans nothing either."""
+    base = ["--config", str(tmp_path / "config.toml"), "--db", database_url]
+    runner = CliRunner()
+    assert runner.invoke(cli, [*base, "init", "--demo", "--as-of", "2026-01-02"]).exit_code == 0
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as session:
+            state = session.get(PlanState, 1)
+            assert state is not None and state.planned_version == state.registry_version
+    finally:
+        engine.dispose()
+    shown = runner.invoke(cli, [*base, "due", "--as-of", "2026-01-02"])
+    assert shown.exit_code == 0 and "已更新任务计划" not in shown.stderr, shown.stderr
