@@ -164,10 +164,20 @@ class Channel(Protocol):
         ...
 
     async def send(self, message: Message) -> Delivery:
-        """Send once; raise DeliveryError on failure. Never retries by itself."""
+        """Send once; raise DeliveryError on failure, or Deferred when it will not send now without waiting.
+        Never retries by itself."""
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class Refreshable(Protocol):
+    """A channel whose addressing is read from outside it (the group robots' keys, named in the registry):
+    `refresh` reads it again, once per delivery round, so that a round sees one consistent picture at the cost
+    of one read, and the next round sees what changed in between."""
+
+    def refresh(self) -> None: ...
 
 
 def to_utc(moment: datetime) -> datetime:
@@ -189,12 +199,3 @@ def shorten(text: str, limit: int = 200) -> str:
     """Server answers go into reasons and details: one line, bounded."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-@runtime_checkable
-class Refreshable(Protocol):
-    """A channel whose addressing is read from outside it (the group robots' keys, named in the registry):
-    `refresh` reads it again, once per delivery round, so that a round sees one consistent picture at the cost
-    of one read, and the next round sees what changed in between."""
-
-    def refresh(self) -> None: ...

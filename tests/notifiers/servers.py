@@ -297,7 +297,7 @@ class FakeWeCom:
             "/cgi-bin/auth/getuserinfo": deque(),
         }
         self.codes: dict[str, str] = {}  # OAuth code -> userid; a code is single-use, as WeCom's are
-        self.robot_answers: dict[str, deque[Answer]] = {}  # by robot key, before `answers` (e.g. its rate limit)
+        self.robot_answers: dict[str, deque[Answer]] = {}  # by robot key, ahead of `answers`
         self.connections = 0  # TCP connections accepted
         self.tokens: dict[str, str] = {}  # token -> "valid" | "expired"
         self.delay = 0.0  # real seconds before answering

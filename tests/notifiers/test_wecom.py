@@ -341,7 +341,7 @@ async def failed_or_deferred(channel: Channel, outgoing: Message) -> BaseExcepti
     raise AssertionError("the send should not have gone through")
 
 
-def test_a_robot_the_server_says_is_over_its_limit_defers_its_next_messages_and_not_the_other_robots() -> None:
+def test_a_robot_wecom_says_is_over_its_limit_defers_its_next_messages_and_not_the_other_robots() -> None:
     async def scenario(server: FakeWeCom, fake: FakeTime) -> tuple[BaseException, BaseException, Delivery]:
         server.robot_keys.add(OTHER_KEY)
         server.robot_answers[ROBOT_KEY] = deque([{"errcode": 45009, "errmsg": "api freq out of limit"}])

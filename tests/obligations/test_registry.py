@@ -1434,6 +1434,23 @@ def test_an_organizations_group_robot_is_named_by_an_environment_variable(tmp_pa
     assert validation_problems(path) == []
 
 
+def robot_problem(tmp_path: Path, written: str) -> tuple[Path, str]:
+    """The one problem of a registry whose branch jg.b2 (line 40) names `written` as its robot's variable."""
+    path = registry_file(
+        tmp_path,
+        f"""\
+        [[org]]
+        code = "jg.b2"
+        name = "第二党支部"
+        kind = "branch"
+        parent = "jg"
+        wecom_robot_env = "{written}"
+        """,
+    )
+    [problem] = reading_problems(path)
+    return path, problem
+
+
 @pytest.mark.parametrize(
     "written",
     [
@@ -1447,19 +1464,7 @@ def test_an_organizations_group_robot_is_named_by_an_environment_variable(tmp_pa
 def test_a_robot_key_or_anything_but_a_variable_name_is_refused_without_being_repeated(
     tmp_path: Path, written: str
 ) -> None:
-    path = registry_file(
-        tmp_path,
-        f"""\
-        [[org]]
-        code = "jg.b2"
-        name = "第二党支部"
-        kind = "branch"
-        parent = "jg"
-        wecom_robot_env = "{written}"
-        """,
-    )
-
-    [problem] = reading_problems(path)
+    path, problem = robot_problem(tmp_path, written)
 
     assert problem.startswith(f"{path} 第 40 行 [[org]] wecom_robot_env：")
     assert "环境变量名" in problem and "不要填写 key 本身" in problem
@@ -1480,19 +1485,7 @@ def test_a_robot_key_or_anything_but_a_variable_name_is_refused_without_being_re
 def test_a_robot_variable_outside_the_robots_own_prefix_is_refused_naming_file_line_and_field(
     tmp_path: Path, written: str
 ) -> None:
-    path = registry_file(
-        tmp_path,
-        f"""\
-        [[org]]
-        code = "jg.b2"
-        name = "第二党支部"
-        kind = "branch"
-        parent = "jg"
-        wecom_robot_env = "{written}"
-        """,
-    )
-
-    [problem] = reading_problems(path)
+    path, problem = robot_problem(tmp_path, written)
 
     assert problem == (  # the name written is not repeated: what is typed here may be a secret
         f"{path} 第 40 行 [[org]] wecom_robot_env：应为以 OBLIGATIONS_ROBOT_ 开头的环境变量名，"
@@ -1515,7 +1508,10 @@ def test_a_robot_is_stored_by_import_and_removed_by_a_file_that_no_longer_names_
     registry.write_text(named, encoding="utf-8")
     assert run(workspace, "import", str(registry), "--as-of", "2026-11-21").exit_code == 0
     assert _robot_env(workspace[1], "jg.b2") == "OBLIGATIONS_ROBOT_B2"
-    assert "企业微信群机器人：key 取自环境变量 OBLIGATIONS_ROBOT_B2" in run(workspace, "org", "show", "jg.b2").stdout
+    assert (
+        "企业微信群机器人：key 取自环境变量 OBLIGATIONS_ROBOT_B2"
+        in run(workspace, "org", "show", "jg.b2").stdout
+    )
     registry.write_text(original, encoding="utf-8")
     result = run(workspace, "import", str(registry), "--as-of", "2026-11-21")
     assert result.exit_code == 0 and "组织：新增 0，更新 1" in result.stdout
