@@ -320,9 +320,8 @@ class WebhookChannel:
         await self._robots.api.aclose()
 
 
-KeyOf = Callable[
-    [str], str
-]  # a robot's address -> its key; a permanent DeliveryError (without the key) if none
+# A robot's address -> its key; a permanent DeliveryError (never quoting a key) when there is none.
+KeyOf = Callable[[str], str]
 
 
 class RobotPool:

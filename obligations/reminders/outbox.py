@@ -222,6 +222,9 @@ class _Lane:
                             # Not claimed again this round: due when its address can take it, attempts unchanged.
                             until = self.now + dt.timedelta(seconds=max(1, math.ceil(outcome.deferred)))
                             deferred.setdefault(until, []).append(message.id or 0)
+                            log.info(
+                                "message %s via %s: deferred until %s", message.id, channel, until.isoformat()
+                            )
                             unsent.discard(message.id or 0)
                             continue
                         if self.after_send is not None:
