@@ -24,6 +24,11 @@ IDENTIFIER_RULE = "只能由字母、数字和 . - _ 组成，且以字母或数
 ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 ENV_NAME_MAX = 100
 ENV_NAME_RULE = "应为环境变量名：只能由大写字母、数字和 _ 组成，且不以数字开头"
+# A group robot's key is named by the registry, which comes from branch secretaries' files: the variable must be
+# one set aside for robot keys, else a registry could have any secret of the server (the SMTP password, the
+# WeCom secret, the database URL) sent to the WeCom endpoint as a robot key.
+ROBOT_ENV_PREFIX = "OBLIGATIONS_ROBOT_"
+ROBOT_ENV_RULE = f"应为以 {ROBOT_ENV_PREFIX} 开头的环境变量名，群机器人 key 只能取自这类专用变量"
 
 # Line and paragraph separators end a line in JavaScript, in some terminals and in .ics readers; the
 # bidirectional overrides reorder what a reader sees (a name that displays as something else).
@@ -47,6 +52,14 @@ def env_name_problem(value: str, *, max_length: int = ENV_NAME_MAX) -> str | Non
     if len(value) > max_length:
         return f"不能超过 {max_length} 个字符"
     return None
+
+
+def robot_env_problem(value: str, *, max_length: int = ENV_NAME_MAX) -> str | None:
+    """Why `value` cannot name the variable of a group robot's key, or None; never quotes `value`."""
+    problem = env_name_problem(value, max_length=max_length)
+    if problem is None and (not value.startswith(ROBOT_ENV_PREFIX) or value == ROBOT_ENV_PREFIX):
+        return ROBOT_ENV_RULE
+    return problem
 
 
 def control_problem(value: str, *, multiline: bool = False) -> str | None:

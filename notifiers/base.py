@@ -145,6 +145,16 @@ class DeliveryError(Exception):
         return f"DeliveryError({self.reason!r}, permanent={self.permanent!r}{extra})"
 
 
+class Deferred(Exception):
+    """Neither sent nor failed: the channel will not send this message now, because sending it would mean waiting
+    (the rate limit of its address is reached: a group robot's 20 a minute). Nothing went out; the caller keeps
+    the message for `seconds` from now, without counting an attempt, and goes on with other messages."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"deferred for {seconds:.1f} s")
+        self.seconds = max(0.0, seconds)
+
+
 @runtime_checkable
 class Channel(Protocol):
     name: str
@@ -154,10 +164,20 @@ class Channel(Protocol):
         ...
 
     async def send(self, message: Message) -> Delivery:
-        """Send once; raise DeliveryError on failure. Never retries by itself."""
+        """Send once; raise DeliveryError on failure, or Deferred when it will not send now without waiting.
+        Never retries by itself."""
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class Refreshable(Protocol):
+    """A channel whose addressing is read from outside it (the group robots' keys, named in the registry):
+    `refresh` reads it again, once per delivery round, so that a round sees one consistent picture at the cost
+    of one read, and the next round sees what changed in between."""
+
+    def refresh(self) -> None: ...
 
 
 def to_utc(moment: datetime) -> datetime:

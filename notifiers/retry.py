@@ -6,7 +6,7 @@ lengthened to the provider's own `retry_after` when it gave one).
 
 The verdicts also say whether the channel itself is down or stalled (`DeliveryError.stalled`: a timeout, a refused
 or reset connection, a TLS handshake that never ends, a server that says it cannot serve now: SMTP 421 or a 4xx
-greeting, HTTP 5xx, 408 or 429, WeCom's 系统繁忙 and rate limits) rather than the message or its recipient (a refused
+greeting, HTTP 5xx, 408 or 429, WeCom's 系统繁忙 and its application's rate limits) rather than the message or its recipient (a refused
 address, a wrong key): the outbox's circuit breaker pauses a channel after a few stalls in a row.
 """
 
@@ -174,16 +174,20 @@ def classify_http_status(
     return DeliveryError(reason, permanent=True)
 
 
-def classify_wecom(errcode: int, errmsg: str) -> DeliveryError:
-    """A non-zero WeCom errcode. Unknown codes are permanent: WeCom reports passing trouble with the codes above."""
+def classify_wecom(errcode: int, errmsg: str, *, robot: bool = False) -> DeliveryError:
+    """A non-zero WeCom errcode. Unknown codes are permanent: WeCom reports passing trouble with the codes above.
+
+    `robot`: the answer of a group robot's webhook, whose rate limits are the robot's own (20 messages a minute
+    per key), not the service's: one busy robot is not a stalled channel, and must not pause every other
+    organization's robot (a robot's message is retried after `retry_after` like any temporary failure)."""
     detail = shorten(f"errcode {errcode} {errmsg}".strip())
     if errcode in WECOM_TEMPORARY:
-        retry_after = RATE_LIMIT_RETRY_AFTER if errcode in WECOM_RATE_LIMITS else None
+        rate_limited = errcode in WECOM_RATE_LIMITS
         return DeliveryError(
             f"企业微信：{WECOM_TEMPORARY[errcode]}（{detail}）",
             permanent=False,
-            retry_after=retry_after,
-            stalled=errcode in WECOM_STALLED,
+            retry_after=RATE_LIMIT_RETRY_AFTER if rate_limited else None,
+            stalled=errcode in WECOM_STALLED and not (robot and rate_limited),
         )
     label = WECOM_PERMANENT.get(errcode)
     return DeliveryError(

@@ -11,6 +11,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import functools
 import logging
 import re
 import time
@@ -22,6 +23,7 @@ from notifiers.base import (
     CARD_DESCRIPTION_LIMIT,
     CARD_TITLE_LIMIT,
     ChannelKind,
+    Deferred,
     Delivery,
     DeliveryError,
     Message,
@@ -33,7 +35,7 @@ from notifiers.base import (
     system_wall_clock,
     to_utc,
 )
-from notifiers.retry import classify_http, classify_http_status, classify_wecom
+from notifiers.retry import WECOM_RATE_LIMITS, classify_http, classify_http_status, classify_wecom
 
 logger = logging.getLogger(__name__)
 
@@ -134,9 +136,10 @@ class SlidingWindow:
         self._lock = asyncio.Lock()
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[float]:
-        """Holds one slot for the duration of a request; yields the seconds slept to get it."""
-        waited = await self._acquire()
+    async def slot(self, *, wait: bool = True) -> AsyncIterator[float]:
+        """Holds one slot for the duration of a request; yields the seconds slept to get it. `wait` False: when
+        no slot is free, raise Deferred with the seconds until one may be, instead of sleeping."""
+        waited = await self._acquire(wait)
         try:
             yield waited
         finally:
@@ -144,7 +147,13 @@ class SlidingWindow:
             self._finished.append(self._clock())
             self._released.set()
 
-    async def _acquire(self) -> float:
+    def fill(self) -> None:
+        """The server says the limit is reached (someone else posts with the same key): count the window as full
+        from now, so that the next requests wait (or are deferred) instead of being refused one by one."""
+        now = self._clock()
+        self._finished.extend([now] * self.limit)
+
+    async def _acquire(self, wait: bool) -> float:
         waited = 0.0
         async with self._lock:  # one waiter at a time, so that slots go out in order
             while True:
@@ -154,11 +163,14 @@ class SlidingWindow:
                 if len(self._finished) + self._in_flight < self.limit:
                     self._in_flight += 1
                     return waited
+                # With every slot taken by a request still under way, its end starts the countdown: `per` at least.
+                pause = self._finished[0] + self.per - now if self._finished else self.per
+                if not wait:
+                    raise Deferred(pause)
                 if self._finished:
-                    pause = self._finished[0] + self.per - now
                     await self._sleep(pause)
                     waited += pause
-                else:  # every slot is taken by a request still under way: its end starts the countdown
+                else:
                     self._released.clear()
                     await self._released.wait()
 
@@ -200,17 +212,76 @@ class _WeComApi:
     def scrubbed(self, error: DeliveryError) -> DeliveryError:
         return error.with_reason(scrub(error.reason, self._secrets()))
 
-    def check(self, answer: dict[str, Any]) -> None:
+    def check(self, answer: dict[str, Any], *, robot: bool = False) -> None:
         errcode = _errcode(answer)
         if errcode != 0:
-            raise self.scrubbed(classify_wecom(errcode, str(answer.get("errmsg", ""))))
+            raise self.scrubbed(classify_wecom(errcode, str(answer.get("errmsg", "")), robot=robot))
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
 
+def robot_payload(message: Message) -> dict[str, Any]:
+    """A group robot's body: markdown, or text when someone is to be @-mentioned by mobile number."""
+    if message.mention_mobiles:  # WeCom markdown cannot @ by mobile number; text can
+        return {
+            "msgtype": "text",
+            "text": {
+                "content": within_limit(message.text, ROBOT_TEXT_LIMIT, "text"),
+                "mentioned_mobile_list": list(message.mention_mobiles),
+            },
+        }
+    content = message.markdown if message.markdown is not None else message.text
+    return {
+        "msgtype": "markdown",
+        "markdown": {"content": within_limit(content, ROBOT_MARKDOWN_LIMIT, "markdown")},
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class _Robots:
+    """What posting to any group robot needs: the HTTP client (one for every robot: a connection kept alive
+    to the API, not one per group) and the clocks."""
+
+    api: _WeComApi
+    clock: MonotonicClock
+    now: WallClock
+
+    async def post(
+        self, key: str, window: SlidingWindow, message: Message, address: str, *, wait: bool
+    ) -> Delivery:
+        """Posts `message` with the robot `key` inside its `window` (`wait` False: Deferred when it is full);
+        `address` names the robot in logs and in the Delivery, never the key."""
+        try:
+            payload = robot_payload(message)
+            async with window.slot(wait=wait) as waited:
+                if waited:
+                    logger.info("wecom robot %s: rate limit reached, waited %.1f s", address, waited)
+                started_at = to_utc(self.now())
+                started = self.clock()
+                answer = await self.api.call(
+                    "POST", "/cgi-bin/webhook/send", params={"key": key}, json=payload
+                )
+            if _errcode(answer) in WECOM_RATE_LIMITS:
+                window.fill()  # its other messages wait for the minute instead of being refused too
+            self.api.check(answer, robot=True)
+        except DeliveryError as error:
+            _log_failure("wecom robot", message.key, address, error)
+            raise
+        duration_ms = (self.clock() - started) * 1000.0
+        logger.info("wecom robot %s: message %s sent in %.0f ms", address, message.key, duration_ms)
+        return Delivery(
+            channel=ROBOT_KIND.name,
+            address=address,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            detail=_summary(answer),
+        )
+
+
 class WebhookChannel:
-    """A group robot (群机器人): markdown, or text when someone is to be @-mentioned by mobile number."""
+    """One group robot (群机器人), for a caller that posts to a single group: a message waits for a free slot of
+    the robot's 20-a-minute window. The reminders use `RobotPool`, which never waits."""
 
     name = "wecom_robot"
 
@@ -229,81 +300,69 @@ class WebhookChannel:
         if not key:
             raise ValueError("the robot key is empty")
         self._key = key
-        self._api = _WeComApi(base_url or DEFAULT_API_BASE, lambda: [self._key], timeout)
+        self._robots = _Robots(
+            _WeComApi(base_url or DEFAULT_API_BASE, lambda: [self._key], timeout), clock, now
+        )
         self._window = SlidingWindow(limit, per, clock=clock, sleep=sleep)
-        self._clock = clock
-        self._now = now
         # Enough to tell two robots apart in a log, too little to be the key.
         self.address = f"robot:…{key[-4:]}" if len(key) >= 16 else "robot"
 
     def __repr__(self) -> str:
-        return f"WebhookChannel({self._api.base_url}, {self.address})"
+        return f"WebhookChannel({self._robots.api.base_url}, {self.address})"
 
     def address_of(self, recipient: Recipient) -> str | None:
         return self.address  # the group is reachable whoever the message is about
 
-    @staticmethod
-    def payload(message: Message) -> dict[str, Any]:
-        if message.mention_mobiles:  # WeCom markdown cannot @ by mobile number; text can
-            return {
-                "msgtype": "text",
-                "text": {
-                    "content": within_limit(message.text, ROBOT_TEXT_LIMIT, "text"),
-                    "mentioned_mobile_list": list(message.mention_mobiles),
-                },
-            }
-        content = message.markdown if message.markdown is not None else message.text
-        return {
-            "msgtype": "markdown",
-            "markdown": {"content": within_limit(content, ROBOT_MARKDOWN_LIMIT, "markdown")},
-        }
+    payload = staticmethod(robot_payload)
 
     async def send(self, message: Message) -> Delivery:
-        try:
-            payload = self.payload(message)
-            async with self._window.slot() as waited:
-                if waited:
-                    logger.info("wecom robot %s: rate limit reached, waited %.1f s", self.address, waited)
-                started_at = to_utc(self._now())
-                started = self._clock()
-                answer = await self._api.call(
-                    "POST", "/cgi-bin/webhook/send", params={"key": self._key}, json=payload
-                )
-            self._api.check(answer)
-        except DeliveryError as error:
-            _log_failure("wecom robot", message.key, self.address, error)
-            raise
-        duration_ms = (self._clock() - started) * 1000.0
-        logger.info("wecom robot %s: message %s sent in %.0f ms", self.address, message.key, duration_ms)
-        return Delivery(
-            channel=self.name,
-            address=self.address,
-            started_at=started_at,
-            duration_ms=duration_ms,
-            detail=_summary(answer),
-        )
+        return await self._robots.post(self._key, self._window, message, self.address, wait=True)
 
     async def aclose(self) -> None:
-        await self._api.aclose()
+        await self._robots.api.aclose()
+
+
+# A robot's address -> its key; a permanent DeliveryError (never quoting a key) when there is none.
+KeyOf = Callable[[str], str]
 
 
 class RobotPool:
     """Every organization's group robot behind one channel: a message goes to the robot at its recipient's
-    address (`robot:<org code>`), whose key `key_of` finds (raising a permanent DeliveryError, without the key,
-    when it cannot). One WebhookChannel per key, made by `robot` on first use: each robot has its own
-    20-a-minute window, so that one busy group never holds back another's summary."""
+    address (`robot:<org code>`), whose key the current `KeyOf` finds (raising a permanent DeliveryError, without
+    the key, when it cannot); `keys` makes a new one at each `refresh` (once per delivery round: one read of the
+    registry, not one per message).
+
+    One HTTP client for all robots; per robot key only its 20-a-minute window (two organizations sharing a robot
+    share it). A message whose robot's window is full is not waited for: `send` raises Deferred with the seconds
+    until the window frees, so that the caller goes on with the other robots' messages and one busy group never
+    holds back another's summary."""
 
     name = ROBOT_KIND.name
 
-    def __init__(self, key_of: Callable[[str], str], robot: Callable[[str], WebhookChannel]) -> None:
-        self._key_of = key_of
-        self._robot = robot
-        self._robots: dict[
-            str, WebhookChannel
-        ] = {}  # by key: two organizations sharing a robot share its window
+    def __init__(
+        self,
+        base_url: str,
+        keys: Callable[[], KeyOf],
+        *,
+        clock: MonotonicClock = time.monotonic,
+        limit: int = 20,
+        per: float = 60.0,
+        timeout: float = 10.0,
+        now: WallClock = system_wall_clock,
+    ) -> None:
+        self._keys = keys
+        self._key_of: KeyOf | None = None
+        self._windows: dict[str, SlidingWindow] = {}  # by key
+        self._window = functools.partial(SlidingWindow, limit, per, clock=clock, sleep=asyncio.sleep)
+        self._robots = _Robots(
+            _WeComApi(base_url or DEFAULT_API_BASE, self._windows.keys, timeout), clock, now
+        )
 
     def __repr__(self) -> str:
-        return f"RobotPool({len(self._robots)} robots)"
+        return f"RobotPool({self._robots.api.base_url}, {len(self._windows)} robots)"
+
+    def refresh(self) -> None:
+        self._key_of = self._keys()
 
     def address_of(self, recipient: Recipient) -> str | None:
         return ROBOT_KIND.address_of(recipient)
@@ -313,20 +372,21 @@ class RobotPool:
         try:
             if address is None:
                 raise DeliveryError(f"消息没有群机器人地址：{message.recipient.name}", permanent=True)
+            if self._key_of is None:
+                self.refresh()
+            assert self._key_of is not None
             key = self._key_of(address)
         except DeliveryError as error:
             _log_failure("wecom robot", message.key, address or message.recipient.name, error)
             raise
-        robot = self._robots.get(key)
-        if robot is None:
-            robot = self._robots[key] = self._robot(key)
-        delivery = await robot.send(message)
-        return dataclasses.replace(delivery, address=address)  # the organization, not a piece of the key
+        window = self._windows.get(key)
+        if window is None:
+            window = self._windows[key] = self._window()
+        return await self._robots.post(key, window, message, address, wait=False)
 
     async def aclose(self) -> None:
-        for robot in self._robots.values():
-            await robot.aclose()
-        self._robots.clear()
+        await self._robots.api.aclose()
+        self._windows.clear()
 
 
 class AppChannel:

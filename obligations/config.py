@@ -548,6 +548,18 @@ class Config:
     def where(self) -> str:
         return _where(self.path)
 
+    @property
+    def secret_variables(self) -> frozenset[str]:
+        """The environment variables this configuration names for its secrets (every `*_env` key)."""
+        found = set()
+        for key in SPEC:
+            if key.name.endswith("_env"):
+                section: Any = self
+                for part in key.section.split("."):
+                    section = getattr(section, part)
+                found.add(str(getattr(section, key.name)))
+        return frozenset(found)
+
 
 def _where(path: Path | None) -> str:
     """How messages name a configuration."""

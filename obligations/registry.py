@@ -99,7 +99,7 @@ from typing import Any, TypeVar
 from calendars import tomlfile
 from calendars.model import OrgKind, Profile, Role
 from calendars.periods import FOUNDING
-from calendars.text import control_problem, env_name_problem, identifier_problem, length_problem
+from calendars.text import control_problem, identifier_problem, length_problem, robot_env_problem
 from obligations.errors import UserError, not_found
 from obligations.models import Member, Organization, Position, column_width
 
@@ -387,7 +387,7 @@ def _env_name(value: object) -> str | None:
     if not isinstance(value, str):
         raise _Invalid(f"应为文本，而不是{_type_name(value)}")
     text = value.strip()
-    if text and (problem := env_name_problem(text, max_length=_width(Organization, "wecom_robot_env"))):
+    if text and (problem := robot_env_problem(text, max_length=_width(Organization, "wecom_robot_env"))):
         raise _Invalid(
             f"{problem}（如 OBLIGATIONS_ROBOT_JG）；请填写存放群机器人 key 的环境变量名，不要填写 key 本身"
         )

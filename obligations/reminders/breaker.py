@@ -6,7 +6,8 @@ message. After `failures` stalls in a row the breaker opens: the channel sends n
 sweep's instant, and its messages wait in the outbox until then (without using up an attempt). The first sweep
 after the cool-down sends one message (half-open): when it goes through, or fails for a reason of its own (a
 refused address: the server answered), the breaker closes and the rest follow; when it stalls, the channel pauses
-for another cool-down. A message that fails for its recipient never counts.
+for another cool-down. A message that fails for its recipient never counts, nor does a group robot's rate limit:
+that is the robot's own 20 a minute (its message is retried, its other messages deferred), not the channel.
 
 The state lives in the process (the daemon keeps one `Breakers` for its life; `remind` starts with closed ones).
 It need not survive a restart: the pause itself is in the database (the channel's messages are due at the end of

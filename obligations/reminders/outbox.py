@@ -1,7 +1,9 @@
 """Delivery: claiming outbox messages, sending them on their channel, recording every attempt.
 
 Each channel is a lane of its own (an asyncio task claiming only that channel's messages), with its own circuit
-breaker (breaker.py): a channel that stalls pauses and keeps its messages queued, the others go on.
+breaker (breaker.py): a channel that stalls pauses and keeps its messages queued, the others go on. Within a lane,
+a message the channel defers (its address's rate limit is full: one group robot's 20 a minute) stays queued until
+its address can take it, without using up an attempt, and the lane goes on with the other addresses' messages.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import math
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +22,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from notifiers.base import Channel, DeliveryError, Message, Recipient, TextCard
+from notifiers.base import Channel, Deferred, DeliveryError, Message, Recipient, Refreshable, TextCard
 from notifiers.retry import retry_delay, should_retry
 from notifiers.table import KINDS, NO_ADDRESS
 from obligations.db import session_scope
@@ -198,11 +201,15 @@ class _Lane:
             _postpone(self.engine, channel, breaker.open_until)  # planned since it paused: they wait too
             return sent, retried, failed
         limit = 1 if state is State.HALF_OPEN else BATCH  # after the cool-down, one message probes
+        sender = self.channels.get(channel)
+        if isinstance(sender, Refreshable):
+            sender.refresh()  # what its addressing depends on, read once for the round (the robots' keys)
         while not self.stopped():
             batch = claim(self.engine, self.now, self.worker, channel, limit)
             if not batch:
                 break
             unsent = {message.id or 0 for message in batch}
+            deferred: dict[dt.datetime, list[int]] = {}
             paused_until: dt.datetime | None = None
             try:
                 # Core, not the ORM: recording is on the hot path of delivery
@@ -211,6 +218,15 @@ class _Lane:
                         if self.stopped():
                             break  # the rest of the batch goes back to the outbox, below
                         outcome = await _send_one(message, self.channels)
+                        if outcome.deferred is not None:
+                            # Not claimed again this round: due when its address can take it, attempts unchanged.
+                            until = self.now + dt.timedelta(seconds=max(1, math.ceil(outcome.deferred)))
+                            deferred.setdefault(until, []).append(message.id or 0)
+                            log.info(
+                                "message %s via %s: deferred until %s", message.id, channel, until.isoformat()
+                            )
+                            unsent.discard(message.id or 0)
+                            continue
                         if self.after_send is not None:
                             self.after_send(message)
                         # Recorded and committed before the next send: a crash resends at most this one message.
@@ -224,12 +240,15 @@ class _Lane:
                             paused_until = breaker.open_until
                             break
             finally:
-                if unsent:
-                    # If the database is gone, the next start releases them (this worker is then dead).
-                    try:
-                        _release(self.engine, unsent, self.worker, paused_until)
-                    except Exception:
-                        log.warning("could not release %d claimed messages", len(unsent), exc_info=True)
+                # If the database is gone, the next start releases them (this worker is then dead).
+                releases: list[tuple[Collection[int], dt.datetime | None]] = [(unsent, paused_until)]
+                releases += [(ids, until) for until, ids in deferred.items()]
+                for ids, due in releases:
+                    if ids:
+                        try:
+                            _release(self.engine, ids, self.worker, due)
+                        except Exception:
+                            log.warning("could not release %d claimed messages", len(ids), exc_info=True)
             if paused_until is not None:
                 # The stalls that opened it were recorded as attempts; their retries wait for the cool-down too.
                 _postpone(self.engine, channel, paused_until)
@@ -261,6 +280,7 @@ class _Outcome:
     duration_ms: float
     error: DeliveryError | None
     address: str
+    deferred: float | None = None  # not sent: the channel asks to try again in so many seconds
 
 
 async def _send_one(message: OutboxMessage, channels: Mapping[str, Channel]) -> _Outcome:
@@ -282,6 +302,8 @@ async def _send_one(message: OutboxMessage, channels: Mapping[str, Channel]) -> 
     )
     try:
         delivery = await channel.send(outgoing)
+    except Deferred as later:
+        return _Outcome(0.0, None, message.address, deferred=later.seconds)
     except DeliveryError as error:
         return _Outcome(0.0, error, message.address)
     except Exception as error:  # a bug in a channel must not kill the sweep: retry, and log it

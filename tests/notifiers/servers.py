@@ -214,6 +214,7 @@ class Request:
     query: dict[str, str]
     body: Any
     at: float  # on the server's clock
+    connection: int = 0  # which TCP connection it came on (1 for the first the server accepted)
 
 
 Answer = dict[str, Any] | tuple[int, bytes]  # a JSON answer (HTTP 200) or a raw status and body
@@ -296,6 +297,8 @@ class FakeWeCom:
             "/cgi-bin/auth/getuserinfo": deque(),
         }
         self.codes: dict[str, str] = {}  # OAuth code -> userid; a code is single-use, as WeCom's are
+        self.robot_answers: dict[str, deque[Answer]] = {}  # by robot key, ahead of `answers`
+        self.connections = 0  # TCP connections accepted
         self.tokens: dict[str, str] = {}  # token -> "valid" | "expired"
         self.delay = 0.0  # real seconds before answering
         self.on_request: Callable[[], None] | None = None  # e.g. to move a fake clock as requests arrive
@@ -330,6 +333,9 @@ class FakeWeCom:
         await asyncio.sleep(0)
 
     def _answer(self, request: Request) -> Answer:
+        own = self.robot_answers.get(request.query.get("key", ""))
+        if request.path == "/cgi-bin/webhook/send" and own:
+            return own.popleft()
         queue = self.answers.get(request.path)
         if queue is None:
             return 404, b"not found"
@@ -380,6 +386,8 @@ class FakeWeCom:
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        self.connections += 1
+        connection = self.connections
         try:
             while True:
                 line = await reader.readline()
@@ -400,6 +408,7 @@ class FakeWeCom:
                     query={name: values[0] for name, values in parse_qs(url.query).items()},
                     body=json.loads(raw) if raw else None,
                     at=self.clock(),
+                    connection=connection,
                 )
                 self.requests.append(request)
                 answer = self._answer(request)

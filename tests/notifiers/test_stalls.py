@@ -148,7 +148,9 @@ def test_a_slow_wecom_answer_is_a_stall() -> None:
         ((503, b"<html>Service Unavailable</html>"), True, False),
         ((429, b"slow down"), True, False),
         ({"errcode": -1, "errmsg": "system busy"}, True, False),
-        ({"errcode": 45009, "errmsg": "api freq out of limit"}, True, False),
+        # A robot's rate limit is its own 20 a minute: one busy group, not the service (it never pauses the others).
+        ({"errcode": 45009, "errmsg": "api freq out of limit"}, False, False),
+        ({"errcode": 45033, "errmsg": "api concurrent out of limit"}, False, False),
         ({"errcode": 93000, "errmsg": "invalid webhook url"}, False, True),
         ({"errcode": 40008, "errmsg": "invalid message type"}, False, True),
         ((404, b"no such path"), False, True),
@@ -164,6 +166,20 @@ def test_wecom_robot_answers_stall_the_channel_only_when_the_service_is_down_or_
 
     error = _robot_error(answering)
     assert (error.stalled, error.permanent) == (stalled, permanent)
+
+
+def test_the_wecom_applications_rate_limit_stalls_its_channel() -> None:
+    """The application's limits are the whole channel's (every person's message goes through it)."""
+
+    async def scenario(server: FakeWeCom, fake: FakeTime) -> DeliveryError:
+        server.answers[SEND].append({"errcode": 45009, "errmsg": "api freq out of limit"})
+        channel = app(server, fake)
+        error = await failed(channel, wecom_message())
+        await channel.aclose()
+        return error
+
+    error = with_server(scenario)
+    assert error.stalled and not error.permanent and error.retry_after == 60.0
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -12,7 +13,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from notifiers.base import Channel, Delivery, DeliveryError, Message, Recipient
+from notifiers.base import Channel, Deferred, Delivery, DeliveryError, Message, Recipient
 from notifiers.wecom import (
     APP_MARKDOWN_LIMIT,
     ROBOT_MARKDOWN_LIMIT,
@@ -285,7 +286,7 @@ def pool(server: FakeWeCom, fake: FakeTime, keys: dict[str, str]) -> RobotPool:
             raise DeliveryError(f"群机器人 key 的环境变量 ROBOT_{org.upper()} 未设置", permanent=True)
         return keys[org]
 
-    return RobotPool(key_of, lambda key: robot(server, fake, key))
+    return RobotPool(server.base_url, lambda: key_of, clock=fake.clock, now=lambda: NOW)
 
 
 def test_each_organization_posts_to_its_own_robot_and_the_delivery_names_the_organization() -> None:
@@ -308,27 +309,69 @@ def test_each_organization_posts_to_its_own_robot_and_the_delivery_names_the_org
     assert all(request.body["msgtype"] == "markdown" for request in requests)
 
 
-def test_two_robots_never_wait_for_each_other_while_one_robots_21st_message_waits() -> None:
-    async def scenario(server: FakeWeCom, fake: FakeTime) -> tuple[list[Any], list[float]]:
+def test_a_full_robot_defers_its_21st_message_at_once_while_another_robot_posts_without_waiting() -> None:
+    async def scenario(server: FakeWeCom, fake: FakeTime) -> tuple[list[Any], list[Any], list[float]]:
         server.robot_keys.add(OTHER_KEY)
         channel = pool(server, fake, {"b1": ROBOT_KEY, "b2": OTHER_KEY})
         busy = [channel.send(org_message(f"a{n}", "b1")) for n in range(21)]
         other = [channel.send(org_message(f"b{n}", "b2")) for n in range(5)]
-        await asyncio.gather(*busy, *other)
+        outcomes = await asyncio.gather(*busy, *other, return_exceptions=True)
+        fake.now += 30.0
+        later = await failed_or_deferred(channel, org_message("a21", "b1"))
         await channel.aclose()
-        return server.calls(WEBHOOK), fake.sleeps
+        return [*outcomes, later], server.calls(WEBHOOK), fake.sleeps
 
-    requests, sleeps = with_server(scenario)
+    outcomes, requests, sleeps = with_server(scenario)
     first = [request.at for request in requests if request.query["key"] == ROBOT_KEY]
     second = [request.at for request in requests if request.query["key"] == OTHER_KEY]
-    assert len(first) == 21 and len(second) == 5
-    start = min(first)
-    # The second robot's five go at once although the first robot's window is full …
-    assert second == [start] * 5
-    # … while the first robot's 21st waits for its window to free, a minute after its first.
-    assert sorted(first)[:20] == [start] * 20
-    assert sorted(first)[20] == pytest.approx(start + 60.0)
-    assert sleeps == [pytest.approx(60.0)]
+    # Twenty of the first robot's and all five of the second's go at once; nobody sleeps …
+    assert len(first) == 20 and len(second) == 5 and len(set(first + second)) == 1
+    assert sleeps == []
+    # … and the first robot's 21st is handed back, unsent, with the time until its window frees.
+    deferred = [outcome for outcome in outcomes if isinstance(outcome, Deferred)]
+    assert [outcome.seconds for outcome in deferred] == [pytest.approx(60.0), pytest.approx(30.0)]
+    assert len([outcome for outcome in outcomes if isinstance(outcome, Delivery)]) == 25
+
+
+async def failed_or_deferred(channel: Channel, outgoing: Message) -> BaseException:
+    try:
+        await channel.send(outgoing)
+    except (DeliveryError, Deferred) as error:
+        return error
+    raise AssertionError("the send should not have gone through")
+
+
+def test_a_robot_wecom_says_is_over_its_limit_defers_its_next_messages_and_not_the_other_robots() -> None:
+    async def scenario(server: FakeWeCom, fake: FakeTime) -> tuple[BaseException, BaseException, Delivery]:
+        server.robot_keys.add(OTHER_KEY)
+        server.robot_answers[ROBOT_KEY] = deque([{"errcode": 45009, "errmsg": "api freq out of limit"}])
+        channel = pool(server, fake, {"b1": ROBOT_KEY, "b2": OTHER_KEY})
+        refused = await failed_or_deferred(channel, org_message("a0", "b1"))
+        held = await failed_or_deferred(channel, org_message("a1", "b1"))  # not asked: it would be refused
+        other = await channel.send(org_message("b0", "b2"))
+        await channel.aclose()
+        assert [request.query["key"] for request in server.calls(WEBHOOK)] == [ROBOT_KEY, OTHER_KEY]
+        return refused, held, other
+
+    refused, held, other = with_server(scenario)
+    assert isinstance(refused, DeliveryError) and not refused.stalled and refused.retry_after == 60.0
+    assert isinstance(held, Deferred) and held.seconds == pytest.approx(60.0)
+    assert other.address == "robot:b2"
+
+
+def test_every_robot_of_the_pool_posts_over_one_kept_alive_connection() -> None:
+    async def scenario(server: FakeWeCom, fake: FakeTime) -> list[Any]:
+        keys = {f"b{n}": f"robot-key-{n:04d}-0123456789abcdef" for n in range(30)}
+        server.robot_keys |= set(keys.values())
+        channel = pool(server, fake, keys)
+        for org in keys:
+            await channel.send(org_message(f"s-{org}", org))
+        await channel.aclose()
+        return server.calls(WEBHOOK)
+
+    requests = with_server(scenario)
+    assert len({request.query["key"] for request in requests}) == 30
+    assert {request.connection for request in requests} == {1}
 
 
 def test_a_robot_without_a_key_fails_its_message_permanently_and_sends_nothing() -> None:

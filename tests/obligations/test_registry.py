@@ -1434,6 +1434,23 @@ def test_an_organizations_group_robot_is_named_by_an_environment_variable(tmp_pa
     assert validation_problems(path) == []
 
 
+def robot_problem(tmp_path: Path, written: str) -> tuple[Path, str]:
+    """The one problem of a registry whose branch jg.b2 (line 40) names `written` as its robot's variable."""
+    path = registry_file(
+        tmp_path,
+        f"""\
+        [[org]]
+        code = "jg.b2"
+        name = "第二党支部"
+        kind = "branch"
+        parent = "jg"
+        wecom_robot_env = "{written}"
+        """,
+    )
+    [problem] = reading_problems(path)
+    return path, problem
+
+
 @pytest.mark.parametrize(
     "written",
     [
@@ -1447,23 +1464,34 @@ def test_an_organizations_group_robot_is_named_by_an_environment_variable(tmp_pa
 def test_a_robot_key_or_anything_but_a_variable_name_is_refused_without_being_repeated(
     tmp_path: Path, written: str
 ) -> None:
-    path = registry_file(
-        tmp_path,
-        f"""\
-        [[org]]
-        code = "jg.b2"
-        name = "第二党支部"
-        kind = "branch"
-        parent = "jg"
-        wecom_robot_env = "{written}"
-        """,
-    )
-
-    [problem] = reading_problems(path)
+    path, problem = robot_problem(tmp_path, written)
 
     assert problem.startswith(f"{path} 第 40 行 [[org]] wecom_robot_env：")
     assert "环境变量名" in problem and "不要填写 key 本身" in problem
     assert written not in problem and "693a91f6" not in problem
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "OBLIGATIONS_SMTP_PASSWORD",  # the server's other secrets: a registry must not send them as a robot key
+        "OBLIGATIONS_WECOM_SECRET",
+        "OBLIGATIONS_DATABASE_URL",
+        "HOME",
+        "OBLIGATIONS_ROBOT_",  # the prefix alone names no robot
+        "OBLIGATIONS_ROBOTS_B2",
+    ],
+)
+def test_a_robot_variable_outside_the_robots_own_prefix_is_refused_naming_file_line_and_field(
+    tmp_path: Path, written: str
+) -> None:
+    path, problem = robot_problem(tmp_path, written)
+
+    assert problem == (  # the name written is not repeated: what is typed here may be a secret
+        f"{path} 第 40 行 [[org]] wecom_robot_env：应为以 OBLIGATIONS_ROBOT_ 开头的环境变量名，"
+        "群机器人 key 只能取自这类专用变量（如 OBLIGATIONS_ROBOT_JG）；请填写存放群机器人 key 的环境变量名，"
+        "不要填写 key 本身"
+    )
 
 
 def test_a_robot_is_stored_by_import_and_removed_by_a_file_that_no_longer_names_it(
@@ -1474,13 +1502,16 @@ def test_a_robot_is_stored_by_import_and_removed_by_a_file_that_no_longer_names_
     original = registry.read_text(encoding="utf-8")
     named = original.replace(
         'parent = "jg"\nprofile = "wujin-2016"',
-        'parent = "jg"\nprofile = "wujin-2016"\nwecom_robot_env = "ROBOT_B2"',
+        'parent = "jg"\nprofile = "wujin-2016"\nwecom_robot_env = "OBLIGATIONS_ROBOT_B2"',
     )
     assert named != original
     registry.write_text(named, encoding="utf-8")
     assert run(workspace, "import", str(registry), "--as-of", "2026-11-21").exit_code == 0
-    assert _robot_env(workspace[1], "jg.b2") == "ROBOT_B2"
-    assert "企业微信群机器人：key 取自环境变量 ROBOT_B2" in run(workspace, "org", "show", "jg.b2").stdout
+    assert _robot_env(workspace[1], "jg.b2") == "OBLIGATIONS_ROBOT_B2"
+    assert (
+        "企业微信群机器人：key 取自环境变量 OBLIGATIONS_ROBOT_B2"
+        in run(workspace, "org", "show", "jg.b2").stdout
+    )
     registry.write_text(original, encoding="utf-8")
     result = run(workspace, "import", str(registry), "--as-of", "2026-11-21")
     assert result.exit_code == 0 and "组织：新增 0，更新 1" in result.stdout
