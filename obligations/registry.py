@@ -41,8 +41,8 @@ status = "full"                   # full | probationary
 joined_on = 2010-07-01            # 入党日期
 full_on = 2011-07-01              # optional: 转正日期
 email = "zhangsan@example.org"
-wecom = "zhangsan"                # WeCom userid
-mobile = "13800000001"
+wecom = "zhangsan"                # WeCom userid: letters, digits, _ - @ . (not a mobile number)
+mobile = "13800000001"            # mainland mobile; "+86 138 0000 0001" is stored as 13800000001
 staff_since = 2021-01-01          # optional: full-time party staff (专职党务干部) since
 
 [[member]]
