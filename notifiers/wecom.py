@@ -415,7 +415,8 @@ class AppChannel:
             if wecom_userid_problem(userid) is not None:
                 userid = None
                 raise DeliveryError(
-                    f"收件人的企业微信账号无效：{message.recipient.name}（{WECOM_USERID_RULE}）", permanent=True
+                    f"收件人的企业微信账号无效：{message.recipient.name}（{WECOM_USERID_RULE}）",
+                    permanent=True,
                 )
             # A card and its digest: if the digest fails after the card went out, the retry sends both, and
             # WeCom's duplicate check drops the card the person already has.

@@ -485,18 +485,25 @@ def _org(fields: _Fields) -> OrgRecord | None:
     )
 
 
-def _member_id(value: object) -> str | None:
+def _member_id(*, derivable: bool) -> Callable[[object], str | None]:
     """A member's id as the file gives it: free text, but never a phone number (an id goes into calendar UIDs,
-    links, mail headers and logs)."""
-    text = _free_text(Member, "id")(value)
-    if text is not None and contains_mobile(text):
-        raise _Invalid(f"党员编号不能是手机号码（{_ID_GOES}）；{_ID_INSTEAD}")
-    return text
+    links, mail headers and logs). `derivable`: the file may leave it out (a roster)."""
+    convert = _free_text(Member, "id")
+    instead = "请改填其他编号（如 m001 或党员管理系统中的编号）" + (
+        "，或不填编号，由“所在组织/姓名”生成" if derivable else ""
+    )
+
+    def checked(value: object) -> str | None:
+        text = convert(value)
+        if text is not None and contains_mobile(text):
+            raise _Invalid(f"党员编号不能是手机号码（{_ID_GOES}）；{instead}")
+        return text
+
+    return checked
 
 
 _ID_GOES = "编号会出现在日历、链接、邮件和日志中"
 _DERIVED_ID_HINT = "（没有编号时以“所在组织/姓名”作为编号；同一组织有同名党员时请为他们填写编号）"
-_ID_INSTEAD = "请改填其他编号（如 m001 或党员管理系统中的编号），或不填编号，由“所在组织/姓名”生成"
 
 
 def _email(value: object) -> str | None:
@@ -544,7 +551,7 @@ def _wecom_userid(value: object) -> str | None:
 
 
 def _member(fields: _Fields, *, derive_id: bool = False) -> MemberRecord | None:
-    member_id = fields.get("id", _member_id, required=not derive_id)
+    member_id = fields.get("id", _member_id(derivable=derive_id), required=not derive_id)
     name = fields.get("name", _free_text(Member, "name"), required=True)
     # A code, or an organization's exact name (resolved to its code when validated).
     org = fields.get("org", _free_text(Organization, "name"), required=True)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 import obligations.registry
 from calendars.model import OrgKind
-from calendars.text import MOBILE_RULE, WECOM_USERID_RULE
+from calendars.text import MOBILE_RULE
 from obligations import db
 from obligations.models import Organization
 from obligations.registry import (
