@@ -4,12 +4,10 @@ number is stored and shown in the registry only."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import logging
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,9 +16,9 @@ from sqlmodel import Session, select
 
 from obligations import db
 from obligations.models import Member, OutboxMessage
-from tests.free_port import free_port
 from tests.obligations.conftest import REGISTRY, run
 from tests.obligations.test_reminders import MailSink
+from tests.obligations.test_reminders import smtp as smtp
 
 # Each written as offices write them; stored as the 11 digits, which must then appear nowhere else.
 ROSTER = [
@@ -29,16 +27,6 @@ ROSTER = [
     ("孙八", "jg.b2", "正式党员", "2012-07-01", "", "sunba@example.org", "", "136 0000 3333"),
 ]
 MOBILES = ("13700001111", "13900002222", "13600003333")
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[MailSink, Controller]]:
-    sink = MailSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield sink, controller
-    with contextlib.suppress(Exception):
-        controller.stop()
 
 
 @pytest.fixture
