@@ -9,11 +9,16 @@ notes) allow line breaks and tabs and nothing else below U+0020.
 
 Both checks return a Chinese explanation, or None when the value is acceptable; callers attach the file, line
 and field.
+
+A member's addresses are checked here once, for every way they come in (a registry file, config.toml) and for
+every channel that uses them: `email_address` and `mobile_number` return the value as it is stored (or raise
+ValueError with a Chinese explanation), `wecom_userid_problem` says why a value is no WeCom userid.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 IDENTIFIER_MAX = 100  # the width of every code column
@@ -81,3 +86,94 @@ def shown(value: str) -> str:
     """`value` with each character `control_problem` refuses replaced by U+FFFD (�): for showing text stored
     before the checks (or by hand) on a terminal or in a single-line format, where it must not act."""
     return _UNSHOWABLE.sub("\ufffd", value)
+
+
+# WeCom's rule for a member's userid (成员UserID, developer.work.weixin.qq.com/document/path/90195): 1–64 bytes of
+# digits, letters and `_ - @ .`, the first a digit or a letter (WeCom compares userids ignoring case). Only such
+# a value is sent as an application message's `touser` (where `|` would add recipients) or mentioned as
+# `<@userid>` in a robot's summary (where `>` would close the mention and open markup).
+WECOM_USERID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
+WECOM_USERID_RULE = "userid 只能由字母、数字和 _ - @ . 组成，以字母或数字开头，不超过 64 个字符"
+
+# A mainland mobile number (手机号码): 11 digits, 13x–19x. Written forms people use are accepted and stored as
+# the 11 digits: a +86, 0086 or 86 prefix, spaces or hyphens between groups, full-width digits.
+MOBILE = re.compile(r"1[3-9][0-9]{9}")
+MOBILE_RULE = "应为 11 位手机号码，以 13–19 开头（可带 +86 前缀，可用空格或连字符分隔）"
+_MOBILE_SEPARATORS = re.compile(r"[\s\-()]")
+_MOBILE_PREFIX = re.compile(r"(?:\+|00)?86(?=[0-9]{11}$)")
+# Digits, possibly grouped by spaces or hyphens, possibly after +86: a mobile number hidden in a longer text.
+_DIGIT_RUN = re.compile(r"\+?[0-9](?:[0-9]|[\s-](?=[0-9]))*")
+
+EMAIL_RULE = "应为邮件地址，如 zhangsan@example.org"
+
+
+def wecom_userid_problem(value: str) -> str | None:
+    """Why `value` cannot be a WeCom userid, or None."""
+    if WECOM_USERID.fullmatch(value):
+        return None
+    shown_value = repr(value) if control_problem(value) is None and not contains_mobile(value) else "该值"
+    return f"{shown_value} 不是有效的企业微信账号：{WECOM_USERID_RULE}"
+
+
+def mobile_number(value: str) -> str:
+    """The mobile number written in `value`, as its 11 digits; ValueError (in Chinese) when it is none.
+
+    The value is never repeated back: a wrong number is still somebody's personal data."""
+    written = _MOBILE_SEPARATORS.sub("", unicodedata.normalize("NFKC", value))
+    digits = _MOBILE_PREFIX.sub("", written, count=1)
+    if MOBILE.fullmatch(digits):
+        return digits
+    found = sum(char.isdigit() for char in digits)
+    shape = f"现为 {found} 位数字" if digits.isdigit() else "含有数字以外的字符"
+    raise ValueError(f"{MOBILE_RULE}；{shape}")
+
+
+def contains_mobile(value: str) -> bool:
+    """Whether `value` holds a mobile number, written in any form `mobile_number` accepts, as a whole run of
+    digits (an id such as `m13800000001`, `+86 138 0000 0001`; not a longer number that merely contains 11
+    digits)."""
+    normalized = unicodedata.normalize("NFKC", value)
+    for found in _DIGIT_RUN.finditer(normalized):
+        try:
+            mobile_number(found.group())
+        except ValueError:
+            continue
+        return True
+    return False
+
+
+def email_address(value: str) -> str:
+    """The email address `value`, as stored: its domain in lower case and in ASCII (an internationalized domain
+    as punycode, which every relay accepts); ValueError (in Chinese) when it is none.
+
+    The part before the @ must be ASCII: an internationalized one needs SMTPUTF8 of every relay on the way,
+    which the mail channel does not assume (notifiers/email.py), and a Chinese character there is far more
+    often a typing slip than an address. The domain is not looked up: no DNS (the server may have no
+    network, and a check at import must not depend on one)."""
+    import email_validator  # a few milliseconds of regular expressions, paid only when addresses are checked
+
+    text = value.strip()
+    try:
+        checked = email_validator.validate_email(text, check_deliverability=False, allow_smtputf8=False)
+    except email_validator.EmailNotValidError as error:
+        raise ValueError(_email_reason(text, str(error))) from None
+    assert checked.ascii_email is not None  # allow_smtputf8=False: the address is ASCII
+    return checked.ascii_email
+
+
+def _email_reason(text: str, english: str) -> str:
+    """Why `text` is no email address, in Chinese (email-validator explains in English)."""
+    shown_text = repr(text) if control_problem(text) is None and not contains_mobile(text) else "该值"
+    if "＠" in text:
+        why = "用了全角的“＠”，应为半角的“@”"
+    elif "@" not in text:
+        why = "缺少“@”"
+    elif text.count("@") > 1:
+        why = "含有多个“@”"
+    elif "before the @-sign are not supported" in english:
+        why = "“@”前面只能用英文字母、数字和 . _ - + 等符号（发信服务器多不支持中文邮箱名）"
+    elif "after the @-sign" in english or "domain" in english.lower():
+        why = "“@”后面的域名无效"
+    else:
+        why = "格式不对"
+    return f"{shown_text} 不是有效的邮件地址：{why}；{EMAIL_RULE}"

@@ -46,7 +46,7 @@ An organization's summary for its group robot (`render_summary`: `reminder.robot
 has its own context — org: {name, code}; as_of; items: [{title, period, due, step, step_label (optional),
 responsible_name, mention (the responsible person's WeCom userid, or "")}]; omitted (optional): {count,
 overdue_count, command} — and sees the same derived item values and filters, `count`, `overdue_count` and
-`subject`. A `mention` that is not a WeCom userid (letters, digits, `_ - @ .`) is dropped: the name is shown.
+`subject`. A `mention` that is not a WeCom userid (calendars.text.WECOM_USERID) is dropped: the name is shown.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ from typing import Any
 import jinja2
 
 from calendars.model import step_label as ladder_step_label
-from calendars.text import shown
+from calendars.text import shown, wecom_userid_problem
 from notifiers import sandbox, split, table
 from notifiers.base import CARD_DESCRIPTION_LIMIT, CARD_TITLE_LIMIT, CARD_URL_LIMIT, ChannelKind, TextCard
 
@@ -212,9 +212,6 @@ class RenderedSummary:
         ]
 
 
-# A WeCom userid as WeCom allows it (letters, digits, `_ - @ .`, 1–64): only such a one becomes a `<@userid>`
-# mention, so that a value from the store can never close the mention and open markup.
-_USERID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 SUMMARY_PARTS = ("robot.text", "robot.md")
 
 
@@ -244,7 +241,8 @@ def summary_view(context: Mapping[str, Any]) -> dict[str, Any]:
     for index, raw in enumerate(context.get("items") or ()):
         item = _item_view({"org_name": org["name"], **_one_line_values(raw)}, index, as_of, "")
         mention = str(item.get("mention") or "")
-        item["mention"] = mention if _USERID.fullmatch(mention) else ""
+        # Only a userid by WeCom's rule becomes a `<@userid>`: a value from the store never closes the mention.
+        item["mention"] = mention if wecom_userid_problem(mention) is None else ""
         item["responsible_name"] = str(item.get("responsible_name") or "")
         items.append(item)
     items.sort(key=_by_due)

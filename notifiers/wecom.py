@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
+from calendars.text import WECOM_USERID_RULE, wecom_userid_problem
 from notifiers.base import (
     CARD_BUTTON_CHARS,
     CARD_DESCRIPTION_LIMIT,
@@ -471,6 +472,14 @@ class AppChannel:
         try:
             if userid is None:
                 raise DeliveryError(f"收件人没有企业微信账号：{message.recipient.name}", permanent=True)
+            # The rule the registry checks at import (a `|` in touser would add recipients); a value stored
+            # before the check, or by hand, is refused here rather than sent, and is not repeated back.
+            if wecom_userid_problem(userid) is not None:
+                userid = None
+                raise DeliveryError(
+                    f"收件人的企业微信账号无效：{message.recipient.name}（{WECOM_USERID_RULE}）",
+                    permanent=True,
+                )
             # A card and its digest: if the digest fails after the card went out, the retry sends both, and
             # WeCom's duplicate check drops the card the person already has.
             for payload in self.payloads(message, userid):

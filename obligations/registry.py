@@ -41,8 +41,8 @@ status = "full"                   # full | probationary
 joined_on = 2010-07-01            # 入党日期
 full_on = 2011-07-01              # optional: 转正日期
 email = "zhangsan@example.org"
-wecom = "zhangsan"                # WeCom userid
-mobile = "13800000001"
+wecom = "zhangsan"                # WeCom userid: letters, digits, _ - @ . (not a mobile number)
+mobile = "13800000001"            # mainland mobile; "+86 138 0000 0001" is stored as 13800000001
 staff_since = 2021-01-01          # optional: full-time party staff (专职党务干部) since
 
 [[member]]
@@ -70,6 +70,11 @@ may hold a control character, and no value may be longer than its column in obli
 already registered under an organization outside the file's scope (`file_scope`) is reported rather than
 moved: a transfer is a file whose scope covers both organizations.
 
+A member's addresses are checked as calendars/text.py says, in every format alike: email by email-validator
+(no DNS lookup; the part before the @ in ASCII), stored normalized; mobile as a mainland mobile number (11
+digits, 1[3-9]…; +86, spaces and hyphens accepted), stored as its 11 digits; wecom by WeCom's userid rule, and
+not a mobile number. A member's id is never a mobile number (it goes into UIDs, links, headers and logs).
+
 A member must belong to the organization whose position they hold; a committee seat (党委, 党总支, 支委会) may
 also be held by a member registered in an organization below it (a 党委 member's membership sits in a branch),
 and a 党小组长 belongs to the group itself.
@@ -80,8 +85,8 @@ English: 编号 or 党员编号 (id, optional), 姓名 (name), 所在组织 (org
 name), 人员类别 (status: 正式党员 | 预备党员), 入党日期 (joined_on), 转正日期 (full_on), 预备期开始日期
 (probation_start), 邮箱 (email), 企业微信 (wecom), 手机 (mobile), 专职党务工作起始日期 (staff_since).
 姓名, 所在组织, 人员类别 and 入党日期 are required. Dates may be written 2020-07-01, 2020/7/1, 2020.7.1 or
-2020年7月1日. Without an id the member's id is their mobile number, or else "组织/姓名". Rows are numbered
-as the spreadsheet shows them (the header is row 1); blank rows are skipped. An Excel workbook (.xlsx) is
+2020年7月1日. Without an id the member's id is "组织/姓名" (never the mobile number); two members of one
+name in one organization need ids. Rows are numbered as the spreadsheet shows them (the header is row 1); blank rows are skipped. An Excel workbook (.xlsx) is
 read as such a CSV, from one of its sheets, through the same row pipeline (`read_roster`; obligations/workbook.py).
 """
 
@@ -99,7 +104,16 @@ from typing import Any, TypeVar
 from calendars import tomlfile
 from calendars.model import OrgKind, Profile, Role
 from calendars.periods import FOUNDING
-from calendars.text import control_problem, identifier_problem, length_problem, robot_env_problem
+from calendars.text import (
+    contains_mobile,
+    control_problem,
+    email_address,
+    identifier_problem,
+    length_problem,
+    mobile_number,
+    robot_env_problem,
+    wecom_userid_problem,
+)
 from obligations.errors import UserError, not_found
 from obligations.models import Member, Organization, Position, column_width
 
@@ -477,8 +491,73 @@ def _org(fields: _Fields) -> OrgRecord | None:
     )
 
 
+def _member_id(*, derivable: bool) -> Callable[[object], str | None]:
+    """A member's id as the file gives it: free text, but never a phone number (an id goes into calendar UIDs,
+    links, mail headers and logs). `derivable`: the file may leave it out (a roster)."""
+    convert = _free_text(Member, "id")
+    instead = "请改填其他编号（如 m001 或党员管理系统中的编号）" + (
+        "，或不填编号，由“所在组织/姓名”生成" if derivable else ""
+    )
+
+    def checked(value: object) -> str | None:
+        text = convert(value)
+        if text is not None and contains_mobile(text):
+            raise _Invalid(f"党员编号不能是手机号码（{_ID_GOES}）；{instead}")
+        return text
+
+    return checked
+
+
+_ID_GOES = "编号会出现在日历、链接、邮件和日志中"
+_DERIVED_ID_HINT = "（没有编号时以“所在组织/姓名”作为编号；同一组织有同名党员时请为他们填写编号）"
+
+
+def _email(value: object) -> str | None:
+    """An email address, checked by email-validator (without DNS: see calendars.text.email_address) and stored
+    as it normalizes it."""
+    text = _text(value)
+    if text is None:
+        return None
+    if problem := control_problem(text):
+        raise _Invalid(problem)
+    try:
+        address = email_address(text)
+    except ValueError as error:
+        raise _Invalid(str(error)) from None
+    if problem := length_problem(address, _width(Member, "email")):
+        raise _Invalid(problem)
+    return address
+
+
+def _mobile(value: object) -> str | None:
+    """A mainland mobile number, stored as its 11 digits (calendars.text.mobile_number)."""
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        return mobile_number(text)
+    except ValueError as error:
+        raise _Invalid(str(error)) from None
+
+
+def _wecom_userid(value: object) -> str | None:
+    """A WeCom userid, by WeCom's own rule (calendars.text.WECOM_USERID, which the WeCom channels also use); not a
+    mobile number, which would then stand in the outbox and the logs as the person's address."""
+    text = _text(value)
+    if text is None:
+        return None
+    if problem := wecom_userid_problem(text) or length_problem(text, _width(Member, "wecom")):
+        raise _Invalid(problem)
+    if contains_mobile(text):
+        raise _Invalid(
+            "企业微信账号不能是手机号码（账号会出现在发送记录和日志中）；"
+            "请在企业微信管理后台为该成员改用其他账号（账号可修改一次）"
+        )
+    return text
+
+
 def _member(fields: _Fields, *, derive_id: bool = False) -> MemberRecord | None:
-    member_id = fields.get("id", _free_text(Member, "id"), required=not derive_id)
+    member_id = fields.get("id", _member_id(derivable=derive_id), required=not derive_id)
     name = fields.get("name", _free_text(Member, "name"), required=True)
     # A code, or an organization's exact name (resolved to its code when validated).
     org = fields.get("org", _free_text(Organization, "name"), required=True)
@@ -486,12 +565,14 @@ def _member(fields: _Fields, *, derive_id: bool = False) -> MemberRecord | None:
     joined_on = fields.get("joined_on", _date, required=True)
     probation_start = fields.get("probation_start", _date)
     full_on = fields.get("full_on", _date)
-    email = fields.get("email", _free_text(Member, "email"))
-    wecom = fields.get("wecom", _free_text(Member, "wecom"))
-    mobile = fields.get("mobile", _free_text(Member, "mobile"))
+    email = fields.get("email", _email)
+    wecom = fields.get("wecom", _wecom_userid)
+    mobile = fields.get("mobile", _mobile)
     staff_since = fields.get("staff_since", _date)
     if member_id is None and derive_id and name is not None and org is not None:
-        member_id = derived_member_id(org, name, mobile)
+        member_id = derived_member_id(org, name)
+        if contains_mobile(member_id):
+            fields.report("name", f"含有手机号码，不能由此生成党员编号（{_ID_GOES}）；请删去号码，或填写编号")
     if member_id is None or name is None or org is None or status is None or not fields.ok:
         return None
     return MemberRecord(
@@ -510,9 +591,12 @@ def _member(fields: _Fields, *, derive_id: bool = False) -> MemberRecord | None:
     )
 
 
-def derived_member_id(org: str, name: str, mobile: str | None) -> str:
-    """The id of a member listed without one: the mobile number, or else "org/name"."""
-    return mobile or f"{org}/{name}"
+def derived_member_id(org: str, name: str) -> str:
+    """The id of a member listed without one: "org/name", the same on every import of the same row (so a
+    re-import updates the member rather than adding one). Never the mobile number: an id goes into calendar
+    UIDs, links, mail headers and logs. Two members of one name in one organization need ids of their own:
+    without them the second row is reported as a duplicate."""
+    return f"{org}/{name}"
 
 
 def _position(fields: _Fields) -> PositionRecord | None:
@@ -798,8 +882,8 @@ def _resolved(
         return member
     code = by_name[member.org][0]
     member_id = member.id
-    if member_id == f"{member.org}/{member.name}":
-        member_id = derived_member_id(code, member.name, None)
+    if member_id == derived_member_id(member.org, member.name):
+        member_id = derived_member_id(code, member.name)
     return replace(member, id=member_id, org=code)
 
 
@@ -921,7 +1005,7 @@ class _Validation:
                 if earlier.org != record.org:
                     message += f"：同一党员不能同时属于 {earlier.org} 和 {record.org}"
                 if self.csv:
-                    message += "（没有编号时以手机号、或“所在组织/姓名”作为编号）"
+                    message += _DERIVED_ID_HINT
             self._add(record, field, message)
         return first
 
@@ -1071,7 +1155,7 @@ class _Validation:
             )
             self._add(member, "org", message)
         if problem := length_problem(member.id, _width(Member, "id")):
-            self._add(member, "id", f"党员编号{problem}（没有编号时以手机号、或“所在组织/姓名”作为编号）")
+            self._add(member, "id", f"党员编号{problem}{_DERIVED_ID_HINT}")
         if member.status == "probationary" and member.probation_start is None:
             self._add(member, "probation_start", "预备党员必须填写预备期开始日期")
         for field in ("joined_on", "probation_start", "full_on", "staff_since"):

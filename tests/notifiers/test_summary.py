@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from calendars.text import wecom_userid_problem
 from notifiers.render import check_templates, example_summary, render_summary
 from notifiers.wecom import ROBOT_KIND, ROBOT_MARKDOWN_LIMIT, ROBOT_TEXT_LIMIT
 
@@ -55,6 +56,17 @@ def test_names_titles_and_userids_from_the_store_never_become_markup() -> None:
     assert "负责人：＊＊王五＊＊" in markdown and "负责人：赵六" in markdown  # no userid: the name, literally
     assert "<@" not in markdown
     assert markdown.startswith("## ＃＃ 第一｀党支部｀ · 党建工作提醒")
+
+
+def test_only_a_userid_by_wecoms_rule_is_mentioned_the_same_rule_the_registry_checks() -> None:
+    """WeCom's userid starts with a letter or a digit: `-x` and `_x` pass no import, and are not mentioned."""
+    mentions = ["zhangsan", "_lisi", "-wangwu", "1zhaoliu"]
+    rendered = render_summary(
+        summary(*(item(f"工作{index}", index + 1, f"负责人{index}", m) for index, m in enumerate(mentions)))
+    )
+
+    shown = [m for m in mentions if f"<@{m}>" in rendered.markdown]
+    assert shown == [m for m in mentions if wecom_userid_problem(m) is None] == ["zhangsan", "1zhaoliu"]
 
 
 def test_a_capped_summary_counts_what_it_does_not_list_and_names_the_command() -> None:

@@ -527,6 +527,25 @@ def test_a_recipient_without_a_userid_is_permanent_and_sends_nothing() -> None:
     assert error.permanent and "王五" in error.reason
 
 
+@pytest.mark.parametrize("userid", ["zhangsan|lisi", "_zhangsan", "张三", "a" * 65])
+def test_a_userid_against_wecoms_rule_is_permanent_sends_nothing_and_is_not_logged(
+    userid: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`zhangsan|lisi` as touser would reach two people: the registry's rule (calendars.text) holds here too."""
+
+    async def scenario(server: FakeWeCom, fake: FakeTime) -> DeliveryError:
+        channel = app(server, fake)
+        error = await failed(channel, message(recipient=Recipient(name="王五", wecom=userid)))
+        await channel.aclose()
+        assert server.requests == []
+        return error
+
+    with caplog.at_level(logging.DEBUG):
+        error = with_server(scenario)
+    assert error.permanent and "王五" in error.reason and userid not in error.reason
+    assert userid not in caplog.text
+
+
 def test_app_refuses_markdown_over_the_limit_as_a_permanent_error_naming_its_size() -> None:
     async def scenario(server: FakeWeCom, fake: FakeTime) -> DeliveryError:
         channel = app(server, fake)

@@ -258,4 +258,4 @@ def test_a_gb18030_members_csv_with_chinese_headers_imports_by_org_name(
     records = json.loads(
         run(imported, "due", "--as-of", "2027-03-01", "--rule", "probation-review", "--format", "json").stdout
     )
-    assert [(r["subject"], r["due"]) for r in records] == [("13900000002", "2027-03-15")]
+    assert [(r["subject"], r["due"]) for r in records] == [("jg.b2/陈预", "2027-03-15")]

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 import obligations.registry
 from calendars.model import OrgKind
+from calendars.text import MOBILE_RULE
 from obligations import db
 from obligations.models import Organization
 from obligations.registry import (
@@ -447,7 +448,7 @@ def test_utf8_csv_with_bom_is_read(tmp_path: Path) -> None:
 
     (only,) = read_registry(path).members
 
-    assert (only.id, only.name, only.org, only.status) == ("13800000001", "张三", "jg.b1", "full")
+    assert (only.id, only.name, only.org, only.status) == ("jg.b1/张三", "张三", "jg.b1", "full")
 
 
 def test_english_headers_in_any_order_are_read(tmp_path: Path) -> None:
@@ -484,14 +485,17 @@ def test_each_spreadsheet_date_format_is_accepted(tmp_path: Path, written: str) 
     assert only.joined_on == dt.date(2020, 7, 1)
 
 
-def test_member_without_id_takes_the_mobile_number_or_else_org_and_name(tmp_path: Path) -> None:
+def test_member_without_id_takes_org_and_name_never_the_mobile_number(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "members.csv",
         CSV_HEADER + "张三,jg.b1,正式党员,2010-07-01,,13800000001\n李四,jg.b1.g1,正式党员,2012-07-01,,\n",
     )
 
-    assert [m.id for m in read_registry(path).members] == ["13800000001", "jg.b1.g1/李四"]
+    assert [(m.id, m.mobile) for m in read_registry(path).members] == [
+        ("jg.b1/张三", "13800000001"),
+        ("jg.b1.g1/李四", None),
+    ]
 
 
 def test_empty_id_cell_is_derived_like_a_missing_id_column(tmp_path: Path) -> None:
@@ -1077,7 +1081,7 @@ def test_csv_member_org_given_by_name_resolves_against_stored_orgs(tmp_path: Pat
     resolved = resolve_org_names(incoming, existing)
     assert [(m.id, m.org) for m in resolved.members] == [
         ("jg.b1/王五", "jg.b1"),
-        ("13800000006", "jg.b1.g1"),
+        ("jg.b1.g1/赵六", "jg.b1.g1"),
     ]
 
 
@@ -1109,7 +1113,7 @@ def test_csv_rows_that_derive_the_same_id_are_duplicates(tmp_path: Path) -> None
     )
 
     assert validation_problems(path, existing=existing) == [
-        f"{path} 第 3 行 编号：党员编号 jg.b1/王五 与第 2 行重复（没有编号时以手机号、或“所在组织/姓名”作为编号）"
+        f"{path} 第 3 行 编号：党员编号 jg.b1/王五 与第 2 行重复（没有编号时以“所在组织/姓名”作为编号；同一组织有同名党员时请为他们填写编号）"
     ]
 
 
@@ -1207,7 +1211,7 @@ def test_values_longer_than_their_database_column_are_refused_when_read(tmp_path
         org = "jg.b1"
         status = "full"
         joined_on = 2015-07-01
-        email = "{"a" * 190}@example.org"
+        email = "zhangsan@{".".join(["b" * 60] * 3)}.example.org"
         mobile = "1380000000113800000001138000000011"
         """,
     )
@@ -1215,8 +1219,8 @@ def test_values_longer_than_their_database_column_are_refused_when_read(tmp_path
     assert reading_problems(path) == [
         f"{path} 第 40 行 [[org]] code：不能超过 100 个字符（现为 101 个）",
         f"{path} 第 40 行 [[org]] name：不能超过 200 个字符（现为 205 个）",
-        f"{path} 第 46 行 [[member]] email：不能超过 200 个字符（现为 202 个）",
-        f"{path} 第 46 行 [[member]] mobile：不能超过 30 个字符（现为 34 个）",
+        f"{path} 第 46 行 [[member]] email：不能超过 200 个字符（现为 203 个）",
+        f"{path} 第 46 行 [[member]] mobile：{MOBILE_RULE}；现为 34 位数字",
     ]
 
 
@@ -1226,7 +1230,7 @@ def test_a_derived_member_id_longer_than_its_column_is_reported(tmp_path: Path) 
     path = write(tmp_path, "members.csv", CSV_HEADER + f"{name},jg.b1,正式党员,2015-07-01,,\n")
 
     assert validation_problems(path, existing=existing) == [
-        f"{path} 第 2 行 编号：党员编号不能超过 100 个字符（现为 106 个）（没有编号时以手机号、或“所在组织/姓名”作为编号）"
+        f"{path} 第 2 行 编号：党员编号不能超过 100 个字符（现为 106 个）（没有编号时以“所在组织/姓名”作为编号；同一组织有同名党员时请为他们填写编号）"
     ]
 
 
