@@ -11,7 +11,6 @@ branch: its tasks show in the branch's summary too, named with the group.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -30,8 +29,6 @@ from obligations.reminders import bulk
 from obligations.reminders.digests import message_row, pending, render_or_shipped
 from obligations.reminders.registry import Person, PlanningRegistry, task_columns, task_title
 from obligations.reminders.settings import PlannedMessage, Settings, SweepResult
-
-log = logging.getLogger("obligations.reminders")
 
 ROBOT = ROBOT_KIND.name
 ORGS_PER_CHUNK = 500

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from obligations.cli import cli
 from obligations.db import session_scope
-from obligations.models import OutboxMessage
+from obligations.models import Organization, OutboxMessage
 from tests.notifiers.servers import FakeWeCom, SmtpServer
 from tests.obligations.test_reminders_wecom import SECRET, _mid_june
 from tests.obligations.test_reminders_wecom import smtp as smtp
@@ -68,3 +69,23 @@ def test_a_user_subject_longer_than_its_column_is_cut_before_the_part_number_and
         message_from_bytes(mail.content, policy=policy.default)["Subject"] for mail in smtp.mailbox.received
     }
     assert mailed == {subject for _, channel, subject, _ in stored if channel == "email"}
+
+
+def test_a_dry_run_numbers_the_parts_of_a_long_robot_summary_as_it_does_a_digests(
+    tmp_path: Path, database_url: str, wecom: FakeWeCom, smtp: SmtpServer
+) -> None:
+    base, app = _mid_june(tmp_path, database_url, wecom, smtp)
+    config = app.config_path.read_text(encoding="utf-8")
+    app.config_path.write_text(config.replace('"wecom"]', '"wecom", "wecom_robot"]', 1), encoding="utf-8")
+    with app.session() as session:
+        session.execute(
+            update(Organization).where(col(Organization.code) == "jg.b1").values(wecom_robot_env="ROBOT_B1")
+        )
+
+    result = CliRunner().invoke(cli, [*base, "remind", "--as-of", "2026-06-15 09:00", "--dry-run"])
+
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.output.splitlines()]
+    parts = [line[4] for line in rows if line[1:3] == ["wecom_robot", "robot:jg.b1"]]  # 分段
+    count = len(parts)
+    assert count > 1 and parts == [f"{number}/{count}" for number in range(1, count + 1)]
