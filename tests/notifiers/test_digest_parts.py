@@ -153,3 +153,19 @@ def test_a_user_template_without_marks_is_still_sent_in_parts_cut_between_lines(
     for number, part in enumerate(parts, start=1):
         assert part.markdown.startswith(f"# 提醒（{number}/{len(parts)}）")
         assert size(part.markdown) <= APP_MARKDOWN_LIMIT and fonts_balanced(part.markdown)
+
+
+def test_a_subject_too_long_for_its_column_is_cut_before_its_part_number(tmp_path: Path) -> None:
+    (tmp_path / "reminder.subject.j2").write_text(
+        "{{ '很长的标题' * 80 }}", encoding="utf-8"
+    )  # 400 characters
+    digest = render_digest(long_digest(), user_folder=tmp_path)
+    parts = digest.parts(APP_KIND)
+    count = len(parts)
+    assert count > 1
+    for number, part in enumerate(parts, start=1):
+        suffix = f"（{number}/{count}）"
+        assert part.subject_within(300) == digest.subject[: 300 - len(suffix) - 1] + "…" + suffix
+    (whole,) = digest.parts(EMAIL)
+    assert whole.subject_within(300) == digest.subject[:299] + "…"
+    assert whole.subject_within(400) == whole.subject == "很长的标题" * 80  # it fits: as it is
