@@ -156,9 +156,8 @@ def test_a_user_template_without_marks_is_still_sent_in_parts_cut_between_lines(
 
 
 def test_a_subject_too_long_for_its_column_is_cut_before_its_part_number(tmp_path: Path) -> None:
-    (tmp_path / "reminder.subject.j2").write_text(
-        "{{ '很长的标题' * 80 }}", encoding="utf-8"
-    )  # 400 characters
+    # 400 characters, the outbox keeps 300
+    (tmp_path / "reminder.subject.j2").write_text("{{ '很长的标题' * 80 }}", encoding="utf-8")
     digest = render_digest(long_digest(), user_folder=tmp_path)
     parts = digest.parts(APP_KIND)
     count = len(parts)
