@@ -54,7 +54,7 @@ from __future__ import annotations
 import functools
 import re
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -90,16 +90,24 @@ _FAILURE_DEFAULTS = {"recipient_name": "", "channel": "", "reason": "", "title":
 
 
 @dataclass(frozen=True)
-class DigestPart:
-    """One message of a digest as a channel sends it: the whole digest, or part `number` of `count`."""
+class MessagePart:
+    """One message of a digest or a summary as a channel sends it: the whole, or part `number` of `count`."""
 
     number: int
     count: int
-    subject: str
+    subject: str  # numbered (…（2/3）) when the message is sent in parts
     text: str
-    html: str | None  # the whole digest's, with part 1 (no channel that splits sends HTML)
     markdown: str
-    card: TextCard | None
+    html: str | None = None  # a digest's whole HTML, with part 1 (no channel that splits sends HTML)
+    card: TextCard | None = None  # a digest's WeCom card, with part 1
+
+    def subject_within(self, chars: int) -> str:
+        """The subject in at most `chars` characters (the width of the column that stores it): cut on a
+        character boundary and marked with …, the part's number kept at the end."""
+        if len(self.subject) <= chars:
+            return self.subject
+        suffix = _number(self.number, self.count) if self.count > 1 else ""
+        return self.subject[: max(0, chars - len(suffix) - len(ELLIPSIS))] + ELLIPSIS + suffix
 
 
 @dataclass(frozen=True)
@@ -113,45 +121,62 @@ class RenderedDigest:
     text_blocks: tuple[split.Block, ...] = ()
     markdown_blocks: tuple[split.Block, ...] = ()
 
-    def parts(self, kind: ChannelKind) -> list[DigestPart]:
+    def parts(self, kind: ChannelKind) -> list[MessagePart]:
         """The messages this digest is on a channel of `kind`: one, whole, when it fits the channel's limits
         (an email always does); else numbered parts cut between items, text and markdown part for part, each
-        within its limit. Part 1 carries the card (and then says that a markdown digest follows it)."""
-        if kind.text_limit is None and kind.markdown_limit is None:
-            return [DigestPart(1, 1, self.subject, self.text, self.html, self.markdown, self.card)]
-        found = _split(
-            self.text_blocks or split.blocks(self.text),
-            self.markdown_blocks or split.blocks(self.markdown),
-            kind,
-        )
-        if len(found) == 1:
-            return [DigestPart(1, 1, self.subject, self.text, self.html, self.markdown, self.card)]
-        count = len(found)
-        card = replace(self.card, more=True) if self.card is not None else None
-        return [
-            DigestPart(
-                text.number,
-                count,
-                numbered(self.subject, text.number, count),
-                text.text + "\n",
-                self.html if text.number == 1 else None,
-                markdown.text + "\n",
-                card if text.number == 1 else None,
-            )
-            for text, markdown in found
-        ]
+        within its limit. Part 1 carries the HTML and the card (which then says that a markdown digest
+        follows it)."""
+        whole = MessagePart(1, 1, self.subject, self.text, self.markdown, self.html, self.card)
+        return _parts(whole, self.text_blocks, self.markdown_blocks, kind)
 
 
 def numbered(subject: str, number: int, count: int) -> str:
     """The subject of part `number` of `count`: 【党建提醒】…（2/3）."""
-    return f"{subject}（{number}/{count}）"
+    return subject + _number(number, count)
 
 
-def _split(text: Any, markdown: Any, kind: ChannelKind) -> list[Any]:
-    """Text and markdown blocks cut part for part within the channel's limits (notifiers/split.py)."""
-    return split.split(
-        [split.Format(text, kind.text_limit), split.Format(markdown, kind.markdown_limit, markup=True)]
+def _number(number: int, count: int) -> str:
+    return f"（{number}/{count}）"
+
+
+def _parts(
+    whole: MessagePart,
+    text: Sequence[split.Block],
+    markdown: Sequence[split.Block],
+    kind: ChannelKind,
+) -> list[MessagePart]:
+    """A message (`whole`, with its text and markdown cut into blocks) as a channel of `kind` sends it: itself
+    when it fits; else numbered parts cut between blocks, text and markdown part for part (notifiers/split.py),
+    each ending with one newline. Part 1 carries the HTML and the card, the card then marked `more`."""
+    if kind.text_limit is None and kind.markdown_limit is None:
+        return [whole]  # an email: the split would find the one part `whole` already is
+    found = split.split(
+        [
+            split.Format(tuple(text) or split.blocks(whole.text), kind.text_limit),
+            split.Format(tuple(markdown) or split.blocks(whole.markdown), kind.markdown_limit, markup=True),
+        ]
     )
+    if len(found) == 1:
+        return [whole]
+    count = len(found)
+    card = replace(whole.card, more=True) if whole.card is not None else None
+    return [
+        MessagePart(
+            text_part.number,
+            count,
+            numbered(whole.subject, text_part.number, count),
+            _ending(text_part.text),
+            _ending(markdown_part.text),
+            whole.html if text_part.number == 1 else None,
+            card if text_part.number == 1 else None,
+        )
+        for text_part, markdown_part in found
+    ]
+
+
+def _ending(text: str) -> str:
+    """A message body ends with one newline (a part cut after a blank line already has it)."""
+    return text if text.endswith("\n") else text + "\n"
 
 
 class TemplateFailure(Exception):
@@ -190,26 +215,19 @@ def render_digest(context: Mapping[str, Any], *, user_folder: Path | None = None
 
 @dataclass(frozen=True)
 class RenderedSummary:
-    """A summary as rendered: its text and markdown still hold the block marks of notifiers/split.py; `parts`
-    gives what is sent."""
+    """An organization's summary as rendered: whole, and cut into blocks for `parts`."""
 
     subject: str
     text: str
     markdown: str
+    text_blocks: tuple[split.Block, ...] = ()
+    markdown_blocks: tuple[split.Block, ...] = ()
 
-    def parts(self, kind: ChannelKind) -> list[RenderedSummary]:
-        """The summary as messages within the channel's limits: itself, unmarked, when it fits; else numbered
-        parts cut between items, each part's text and markdown holding the same items."""
-        found = _split(split.blocks(self.text), split.blocks(self.markdown), kind)
-        count = len(found)
-        return [
-            RenderedSummary(
-                numbered(self.subject, text.number, count) if count > 1 else self.subject,
-                text.text if text.text.endswith("\n") else text.text + "\n",
-                markdown.text if markdown.text.endswith("\n") else markdown.text + "\n",
-            )
-            for text, markdown in found
-        ]
+    def parts(self, kind: ChannelKind) -> list[MessagePart]:
+        """The summary as messages within the channel's limits: itself when it fits; else numbered parts cut
+        between items, each part's text and markdown holding the same items."""
+        whole = MessagePart(1, 1, self.subject, self.text, self.markdown)
+        return _parts(whole, self.text_blocks, self.markdown_blocks, kind)
 
 
 SUMMARY_PARTS = ("robot.text", "robot.md")
@@ -221,22 +239,21 @@ def render_summary(context: Mapping[str, Any], *, user_folder: Path | None = Non
     WeCom userid mentioned as `<@userid>`. Raises like render_digest."""
     environment = _environment(str(user_folder) if user_folder is not None else None)
     view = summary_view(context)
+    text = _blocks(_render(environment, "reminder.robot.text.j2", view))
+    markdown = _blocks(_render(environment, "reminder.robot.md.j2", view))
     return RenderedSummary(
         subject=view["subject"],
-        text=_tidy(_render(environment, "reminder.robot.text.j2", view)),
-        markdown=_tidy(_render(environment, "reminder.robot.md.j2", view)),
+        text=split.whole(text) + "\n",
+        markdown=split.whole(markdown) + "\n",
+        text_blocks=text,
+        markdown_blocks=markdown,
     )
 
 
 def summary_view(context: Mapping[str, Any]) -> dict[str, Any]:
     """The summary's context with its defaults filled in and the derived values added (see the module's
     docstring): items sorted most pressing first, each with `mention` kept only when it is a WeCom userid."""
-    org = _one_line_values(context.get("org") or {})
-    if not org.get("name"):
-        raise ValueError("the summary context needs org.name")
-    as_of = context.get("as_of")
-    if not isinstance(as_of, date):
-        raise ValueError("the summary context needs as_of, a date")
+    org, as_of = _whose_and_when(context, "summary", "org")
     items = []
     for index, raw in enumerate(context.get("items") or ()):
         item = _item_view({"org_name": org["name"], **_one_line_values(raw)}, index, as_of, "")
@@ -382,12 +399,7 @@ _REASONS: tuple[tuple[type[Exception], str], ...] = (
 
 def digest_view(context: Mapping[str, Any]) -> dict[str, Any]:
     """The context with its defaults filled in and the derived values added (the input is not changed)."""
-    recipient = _one_line_values(context.get("recipient") or {})
-    if not recipient.get("name"):
-        raise ValueError("the digest context needs recipient.name")
-    as_of = context.get("as_of")
-    if not isinstance(as_of, date):
-        raise ValueError("the digest context needs as_of, a date")
+    recipient, as_of = _whose_and_when(context, "digest", "recipient")
     items = [
         _item_view(_one_line_values(item), index, as_of, recipient["name"])
         for index, item in enumerate(context.get("items") or ())
@@ -428,6 +440,18 @@ def digest_view(context: Mapping[str, Any]) -> dict[str, Any]:
         "supervised_overdue_count": sum(item["overdue"] for item in supervised)
         + omitted["supervised_overdue"],
     }
+
+
+def _whose_and_when(context: Mapping[str, Any], what: str, whose: str) -> tuple[dict[str, Any], date]:
+    """What every view starts from: whom the message is for (`context[whose]`, its values made one line, with
+    a name) and the date of the sweep."""
+    found = _one_line_values(context.get(whose) or {})
+    if not found.get("name"):
+        raise ValueError(f"the {what} context needs {whose}.name")
+    as_of = context.get("as_of")
+    if not isinstance(as_of, date):
+        raise ValueError(f"the {what} context needs as_of, a date")
+    return found, as_of
 
 
 def _omitted_view(omitted: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,12 +15,12 @@ from notifiers.wecom import ROBOT_KIND as WECOM_ROBOT
 KINDS: dict[str, ChannelKind] = {kind.name: kind for kind in (EMAIL, WECOM_APP, WECOM_ROBOT, CONSOLE)}
 
 NO_ADDRESS = "none"  # the outbox's pseudo-channel of a person who can be reached on no configured channel
-NO_ADDRESS_LABEL = "无联系方式"
+# Its kind: a label and no limit (the digest is kept whole, as failed), its address always "". Not in KINDS:
+# nothing is ever sent on it, and config.toml never offers it.
+NO_ADDRESS_KIND = ChannelKind(NO_ADDRESS, "无联系方式", None)
 
 
 def label(name: str) -> str:
     """The Chinese name of a channel, as reminders, `outbox` and the desk show it."""
-    if name == NO_ADDRESS:
-        return NO_ADDRESS_LABEL
-    found = KINDS.get(name)
+    found = NO_ADDRESS_KIND if name == NO_ADDRESS else KINDS.get(name)
     return found.label if found else name

@@ -9,8 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import Connection, insert, text
+from sqlalchemy.dialects import sqlite
 from sqlmodel import Session
+
+from obligations.models import Reminder
 
 # A sweep that records at least this many reminders has its digest queries planned as index lookups.
 BULK_REMINDERS = 10_000
@@ -62,6 +65,52 @@ def insert_returning_ids(session: Session, table: Any, rows: Sequence[Mapping[st
             ]
             copy.write_row((new_id, *values, *defaults.values()))
     return ids
+
+
+def insert_new_reminders(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert the reminders not recorded yet (idempotent on the unique key); returns how many were new.
+
+    SQLite: one statement executed with many parameter sets, through Core, which SQLAlchemy batches into
+    multi-row INSERT … RETURNING ("insertmanyvalues") and compiles once. PostgreSQL: by COPY, see
+    `_insert_new_reminders_by_copy`."""
+    if not rows:
+        return 0
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return _insert_new_reminders_by_copy(connection, rows)
+    table = Reminder.__table__  # type: ignore[attr-defined]
+    statement = (
+        sqlite.insert(table)
+        .on_conflict_do_nothing(index_elements=["task_id", "step", "recipient", "due"])
+        .returning(table.c.id)
+    )
+    return len(connection.execute(statement, list(rows)).all())
+
+
+_STAGED = ("task_id", "step", "recipient", "due", "note", "created_at")
+
+
+def _insert_new_reminders_by_copy(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """PostgreSQL: COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING (marked
+    pending)."""
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    columns = ", ".join(_STAGED)
+    with raw.cursor() as cursor:
+        cursor.execute(  # the columns of reminder, exactly; emptied by every commit or rollback
+            f"CREATE TEMP TABLE IF NOT EXISTS reminder_stage ON COMMIT DELETE ROWS"
+            f" AS SELECT {columns} FROM reminder WITH NO DATA"
+        )
+        with cursor.copy(f"COPY reminder_stage ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(tuple(row[name] for name in _STAGED))
+        cursor.execute(
+            f"INSERT INTO reminder ({columns}, pending) SELECT {columns}, true FROM reminder_stage"
+            " ON CONFLICT (task_id, step, recipient, due) DO NOTHING"
+        )
+        created: int = cursor.rowcount
+        cursor.execute("TRUNCATE reminder_stage")
+    return created
 
 
 def prefer_index_lookups(session: Session, reminders: int) -> dict[str, str]:

@@ -8,7 +8,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import case, func, insert, or_, true
 from sqlalchemy import select as sa_select
@@ -16,9 +17,8 @@ from sqlmodel import Session, col, select
 
 from calendars.expand import period_label
 from calendars.model import Rule, step_label
-from notifiers.base import ChannelKind
-from notifiers.render import DigestPart, TemplateFailure, render_digest
-from notifiers.table import KINDS, NO_ADDRESS
+from notifiers.render import MessagePart, TemplateFailure, render_digest
+from notifiers.table import NO_ADDRESS_KIND
 from obligations.db import chunks
 from obligations.links import Linker
 from obligations.models import (
@@ -28,12 +28,13 @@ from obligations.models import (
     Task,
 )
 from obligations.reminders import bulk
-from obligations.reminders.registry import Person, Registry, addresses, task_columns
+from obligations.reminders.registry import Person, PlanningRegistry, addresses, task_columns, task_title
 from obligations.reminders.settings import PlannedMessage, Settings, SweepResult
 
 log = logging.getLogger("obligations.reminders")
 
-UNLIMITED = ChannelKind(NO_ADDRESS, "", None)  # the pseudo-channel of a person with no address: kept whole
+# Why a digest to a person with no address (the pseudo-channel NO_ADDRESS) is kept as failed.
+UNREACHABLE = "无可用的联系方式（邮箱或企业微信），无法送达"
 
 
 @dataclass
@@ -47,7 +48,7 @@ class DigestWriter:
     linked to the digest."""
 
     session: Session
-    registry: Registry
+    registry: PlanningRegistry
     today: dt.date
     now: dt.datetime
     settings: Settings
@@ -78,19 +79,24 @@ class DigestWriter:
             self.reported.extend(failure["message_id"] for failure in told)
             reached = addresses(person, self.settings.channels)
             context = self._context(person, listed.get(member_id, []), totals.get(member_id), told, people)
-            context["reachable"] = {channel: True for channel, _ in reached if channel != NO_ADDRESS}
-            rendered, failure = self._render(member_id, context)
+            context["reachable"] = {kind.name: True for kind, _ in reached if kind is not NO_ADDRESS_KIND}
+            rendered, failure = render_or_shipped(
+                render_digest, context, self.settings.templates, "digest", member_id
+            )
             count = sum(totals.get(member_id, {}).values())
-            for channel, address in reached:
+            for kind, address in reached:
+                failed = UNREACHABLE if kind is NO_ADDRESS_KIND else failure
                 # A digest longer than the channel carries goes as numbered parts, each its own message:
                 # claimed, retried and recorded on its own, so that a failed part 2 never resends part 1.
-                for part in rendered.parts(KINDS.get(channel, UNLIMITED)):
-                    messages.append(self._row(person, channel, address, part, failure))
+                for part in rendered.parts(kind):
+                    messages.append(
+                        message_row(person.id, person.name, None, kind.name, address, part, failed, self.now)
+                    )
                     first_parts.append(part.number == 1)
                     if self.preview:
                         self.result.planned.append(
                             PlannedMessage(
-                                member_id, person.name, channel, address, part.subject, part.text, count,
+                                member_id, person.name, kind.name, address, part.subject, part.text, count,
                                 part.number, part.count,
                             )
                         )  # fmt: skip
@@ -103,28 +109,16 @@ class DigestWriter:
         message = OutboxMessage.__table__.alias("message")  # type: ignore[attr-defined]
         reminder = Reminder.__table__  # type: ignore[attr-defined]
         digests = [message_id for message_id, first in zip(ids, first_parts, strict=True) if first]
-        for part in chunks(digests, 1000):
+        for batch in chunks(digests, 1000):
             self.session.execute(
                 insert(OutboxItem).from_select(
                     ["message_id", "reminder_id"],
                     select(message.c.id, reminder.c.id)
                     .select_from(message)
                     .join(reminder, reminder.c.recipient == message.c.recipient)
-                    .where(message.c.id.in_(part), pending()),
+                    .where(message.c.id.in_(batch), pending()),
                 )
             )
-
-    def _render(self, member_id: str, context: Mapping[str, Any]) -> tuple[Any, str | None]:
-        """The digest, and why the user templates could not render it (None when they could).
-
-        A user template that fails on one person's data fails that digest only: it goes to the outbox as
-        failed, with the reason (reported to the secretary like any failed message), holding the digest in
-        the shipped templates — what `outbox --retry` sends — and the sweep goes on."""
-        try:
-            return render_digest(context, user_folder=self.settings.templates), None
-        except TemplateFailure as failure:
-            log.warning("digest for %s not rendered: %s: %s", member_id, failure.template, failure.reason)
-            return render_digest(context), str(failure)[:500]
 
     def _listed(self, recipients: Sequence[str]) -> dict[str, list[Any]]:
         """The reminders each recipient's digest lists: own duties first, then by due date, capped; terms and
@@ -185,15 +179,11 @@ class DigestWriter:
         for row in rows:
             rule = self.registry.rule(row.org, row.rule, row.period_start, row.owed_on)
             assignee = people.get(row.assignee or "")
-            title = rule.title if rule else row.rule
-            if row.subject_kind != "org":  # 党员政治生日·张三: a duty about one member names the member
-                subject = people.get(row.subject)
-                title = f"{title}·{subject.name if subject else row.subject}"
             items.append(
                 {
                     "org_name": self.registry.org_name(row.org),
                     "org_code": row.org,
-                    "title": title,
+                    "title": task_title(rule, row, people),
                     "rule": row.rule,
                     "period": period_label(row.period),
                     "due": row.due,
@@ -237,30 +227,76 @@ class DigestWriter:
             }
         return context
 
-    def _row(
-        self, person: Person, channel: str, address: str, rendered: DigestPart, failure: str | None
-    ) -> dict[str, Any]:
-        if channel == NO_ADDRESS:
-            failure = "无可用的联系方式（邮箱或企业微信），无法送达"
-        return {
-            "recipient": person.id,
-            "recipient_name": person.name,
-            "channel": channel,
-            "address": address,
-            "subject": rendered.subject,
-            "text": rendered.text,
-            "html": rendered.html,
-            "markdown": rendered.markdown,
-            "card": json.dumps(rendered.card.to_json(), ensure_ascii=False)
-            if channel == "wecom" and rendered.card
-            else None,
-            "state": "failed" if failure else "pending",
-            "attempts": 0,
-            "last_error": failure,
-            "failure_reported": False,
-            "next_attempt_at": self.now,
-            "created_at": self.now,
-        }
+
+Rendered = TypeVar("Rendered", covariant=True)
+
+
+class Renderer(Protocol[Rendered]):
+    def __call__(self, context: Mapping[str, Any], *, user_folder: Path | None = None) -> Rendered: ...
+
+
+def render_or_shipped(
+    render: Renderer[Rendered], context: Mapping[str, Any], templates: Path | None, what: str, whose: str
+) -> tuple[Rendered, str | None]:
+    """A digest or a summary (`what`, for `whose`) in the user templates, and why they could not render it
+    (None when they could).
+
+    A user template that fails on one message's data fails that message only: it goes to the outbox as
+    failed, with the reason (reported to the secretary like any failed message), holding the message in the
+    shipped templates — what `outbox --retry` sends — and the sweep goes on."""
+    try:
+        return render(context, user_folder=templates), None
+    except TemplateFailure as failure:
+        log.warning("%s for %s not rendered: %s: %s", what, whose, failure.template, failure.reason)
+        return render(context), str(failure)
+
+
+def _width(column: Any) -> int:
+    """The declared width of a varchar column (models.py), in characters."""
+    length = column.type.length
+    assert isinstance(length, int), column
+    return length
+
+
+SUBJECT_CHARS = _width(col(OutboxMessage.subject))
+ERROR_CHARS = _width(col(OutboxMessage.last_error))
+
+
+def message_row(
+    recipient: str | None,
+    recipient_name: str,
+    org: str | None,
+    channel: str,
+    address: str,
+    part: MessagePart,
+    failure: str | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The outbox row of one message (a digest's or a summary's, or one part of it), kept as failed with
+    `failure` when there is one. The subject and the reason are cut to their columns' widths: a user template
+    may write a subject of any length, and on PostgreSQL one value too long for its column would fail the whole
+    planning transaction, sweep after sweep."""
+    return {
+        "recipient": recipient,
+        "recipient_name": recipient_name,
+        "org": org,
+        "channel": channel,
+        "address": address,
+        "subject": part.subject_within(SUBJECT_CHARS),
+        "text": part.text,
+        "html": part.html,
+        "markdown": part.markdown,
+        # Only a WeCom application message is sent with its card.
+        "card": json.dumps(part.card.to_json(), ensure_ascii=False)
+        if channel == "wecom" and part.card is not None
+        else None,
+        "state": "failed" if failure else "pending",
+        "attempts": 0,
+        "last_error": failure[:ERROR_CHARS] if failure else None,
+        "failure_reported": False,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 def _step_label(rule: Rule | None, step: str) -> str:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from array import array
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, func, update
+from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
 from calendars import instants, ladder
@@ -25,7 +24,7 @@ from obligations.models import (
 )
 from obligations.reminders import bulk
 from obligations.reminders.digests import DigestWriter, pending
-from obligations.reminders.registry import Registry
+from obligations.reminders.registry import PlanningRegistry
 from obligations.reminders.settings import Settings, SweepResult, check
 from obligations.reminders.summaries import write_summaries
 
@@ -58,7 +57,7 @@ def plan_messages(
     today = now.astimezone(instants.PARTY_TIME).date()
     if not _has_due_tasks(session, today) and not _has_unreported_failures(session):
         return result  # the common case: one indexed probe, whatever the number of tasks
-    registry = Registry.load(session, profiles)
+    registry = PlanningRegistry.load(session, profiles)
     result.reminders = _record_reminders(session, registry, today, now, stop)
     failures, untold = _unreported_failures(session, registry)
     desk_links = linker(session, settings.public_url, now)
@@ -108,7 +107,7 @@ def _due_tasks(today: dt.date, query: Any) -> Any:
 
 
 def _record_reminders(
-    session: Session, registry: Registry, today: dt.date, now: dt.datetime, stop: Callable[[], bool]
+    session: Session, registry: PlanningRegistry, today: dt.date, now: dt.datetime, stop: Callable[[], bool]
 ) -> int:
     """Phase 1: a reminder for every receiver of the latest step each due task has reached, marked pending;
     then each task's `remind_on` moves past today (or to None).
@@ -157,55 +156,10 @@ def _record_reminders(
                             "pending": True,
                         }
                     )
-        created += _insert_new(session, rows)
+        created += bulk.insert_new_reminders(session, rows)
     for remind_on, ids in moves.items():
         for part in chunks(ids, 1000):
             session.execute(update(Task).where(col(Task.id).in_(list(part))).values(remind_on=remind_on))
-    return created
-
-
-def _insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert the reminders not recorded yet (idempotent on the unique key); returns how many were new.
-
-    SQLite: one statement executed with many parameter sets, through Core, which SQLAlchemy batches into
-    multi-row INSERT … RETURNING ("insertmanyvalues") and compiles once. PostgreSQL: see `_insert_new_by_copy`."""
-    if not rows:
-        return 0
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        return _insert_new_by_copy(connection, rows)
-    table = Reminder.__table__  # type: ignore[attr-defined]
-    statement = (
-        sqlite.insert(table)
-        .on_conflict_do_nothing(index_elements=["task_id", "step", "recipient", "due"])
-        .returning(table.c.id)
-    )
-    return len(connection.execute(statement, list(rows)).all())
-
-
-_STAGED = ("task_id", "step", "recipient", "due", "note", "created_at")
-
-
-def _insert_new_by_copy(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """PostgreSQL: COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING. psycopg
-    parses every long multi-row INSERT anew, which cost more than the inserts themselves."""
-    raw = connection.connection.driver_connection
-    assert raw is not None
-    columns = ", ".join(_STAGED)
-    with raw.cursor() as cursor:
-        cursor.execute(  # the columns of reminder, exactly; emptied by every commit or rollback
-            f"CREATE TEMP TABLE IF NOT EXISTS reminder_stage ON COMMIT DELETE ROWS"
-            f" AS SELECT {columns} FROM reminder WITH NO DATA"
-        )
-        with cursor.copy(f"COPY reminder_stage ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(tuple(row[name] for name in _STAGED))
-        cursor.execute(
-            f"INSERT INTO reminder ({columns}, pending) SELECT {columns}, true FROM reminder_stage"
-            " ON CONFLICT (task_id, step, recipient, due) DO NOTHING"
-        )
-        created: int = cursor.rowcount
-        cursor.execute("TRUNCATE reminder_stage")
     return created
 
 
@@ -228,7 +182,7 @@ def _has_unreported_failures(session: Session) -> bool:
 
 
 def _unreported_failures(
-    session: Session, registry: Registry
+    session: Session, registry: PlanningRegistry
 ) -> tuple[dict[str, list[dict[str, Any]]], list[int]]:
     """Permanent failures not yet told, keyed by the secretary who should hear of them; and those with nobody
     to tell (no active secretary), which are marked as reported all the same — `outbox --failed` still shows

@@ -13,8 +13,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from calendars.model import OrgKind, Profile, Rule
-from notifiers.base import Recipient
-from notifiers.table import KINDS, NO_ADDRESS
+from notifiers.base import ChannelKind, Recipient
+from notifiers.table import KINDS, NO_ADDRESS_KIND
 from obligations import escalation, history, roster
 from obligations.db import chunks
 from obligations.models import (
@@ -38,22 +38,22 @@ class Person:
         return Recipient(self.name, self.email, self.wecom, self.mobile)
 
 
-def addresses(person: Person, channels: Sequence[str]) -> list[tuple[str, str]]:
-    """(channel, address) of each personal channel that reaches `person`, in the configured order; the
-    pseudo-channel NO_ADDRESS when none does (the digest is then kept as failed, and the secretary told)."""
+def addresses(person: Person, channels: Sequence[str]) -> list[tuple[ChannelKind, str]]:
+    """(kind, address) of each personal channel that reaches `person`, in the configured order; the
+    pseudo-channel NO_ADDRESS's kind when none does (the digest is then kept as failed, and the secretary told)."""
     recipient = person.recipient()
     found = []
     for channel in channels:
         kind = KINDS.get(channel)
         address = kind.address_of(recipient) if kind is not None and kind.personal else None
-        if address is not None:
-            found.append((channel, address))
-    return found or [(NO_ADDRESS, "")]
+        if kind is not None and address is not None:
+            found.append((kind, address))
+    return found or [(NO_ADDRESS_KIND, "")]
 
 
 def task_columns() -> list[Any]:
     """What a digest or a summary shows of a task, labelled: enough to name it under the rule it was owed
-    under (`Registry.rule(org, rule, period_start, owed_on)`) and to say who owes it."""
+    under (`PlanningRegistry.rule(org, rule, period_start, owed_on)`) and to say who owes it."""
     return [
         col(Task.id).label("task_id"),
         col(Task.org).label("org"),
@@ -68,6 +68,16 @@ def task_columns() -> list[Any]:
     ]
 
 
+def task_title(rule: Rule | None, task: Any, people: Mapping[str, Person]) -> str:
+    """A task's name in a digest or a summary (`task` a row of `task_columns`): its rule's title, and for a
+    duty about one member, the member's name (党员政治生日·张三)."""
+    title = rule.title if rule else task.rule
+    if task.subject_kind != "org":
+        subject = people.get(task.subject)
+        title = f"{title}·{subject.name if subject else task.subject}"
+    return title
+
+
 @dataclass(frozen=True)
 class Org:
     name: str
@@ -79,9 +89,10 @@ class Org:
 
 
 @dataclass
-class Registry:
-    """What the sweep needs of the registry, as plain values: organizations, seats, who is active. People's
-    names and addresses are read per chunk of recipients (`people`)."""
+class PlanningRegistry:
+    """What planning needs of the registry, read once per sweep, as plain values: organizations, seats, who is
+    active (not the import model, obligations.registry.Registry). People's names and addresses are read per
+    chunk of recipients (`people`)."""
 
     orgs: dict[str, Org]
     seats: escalation.Seats
@@ -93,7 +104,7 @@ class Registry:
     _seats_of: dict[str, list[str]] | None = None  # member -> the organizations where they hold a seat
 
     @classmethod
-    def load(cls, session: Session, profiles: Mapping[str, Profile]) -> Registry:
+    def load(cls, session: Session, profiles: Mapping[str, Profile]) -> PlanningRegistry:
         rows = session.execute(
             sa_select(
                 col(Organization.code),

@@ -11,7 +11,6 @@ branch: its tasks show in the branch's summary too, named with the group.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -22,15 +21,14 @@ from sqlmodel import Session, col
 
 from calendars.expand import period_label
 from calendars.model import ROLE_LABELS, Role
-from notifiers.render import RenderedSummary, TemplateFailure, render_summary
+from notifiers.render import render_summary
 from notifiers.wecom import ROBOT_KIND, robot_address
 from obligations.db import chunks
 from obligations.models import OutboxItem, OutboxMessage, Reminder, Task
-from obligations.reminders.digests import pending
-from obligations.reminders.registry import Person, Registry, task_columns
+from obligations.reminders import bulk
+from obligations.reminders.digests import message_row, pending, render_or_shipped
+from obligations.reminders.registry import Person, PlanningRegistry, task_columns, task_title
 from obligations.reminders.settings import PlannedMessage, Settings, SweepResult
-
-log = logging.getLogger("obligations.reminders")
 
 ROBOT = ROBOT_KIND.name
 ORGS_PER_CHUNK = 500
@@ -38,7 +36,7 @@ ORGS_PER_CHUNK = 500
 
 def write_summaries(
     session: Session,
-    registry: Registry,
+    registry: PlanningRegistry,
     today: dt.date,
     now: dt.datetime,
     settings: Settings,
@@ -68,7 +66,7 @@ def write_summaries(
         _write(session, registry, part, shown_in, today, now, settings, preview, result)
 
 
-def _shown_in(registry: Registry) -> dict[str, list[str]]:
+def _shown_in(registry: PlanningRegistry) -> dict[str, list[str]]:
     """The organizations whose summary shows an organization's tasks: its own, if it has a robot, and its
     branch's, for a 党小组 whose branch has one."""
     found: dict[str, list[str]] = defaultdict(list)
@@ -83,7 +81,7 @@ def _shown_in(registry: Registry) -> dict[str, list[str]]:
 
 def _write(
     session: Session,
-    registry: Registry,
+    registry: PlanningRegistry,
     orgs: Sequence[str],
     shown_in: dict[str, list[str]],
     today: dt.date,
@@ -120,45 +118,31 @@ def _write(
         if not rows:
             continue
         context = _context(registry, code, rows, people, today, settings.digest_items)
-        rendered, failure = _render(code, context, settings)
-        address = robot_address(code)
+        rendered, failure = render_or_shipped(render_summary, context, settings.templates, "summary", code)
+        name, address = registry.org_name(code), robot_address(code)
         # Never cut: a summary longer than a robot message is sent in numbered parts, cut between items.
         for part in rendered.parts(ROBOT_KIND):
-            messages.append(
-                {
-                    "recipient": None,
-                    "recipient_name": registry.org_name(code),
-                    "org": code,
-                    "channel": ROBOT,
-                    "address": address,
-                    "subject": part.subject,
-                    "text": part.text,
-                    "html": None,
-                    "markdown": part.markdown,
-                    "mention_mobiles": None,
-                    "card": None,
-                    "state": "failed" if failure else "pending",
-                    "attempts": 0,
-                    "last_error": failure,
-                    "failure_reported": False,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-            )
+            messages.append(message_row(None, name, code, ROBOT, address, part, failure, now))
             if preview:
                 result.planned.append(
                     PlannedMessage(
-                        code, registry.org_name(code), ROBOT, address, part.subject, part.text, len(rows)
+                        code,
+                        name,
+                        ROBOT,
+                        address,
+                        part.subject,
+                        part.text,
+                        len(rows),
+                        part.number,
+                        part.count,
                     )
                 )
     if not messages:
         return
-    ids = session.scalars(
-        insert(OutboxMessage).returning(col(OutboxMessage.id), sort_by_parameter_order=True), messages
-    ).all()
+    ids = bulk.insert_returning_ids(session, OutboxMessage, messages)
     result.messages += len(ids)
     # The summary carries the new reminders of the tasks it lists, as a digest carries its recipient's.
-    by_org: dict[str, list[int | None]] = defaultdict(list)
+    by_org: dict[str, list[int]] = defaultdict(list)
     for message_id, written in zip(ids, messages, strict=True):
         by_org[written["org"]].append(message_id)
     items = [
@@ -176,7 +160,7 @@ def _write(
 
 
 def _context(
-    registry: Registry,
+    registry: PlanningRegistry,
     code: str,
     rows: Sequence[Any],
     people: dict[str, Person],
@@ -187,11 +171,7 @@ def _context(
     listed, rest = rows[:cap], rows[cap:]
     items = []
     for row in listed:
-        rule = registry.rule(row.org, row.rule, row.period_start, row.owed_on)
-        title = rule.title if rule else row.rule
-        if row.subject_kind != "org":  # 党员政治生日·张三: a duty about one member names the member
-            subject = people.get(row.subject)
-            title = f"{title}·{subject.name if subject else row.subject}"
+        title = task_title(registry.rule(row.org, row.rule, row.period_start, row.owed_on), row, people)
         if row.org != code:  # a 党小组's duty in its branch's summary: 第一党小组·党小组会
             title = f"{registry.org_name(row.org)}·{title}"
         assignee = people.get(row.assignee or "")
@@ -225,13 +205,3 @@ def _vacant(responsible: str) -> str:
         return f"{ROLE_LABELS[Role(responsible)]}（空缺）"
     except ValueError:
         return ""
-
-
-def _render(code: str, context: dict[str, Any], settings: Settings) -> tuple[RenderedSummary, str | None]:
-    """The summary, and why the user templates could not render it (None when they could): like a digest,
-    a summary a user template fails on is kept as failed, in the shipped templates, and reported."""
-    try:
-        return render_summary(context, user_folder=settings.templates), None
-    except TemplateFailure as failure:
-        log.warning("summary for %s not rendered: %s: %s", code, failure.template, failure.reason)
-        return render_summary(context), str(failure)[:500]

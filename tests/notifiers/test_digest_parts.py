@@ -53,14 +53,49 @@ def test_a_long_digest_is_cut_between_items_into_numbered_parts_within_wecoms_li
         )
         assert part.text.startswith(f"张三同志（{number}/{count}）：\n")
         assert part.subject == f"{digest.subject}（{number}/{count}）"
-        # A part that starts inside a section repeats its heading: it reads on its own.
-        assert "**需要您办理" in part.markdown or "督促负责人" in part.markdown or "未能送达" in part.markdown
     for n in range(12):  # every item whole in exactly one part, in the markdown and in the text alike
         link = f"{DESK}/l/token-{n:02d}-" + "x" * 40
         holding = [part.number for part in parts if link in part.markdown]
         assert len(holding) == 1 and [part.number for part in parts if link in part.text] == holding
         assert sum(LONG_ORG.format(n) + " · " in part.markdown for part in parts) == 1
     assert "王五" in parts[-1].markdown and "王五" in parts[-1].text
+
+
+def test_a_part_that_starts_inside_a_section_opens_with_that_sections_heading() -> None:
+    digest = render_digest(long_digest())
+    blocks = digest.markdown.split("\n\n")
+    heading_of: dict[str, str] = {}  # each block of the whole markdown -> the heading of its section
+    heading = ""
+    for block in blocks:
+        if block.startswith("**") and block.endswith("**"):
+            heading = block
+        heading_of[block] = heading
+    parts = digest.parts(APP_KIND)
+    repeated = []
+    for part in parts[1:]:
+        title, opening, first, *_ = part.markdown.split("\n\n")
+        assert title == f"## 党建工作提醒（{part.number}/{part.count}）"
+        assert heading_of[first] == opening  # the heading of the section the part's first item is in
+        if blocks[blocks.index(first) - 1] != opening:  # cut inside the section: its heading is repeated
+            assert opening in parts[part.number - 2].markdown
+            repeated.append(part.number)
+    assert repeated  # long_digest is cut inside a section at least once
+    headings = set(heading_of.values()) - {""}
+    # Each heading once where its section starts, and once more in each part that repeats it: nowhere else.
+    assert sum(part.markdown.count(heading) for part in parts for heading in headings) == len(headings) + len(
+        repeated
+    )
+
+
+def test_each_part_ends_with_one_newline_even_when_cut_after_a_blank_line(tmp_path: Path) -> None:
+    (tmp_path / "reminder.text.j2").write_text(
+        "{{ recipient.name }}同志：\n" + "甲" * 500 + "\n\n" + "乙" * 500 + "\n", encoding="utf-8"
+    )
+    parts = render_digest(context(item()), user_folder=tmp_path).parts(APP_KIND)
+    assert len(parts) == 2 and parts[0].text.endswith("甲\n")  # cut at the blank line, which it does not keep
+    for part in parts:
+        assert part.text.endswith("\n") and not part.text.endswith("\n\n")
+        assert part.markdown.endswith("\n") and not part.markdown.endswith("\n\n")
 
 
 def test_the_card_goes_with_part_one_and_says_that_the_digest_follows() -> None:
@@ -118,3 +153,18 @@ def test_a_user_template_without_marks_is_still_sent_in_parts_cut_between_lines(
     for number, part in enumerate(parts, start=1):
         assert part.markdown.startswith(f"# 提醒（{number}/{len(parts)}）")
         assert size(part.markdown) <= APP_MARKDOWN_LIMIT and fonts_balanced(part.markdown)
+
+
+def test_a_subject_too_long_for_its_column_is_cut_before_its_part_number(tmp_path: Path) -> None:
+    # 400 characters, the outbox keeps 300
+    (tmp_path / "reminder.subject.j2").write_text("{{ '很长的标题' * 80 }}", encoding="utf-8")
+    digest = render_digest(long_digest(), user_folder=tmp_path)
+    parts = digest.parts(APP_KIND)
+    count = len(parts)
+    assert count > 1
+    for number, part in enumerate(parts, start=1):
+        suffix = f"（{number}/{count}）"
+        assert part.subject_within(300) == digest.subject[: 300 - len(suffix) - 1] + "…" + suffix
+    (whole,) = digest.parts(EMAIL)
+    assert whole.subject_within(300) == digest.subject[:299] + "…"
+    assert whole.subject_within(400) == whole.subject == "很长的标题" * 80  # it fits: as it is
