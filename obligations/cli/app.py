@@ -320,7 +320,7 @@ instant_option = click.option(
 
 class RowId(click.ParamType[int]):
     """The number of a task, a record or a message: a row id, which both backends store as a 32-bit integer.
-    A number no row can have is unknown (exit 2), not an overflow in the database driver."""
+    A number no row can have is unknown (NotFound, exit 8), not an overflow in the database driver."""
 
     name = "编号"
     LARGEST = 2**31 - 1

@@ -21,7 +21,7 @@ from obligations.cli.app import PARTY_TIME, App, RowId, as_of_instant, cli, inst
 from obligations.cli.app import today as app_today
 from obligations.config import check_profiles_in_use, configured_profiles
 from obligations.daemon import Daemon, system_clock, this_worker, worker_gone
-from obligations.errors import UserError
+from obligations.errors import NotFound, UserError
 from obligations.models import OutboxMessage, Sweep
 
 
@@ -177,9 +177,8 @@ def outbox(app: App, failed_only: bool, retry_id: int | None, retry_all: bool, l
         if retry_id is not None or retry_all:
             count = reminders.retry_failed(session, None if retry_all else retry_id)
             if retry_id is not None and count == 0:
-                raise UserError(
-                    f"发件箱中没有编号为 {retry_id} 的失败消息（无联系方式的消息需先补充邮箱或企业微信）。",
-                    exit_code=2,
+                raise NotFound(
+                    f"发件箱中没有编号为 {retry_id} 的失败消息（无联系方式的消息需先补充邮箱或企业微信）。"
                 )
             click.echo(f"已将 {count} 条失败的消息放回发件箱，下次执行 remind 或后台服务检查时发送。")
             return

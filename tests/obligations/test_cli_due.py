@@ -129,13 +129,13 @@ def test_the_due_table_is_chinese_and_colours_overdue_red_and_the_next_week_yell
 
 def test_an_unknown_org_suggests_the_closest_codes(imported: tuple[Path, str]) -> None:
     result = run(imported, "due", "--org", "jg.b3")
-    assert result.exit_code == 2
+    assert result.exit_code == 8
     assert "没有组织 'jg.b3'" in result.stderr and "jg.b1" in result.stderr
 
 
 def test_an_unknown_rule_suggests_the_closest_ids(imported: tuple[Path, str]) -> None:
     result = run(imported, "due", "--rule", "commitee-meeting")
-    assert result.exit_code == 2
+    assert result.exit_code == 8
     assert "committee-meeting" in result.stderr
 
 
