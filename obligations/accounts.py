@@ -63,7 +63,9 @@ def hash_password(password: str) -> str:
 def _member(session: Session, member_id: str) -> Member:
     member = session.get(Member, member_id)
     if member is None or not member.active:
-        raise AccountError(f"名册中没有党员 {member_id!r}（账号只能开给名册中的党员）。", exit_code=NotFound.exit_code)
+        raise AccountError(
+            f"名册中没有党员 {member_id!r}（账号只能开给名册中的党员）。", exit_code=NotFound.exit_code
+        )
     return member
 
 
@@ -86,7 +88,9 @@ def add(session: Session, member_id: str, password: str | None, *, now: dt.datet
 def account_of(session: Session, member_id: str) -> Account:
     account = session.get(Account, member_id)
     if account is None:
-        raise AccountError(f"党员 {member_id} 没有账号；可用 obligations user add 开通。", exit_code=NotFound.exit_code)
+        raise AccountError(
+            f"党员 {member_id} 没有账号；可用 obligations user add 开通。", exit_code=NotFound.exit_code
+        )
     return account
 
 

@@ -24,6 +24,7 @@ from obligations.registry import (
     resolve_org_names,
     validate,
 )
+from obligations.render import FreeText
 from obligations.roster import Headcount
 
 
@@ -249,7 +250,15 @@ def org_list(app: App) -> None:
     if not rows:
         click.echo("还没有组织。请先运行 obligations import 文件，或 obligations init --demo。")
         return
-    headers = ("编号", "名称", "类型", "职责日历", "党员（含党小组）", "正式+预备", "任期届满")
+    headers = (
+        "编号",
+        FreeText("名称"),
+        "类型",
+        "职责日历",
+        FreeText("党员（含党小组）"),
+        "正式+预备",
+        "任期届满",
+    )
     click.echo(render.table(headers, rows))
     if advice:
         click.echo("\n组织设置提示（不影响导入和计划）：")
@@ -316,7 +325,11 @@ def org_show(app: App, code: str) -> None:
         for member in view.members
     ]
     if rows:
-        click.echo(render.table(("编号", "姓名", "类别", "入党日期", "邮箱", "企业微信"), rows))
+        click.echo(
+            render.table(
+                ("编号", FreeText("姓名"), "类别", "入党日期", FreeText("邮箱"), FreeText("企业微信")), rows
+            )
+        )
 
 
 @cli.command()
