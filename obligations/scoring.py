@@ -663,7 +663,8 @@ def describe(card: Scorecard) -> str:
                 rate = tally.rate
                 first += [f"{float(rate) * 100:.0f}%" if rate is not None else "—"]
             rows.append([*first, f"{tally.done}/{tally.expected}", _missing_text(tally) or "无"])
-        headers = [FreeText("职责"), "分值", "得分"] if checklist.scored else [FreeText("职责"), "完成率"]
+        headers: list[str | FreeText] = ["分值", "得分"] if checklist.scored else ["完成率"]
+        headers = [FreeText("职责"), *headers]
         out.append(render.table([*headers, "已开展/应开展", FreeText("缺少的周期")], rows))
         out.append("")
         out.append("证据")
