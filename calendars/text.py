@@ -14,6 +14,7 @@ and field.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 IDENTIFIER_MAX = 100  # the width of every code column
@@ -68,3 +69,9 @@ def shown(value: str) -> str:
     """`value` with each character `control_problem` refuses replaced by U+FFFD (�): for showing text stored
     before the checks (or by hand) on a terminal or in a single-line format, where it must not act."""
     return _UNSHOWABLE.sub("\ufffd", value)
+
+
+def display_width(text: str) -> int:
+    """Columns `text` takes on a terminal: wide and fullwidth characters (Chinese) take two (Unicode's East
+    Asian Width, from the standard library's unicodedata: no dependency for one table lookup)."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)

@@ -24,12 +24,11 @@ import itertools
 import json
 import shutil
 import sys
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TextIO
 
-from calendars.text import shown
+from calendars.text import display_width, shown
 from obligations.db import aware
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -55,12 +54,6 @@ def write_csv(
     writer = csv.writer(out, lineterminator=line_end)
     writer.writerow(headers)
     writer.writerows([csv_cell(value) for value in row] for row in rows)
-
-
-def display_width(text: str) -> int:
-    """Columns `text` takes on a terminal: wide and fullwidth characters (Chinese) take two (Unicode's East
-    Asian Width, from the standard library's unicodedata: no dependency for one table lookup)."""
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
 def _fit(text: str, width: int) -> str:

@@ -28,6 +28,7 @@ from calendars.model import Profile
 from calendars.problems import ProblemsError
 from calendars.workdays import WorkCalendar
 from obligations import audit, db, planner, queries
+from obligations.cli import messages
 from obligations.config import (
     Config,
     ConfigError,
@@ -39,6 +40,8 @@ from obligations.config import (
 from obligations.errors import NotFound, UserError, not_found
 
 PARTY_TIME = instants.PARTY_TIME
+
+messages.install()  # click's own texts in Chinese; before the group below is declared with its --version
 
 
 def today() -> dt.date:
@@ -162,7 +165,7 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
-class _Cli(click.Group):
+class _Cli(messages.Group):
     """The error funnel: every failure becomes one Chinese message and an exit status (the README's table),
     never a traceback. User mistakes arrive as `UserError`; a database driver's failures and the operating
     system's (a full disk, a read-only or missing folder) are classified here and in `db.problem`."""

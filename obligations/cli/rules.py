@@ -8,6 +8,7 @@ import click
 
 from calendars.expand import OrgFacts, Window, expand, period_label
 from calendars.model import ROLE_LABELS, OrgKind, Role, Rule
+from calendars.text import display_width
 from obligations import render
 from obligations.cli.app import App, Day, cli, format_option, pass_app, profile_option, today
 from obligations.errors import UserError, not_found
@@ -119,9 +120,9 @@ def rules_show(app: App, rule_id: str, profile_id: str | None) -> None:
         lines.append(("有效期", f"{rule.effective_from or '—'} 至 {rule.effective_until or '—'}"))
     if rule.note:
         lines.append(("说明", rule.note))
-    width = max(render.display_width(label) for label, _ in lines)
+    width = max(display_width(label) for label, _ in lines)
     for label, value in lines:
-        click.echo(f"{label}{' ' * (width - render.display_width(label))}  {value}")
+        click.echo(f"{label}{' ' * (width - display_width(label))}  {value}")
     click.echo(f"\n职责日历 {profile.id} 的继承链：{' → '.join(profile.chain)}")
     for step in rule.provenance:
         action = "定义" if step.action == "defined" else f"修改 {', '.join(step.fields)}"
