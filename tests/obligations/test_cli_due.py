@@ -224,7 +224,7 @@ def test_reimport_is_idempotent_and_prune_removes_what_the_file_no_longer_lists(
     kept = run(imported, "import", str(smaller), "--as-of", "2026-11-21")
     assert kept.exit_code == 0, kept.stderr
     assert "jg.b2" in run(imported, "org", "list").stdout  # without --prune nothing is removed
-    pruned = run(imported, "import", str(smaller), "--prune", "--as-of", "2026-11-21")
+    pruned = run(imported, "import", str(smaller), "--prune", "--yes", "--as-of", "2026-11-21")
     assert pruned.exit_code == 0, pruned.stderr
     assert "组织：新增 0，更新 0，移除 1" in pruned.stdout
     assert "jg.b2" not in run(imported, "org", "list").stdout
