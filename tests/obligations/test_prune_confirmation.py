@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from obligations import db
 from obligations.models import Member
-from tests.obligations.terminal import on_terminal, piped
+from tests.obligations.terminal import Shown, on_terminal, piped
 
 PROMPT = "确定移除以上 1 项并导入吗？"
 
@@ -41,18 +41,18 @@ def _active(url: str) -> set[str]:
         engine.dispose()
 
 
-def test_answering_no_on_a_terminal_removes_nothing(
-    imported: tuple[Path, str], without_one_member: Path
-) -> None:
-    shown = on_terminal(
-        imported,
-        "import",
-        str(without_one_member),
-        "--prune",
-        "--as-of",
-        "2026-11-21",
-        answer=(PROMPT, "n\n"),
+def _answered(imported: tuple[Path, str], registry: Path, reply: str) -> Shown:
+    """`import REGISTRY --prune` on a terminal, `reply` typed at its question."""
+    return on_terminal(
+        imported, "import", str(registry), "--prune", "--as-of", "2026-11-21", answer=(PROMPT, reply)
     )
+
+
+@pytest.mark.parametrize("reply", ["n\n", "\n"], ids=["n", "Enter"])
+def test_answering_no_on_a_terminal_removes_nothing(
+    imported: tuple[Path, str], without_one_member: Path, reply: str
+) -> None:
+    shown = _answered(imported, without_one_member, reply)
 
     assert shown.status == 1, shown.text
     assert "将移除以下 1 项" in shown.text and "党员 jgb1m7（党员jgb1m7，jg.b1）" in shown.text
@@ -61,26 +61,10 @@ def test_answering_no_on_a_terminal_removes_nothing(
     assert "jgb1m7" in _active(imported[1])
 
 
-def test_just_pressing_enter_is_no(imported: tuple[Path, str], without_one_member: Path) -> None:
-    shown = on_terminal(
-        imported, "import", str(without_one_member), "--prune", "--as-of", "2026-11-21", answer=(PROMPT, "\n")
-    )
-
-    assert shown.status == 1 and "jgb1m7" in _active(imported[1])
-
-
 def test_answering_yes_on_a_terminal_removes_what_was_listed(
     imported: tuple[Path, str], without_one_member: Path
 ) -> None:
-    shown = on_terminal(
-        imported,
-        "import",
-        str(without_one_member),
-        "--prune",
-        "--as-of",
-        "2026-11-21",
-        answer=(PROMPT, "y\n"),
-    )
+    shown = _answered(imported, without_one_member, "y\n")
 
     assert shown.status == 0, shown.text
     assert "已导入" in shown.text and "党员：新增 0，更新 0，移除 1" in shown.text
