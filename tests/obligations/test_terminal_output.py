@@ -59,6 +59,7 @@ COMMANDS = [
     ("org", "list"),
     ("outbox",),
     ("rules", "list"),
+    ("rules", "preview", "--year", "2026"),
     ("report", "--as-of", AS_OF),
 ]
 
