@@ -89,7 +89,8 @@ def test_rules_list_shows_what_each_rules_record_must_show() -> None:
     lines = out.splitlines()
     assert lines[1].rstrip().endswith("台账要求")
     line = next(line for line in lines if line.startswith("group-meeting"))
-    assert line.endswith("日期、参加人员")  # not a terminal: whole rows (test_terminal_output cuts them at 80)
+    # not a terminal: whole rows (test_terminal_output cuts them at 80 columns)
+    assert line.endswith("日期、参加人员")
 
 
 def test_rules_show_resolves_the_rule_through_the_chain_with_its_clause() -> None:
