@@ -177,3 +177,9 @@ def _email_reason(text: str, english: str) -> str:
     else:
         why = "格式不对"
     return f"{shown_text} 不是有效的邮件地址：{why}；{EMAIL_RULE}"
+
+
+def display_width(text: str) -> int:
+    """Columns `text` takes on a terminal: wide and fullwidth characters (Chinese) take two (Unicode's East
+    Asian Width, from the standard library's unicodedata: no dependency for one table lookup)."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)

@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlmodel import Session, col, delete, select, update
 
 from obligations.db import aware
-from obligations.errors import UserError
+from obligations.errors import NotFound, UserError
 from obligations.models import Account, Member, WebSession
 from obligations.render import minute_text
 
@@ -64,7 +64,9 @@ def hash_password(password: str) -> str:
 def _member(session: Session, member_id: str) -> Member:
     member = session.get(Member, member_id)
     if member is None or not member.active:
-        raise AccountError(f"名册中没有党员 {member_id!r}（账号只能开给名册中的党员）。", exit_code=2)
+        raise AccountError(
+            f"名册中没有党员 {member_id!r}（账号只能开给名册中的党员）。", exit_code=NotFound.exit_code
+        )
     return member
 
 
@@ -87,7 +89,9 @@ def add(session: Session, member_id: str, password: str | None, *, now: dt.datet
 def account_of(session: Session, member_id: str) -> Account:
     account = session.get(Account, member_id)
     if account is None:
-        raise AccountError(f"党员 {member_id} 没有账号；可用 obligations user add 开通。", exit_code=2)
+        raise AccountError(
+            f"党员 {member_id} 没有账号；可用 obligations user add 开通。", exit_code=NotFound.exit_code
+        )
     return account
 
 

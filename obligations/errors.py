@@ -18,7 +18,10 @@ class UserError(Exception):
 
 
 class NotFound(UserError):
-    exit_code = 2
+    """A name or number that does not exist (an organization, a member, a rule, a task…). Its own status, 8:
+    2 is click's, for a command line that cannot be parsed (the README's table)."""
+
+    exit_code = 8
 
 
 class LedgerError(UserError):

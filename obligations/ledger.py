@@ -28,7 +28,7 @@ from calendars.model import Evidence, Profile, Quorum, RecordSpec, Role, Rule, R
 from calendars.periods import FOUNDING, parse_key
 from calendars.text import control_problem, length_problem, shown
 from obligations import attachments, audit, history, planner, roster
-from obligations.errors import LedgerError, UserError, not_found
+from obligations.errors import LedgerError, NotFound, UserError, not_found
 from obligations.models import (
     Attachment,
     Attendance,
@@ -191,7 +191,7 @@ class Recorded:
 def task_by_id(session: Session, task_id: int) -> Task:
     task = session.get(Task, task_id)
     if task is None:
-        raise UserError(f"没有编号为 {task_id} 的任务。可用 obligations due 查看任务编号。", exit_code=2)
+        raise NotFound(f"没有编号为 {task_id} 的任务。可用 obligations due 查看任务编号。")
     return task
 
 
@@ -764,7 +764,7 @@ def undo(
     stored as who withdrew it and written to the audit log in the same transaction."""
     completion = session.get(Completion, completion_id)
     if completion is None:
-        raise UserError(f"没有编号为 {completion_id} 的台账记录。", exit_code=2)
+        raise NotFound(f"没有编号为 {completion_id} 的台账记录。")
     if completion.undone_at is not None:
         raise UserError(
             f"台账记录 {completion_id} 已于 {completion.undone_at:%Y-%m-%d} 撤销：{completion.undo_reason}"

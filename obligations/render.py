@@ -3,6 +3,9 @@
 What is written here comes from the store, where names, topics and places were typed by people outside the
 server: nothing written may act on the screen or the program that shows it.
 
+- Tables fit the terminal when standard output is one (`terminal_width`): the columns marked `FreeText` where
+  a table's columns are defined are cut with … as needed, never an id, a status or a date; a pipe or a file
+  gets whole rows.
 - Tables replace control characters (ESC, BEL, NUL, line breaks…) and invisible direction marks with `�`
   (calendars.text.shown), so that a name stored with an escape sequence cannot drive the terminal or break
   the table's lines.
@@ -17,14 +20,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import json
+import shutil
 import sys
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, TextIO
+from dataclasses import dataclass
+from typing import Any, Final, Literal, TextIO
 
 from calendars import instants
-from calendars.text import shown
+from calendars.text import display_width, shown
 from obligations.db import aware
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -52,43 +57,82 @@ def write_csv(
     writer.writerows([csv_cell(value) for value in row] for row in rows)
 
 
-def display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-
-
 def _fit(text: str, width: int) -> str:
     """Cut `text` to `width` display columns, marking the cut with …."""
     if display_width(text) <= width:
         return text
-    out = ""
+    out, used = "", 0
     for char in text:
-        if display_width(out + char) > width - 1:
+        used += display_width(char)
+        if used > width - 1:
             break
         out += char
     return out + "…"
 
 
+@dataclass(frozen=True)
+class FreeText:
+    """A table column of free text (a name, a title, a topic, an address, an error): on a terminal too narrow
+    for the whole table its cells, and if need be its header, are cut with …. Columns given as plain headers
+    (ids, statuses, dates, counts) are never cut."""
+
+    header: str
+
+
+NARROWEST = (
+    4  # display columns a free-text column keeps however narrow the terminal: one Chinese character and …
+)
+
+TERMINAL: Final = "terminal"
+
+
+def terminal_width() -> int | None:
+    """The columns a table may take: the terminal's when standard output is one (COLUMNS first, as shutil reads
+    it); None, no limit, when it is a pipe or a file, so that scripts and spreadsheets get whole rows."""
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+
+
 def table(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], *, max_width: Mapping[int, int] | None = None
+    headers: Sequence[str | FreeText],
+    rows: Sequence[Sequence[str]],
+    *,
+    width: int | Literal["terminal"] | None = TERMINAL,
 ) -> str:
-    """A plain-text table; `max_width` caps chosen columns (by index), cutting long cells with …."""
-    limits = dict(max_width or {})
-    cells = [
-        [_fit(shown(str(cell)), limits[i]) if i in limits else shown(str(cell)) for i, cell in enumerate(row)]
-        for row in rows
-    ]
-    widths = [display_width(header) for header in headers]
+    """A plain-text table at most `width` display columns wide (by default the terminal's, see terminal_width):
+    when the whole rows are wider, the widest free-text column is narrowed first, one column at a time, down
+    to NARROWEST; the other columns are shown whole."""
+    limit = terminal_width() if width == TERMINAL else width
+    titles = [header.header if isinstance(header, FreeText) else header for header in headers]
+    free = [isinstance(header, FreeText) for header in headers]
+    cells = [[shown(str(cell)) for cell in row] for row in rows]
+    widths = [display_width(title) for title in titles]
     for row in cells:
         for index, cell in enumerate(row):
             widths[index] = max(widths[index], display_width(cell))
+    if limit is not None:
+        widths = _narrowed(widths, free, limit - 2 * (len(widths) - 1))
 
     def line(values: Sequence[str]) -> str:
-        padded = [value + " " * (widths[i] - display_width(value)) for i, value in enumerate(values)]
-        return "  ".join(padded).rstrip()
+        fitted = [_fit(value, widths[i]) for i, value in enumerate(values)]
+        return "  ".join(
+            value + " " * (widths[i] - display_width(value)) for i, value in enumerate(fitted)
+        ).rstrip()
 
-    out = [line(headers), "  ".join("─" * width for width in widths)]
+    out = [line(titles), "  ".join("─" * width for width in widths)]
     out.extend(line(row) for row in cells)
     return "\n".join(out)
+
+
+def _narrowed(widths: list[int], free: list[bool], room: int) -> list[int]:
+    """`widths` with the widest free-text column narrowed, one column at a time, until they fit in `room`."""
+    widths = list(widths)
+    while sum(widths) > room:
+        narrowable = [i for i, width in enumerate(widths) if free[i] and width > NARROWEST]
+        if not narrowable:
+            break  # nothing left to narrow: the row is wider than the terminal
+        widest = max(narrowable, key=lambda i: widths[i])
+        widths[widest] -= 1
+    return widths
 
 
 def as_json(records: Sequence[Mapping[str, Any]]) -> str:
@@ -102,11 +146,15 @@ def as_csv(headers: Sequence[str], records: Sequence[Mapping[str, Any]]) -> str:
 
 
 def stream_json(records: Iterable[Mapping[str, Any]]) -> None:
-    """A JSON list written record by record, so that a city-wide list need not be held in memory."""
+    """A JSON list written record by record, so that a city-wide list need not be held in memory.
+
+    The first record is produced before the opening bracket: a query that fails before its first row (an
+    unknown organization, a database that cannot be read) leaves nothing on standard output."""
+    rows = _started(records)
     out: TextIO = sys.stdout
     out.write("[")
     written = False
-    for record in records:
+    for record in rows:
         out.write(",\n  " if written else "\n  ")
         out.write(json.dumps(record, ensure_ascii=False, default=str))
         written = True
@@ -115,8 +163,16 @@ def stream_json(records: Iterable[Mapping[str, Any]]) -> None:
 
 
 def stream_csv(headers: Sequence[str], records: Iterable[Mapping[str, Any]]) -> None:
-    write_csv(sys.stdout, headers, _by_headers(headers, records))
+    """CSV written row by row; like stream_json, nothing (not even the header) before the first row is produced."""
+    write_csv(sys.stdout, headers, _by_headers(headers, _started(records)))
     sys.stdout.flush()
+
+
+def _started(records: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    """`records` with the first one already produced, so that its failure comes before any output."""
+    rows = iter(records)
+    first = next(rows, None)
+    return iter(()) if first is None else itertools.chain((first,), rows)
 
 
 def _by_headers(headers: Sequence[str], records: Iterable[Mapping[str, Any]]) -> Iterator[list[Any]]:

@@ -38,6 +38,7 @@ from obligations.models import (
     Task,
 )
 from obligations.queries import organization
+from obligations.render import FreeText
 
 # Period states: done by as_of; overdue (due before as_of, not done); pending (not yet due); waived (免于执行).
 STATUS_LABELS = {
@@ -662,10 +663,9 @@ def describe(card: Scorecard) -> str:
                 rate = tally.rate
                 first += [f"{float(rate) * 100:.0f}%" if rate is not None else "—"]
             rows.append([*first, f"{tally.done}/{tally.expected}", _missing_text(tally) or "无"])
-        headers = ["职责", "分值", "得分"] if checklist.scored else ["职责", "完成率"]
-        out.append(
-            render.table([*headers, "已开展/应开展", "缺少的周期"], rows, max_width={len(headers) + 1: 60})
-        )
+        headers: list[str | FreeText] = ["分值", "得分"] if checklist.scored else ["完成率"]
+        headers = [FreeText("职责"), *headers]
+        out.append(render.table([*headers, "已开展/应开展", FreeText("缺少的周期")], rows))
         out.append("")
         out.append("证据")
         for result in computed:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 
 from calendars import instants
+from obligations.cli import messages
 from obligations.cli.commands import LazyGroup
 from obligations.errors import NotFound, UserError, not_found
 
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from obligations.config import Config
 
 PARTY_TIME = instants.PARTY_TIME
+
+messages.install()  # click's own texts in Chinese; before the group below is declared with its --version
 
 
 def today() -> dt.date:
@@ -360,7 +363,7 @@ instant_option = click.option(
 
 class RowId(click.ParamType[int]):
     """The number of a task, a record or a message: a row id, which both backends store as a 32-bit integer.
-    A number no row can have is unknown (exit 2), not an overflow in the database driver."""
+    A number no row can have is unknown (NotFound, exit 8), not an overflow in the database driver."""
 
     name = "编号"
     LARGEST = 2**31 - 1

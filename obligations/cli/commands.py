@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from gettext import gettext as _
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
+
+from obligations.cli import messages
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
@@ -69,8 +70,9 @@ COMMANDS: Mapping[str, Listed] = {
 }
 
 
-class LazyGroup(click.Group):
-    """A group whose commands are listed in `listed` and imported on first use."""
+class LazyGroup(messages.Group):
+    """A group whose commands are listed in `listed` and imported on first use (with click's texts in Chinese:
+    messages.Group)."""
 
     def __init__(self, *args: Any, listed: Mapping[str, Listed] = COMMANDS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -103,7 +105,7 @@ class LazyGroup(click.Group):
         limit = formatter.width - 6 - max(map(len, names), default=0)  # as click.Group lays it out
         rows = [(name, line) for name in names if (line := self.line_of(name, limit)) is not None]
         if rows:
-            with formatter.section(_("Commands")):  # click's own heading, translated as click's is
+            with formatter.section(messages.translate("Commands")):  # click's own heading, as click's is
                 formatter.write_dl(rows)
 
     def resolve_command(

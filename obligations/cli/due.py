@@ -12,6 +12,7 @@ from obligations.cli.app import App, as_of_date, as_of_option, cli, format_optio
 from obligations.errors import not_found
 from obligations.models import TASK_STATUS_LABELS
 from obligations.queries import DUE_FIELDS, FILING_LABELS, DueRow, iter_due_rows
+from obligations.render import FreeText
 
 
 @cli.command()
@@ -76,7 +77,17 @@ def _table(rows: list[DueRow], day: dt.date) -> None:
     overdue = sum(1 for row in rows if row.status == "overdue")
     click.echo(f"截至 {day}：共 {len(rows)} 项，其中逾期 {overdue} 项。")
     lines = render.table(
-        ("状态", "期限", "组织", "职责", "对象", "周期", "进度", "责任人", "编号"),
+        (
+            "状态",
+            "期限",
+            FreeText("组织"),
+            FreeText("职责"),
+            FreeText("对象"),
+            FreeText("周期"),
+            "进度",
+            FreeText("责任人"),
+            "编号",
+        ),
         [
             [
                 _when(row),
@@ -91,7 +102,6 @@ def _table(rows: list[DueRow], day: dt.date) -> None:
             ]
             for row in rows
         ],
-        max_width={2: 20, 3: 24, 5: 24},
     ).splitlines()
     click.echo("\n".join(lines[:2]))
     for row, line in zip(rows, lines[2:], strict=True):

@@ -13,7 +13,7 @@ from obligations import appraisal, audit, dues, probation
 from obligations.cli.app import App, Day, as_of_date, as_of_option, cli, cli_actor, now_utc, pass_app, today
 from obligations.cli.ledger import _activity, activity_options
 from obligations.members import read_table
-from obligations.render import table
+from obligations.render import FreeText, table
 
 
 @cli.group("probation")
@@ -167,7 +167,7 @@ def appraisal_show(app: App, org_code: str, year: int) -> None:
     with app.session() as session:
         rows = appraisal.grades_of(session, org_code, year)
         body = [[member.id, member.name, appraisal.grade_label(grade)] for member, grade in rows]
-    click.echo(table(["党员编号", "姓名", f"{year}年度等次"], body))
+    click.echo(table(["党员编号", FreeText("姓名"), f"{year}年度等次"], body))
 
 
 @cli.group("dues")
@@ -264,4 +264,6 @@ def dues_status(app: App, org_code: str, months: int, as_of: dt.datetime | None)
             ]
             for row in rows
         ]
-    click.echo(table(["党员编号", "姓名", "已交月份", "连续未交月数", "提示"], body))
+    click.echo(
+        table(["党员编号", FreeText("姓名"), FreeText("已交月份"), "连续未交月数", FreeText("提示")], body)
+    )

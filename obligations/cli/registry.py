@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from obligations.registry import (
     resolve_org_names,
     validate,
 )
+from obligations.render import FreeText
 from obligations.roster import Headcount
 
 
@@ -95,7 +97,14 @@ def _demo_accounts(app: App) -> None:
 @cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--sheet", help="Excel 工作簿（.xlsx）中名册所在的工作表名称，默认为第一个工作表。")
-@click.option("--prune", is_flag=True, help="移除文件中不再列出的组织、党员和职务（默认只新增和更新）。")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="移除文件中不再列出的组织、党员和职务（默认只新增和更新）；在终端上先列出将移除的项目并请您确认。",
+)
+@click.option(
+    "--yes", "assume_yes", is_flag=True, help="与 --prune 同用：不询问，直接移除（脚本和定时任务须加）。"
+)
 @click.option("--dry-run", is_flag=True, help="只检查并报告将发生的变化，不写入数据库。")
 @click.option(
     "--track-from",
@@ -109,6 +118,7 @@ def import_(
     file: Path,
     sheet: str | None,
     prune: bool,
+    assume_yes: bool,
     dry_run: bool,
     track_from: dt.date | None,
     as_of: dt.datetime | None,
@@ -117,12 +127,15 @@ def import_(
 
     文件中有任何错误时，一条也不导入，并列出全部错误（文件、行号、字段）。
 
+    --prune 会移除文件中不再列出的项目：在终端上先列出它们并询问（默认不移除）；不在终端上运行时须加 --yes。
+
     \b
     示例：
       obligations import registry.toml
       obligations import 党员名册.csv --dry-run
       obligations import 党员名册.xlsx --sheet 第一党支部
       obligations import registry.toml --prune
+      obligations import registry.toml --prune --yes
       obligations import registry.toml --track-from 2026-01-01
     """
     day = as_of_date(as_of)
@@ -131,7 +144,37 @@ def import_(
         raise UserError(f"跟踪起始日 {start} 应在 {FOUNDING} 与导入日期 {day} 之间。")
     incoming = read_registry(file, sheet=sheet)
     where = incoming.source or str(file)
-    _import(app, incoming, where, prune=prune, dry_run=dry_run, as_of=day, track_from=start)
+    confirmed = None
+    if prune and not dry_run and not assume_yes:
+        confirmed = _confirm_removals(app, incoming, where, as_of=day, track_from=start)
+    _import(
+        app, incoming, where, prune=prune, dry_run=dry_run, as_of=day, track_from=start, confirmed=confirmed
+    )
+
+
+def _confirm_removals(
+    app: App, incoming: Registry, file: str, *, as_of: dt.date, track_from: dt.date | None
+) -> list[str]:
+    """What --prune would remove, agreed to by the person at the terminal: found by applying the file in a
+    transaction that is rolled back, so that no lock is held while the question waits for an answer. Without a
+    terminal to ask on (a script, a cron job), --prune needs --yes."""
+    with app.session() as session:
+        summary, _ = _apply(app, session, incoming, file, prune=True, as_of=as_of, track_from=track_from)
+        session.rollback()
+    removals = summary.removals
+    if not removals:
+        return removals
+    listed = f"将移除以下 {len(removals)} 项（组织和党员停用，职务删除或改为空缺）：\n" + "\n".join(
+        f"  {shown(line)}" for line in removals
+    )
+    if not sys.stdin.isatty():
+        raise UserError(
+            f"{listed}\n未导入：不在终端上运行时，--prune 须加 --yes 确认移除（可先用 --dry-run 查看）。"
+        )
+    click.echo(listed, err=True)
+    if not click.confirm(f"确定移除以上 {len(removals)} 项并导入吗？", default=False, err=True):
+        raise UserError("未导入：没有移除任何项目。")
+    return removals
 
 
 def _import(
@@ -144,34 +187,21 @@ def _import(
     as_of: dt.date,
     track_from: dt.date | None = None,
     guard: Callable[[Session, Registry], None] | None = None,
+    confirmed: list[str] | None = None,
 ) -> None:
     """Validate, apply, plan and commit in one transaction; `guard` may refuse the import, seeing the same
-    database state the import then writes over."""
+    database state the import then writes over. `confirmed` is what the person agreed --prune removes: if the
+    store changed meanwhile and it would remove something else, nothing is written."""
     with app.session() as session:
-        if guard is not None:
-            guard(session, incoming)
-        existing = importer.existing_registry(session)
-        problems = validate(
-            incoming,
-            file=file,
-            existing=existing,
-            as_of=as_of,
-            profiles=app.profiles,
-            default_profile=app.config.profiles.default,
-        )
-        if problems:
-            raise RegistryError(problems)
-        resolved = resolve_org_names(incoming, existing)
-        summary = importer.apply(
-            session,
-            resolved,
-            prune=prune,
-            default_profile=app.config.profiles.default,
-            as_of=as_of,
-            track_from=track_from,
+        summary, resolved = _apply(
+            app, session, incoming, file, prune=prune, as_of=as_of, track_from=track_from, guard=guard
         )
         advice = _shape_advice(session, app, resolved)
-        if summary.removals:
+        if confirmed is not None and summary.removals != confirmed:
+            raise UserError(
+                "未导入：确认期间数据库中的名册已有变化，将移除的项目与您确认的不同。请重新运行。"
+            )
+        if summary.removals and confirmed is None:
             # Shown before anything is committed; pruned organizations and members stay in the database, inactive.
             click.echo(f"将移除以下 {len(summary.removals)} 项（组织和党员停用，职务删除或改为空缺）：")
             click.echo("\n".join(f"  {shown(line)}" for line in summary.removals))
@@ -184,6 +214,44 @@ def _import(
         app.keep_planned(session, as_of)
     click.echo(f"已导入 {file}：{summary.describe()}")
     _echo_advice(advice)
+
+
+def _apply(
+    app: App,
+    session: Session,
+    incoming: Registry,
+    file: str,
+    *,
+    prune: bool,
+    as_of: dt.date,
+    track_from: dt.date | None,
+    guard: Callable[[Session, Registry], None] | None = None,
+) -> tuple[importer.ImportSummary, Registry]:
+    """Check the file against the store and write it in `session` (not committed): what changed, and the
+    registry as written (organization names resolved to codes). RegistryError lists every problem."""
+    if guard is not None:
+        guard(session, incoming)
+    existing = importer.existing_registry(session)
+    problems = validate(
+        incoming,
+        file=file,
+        existing=existing,
+        as_of=as_of,
+        profiles=app.profiles,
+        default_profile=app.config.profiles.default,
+    )
+    if problems:
+        raise RegistryError(problems)
+    resolved = resolve_org_names(incoming, existing)
+    summary = importer.apply(
+        session,
+        resolved,
+        prune=prune,
+        default_profile=app.config.profiles.default,
+        as_of=as_of,
+        track_from=track_from,
+    )
+    return summary, resolved
 
 
 def _shape_advice(session: Session, app: App, incoming: Registry) -> list[str]:
@@ -252,7 +320,15 @@ def org_list(app: App) -> None:
     if not rows:
         click.echo("还没有组织。请先运行 obligations import 文件，或 obligations init --demo。")
         return
-    headers = ("编号", "名称", "类型", "职责日历", "党员（含党小组）", "正式+预备", "任期届满")
+    headers = (
+        "编号",
+        FreeText("名称"),
+        "类型",
+        "职责日历",
+        FreeText("党员（含党小组）"),
+        "正式+预备",
+        "任期届满",
+    )
     click.echo(render.table(headers, rows))
     if advice:
         click.echo("\n组织设置提示（不影响导入和计划）：")
@@ -319,7 +395,11 @@ def org_show(app: App, code: str) -> None:
         for member in view.members
     ]
     if rows:
-        click.echo(render.table(("编号", "姓名", "类别", "入党日期", "邮箱", "企业微信"), rows))
+        click.echo(
+            render.table(
+                ("编号", FreeText("姓名"), "类别", "入党日期", FreeText("邮箱"), FreeText("企业微信")), rows
+            )
+        )
 
 
 @cli.command()

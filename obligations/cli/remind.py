@@ -21,8 +21,9 @@ from obligations.cli.app import PARTY_TIME, App, RowId, as_of_instant, cli, inst
 from obligations.cli.app import today as app_today
 from obligations.config import check_profiles_in_use, configured_profiles
 from obligations.daemon import Daemon, system_clock, this_worker, worker_gone
-from obligations.errors import UserError
+from obligations.errors import NotFound, UserError
 from obligations.models import OutboxMessage, Sweep
+from obligations.render import FreeText
 
 
 def settings(app: App) -> reminders.Settings:
@@ -76,12 +77,12 @@ def remind(app: App, as_of: dt.datetime | None, dry_run: bool) -> None:
     config = settings(app)
     if dry_run:
         opening = config.office_hours.next_opening(now)
-        if opening != now:
+        with app.reading(opening.astimezone(PARTY_TIME).date(), live=False) as session:  # writes nothing
+            result = reminders.plan_messages(session, app.profiles, opening, config, preview=True)
+        if opening != now:  # said once the preview stands: a failure leaves standard output empty
             click.echo(
                 f"当前为非办公时间，按下一个办公时间 {opening.astimezone(PARTY_TIME):%Y-%m-%d %H:%M} 预览："
             )
-        with app.reading(opening.astimezone(PARTY_TIME).date(), live=False) as session:  # writes nothing
-            result = reminders.plan_messages(session, app.profiles, opening, config, preview=True)
         _print_plan(result)
         return
     with app.session() as session:
@@ -152,7 +153,9 @@ def _print_plan(result: reminders.SweepResult) -> None:
         ]
         for p in result.planned
     ]  # a digest longer than its channel carries is sent as numbered parts: one row each
-    click.echo(render.table(("收件人", "渠道", "地址", "事项", "分段", "标题"), rows, max_width={5: 50}))
+    click.echo(
+        render.table((FreeText("收件人"), "渠道", FreeText("地址"), "事项", "分段", FreeText("标题")), rows)
+    )
     first = max(result.planned, key=lambda p: p.items)
     click.echo(f"\n其中发给{first.recipient_name}的一条：\n主题：{first.subject}\n\n{first.text}")
 
@@ -177,9 +180,8 @@ def outbox(app: App, failed_only: bool, retry_id: int | None, retry_all: bool, l
         if retry_id is not None or retry_all:
             count = reminders.retry_failed(session, None if retry_all else retry_id)
             if retry_id is not None and count == 0:
-                raise UserError(
-                    f"发件箱中没有编号为 {retry_id} 的失败消息（无联系方式的消息需先补充邮箱或企业微信）。",
-                    exit_code=2,
+                raise NotFound(
+                    f"发件箱中没有编号为 {retry_id} 的失败消息（无联系方式的消息需先补充邮箱或企业微信）。"
                 )
             click.echo(f"已将 {count} 条失败的消息放回发件箱，下次执行 remind 或后台服务检查时发送。")
             return
@@ -207,9 +209,17 @@ def outbox(app: App, failed_only: bool, retry_id: int | None, retry_all: bool, l
     if rows:
         click.echo(
             render.table(
-                ("编号", "生成时间", "收件人", "渠道", "地址", "状态", "尝试", "错误"),
+                (
+                    "编号",
+                    "生成时间",
+                    FreeText("收件人"),
+                    "渠道",
+                    FreeText("地址"),
+                    "状态",
+                    "尝试",
+                    FreeText("错误"),
+                ),
                 rows,
-                max_width={7: 40},
             )
         )
 

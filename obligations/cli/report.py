@@ -22,6 +22,7 @@ from obligations.cli.app import (
     pass_app,
 )
 from obligations.errors import UserError
+from obligations.render import FreeText
 from obligations.report import (
     ROW_FIELDS,
     Outcome,
@@ -148,9 +149,8 @@ def _table(result: Report) -> str:
         f"按时率 {percent(total.on_time_rate)}。",
         "",
         render.table(
-            ("组织", "职责", *COUNT_HEADERS),
+            (FreeText("组织"), FreeText("职责"), *COUNT_HEADERS),
             [[row.org_name, row.title, *_counts(row.counts)] for row in result.rows],
-            max_width={0: 20, 1: 24},
         ),
     ]
     if result.rollup:
@@ -158,7 +158,7 @@ def _table(result: Report) -> str:
             "",
             "汇总（含全部下级组织）",
             render.table(
-                ("组织", *COUNT_HEADERS),
+                (FreeText("组织"), *COUNT_HEADERS),
                 [["  " * line.depth + line.org_name, *_counts(line.counts)] for line in result.rollup],
             ),
         ]
@@ -167,7 +167,15 @@ def _table(result: Report) -> str:
             "",
             f"已逾期未完成 {len(result.overdue)} 项",
             render.table(
-                ("组织", "职责", "对象", "期限", "逾期天数", "责任人", "编号"),
+                (
+                    FreeText("组织"),
+                    FreeText("职责"),
+                    FreeText("对象"),
+                    "期限",
+                    "逾期天数",
+                    FreeText("责任人"),
+                    "编号",
+                ),
                 [
                     [
                         task.org_name,
@@ -180,7 +188,6 @@ def _table(result: Report) -> str:
                     ]
                     for task in result.overdue
                 ],
-                max_width={0: 20, 1: 24},
             ),
         ]
     if result.advisories:

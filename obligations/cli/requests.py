@@ -7,7 +7,7 @@ import click
 
 from obligations import requests
 from obligations.cli.app import App, RowId, cli, cli_actor, now_utc, pass_app
-from obligations.render import minute_text, table
+from obligations.render import FreeText, minute_text, table
 
 
 @cli.group("request")
@@ -58,7 +58,20 @@ def request_list(app: App, state: str) -> None:
         click.echo("没有符合条件的申请。")
         return
     click.echo(
-        table(["申请", "任务", "组织", "事项", "申请内容", "理由", "申请人", "申请时间", "状态"], rows)
+        table(
+            [
+                "申请",
+                "任务",
+                FreeText("组织"),
+                FreeText("事项"),
+                FreeText("申请内容"),
+                FreeText("理由"),
+                FreeText("申请人"),
+                "申请时间",
+                "状态",
+            ],
+            rows,
+        )
     )
 
 

@@ -8,9 +8,11 @@ import click
 
 from calendars.expand import OrgFacts, Window, expand, period_label
 from calendars.model import ROLE_LABELS, OrgKind, Role, Rule
+from calendars.text import display_width
 from obligations import render
 from obligations.cli.app import App, Day, cli, format_option, pass_app, profile_option, today
 from obligations.errors import UserError, not_found
+from obligations.render import FreeText
 
 # ---------------------------------------------------------------------------------------------------
 # rules
@@ -28,7 +30,8 @@ def rules() -> None:
 
 
 RULE_FIELDS = ("id", "title", "kind", "cadence", "applies_to", "responsible", "source", "evidence")
-RULE_HEADERS = ("编号", "名称", "类型", "周期/期限", "适用对象", "责任人", "依据", "台账要求")
+RULE_HEADERS = ("编号", FreeText("名称"), "类型", FreeText("周期/期限"), FreeText("适用对象"), FreeText("责任人"),
+                FreeText("依据"), FreeText("台账要求"))  # fmt: skip
 
 
 @rules.command("list")
@@ -54,7 +57,7 @@ def rules_list(app: App, profile_id: str | None, output_format: str) -> None:
             f"职责日历：{profile.id}（{profile.title}），继承链：{' → '.join(profile.chain)}，共 {len(records)} 条规则"
         )
         rows = [[record[name] for name in RULE_FIELDS] for record in records]
-        click.echo(render.table(RULE_HEADERS, rows, max_width={1: 28, 4: 24, 6: 36, 7: 28}))
+        click.echo(render.table(RULE_HEADERS, rows))
 
 
 def _rule_record(rule: Rule) -> dict[str, str]:
@@ -117,9 +120,9 @@ def rules_show(app: App, rule_id: str, profile_id: str | None) -> None:
         lines.append(("有效期", f"{rule.effective_from or '—'} 至 {rule.effective_until or '—'}"))
     if rule.note:
         lines.append(("说明", rule.note))
-    width = max(render.display_width(label) for label, _ in lines)
+    width = max(display_width(label) for label, _ in lines)
     for label, value in lines:
-        click.echo(f"{label}{' ' * (width - render.display_width(label))}  {value}")
+        click.echo(f"{label}{' ' * (width - display_width(label))}  {value}")
     click.echo(f"\n职责日历 {profile.id} 的继承链：{' → '.join(profile.chain)}")
     for step in rule.provenance:
         action = "定义" if step.action == "defined" else f"修改 {', '.join(step.fields)}"
@@ -209,4 +212,4 @@ def rules_preview(
     click.echo(
         f"{profile.id}：{OrgKind(kind).label}，正式党员 {full_members} 人，{chosen_year} 年共 {len(rows)} 项任务"
     )
-    click.echo(render.table(("期限", "职责", "周期", "要求", "依据"), rows, max_width={1: 28, 4: 40}))
+    click.echo(render.table(("期限", FreeText("职责"), FreeText("周期"), "要求", FreeText("依据")), rows))

@@ -13,7 +13,7 @@ import click
 from obligations import accounts, audit, logs
 from obligations.audit import ACTION_LABELS, CHANNEL_LABELS, OUTCOME_LABELS
 from obligations.cli.app import App, AsOf, cli, cli_actor, now_utc, pass_app
-from obligations.render import minute_text, table
+from obligations.render import FreeText, minute_text, table
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -141,7 +141,9 @@ def user_list(app: App) -> None:
     if not rows:
         click.echo("还没有账号。可用 obligations user add 开通。")
         return
-    click.echo(table(["党员编号", "姓名", "所在组织", "状态", "登录方式", "最近登录"], rows))
+    click.echo(
+        table(["党员编号", FreeText("姓名"), FreeText("所在组织"), "状态", "登录方式", "最近登录"], rows)
+    )
 
 
 @cli.command("audit")
@@ -180,7 +182,21 @@ def audit_command(app: App, since: dt.datetime | None, member: str | None, limit
     if not rows:
         click.echo("没有符合条件的审计记录。")
         return
-    click.echo(table(["时间", "操作人", "渠道", "地址", "操作", "对象", "结果", "说明"], rows))
+    click.echo(
+        table(
+            [
+                "时间",
+                FreeText("操作人"),
+                "渠道",
+                FreeText("地址"),
+                "操作",
+                FreeText("对象"),
+                "结果",
+                FreeText("说明"),
+            ],
+            rows,
+        )
+    )
 
 
 @cli.command("serve")

@@ -129,13 +129,13 @@ def test_the_due_table_is_chinese_and_colours_overdue_red_and_the_next_week_yell
 
 def test_an_unknown_org_suggests_the_closest_codes(imported: tuple[Path, str]) -> None:
     result = run(imported, "due", "--org", "jg.b3")
-    assert result.exit_code == 2
+    assert result.exit_code == 8
     assert "没有组织 'jg.b3'" in result.stderr and "jg.b1" in result.stderr
 
 
 def test_an_unknown_rule_suggests_the_closest_ids(imported: tuple[Path, str]) -> None:
     result = run(imported, "due", "--rule", "commitee-meeting")
-    assert result.exit_code == 2
+    assert result.exit_code == 8
     assert "committee-meeting" in result.stderr
 
 
@@ -224,7 +224,7 @@ def test_reimport_is_idempotent_and_prune_removes_what_the_file_no_longer_lists(
     kept = run(imported, "import", str(smaller), "--as-of", "2026-11-21")
     assert kept.exit_code == 0, kept.stderr
     assert "jg.b2" in run(imported, "org", "list").stdout  # without --prune nothing is removed
-    pruned = run(imported, "import", str(smaller), "--prune", "--as-of", "2026-11-21")
+    pruned = run(imported, "import", str(smaller), "--prune", "--yes", "--as-of", "2026-11-21")
     assert pruned.exit_code == 0, pruned.stderr
     assert "组织：新增 0，更新 0，移除 1" in pruned.stdout
     assert "jg.b2" not in run(imported, "org", "list").stdout

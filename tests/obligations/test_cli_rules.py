@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 from calendars.profiles import load_profiles
-from obligations import render
 from obligations.cli import cli
 from obligations.config import example
 
@@ -93,9 +92,8 @@ def test_rules_list_shows_what_each_rules_record_must_show() -> None:
     lines = out.splitlines()
     assert lines[1].rstrip().endswith("台账要求")
     line = next(line for line in lines if line.startswith("group-meeting"))
+    # not a terminal: whole rows (test_terminal_output cuts them at 80 columns)
     assert line.endswith("日期、参加人员")
-    # Narrow enough: the cut column keeps the table's widest line within its former width plus one column.
-    assert max(render.display_width(line) for line in lines[1:]) <= 240
 
 
 def test_rules_show_resolves_the_rule_through_the_chain_with_its_clause() -> None:

@@ -273,7 +273,7 @@ def test_a_member_calendar_holds_the_tasks_they_hold_or_that_concern_them(import
     ("args", "code", "message"),
     [
         (("--org", "jg.b1", "--member", "jgb1m1"), 1, "--org 与 --member 只能选一个"),
-        (("--member", "nobody"), 2, "没有党员 'nobody'"),
+        (("--member", "nobody"), 8, "没有党员 'nobody'"),
         (("--from", "2027-01-01", "--to", "2026-01-01"), 1, "早于起始日期"),
     ],
 )

@@ -181,7 +181,7 @@ def test_pruning_with_one_branch_removes_only_within_that_branch_and_lists_it_fi
     )
     assert (_active(url, Organization), _active(url, Member)) == (orgs_before, members_before)
 
-    pruned = run(imported, "import", str(branch), "--prune", "--as-of", "2026-11-21")
+    pruned = run(imported, "import", str(branch), "--prune", "--yes", "--as-of", "2026-11-21")
 
     assert pruned.exit_code == 0, pruned.stderr
     assert pruned.stdout.splitlines()[: len(removals)] == removals
@@ -194,7 +194,7 @@ def test_pruning_with_one_branch_removes_only_within_that_branch_and_lists_it_fi
 def test_pruned_members_are_neither_planned_nor_reminded(imported: tuple[Path, str], tmp_path: Path) -> None:
     branch = tmp_path / "branch.toml"
     branch.write_text(ONE_BRANCH, encoding="utf-8")
-    assert run(imported, "import", str(branch), "--prune", "--as-of", "2026-11-21").exit_code == 0
+    assert run(imported, "import", str(branch), "--prune", "--yes", "--as-of", "2026-11-21").exit_code == 0
 
     engine = db.make_engine(imported[1])
     with engine.connect() as connection:
@@ -230,7 +230,7 @@ def test_pruning_with_a_members_csv_keeps_the_seats_and_vacates_those_of_departe
         "编号,姓名,所在组织,人员类别,入党日期\njgb1g1m1,党员jgb1g1m1,第一党小组,正式党员,2012-07-01\n"
     )
 
-    pruned = run(imported, "import", str(roster), "--prune", "--as-of", "2026-11-21")
+    pruned = run(imported, "import", str(roster), "--prune", "--yes", "--as-of", "2026-11-21")
 
     assert pruned.exit_code == 0, pruned.stderr
     assert pruned.stdout.splitlines()[:3] == [

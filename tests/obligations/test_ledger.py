@@ -366,7 +366,7 @@ def test_a_number_no_row_can_have_is_an_unknown_id_on_both_backends(
 ) -> None:
     result = run(imported, *(part.format(number) for part in command))
 
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 8, result.output
     assert result.stderr.startswith("错误：编号") or result.stderr.startswith("错误：没有编号为")
     assert len(result.stderr.strip().splitlines()) == 1
 

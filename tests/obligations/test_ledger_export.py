@@ -173,7 +173,7 @@ def test_html_is_one_escaped_self_contained_printable_page(
 
 def test_an_unknown_organization_is_one_chinese_error(imported: tuple[Path, str]) -> None:
     result = run(imported, "ledger", "--org", "jg.b9", "--year", "2026")
-    assert result.exit_code == 2 and "没有组织 'jg.b9'" in result.stderr and "Traceback" not in result.stderr
+    assert result.exit_code == 8 and "没有组织 'jg.b9'" in result.stderr and "Traceback" not in result.stderr
 
 
 # Cells whose text runs over their border, counted by the browser: a script added to a copy of the page writes

@@ -222,7 +222,7 @@ def test_csv_has_the_rows_of_the_json(scenario: Workspace) -> None:
 
 def test_an_unknown_organization_is_refused_with_suggestions(imported: Workspace) -> None:
     result = run(imported, "report", "--org", "jg.b3", *AS_OF)
-    assert result.exit_code == 2
+    assert result.exit_code == 8
     assert "没有组织 'jg.b3'" in result.stderr and "jg.b1" in result.stderr
     assert "Traceback" not in result.stderr
 

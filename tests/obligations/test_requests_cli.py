@@ -91,4 +91,4 @@ def test_a_request_is_listed_approved_and_rejected_on_the_command_line(imported:
     with _session(imported) as session:
         stored = session.get(WaiverRequest, second)
         assert stored is not None and (stored.state, stored.decision_note) == ("rejected", "请按期收缴")
-    assert run(imported, "request", "approve", "99999", "--approved-by", "x").exit_code == 2
+    assert run(imported, "request", "approve", "99999", "--approved-by", "x").exit_code == 8

@@ -317,7 +317,7 @@ def test_without_a_checklist_of_its_own_the_branch_must_name_one(imported: tuple
     assert result.exit_code == 2
     assert "national" in result.stderr and "wujin-2016" in result.stderr and "suzhou-2020" in result.stderr
     unknown = run(imported, "score", "--org", "jg.b1", "--checklist", "wujin-2017")
-    assert unknown.exit_code == 2 and "没有考核细则 'wujin-2017'" in unknown.stderr
+    assert unknown.exit_code == 8 and "没有考核细则 'wujin-2017'" in unknown.stderr
     committee = run(imported, "score", "--org", "jg", "--checklist", "wujin-2016")
     assert committee.exit_code == 1 and "适用于党支部" in committee.stderr
     named = _score(imported, "jg.b1", "--checklist", "wujin-2016", "--as-of", "2027-01-15")

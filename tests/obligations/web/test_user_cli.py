@@ -43,7 +43,7 @@ def test_an_account_is_opened_for_a_registry_member_with_a_hashed_password(
 
 def test_an_account_for_someone_outside_the_registry_is_refused(imported: tuple[Path, str]) -> None:
     result = _user(imported, "add", "stranger", "--password-stdin", password="secret123\n")
-    assert result.exit_code == 2
+    assert result.exit_code == 8
     assert "名册中没有党员" in result.stderr
 
 

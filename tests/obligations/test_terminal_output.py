@@ -1,0 +1,148 @@
+"""What a person sees on a terminal: tables that fit its width (free text cut with …, ids, statuses and dates
+never), whole rows through a pipe, and no colour code anywhere under NO_COLOR. Real processes on a
+pseudo-terminal whose size is set as a terminal emulator sets it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from obligations import db
+from obligations.models import OutboxMessage
+from tests.obligations.terminal import environ, on_terminal, piped, tables, width
+
+AS_OF = "2026-11-23"
+# The free-text columns of every table (FreeText where the tables are defined): the only cells that may be cut.
+FREE = {
+    "组织", "职责", "对象", "周期", "责任人", "名称", "党员（含党小组）", "收件人", "地址", "错误",
+    "周期/期限", "适用对象", "依据", "台账要求",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The demo's organizations, members and history (long names, as offices have them), and an outbox with
+    failed messages whose addresses and errors are long."""
+    folder = tmp_path_factory.mktemp("demo")
+    workspace = (folder / "config.toml", f"sqlite:///{folder / 'obligations.db'}")
+    result = piped(workspace, "init", "--demo", "--as-of", AS_OF)
+    assert result.returncode == 0, result.stderr.decode()
+    engine = db.make_engine(workspace[1])
+    at = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.UTC)
+    with Session(engine) as session:
+        for number in range(3):
+            session.add(
+                OutboxMessage(
+                    recipient_name=f"综合处室党支部组织委员刘洋同志{number}",
+                    channel="email",
+                    address=f"liuyang{number}.zonghechushi.dangzhibu@fagaiwei-jiguan-dangwei.example.gov.cn",
+                    subject="【待办】支部委员会会议",
+                    text="…",
+                    state="failed",
+                    attempts=5,
+                    next_attempt_at=at,
+                    last_error="邮件服务器拒收：550 5.1.1 收件人地址不存在，请在名册中核对该党员的电子邮箱后重试",
+                    created_at=at,
+                )
+            )
+        session.commit()
+    engine.dispose()
+    return workspace
+
+
+COMMANDS = [
+    ("due", "--as-of", AS_OF),
+    ("org", "list"),
+    ("outbox",),
+    ("rules", "list"),
+    ("rules", "preview", "--year", "2026"),
+    ("report", "--as-of", AS_OF),
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_tables_fit_an_80_column_terminal_cutting_only_free_text(
+    demo: tuple[Path, str], command: tuple[str, ...]
+) -> None:
+    narrow = on_terminal(demo, *command, columns=80)
+    wide = on_terminal(demo, *command, columns=400)
+
+    assert narrow.status == 0 and wide.status == 0, narrow.text
+    assert max(width(line) for line in narrow.lines) <= 80, narrow.text
+    assert max(width(line) for line in wide.lines) > 80  # the table had to be narrowed
+    narrow_tables, wide_tables = tables(narrow.text), tables(wide.text)
+    assert narrow_tables and len(narrow_tables) == len(wide_tables)
+    cut = 0
+    for short, whole in zip(narrow_tables, wide_tables, strict=True):
+        assert len(short) == len(whole)
+        kept = [index for index, header in enumerate(whole[0]) if header not in FREE]
+        for short_row, whole_row in zip(short[1:], whole[1:], strict=True):
+            # ids, statuses, dates and counts are shown whole, in their own column
+            assert [short_row[i] for i in kept] == [whole_row[i] for i in kept], (short_row, whole_row)
+            cut += sum(
+                cell.endswith("…") and not whole_row[i].endswith("…") for i, cell in enumerate(short_row)
+            )
+    assert cut > 0
+
+
+def test_due_on_80_columns_keeps_every_task_id_and_status(demo: tuple[Path, str]) -> None:
+    shown = on_terminal(demo, "due", "--as-of", AS_OF, columns=80)
+    listed = piped(demo, "due", "--as-of", AS_OF, "--format", "json")
+
+    (table,) = tables(shown.text)
+    assert table[0][0] == "状态" and table[0][-1] == "编号"
+    ids = [row[-1] for row in table[1:]]
+    assert ids == [str(record["task_id"]) for record in json.loads(listed.stdout)]
+    assert all(row[0].startswith(("逾期", "还剩", "今天")) or "、" in row[0] for row in table[1:])
+
+
+def test_a_pipe_gets_whole_rows(demo: tuple[Path, str]) -> None:
+    through_pipe = piped(demo, "due", "--as-of", AS_OF)
+    wide = on_terminal(demo, "due", "--as-of", AS_OF, columns=400)
+
+    text = through_pipe.stdout.decode()
+    assert through_pipe.returncode == 0 and max(width(line) for line in text.splitlines()) > 80
+    assert tables(text) == tables(wide.text)  # nothing cut, whatever the terminal the pipe ends in
+
+
+def test_a_terminal_narrower_than_the_fixed_columns_still_shows_them_whole(demo: tuple[Path, str]) -> None:
+    shown = on_terminal(demo, "due", "--as-of", AS_OF, columns=40)
+    wide = on_terminal(demo, "due", "--as-of", AS_OF, columns=400)
+
+    (narrow_table,) = tables(shown.text)
+    (whole_table,) = tables(wide.text)
+    assert [row[-1] for row in narrow_table] == [row[-1] for row in whole_table]  # 编号
+    assert [row[0] for row in narrow_table] == [row[0] for row in whole_table]  # 状态
+
+
+NO_COLOUR_COMMANDS = [
+    ("--help",),
+    ("due", "--help"),
+    ("due", "--as-of", AS_OF),
+    ("due", "--nope"),
+    ("nope",),
+    ("due", "--org", "nope"),
+    ("due", "--within", "x"),
+    ("outbox",),
+    ("report", "--as-of", AS_OF),
+    ("org", "list"),
+]
+
+
+@pytest.mark.parametrize("command", NO_COLOUR_COMMANDS, ids=" ".join)
+def test_no_color_leaves_no_escape_byte_in_anything_shown(
+    demo: tuple[Path, str], command: tuple[str, ...]
+) -> None:
+    shown = on_terminal(demo, *command, env=environ(NO_COLOR="1"))
+
+    assert shown.text.strip()
+    assert "\x1b" not in shown.text, shown.text
+
+
+def test_due_is_coloured_on_a_terminal_without_no_color(demo: tuple[Path, str]) -> None:
+    """The other side of the NO_COLOR test: the same terminal shows colour when it is allowed."""
+    assert "\x1b[31m" in on_terminal(demo, "due", "--as-of", AS_OF).text
