@@ -213,9 +213,18 @@ class _Cli(LazyGroup):
             problem = db.problem(cast("DBAPIError", error), url)
             click.echo(f"错误：{problem}", err=True)
             ctx.exit(problem.exit_code)
+        except BrokenPipeError:
+            # The reader went away (`obligations due | head`): stop quietly, as a Unix tool does on SIGPIPE, with
+            # its status; stdout goes to /dev/null so that the interpreter's last flush does not fail again.
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            ctx.exit(BROKEN_PIPE)
         except OSError as error:
             click.echo(f"错误：{os_problem(error)}", err=True)
             ctx.exit(1)
+
+
+BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
 
 def _loaded(*names: str) -> tuple[type[BaseException], ...]:
