@@ -34,9 +34,10 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# The suite runs against SQLite and, through scripts/with-postgres, a throwaway PostgreSQL server.
+# The suite runs against SQLite and, through scripts/with-postgres, a throwaway PostgreSQL server, on every
+# core (pytest-xdist: each worker process gets its own PostgreSQL database, see tests/conftest.py).
 test: lint
-	scripts/with-postgres $(BIN)/pytest
+	scripts/with-postgres $(BIN)/pytest -n auto
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -89,6 +89,24 @@ POSITIONS = textwrap.dedent(
 )
 
 
+def email_config(path: Path, port: int) -> Path:
+    """A config.toml at `path` that sends reminders by email to the SMTP server on 127.0.0.1:`port`."""
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            [reminders]
+            channels = ["email"]
+            [notifiers.email]
+            host = "127.0.0.1"
+            port = {port}
+            security = "none"
+            """
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
 @pytest.fixture
 def workspace(tmp_path: Path, database_url: str) -> tuple[Path, str]:
     config = tmp_path / "config.toml"

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from obligations import db
-from obligations.cli import cli
+from obligations.cli import cli, messages
 from obligations.cli.commands import COMMANDS
 
 # Runs the command line as `obligations` does, then writes the modules it loaded to standard error's last line.
@@ -59,12 +59,13 @@ def _loaded(modules: set[str], packages: tuple[str, ...]) -> list[str]:
 def test_help_lists_every_command_without_importing_them_or_the_database(tmp_path: Path) -> None:
     code, out, modules = _obligations("--help", cwd=tmp_path)
     assert code == 0
-    listed = out.split("Commands:", 1)[1]
+    listed = out.split(f"{messages.translate('Commands')}:", 1)[1]
     for name, entry in COMMANDS.items():
         assert f"  {name} " in listed and entry.short_help in listed
     assert _loaded(modules, (*_DATABASE, *_SENDING_AND_OFFICE, "notifiers")) == []
     assert {name for name in modules if name.startswith("obligations.")} <= {
-        "obligations.cli", "obligations.cli.app", "obligations.cli.commands", "obligations.errors",
+        "obligations.cli", "obligations.cli.app", "obligations.cli.commands", "obligations.cli.messages",
+        "obligations.errors",
     }  # fmt: skip
 
 

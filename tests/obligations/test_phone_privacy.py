@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from sqlmodel import Session, select
 
 from obligations import db
 from obligations.models import Member, OutboxMessage
-from tests.obligations.conftest import REGISTRY, run
+from tests.obligations.conftest import REGISTRY, email_config, run
 from tests.obligations.test_reminders import MailSink
 from tests.obligations.test_reminders import smtp as smtp
 
@@ -34,20 +33,7 @@ def roster_imported(tmp_path: Path, database_url: str, smtp: tuple[MailSink, Con
     """The test registry's organizations, a CSV roster of jg.b2 without ids (with mobiles), and one of its
     members, found by name, as jg.b2's secretary: reminders by email to the local SMTP server."""
     _, controller = smtp
-    config = tmp_path / "config.toml"
-    config.write_text(
-        textwrap.dedent(
-            f"""
-            [reminders]
-            channels = ["email"]
-            [notifiers.email]
-            host = "127.0.0.1"
-            port = {controller.port}
-            security = "none"
-            """
-        ),
-        encoding="utf-8",
-    )
+    config = email_config(tmp_path / "config.toml", controller.port)
     workspace = (config, database_url)
     assert run(workspace, "init").exit_code == 0
     orgs = tmp_path / "registry.toml"

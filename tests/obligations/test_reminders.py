@@ -35,6 +35,7 @@ from obligations.db import session_scope
 from obligations.demo import NAMES
 from obligations.models import OutboxMessage, Reminder, Task
 from tests.free_port import free_port
+from tests.obligations.conftest import email_config
 
 D = dt.date
 
@@ -96,20 +97,7 @@ def _body(received: Received) -> str:
 def demo(tmp_path: Path, database_url: str, smtp: tuple[MailSink, Controller]) -> App:
     """The demo registry loaded as of 2026-01-02, reminders by email to the local SMTP server."""
     _, controller = smtp
-    config = tmp_path / "config.toml"
-    config.write_text(
-        textwrap.dedent(
-            f"""
-            [reminders]
-            channels = ["email"]
-            [notifiers.email]
-            host = "127.0.0.1"
-            port = {controller.port}
-            security = "none"
-            """
-        ),
-        encoding="utf-8",
-    )
+    config = email_config(tmp_path / "config.toml", controller.port)
     result = CliRunner().invoke(
         cli, ["--config", str(config), "--db", database_url, "init", "--demo", "--as-of", "2026-01-02"]
     )
