@@ -18,9 +18,13 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
-from calendars.periods import FOUNDING, LATEST_YEAR
-
 PARTY_TIME = ZoneInfo("Asia/Shanghai")
+
+# The dates a party record can hold: none before the Party's founding (中国共产党成立), none after a far bound
+# that stays well inside datetime's range, to which the planner adds years. (Here, not in periods, so that
+# reading a date does not load the recurrence rules: the command line's start-up.)
+FOUNDING = dt.date(1921, 7, 1)
+LATEST_YEAR = 2200
 
 FORMS = '2026-11-23、"2026-11-23 09:00"（北京时间）或 2026-11-23T01:00:00Z、2026-11-23T09:00:00+08:00'
 EARLIEST_YEAR = FOUNDING.year

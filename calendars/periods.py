@@ -15,11 +15,6 @@ from functools import lru_cache
 
 from calendars import recurrence
 
-# The dates a party record can hold: none before the Party's founding (中国共产党成立), none after a far bound
-# that stays well inside datetime's range, to which the planner adds years.
-FOUNDING = dt.date(1921, 7, 1)
-LATEST_YEAR = 2200
-
 
 class Cadence(StrEnum):
     WEEK = "week"

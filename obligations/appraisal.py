@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from calendars.periods import FOUNDING
+from calendars.instants import FOUNDING
 from obligations import planner
 from obligations.errors import LedgerError
 from obligations.members import member_problems, recording_branch

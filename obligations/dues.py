@@ -24,8 +24,8 @@ from pathlib import Path
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from calendars.instants import FOUNDING, LATEST_YEAR
 from calendars.model import OrgKind
-from calendars.periods import FOUNDING, LATEST_YEAR
 from obligations import planner
 from obligations.errors import LedgerError
 from obligations.members import member_id_problem, member_problems, read_table, recording_branch

@@ -24,8 +24,9 @@ from sqlmodel import Session, col, select
 
 from calendars import instants, ladder, recurrence
 from calendars.expand import duty_name, period_label
+from calendars.instants import FOUNDING
 from calendars.model import Evidence, Profile, Quorum, RecordSpec, Role, Rule, RuleKind, Unit
-from calendars.periods import FOUNDING, parse_key
+from calendars.periods import parse_key
 from calendars.text import control_problem, length_problem, shown
 from obligations import attachments, audit, history, planner, roster
 from obligations.errors import LedgerError, NotFound, UserError, not_found

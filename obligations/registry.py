@@ -102,8 +102,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from calendars import tomlfile
+from calendars.instants import FOUNDING
 from calendars.model import OrgKind, Profile, Role
-from calendars.periods import FOUNDING
 from calendars.text import (
     contains_mobile,
     control_problem,

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import getpass
-import logging
 import os
-import socket
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -50,6 +47,9 @@ def today() -> dt.date:
 
 def cli_actor() -> audit.Actor:
     """Who acts on the command line: the operating-system user, on this host."""
+    import getpass
+    import socket
+
     from obligations import audit
 
     try:
@@ -288,6 +288,8 @@ def cli(ctx: click.Context, config_path: Path, db_url: str | None) -> None:
     # The log is English, for the daemon and the desk (obligations.logs sets it up); a command speaks through
     # its output and the error funnel only, so nothing of the log reaches the terminal through logging's last
     # resort.
+    import logging
+
     logging.getLogger("obligations").addHandler(logging.NullHandler())
     ctx.color = colour(os.environ)
     named = ctx.get_parameter_source("config_path") is not click.core.ParameterSource.DEFAULT

@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 from sqlmodel import Session
 
+from calendars.instants import FOUNDING
 from calendars.model import ORG_KIND_LABELS, ROLE_LABELS, OrgKind, Role
-from calendars.periods import FOUNDING
 from calendars.text import shown
 from obligations import audit, db, demo_accounts, importer, planner, queries, render, roster
 from obligations.cli.app import App, Day, as_of_date, as_of_option, cli, cli_actor, now_utc, pass_app

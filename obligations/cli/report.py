@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from calendars.periods import LATEST_YEAR
+from calendars.instants import LATEST_YEAR
 from calendars.text import shown
 from obligations import render, report_html
 from obligations.cli.app import (
