@@ -19,7 +19,8 @@ AS_OF = "2026-11-23"
 # The free-text columns of every table (FreeText where the tables are defined): the only cells that may be cut.
 FREE = {
     "组织", "职责", "对象", "周期", "责任人", "名称", "党员（含党小组）", "收件人", "地址", "错误",
-    "周期/期限", "适用对象", "依据", "台账要求",
+    "周期/期限", "适用对象", "依据", "台账要求", "事项", "企业微信", "姓名", "已交月份", "所在组织", "提示",
+    "操作人", "标题", "理由", "申请人", "申请内容", "缺少的周期", "说明", "邮箱",
 }  # fmt: skip
 
 
@@ -61,6 +62,14 @@ COMMANDS = [
     ("rules", "list"),
     ("rules", "preview", "--year", "2026"),
     ("report", "--as-of", AS_OF),
+    ("dues", "status", "--org", "jg.b1", "--as-of", AS_OF),
+]
+# Tables the demo fills less than 80 columns wide: shown exactly as on a wide terminal, nothing cut.
+FITTING = [
+    ("org", "show", "jg.b1"),
+    ("appraisal", "show", "--org", "jg.b1", "--year", "2025"),
+    ("user", "list"),
+    ("audit",),
 ]
 
 
@@ -87,6 +96,17 @@ def test_tables_fit_an_80_column_terminal_cutting_only_free_text(
                 cell.endswith("…") and not whole_row[i].endswith("…") for i, cell in enumerate(short_row)
             )
     assert cut > 0
+
+
+@pytest.mark.parametrize("command", FITTING, ids=" ".join)
+def test_tables_narrower_than_the_terminal_are_shown_whole(
+    demo: tuple[Path, str], command: tuple[str, ...]
+) -> None:
+    narrow = on_terminal(demo, *command, columns=80)
+    wide = on_terminal(demo, *command, columns=400)
+
+    assert narrow.status == 0 and tables(narrow.text), narrow.text
+    assert narrow.text == wide.text and max(width(line) for line in narrow.lines) <= 80
 
 
 def test_due_on_80_columns_keeps_every_task_id_and_status(demo: tuple[Path, str]) -> None:
