@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import Connection, Table, insert, text
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session
 
-from obligations.models import Reminder
+from obligations import tables
 
 # A sweep that records at least this many reminders has its digest queries planned as index lookups.
 BULK_REMINDERS = 10_000
@@ -30,22 +30,22 @@ _LOOKUPS = {
 }
 
 
-def insert_returning_ids(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert `rows` (dicts with the same keys) into `table` (a mapped class); their new ids, in order.
+def insert_returning_ids(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert `rows` (dicts with the same keys) into `table`; their new ids, in order.
 
     PostgreSQL: the ids are drawn from the table's sequence, then the rows COPied with them."""
     connection = session.connection()
     if connection.dialect.name != "postgresql" or len(rows) < 2:
-        returning = insert(table).returning(table.id, sort_by_parameter_order=True)
+        returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         return list(session.scalars(returning, list(rows)).all())
-    name = table.__tablename__
+    name = table.name
     columns = list(rows[0])
     assert all(list(row) == columns for row in rows), "rows of one shape"
     # What the ORM's insert would add: the columns' Python-side defaults (a server default applies by itself).
     defaults = {
-        column.name: column.default.arg
-        for column in table.__table__.c
-        if column.name not in columns and column.default is not None and column.default.is_scalar
+        column.name: tables.scalar_default(column)
+        for column in table.c
+        if column.name not in columns and tables.scalar_default(column) is not None
     }
     ids = sorted(
         connection.execute(
@@ -53,7 +53,7 @@ def insert_returning_ids(session: Session, table: Any, rows: Sequence[Mapping[st
             {"table": name, "count": len(rows)},
         ).scalars()
     )
-    processors = [table.__table__.c[column].type.bind_processor(connection.dialect) for column in columns]
+    processors = [table.c[column].type.bind_processor(connection.dialect) for column in columns]
     raw = connection.connection.driver_connection
     assert raw is not None
     names = ", ".join([*columns, *defaults])
@@ -78,7 +78,7 @@ def insert_new_reminders(session: Session, rows: Sequence[Mapping[str, Any]]) ->
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         return _insert_new_reminders_by_copy(connection, rows)
-    table = Reminder.__table__  # type: ignore[attr-defined]
+    table = tables.reminder
     statement = (
         sqlite.insert(table)
         .on_conflict_do_nothing(index_elements=["task_id", "step", "recipient", "due"])

@@ -19,6 +19,7 @@ from calendars.expand import period_label
 from calendars.model import Rule, step_label
 from notifiers.render import MessagePart, TemplateFailure, render_digest
 from notifiers.table import NO_ADDRESS_KIND
+from obligations import tables
 from obligations.db import chunks
 from obligations.links import Linker
 from obligations.models import (
@@ -102,12 +103,12 @@ class DigestWriter:
                         )  # fmt: skip
         if not messages:
             return
-        ids = bulk.insert_returning_ids(self.session, OutboxMessage, messages)
+        ids = bulk.insert_returning_ids(self.session, tables.outbox_message, messages)
         self.result.messages += len(ids)
         # Every pending reminder of each recipient goes into each of their digests (into its first part), in
         # SQL: a digest's items never pass through Python, however many there are.
-        message = OutboxMessage.__table__.alias("message")  # type: ignore[attr-defined]
-        reminder = Reminder.__table__  # type: ignore[attr-defined]
+        message = tables.outbox_message.alias("message")
+        reminder = tables.reminder
         digests = [message_id for message_id, first in zip(ids, first_parts, strict=True) if first]
         for batch in chunks(digests, 1000):
             self.session.execute(

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from notifiers.base import Channel, Deferred, DeliveryError, Message, Recipient, Refreshable, TextCard
 from notifiers.retry import retry_delay, should_retry
 from notifiers.table import KINDS, NO_ADDRESS
+from obligations import tables
 from obligations.db import session_scope
 from obligations.models import (
     DeliveryAttempt,
@@ -103,7 +104,7 @@ def release_stale_claims(session: Session, now: dt.datetime, lease: dt.timedelta
 def pending_channels(engine: Engine) -> list[str]:
     """The channels with pending messages, one index seek each (a loose scan of ix_outbox_state_channel_next):
     never a read of the messages themselves, however many a paused channel holds."""
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    table = tables.outbox_message
     found: list[str] = []
     with session_scope(engine) as session:
         while True:
@@ -122,7 +123,7 @@ def claim(
     """Claim up to `limit` due messages of `channel` for this worker, in one statement; each is claimed by
     exactly one worker (on PostgreSQL the candidates are locked with SKIP LOCKED; SQLite has one writer at a
     time). Read in order from ix_outbox_state_channel_next, never through other channels' messages."""
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    table = tables.outbox_message
     with session_scope(engine) as session:
         due = (
             sa_select(table.c.id)

@@ -23,8 +23,9 @@ from calendars.expand import period_label
 from calendars.model import ROLE_LABELS, Role
 from notifiers.render import render_summary
 from notifiers.wecom import ROBOT_KIND, robot_address
+from obligations import tables
 from obligations.db import chunks
-from obligations.models import OutboxItem, OutboxMessage, Reminder, Task
+from obligations.models import OutboxItem, Reminder, Task
 from obligations.reminders import bulk
 from obligations.reminders.digests import message_row, pending, render_or_shipped
 from obligations.reminders.registry import Person, PlanningRegistry, task_columns, task_title
@@ -139,7 +140,7 @@ def _write(
                 )
     if not messages:
         return
-    ids = bulk.insert_returning_ids(session, OutboxMessage, messages)
+    ids = bulk.insert_returning_ids(session, tables.outbox_message, messages)
     result.messages += len(ids)
     # The summary carries the new reminders of the tasks it lists, as a digest carries its recipient's.
     by_org: dict[str, list[int]] = defaultdict(list)
