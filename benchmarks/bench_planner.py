@@ -9,13 +9,13 @@ in a temporary directory, or PostgreSQL's public schema dropped and recreated. T
   generate    build the registry in memory (not a target; for scale)
   validate    obligations.registry.validate against the empty database
   import      obligations.importer.apply in one session_scope (one transaction)
-  plan        obligations.planner.plan from as-of 2026-11-21 to planner.default_horizon (2027-12-31)
+  plan        obligations.planner.plan from as-of 2026-11-21 to planstate.default_horizon (2027-12-31)
   floor       the same task rows, read back in the planner's order, inserted with raw sqlite3 executemany
               into a fresh table with the task table's schema and indexes, in one transaction (PostgreSQL
               also: raw psycopg executemany and COPY); in a process of its own
   re-plan     planner.ensure_planned with nothing changed (must be a no-op)
   reconcile   planner.plan(..., everything=True): every organization compared with its tasks
-  due tree    obligations.queries.iter_due_rows (streamed, as the CLI does) for the whole tree (default filters), best of up to 5 runs
+  due tree    obligations.duelist.iter_due_rows (streamed, as the CLI does) for the whole tree (default filters), best of up to 5 runs
   due c7      the same for committee c7's subtree, best of 5 runs
   cli import  `obligations init` then `obligations import city.toml` in a subprocess, on a smaller city
 
@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from city import BRANCHES_PER_COMMITTEE, city_registry, write_toml
 
 from calendars.profiles import load_profiles
-from obligations import db, importer, planner, queries
+from obligations import db, duelist, importer, planner, planstate
 from obligations.registry import validate
 
 AS_OF = dt.date(2026, 11, 21)
@@ -392,7 +392,7 @@ def run_backend(args: argparse.Namespace) -> Result:
         tracemalloc.start()
     meter = Meter(result, args.stage_timeout, args.tracemalloc)
     profiles = load_profiles()
-    horizon = planner.default_horizon(AS_OF)
+    horizon = planstate.default_horizon(AS_OF)
     committees = max(1, args.branches // BRANCHES_PER_COMMITTEE)
 
     with tempfile.TemporaryDirectory(prefix="bench-planner-") as directory:
@@ -459,7 +459,7 @@ def run_backend(args: argparse.Namespace) -> Result:
                 def run() -> int:
                     with db.session_scope(engine) as session:
                         # Streamed, as the CLI does: count the rows without holding them.
-                        return sum(1 for _ in queries.iter_due_rows(session, profiles, as_of=AS_OF, org=org))
+                        return sum(1 for _ in duelist.iter_due_rows(session, profiles, as_of=AS_OF, org=org))
 
                 return run
 
@@ -561,7 +561,7 @@ def _width(text: str) -> int:
 
 
 def report(results: list[Result], command: str) -> str:
-    out = [f"command: {command}", f"as of {AS_OF}, horizon {planner.default_horizon(AS_OF)}", ""]
+    out = [f"command: {command}", f"as of {AS_OF}, horizon {planstate.default_horizon(AS_OF)}", ""]
     backends = [r.backend for r in results]
     for result in results:
         if result.skipped:

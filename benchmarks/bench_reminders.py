@@ -55,7 +55,7 @@ from calendars.profiles import load_profiles
 from calendars.workdays import WorkCalendar
 from notifiers import render
 from notifiers.email import EmailChannel
-from obligations import db, importer, planner, reminders
+from obligations import db, importer, planner, planstate, reminders
 from obligations.models import Member, OutboxMessage, Task
 from obligations.reminders import digests
 
@@ -92,7 +92,7 @@ def setup(url: str, branches: int) -> None:
         importer.apply(
             session, registry, prune=False, default_profile="national", as_of=AS_OF, track_from=TRACKED
         )
-        summary = planner.plan(session, load_profiles(), AS_OF, planner.default_horizon(AS_OF))
+        summary = planner.plan(session, load_profiles(), AS_OF, planstate.default_horizon(AS_OF))
     log(f"setup: {len(registry.members):,} members, {summary.inserted:,} tasks")
 
 

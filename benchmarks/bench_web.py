@@ -8,7 +8,7 @@ The city is imported and planned as of 2026-11-21 into a fresh database (a SQLit
 PostgreSQL's public schema dropped and recreated), every branch secretary gets an account, and the desk is
 started in a server process of its own (uvicorn; `--workers N` runs gunicorn with N uvicorn workers), its clock
 fixed at 2026-11-21 09:00 Beijing time. The same process also serves `GET /_bench/mine`: a bare Starlette
-endpoint, without session, scope or template, that runs the query behind 我的待办 (obligations.queries.due_rows
+endpoint, without session, scope or template, that runs the query behind 我的待办 (obligations.duelist.due_rows
 with the secretary's `Mine`) through the same engine and driver, in the same thread pool, and answers JSON.
 
 The client (httpx.AsyncClient, one per secretary, all at once) signs the secretaries in, then measures:
@@ -56,7 +56,7 @@ from sqlalchemy import insert, text
 
 from calendars.model import OrgKind, Role
 from calendars.profiles import load_profiles
-from obligations import accounts, db, importer, planner, queries
+from obligations import accounts, db, duelist, importer, planner, planstate
 from obligations.models import Account
 from obligations.registry import Registry
 
@@ -97,8 +97,8 @@ def bench_app() -> Any:
 
         def load() -> list[int]:
             with db.session_scope(engine) as session:
-                rows = queries.due_rows(
-                    session, profiles, as_of=AS_OF, within=WITHIN_DAYS, mine=queries.Mine(member, orgs)
+                rows = duelist.due_rows(
+                    session, profiles, as_of=AS_OF, within=WITHIN_DAYS, mine=duelist.Mine(member, orgs)
                 )
                 return [row.task_id for row in rows]
 
@@ -181,7 +181,7 @@ def prepare(url: str, branches: int) -> tuple[list[Secretary], dict[str, float]]
     del registry
     started = time.perf_counter()
     with db.session_scope(engine) as session:
-        planned = planner.plan(session, profiles, AS_OF, planner.default_horizon(AS_OF))
+        planned = planner.plan(session, profiles, AS_OF, planstate.default_horizon(AS_OF))
     timings["plan"] = time.perf_counter() - started
     _log(f"planned {planned.inserted} tasks")
     password_hash = accounts.hash_password(PASSWORD)

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from city import BRANCHES_PER_COMMITTEE, city_registry
 
 from calendars.profiles import load_profiles
-from obligations import db, importer, planner, queries
+from obligations import db, duelist, importer, planner, planstate
 from obligations.registry import Registry, validate
 
 AS_OF = dt.date(2026, 11, 21)
@@ -49,7 +49,7 @@ def main() -> None:
 
     registry = city_registry(max(1, args.branches // BRANCHES_PER_COMMITTEE))
     profiles = load_profiles()
-    horizon = planner.default_horizon(AS_OF)
+    horizon = planstate.default_horizon(AS_OF)
     with tempfile.TemporaryDirectory(prefix="profile-planner-") as directory:
         tmp = Path(directory)
         if args.backend == "sqlite":
@@ -95,9 +95,9 @@ def main() -> None:
             if args.stage in ("due", "due-subtree"):
                 with db.session_scope(engine) as session:
                     org = "c7" if args.stage == "due-subtree" else None
-                    queries.due_rows(session, profiles, as_of=AS_OF, org=org)  # warm up
+                    duelist.due_rows(session, profiles, as_of=AS_OF, org=org)  # warm up
                     profiler.enable()
-                    queries.due_rows(session, profiles, as_of=AS_OF, org=org)
+                    duelist.due_rows(session, profiles, as_of=AS_OF, org=org)
                     profiler.disable()
         engine.dispose()
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, false, or_
 from sqlmodel import Session, col, delete, select
 
-from obligations.models import AuditEvent, Member, Organization, column_width
+from obligations.models import AuditEvent, Member, Organization
+from obligations.tables import column_width
 
 KEEP_DAYS = 183  # six months at least
 

@@ -33,7 +33,7 @@ from sqlmodel import Session
 from calendars.instants import PARTY_TIME
 from calendars.model import Profile
 from notifiers.base import Channel
-from obligations import accounts, audit, planner, reminders
+from obligations import accounts, audit, planner, planstate, reminders
 from obligations.db import session_scope
 
 log = logging.getLogger("obligations.daemon")
@@ -166,7 +166,7 @@ class Daemon:
         today = now.astimezone(PARTY_TIME).date()
         with session_scope(self.engine) as session:
             summary = planner.ensure_planned(
-                session, profiles, today, planner.default_horizon(today, self.horizon_years)
+                session, profiles, today, planstate.default_horizon(today, self.horizon_years)
             )
             pruned = audit.prune(session, now=now)
             ended = accounts.prune_sessions(session, now=now)

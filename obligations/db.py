@@ -19,15 +19,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
-from sqlmodel import Session, create_engine
 
 from obligations.errors import UserError
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
+    from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "alembic_version"  # Alembic's default, where it keeps a database's revision
@@ -285,6 +285,8 @@ def problem(error: DBAPIError, url: str | None = None) -> DatabaseError:
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back (writing nothing) on any error."""
+    from sqlmodel import Session  # the ORM, only for commands that use it (`due` reads on obligations.tables)
+
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session

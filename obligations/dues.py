@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from calendars.instants import FOUNDING, LATEST_YEAR
 from calendars.model import OrgKind
-from obligations import planner
+from obligations import planner, planstate
 from obligations.errors import LedgerError
 from obligations.members import member_id_problem, member_problems, read_table, recording_branch
 from obligations.models import DuesPayment, Member, Organization
@@ -240,17 +240,14 @@ def derive_lapses(session: Session, as_of: dt.date, *, only: Iterable[str] | Non
     longer) or the registry changed (a member joined or moved); with `only`, for those members after their
     payments changed."""
     state = planner.plan_state(session)
-    month = as_of.strftime("%Y-%m")
-    if only is None and state.dues_checked == month and state.planned_version == state.registry_version:
+    month = planstate.dues_month(as_of)
+    if only is None and planstate.dues_current(state, as_of):
         return
     if state.dues_checked != month:
         only = None  # the stored facts are all of one month: derive everyone's for this one
-    first_months = _first_months(session, None)
-    # A range, not IS NOT NULL: SQLite scans the whole member table for the latter, and this probe runs before
-    # every plan check (each `due`, each daemon tick). Every lapse is a real date, after the founding.
-    any_lapsed = select(col(Member.id)).where(col(Member.dues_lapsed_from) >= FOUNDING).limit(1)
-    if not first_months and session.scalar(any_lapsed) is None:
+    if planstate.nothing_to_derive(session):
         return  # no branch keeps dues records: nothing to derive, and nothing written (a read stays a read)
+    first_months = _first_months(session, None)
     groups = dict(
         session.execute(
             select(col(Organization.code), col(Organization.parent)).where(

@@ -1,6 +1,6 @@
 """Calendar subscriptions (订阅日历): one secret URL per person, `{public_url}/feed/{token}.ics`, that a phone
 calendar fetches on its own (no session). The table keeps only the token's SHA-256; a new URL revokes the old
-one, and a person may revoke theirs at any time. The feed serves the person's desk (queries.Mine: tasks assigned
+one, and a person may revoke theirs at any time. The feed serves the person's desk (duelist.Mine: tasks assigned
 to them, their own, and those of the organizations they record for, read from the registry at each fetch)
 through obligations/ical.py: all-day events on the due dates, or to-dos with `?todo=1` (`todo_url`). The
 token alone opens the feed; the query only chooses its form, so it needs no secret of its own."""
@@ -18,8 +18,8 @@ from sqlmodel import Session, col, select
 
 from calendars.model import Profile
 from obligations import ical
+from obligations.duelist import Mine
 from obligations.models import Account, FeedToken
-from obligations.queries import Mine
 from obligations.scope import scope_of
 
 TOKEN_BYTES = 32

@@ -12,31 +12,39 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
-from sqlmodel import Session, col
 
 from calendars.expand import Occurrence, OrgFacts, Window, expand
 from calendars.model import Profile, Rule, RuleKind
+from obligations import tables
 from obligations.db import chunks
-from obligations.models import Organization, ProfileHistory, Task
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
+
+    from obligations.models import Task
 
 CHUNK = 500  # ids per IN (...) clause: under SQLite's and PostgreSQL's parameter limits
 
 
 def profile_history(
-    session: Session, codes: Sequence[str] | None = None
+    session: Session | Connection, codes: Sequence[str] | None = None
 ) -> dict[str, list[tuple[dt.date | None, str]]]:
     """(since, profile) of the organizations (of `codes`, or all) whose profile changed, oldest first (since
     None: from the start). An organization that never changed follows its present profile throughout, so it
     is left out: a city's plan reads only the few rows of changes."""
-    changed = select(col(ProfileHistory.org)).group_by(col(ProfileHistory.org)).having(func.count() > 1)
-    query = select(col(ProfileHistory.org), col(ProfileHistory.since), col(ProfileHistory.profile)).where(
-        col(ProfileHistory.org).in_(changed)
+    changed = (
+        select(tables.profile_history.c.org).group_by(tables.profile_history.c.org).having(func.count() > 1)
     )
+    query = select(
+        tables.profile_history.c.org, tables.profile_history.c.since, tables.profile_history.c.profile
+    ).where(tables.profile_history.c.org.in_(changed))
     found: dict[str, list[tuple[dt.date | None, str]]] = defaultdict(list)
     for batch in [None] if codes is None else chunks(list(codes), CHUNK):
-        chosen = query if batch is None else query.where(col(ProfileHistory.org).in_(batch))
+        chosen = query if batch is None else query.where(tables.profile_history.c.org.in_(batch))
         for org, since, profile in session.execute(chosen):
             found[org].append((since, profile))
     for rows in found.values():
@@ -118,7 +126,7 @@ def task_rule(calendars: Calendars, task: Task) -> Rule | None:
 
 
 def calendars_of(
-    session: Session, profiles: Mapping[str, Profile], code: str, current: str
+    session: Session | Connection, profiles: Mapping[str, Profile], code: str, current: str
 ) -> Calendars | None:
     """The profiles one organization followed (None when its present profile is not configured)."""
     if current not in profiles:
@@ -127,7 +135,7 @@ def calendars_of(
     return Calendars.of(profiles, current, history)
 
 
-def changed_calendars(session: Session, profiles: Mapping[str, Profile]) -> dict[str, Calendars]:
+def changed_calendars(session: Session | Connection, profiles: Mapping[str, Profile]) -> dict[str, Calendars]:
     """The calendars of the organizations whose profile changed (few), by code: whoever reads many tasks
     looks their rule up here, and in the present profile for every other organization. An organization
     with a profile that is not configured is left out (it is reported where profiles are checked)."""
@@ -135,8 +143,8 @@ def changed_calendars(session: Session, profiles: Mapping[str, Profile]) -> dict
     current = (
         dict(
             session.execute(
-                select(col(Organization.code), col(Organization.effective_profile)).where(
-                    col(Organization.code).in_(list(changes))
+                select(tables.organization.c.code, tables.organization.c.effective_profile).where(
+                    tables.organization.c.code.in_(list(changes))
                 )
             ).all()
         )

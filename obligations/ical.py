@@ -41,11 +41,12 @@ from calendars.expand import period_label
 from calendars.model import Profile, Rule, RuleKind
 from calendars.periods import parse_key
 from calendars.text import shown
-from obligations import history, links
+from obligations import history, links, tables
 from obligations.config import Config
+from obligations.duelist import TASK_STATUS_LABELS, Mine
 from obligations.errors import not_found
-from obligations.models import TASK_STATUS_LABELS, Member, Organization, Task
-from obligations.queries import Mine, organization, subtree_filter
+from obligations.models import Member, Organization, Task
+from obligations.queries import organization
 
 PRODID = "-//obligations//党组织职责日历//ZH"
 PARTY_TIME = instants.PARTY_TIME
@@ -119,7 +120,7 @@ def build(
     name = "党组织职责日历"
     if org is not None:
         root = organization(session, org)
-        query = query.where(subtree_filter(root))
+        query = query.where(tables.subtree(root.path))
         name = f"{shown(root.name)}职责日历"
     if member is not None:
         person = session.get(Member, member)

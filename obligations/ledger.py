@@ -40,9 +40,9 @@ from obligations.models import (
     Position,
     Task,
     Waiver,
-    column_width,
 )
 from obligations.queries import organization
+from obligations.tables import column_width
 
 STUDY_HOURS = "study-hours"
 MAX_POSTPONEMENT_YEARS = 1  # 《中国共产党基层组织选举工作条例》第三条：延长期限一般不超过1年

@@ -11,8 +11,9 @@ from sqlmodel import Session
 from calendars.model import OrgKind
 from calendars.text import control_problem, length_problem, shown
 from obligations.errors import LedgerError, UserError
-from obligations.models import Member, Organization, column_width
+from obligations.models import Member, Organization
 from obligations.queries import organization
+from obligations.tables import column_width
 
 MAX_MEMBERS = 10_000  # one record names at most a large branch's roll; more is a slip
 

@@ -116,19 +116,6 @@ class Position(Row, table=True):
     vacant_since: dt.date | None = None
 
 
-# A task's status as a person reads it, everywhere (due, scores, confirmations). "waived" is an exemption
-# (免办: `waive --exempt`); an extension leaves the task open with its due date moved. "exempt" is the same
-# state under the word some stored rows carry.
-def column_width(column: Any) -> int | None:
-    """The width a text column declares (`Member.name`), which PostgreSQL enforces and SQLite does not: the
-    one source for every length check. None for unbounded text."""
-    length = getattr(getattr(column, "type", None), "length", None)
-    return length if isinstance(length, int) else None
-
-
-TASK_STATUS_LABELS = {"open": "待办", "overdue": "逾期", "done": "已完成", "waived": "免办", "exempt": "免办"}
-
-
 class Task(Row, table=True):
     """One occurrence of a rule for one subject in one period, persisted."""
 

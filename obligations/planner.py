@@ -40,7 +40,7 @@ from calendars import ladder
 from calendars.expand import OrgFacts, Window, expand
 from calendars.model import Profile, RuleKind
 from calendars.periods import Cadence, period_of
-from obligations import dues, roster
+from obligations import dues, planstate, roster
 from obligations.db import chunks
 from obligations.errors import UserError
 from obligations.history import CHUNK as CHUNK  # re-exported: callers have always found these here
@@ -60,16 +60,6 @@ class PlanSummary:
     window: tuple[dt.date, dt.date]
 
 
-def default_horizon(as_of: dt.date, years_ahead: int = 1) -> dt.date:
-    """End of next year (by default): far enough for a term election's six-month notice."""
-    return dt.date(as_of.year + years_ahead, 12, 31)
-
-
-def window_start(as_of: dt.date) -> dt.date:
-    """The earliest date any rule's previous period can start: the previous year's first day."""
-    return dt.date(as_of.year - 1, 1, 1)
-
-
 def plan_state(session: Session) -> PlanState:
     state = session.get(PlanState, 1)
     if state is None:
@@ -80,14 +70,7 @@ def plan_state(session: Session) -> PlanState:
 
 
 def needs_plan(session: Session, as_of: dt.date, horizon: dt.date) -> bool:
-    state = plan_state(session)
-    return (
-        state.planned_version != state.registry_version
-        or state.planned_to is None
-        or state.planned_from is None
-        or horizon > state.planned_to
-        or window_start(as_of) < state.planned_from
-    )
+    return not planstate.window_current(plan_state(session), as_of, horizon)
 
 
 def ensure_planned(
@@ -110,7 +93,7 @@ def plan(
 ) -> PlanSummary:
     dues.derive_lapses(session, as_of)
     state = plan_state(session)
-    start = window_start(as_of)
+    start = planstate.window_start(as_of)
     window_moved = (
         state.planned_to is None
         or state.planned_from is None

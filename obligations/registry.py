@@ -115,7 +115,8 @@ from calendars.text import (
     wecom_userid_problem,
 )
 from obligations.errors import UserError, not_found
-from obligations.models import Member, Organization, Position, column_width
+from obligations.models import Member, Organization, Position
+from obligations.tables import column_width
 
 
 @dataclass(frozen=True)

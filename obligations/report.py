@@ -19,9 +19,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from calendars.model import Profile
-from obligations import roster
+from obligations import roster, tables
 from obligations.models import Member, Organization, Task
-from obligations.queries import organization, subtree_filter
+from obligations.queries import organization
 
 ROW_FIELDS = (
     "org",
@@ -423,7 +423,7 @@ def load_scope(
     root = organization(session, org) if org is not None else None
     org_query = select(Organization).where(col(Organization.active).is_(True))
     if root is not None:
-        org_query = org_query.where(subtree_filter(root))
+        org_query = org_query.where(tables.subtree(root.path))
     orgs = tuple(
         ReportOrg(o.code, o.name, o.parent, o.path, o.effective_profile, o.tracked_from)
         for o in session.exec(org_query.order_by(col(Organization.path)))
@@ -450,7 +450,7 @@ def load_scope(
         .order_by(col(Task.due), col(Task.org), col(Task.rule), col(Task.subject), col(Task.period))
     )
     if root is not None:
-        task_query = task_query.where(subtree_filter(root))
+        task_query = task_query.where(tables.subtree(root.path))
     names = {o.code: o.name for o in orgs}
     tasks = tuple(
         ReportTask(

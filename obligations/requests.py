@@ -20,10 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from calendars.model import Profile
-from obligations import audit, ledger
+from obligations import audit, ledger, tables
 from obligations.errors import LedgerError, NotFound, UserError
 from obligations.models import Organization, Task, Waiver, WaiverRequest
-from obligations.queries import subtree_filter
 from obligations.scope import Scope
 
 KIND_LABELS = {"extension": "延期", "exemption": "免办"}
@@ -293,7 +292,7 @@ def pending_in(
     session: Session, profiles: Mapping[str, Profile], root: Organization, limit: int = LIST_LIMIT
 ) -> list[Listed]:
     """Pending requests of `root`'s subtree."""
-    condition = and_(col(WaiverRequest.state) == "pending", subtree_filter(root))
+    condition = and_(col(WaiverRequest.state) == "pending", tables.subtree(root.path))
     return _listed(session, profiles, condition, limit)
 
 

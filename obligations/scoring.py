@@ -27,9 +27,9 @@ from calendars.checklists import VETO_CHECKS, Checklist, Item, Veto
 from calendars.expand import OrgFacts, Window, applies, expand, period_label
 from calendars.model import OrgKind, Profile, Role
 from obligations import planner, render, roster
+from obligations.duelist import TASK_STATUS_LABELS
 from obligations.errors import NotFound, UserError
 from obligations.models import (
-    TASK_STATUS_LABELS,
     Completion,
     CompletionTask,
     Member,

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
+    ColumnElement,
     Date,
     DateTime,
     Dialect,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     Table,
     TypeDecorator,
     UniqueConstraint,
+    and_,
     text,
 )
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
@@ -67,6 +69,19 @@ class Instant(TypeDecorator[dt.datetime]):
 # Organization paths are compared as byte strings (subtree = a range of paths); PostgreSQL's default
 # collation would ignore the "/" separators, so the column is pinned to "C" there.
 PathString = String(400).with_variant(String(400, collation="C"), "postgresql")
+
+
+def column_width(column: Any) -> int | None:
+    """The width a text column declares (`Member.name`), which PostgreSQL enforces and SQLite does not: the
+    one source for every length check. None for unbounded text."""
+    length = getattr(getattr(column, "type", None), "length", None)
+    return length if isinstance(length, int) else None
+
+
+def subtree(path: str) -> ColumnElement[bool]:
+    """The organizations of the subtree whose root has `path`: a range, so that the path index serves it."""
+    column = organization.c.path
+    return and_(column >= path, column < path[:-1] + chr(ord("/") + 1))
 
 
 organization = Table(

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from calendars.model import Evidence, Profile, RecordSpec, Rule, Unit
 from obligations import ledger, roster
+from obligations.duelist import Mine
 from obligations.models import (
     Attachment,
     Attendance,
@@ -25,7 +26,6 @@ from obligations.models import (
     Task,
     Waiver,
 )
-from obligations.queries import Mine
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from obligations.errors import NotFound, UserError, not_found
 # What only some commands need is imported where it is used: `obligations --help` loads click and this module,
 # `due` no Alembic, no channel (tests/obligations/test_cli_startup.py).
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
     from sqlalchemy.exc import DBAPIError
     from sqlmodel import Session
 
@@ -91,12 +91,12 @@ class App:
 
         return configured_profiles(self.config)
 
-    def check_profiles(self, session: Session) -> None:
+    def check_profiles(self, reader: Session | Connection) -> None:
         """Every organization's profile is loaded (exit 3 otherwise); call before planning or sweeping."""
-        from obligations import queries
+        from obligations import planstate
         from obligations.config import check_profiles_in_use
 
-        check_profiles_in_use(self.config, self.profiles, queries.profiles_in_use(session))
+        check_profiles_in_use(self.config, self.profiles, planstate.profiles_in_use(reader))
 
     def profile(self, profile_id: str | None) -> Profile:
         wanted = profile_id or self.config.profiles.default
@@ -148,9 +148,9 @@ class App:
         return self.config.ledger.attachments
 
     def horizon(self, as_of: dt.date) -> dt.date:
-        from obligations import planner
+        from obligations import planstate
 
-        return planner.default_horizon(as_of, self.config.planner.horizon_years)
+        return planstate.default_horizon(as_of, self.config.planner.horizon_years)
 
     def keep_planned(self, session: Session, as_of: dt.date) -> None:
         """Bring the plan up to date before reading tasks (a no-op when nothing changed)."""
@@ -162,6 +162,22 @@ class App:
             self.warn(
                 f"已更新任务计划：新增 {summary.inserted}，更新 {summary.updated}，移除 {summary.removed}。"
             )
+
+    @contextmanager
+    def reading_tables(self, as_of: dt.date, *, live: bool = True) -> Iterator[Session | Connection]:
+        """As `reading`, for a list read on the Core tables alone (obligations.tables): on a plan that is
+        current, a bare connection, so that the command loads no ORM; otherwise `reading`'s session, after
+        it planned."""
+        from obligations import planstate
+
+        with self.engine.connect() as connection:
+            if planstate.is_current(connection, as_of, self.horizon(as_of)):
+                if live and as_of == today():
+                    self.check_profiles(connection)
+                yield connection
+                return
+        with self.reading(as_of, live=live) as session:
+            yield session
 
     @contextmanager
     def reading(self, as_of: dt.date, *, live: bool = True) -> Iterator[Session]:

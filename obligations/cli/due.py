@@ -9,9 +9,8 @@ import click
 from calendars.expand import period_label
 from obligations import render
 from obligations.cli.app import App, as_of_date, as_of_option, cli, format_option, pass_app
+from obligations.duelist import DUE_FIELDS, FILING_LABELS, TASK_STATUS_LABELS, DueRow, iter_due_rows
 from obligations.errors import not_found
-from obligations.models import TASK_STATUS_LABELS
-from obligations.queries import DUE_FIELDS, FILING_LABELS, DueRow, iter_due_rows
 from obligations.render import FreeText
 
 
@@ -48,12 +47,12 @@ def due(
       obligations due --as-of 2026-12-01 --format csv > 待办.csv
     """
     day = as_of_date(as_of)
-    with app.reading(day) as session:
+    with app.reading_tables(day) as reader:
         if rule_id is not None and not any(rule_id in profile.rules for profile in app.profiles.values()):
             known = {rule for profile in app.profiles.values() for rule in profile.rules}
             raise not_found("规则", rule_id, known)
         rows = iter_due_rows(
-            session,
+            reader,
             app.profiles,
             as_of=day,
             org=org_code,

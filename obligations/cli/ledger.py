@@ -22,9 +22,9 @@ from obligations.cli.app import (
     pass_app,
     today,
 )
+from obligations.duelist import FILING_LABELS, filing_state
 from obligations.errors import UserError
 from obligations.models import Task
-from obligations.queries import FILING_LABELS, filing_state
 
 
 def _absence(value: str) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from calendars.ladder import OfficeHours
 from calendars.model import Profile
 from notifiers.render import check_templates
 from notifiers.table import label as channel_label
-from obligations import logs, queries, reminders, render
+from obligations import logs, planstate, reminders, render
 from obligations.channels import build_channels
 from obligations.cli.app import PARTY_TIME, App, RowId, as_of_instant, cli, instant_option, pass_app
 from obligations.cli.app import today as app_today
@@ -319,7 +319,7 @@ def daemon(app: App, verbose: bool, as_of: dt.datetime | None) -> None:
 def _reloaded_profiles(app: App, session: Session) -> Mapping[str, Profile]:
     """The profiles as they are on disk now, checked against the organizations (ConfigError otherwise)."""
     profiles = configured_profiles(app.config)
-    check_profiles_in_use(app.config, profiles, queries.profiles_in_use(session))
+    check_profiles_in_use(app.config, profiles, planstate.profiles_in_use(session))
     return profiles
 
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from obligations import ledger_export, queries, report, requests
+from obligations import duelist, ledger_export, report, requests
 from obligations.models import Organization
 from obligations.report_html import STATE_LABELS, STATE_SYMBOLS
 from obligations.web.app import desk_of
@@ -35,7 +35,7 @@ LEDGER_CSP = (
 @dataclass(frozen=True)
 class OrgPage:
     org: Organization
-    due: list[queries.DueRow]
+    due: list[duelist.DueRow]
     more: bool  # another page of due rows follows
     report: report.Report
     pending: list[requests.Listed]
@@ -68,7 +68,7 @@ async def _page(request: Request, viewer: Viewer) -> Response:
         org = _org(session, code)
         if not viewer.scope.sees_org(org):
             return None
-        rows = queries.iter_due_rows(session, desk.profiles, as_of=as_of, org=code, within=DUE_SOON_DAYS)
+        rows = duelist.iter_due_rows(session, desk.profiles, as_of=as_of, org=code, within=DUE_SOON_DAYS)
         due = list(itertools.islice(rows, (page - 1) * PAGE_SIZE, page * PAGE_SIZE + 1))
         scope = report.load_scope(session, org=code, start=start, end=end)
         built = report.build(scope, desk.profiles, as_of=as_of, start=start, end=end)

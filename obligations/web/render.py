@@ -10,7 +10,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.templating import Jinja2Templates
 
 from calendars.expand import period_label
-from obligations.models import TASK_STATUS_LABELS
+from obligations.duelist import TASK_STATUS_LABELS
 from obligations.render import minute_text
 from obligations.report import OUTCOME_LABELS
 

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from obligations import queries, taskview
+from obligations import duelist, taskview
 from obligations.web.app import desk_of
 from obligations.web.auth import Viewer, signed_in
 from obligations.web.render import templates
@@ -24,15 +24,15 @@ GROUPS = (("已逾期", -1), ("7 天内到期", 7), ("30 天内到期", 30), ("�
 async def _todo(request: Request, viewer: Viewer) -> Response:
     desk = desk_of(request)
     as_of = desk.today()
-    mine = queries.Mine(viewer.member, viewer.scope.records_for)
+    mine = duelist.Mine(viewer.member, viewer.scope.records_for)
 
-    def load(session: Session) -> tuple[list[queries.DueRow], list[taskview.LateRow]]:
-        due = queries.due_rows(session, desk.profiles, as_of=as_of, within=WITHIN_DAYS, mine=mine)
+    def load(session: Session) -> tuple[list[duelist.DueRow], list[taskview.LateRow]]:
+        due = duelist.due_rows(session, desk.profiles, as_of=as_of, within=WITHIN_DAYS, mine=mine)
         since = as_of - dt.timedelta(days=LATE_DAYS)
         return due, taskview.done_late(session, desk.profiles, mine, since=since)
 
     items, late = await desk.run(load)
-    groups: list[tuple[str, list[queries.DueRow]]] = []
+    groups: list[tuple[str, list[duelist.DueRow]]] = []
     placed: set[int] = set()
     for heading, last in GROUPS:
         chosen = [item for item in items if item.task_id not in placed and item.days_left <= last]

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from obligations import db
 from obligations.cli import cli
-from obligations.queries import DUE_FIELDS
+from obligations.duelist import DUE_FIELDS
 from tests.obligations.conftest import POSITIONS, _members, run
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -77,14 +78,35 @@ def test_a_subcommand_group_loads_its_own_module_only(tmp_path: Path) -> None:
     assert COMMANDS["due"].module not in modules and COMMANDS["serve"].module not in modules
 
 
-def test_due_on_the_demo_needs_no_migrations_channels_templates_or_office_formats(tmp_path: Path) -> None:
+def test_due_on_a_current_plan_reads_the_tables_without_the_orm(tmp_path: Path) -> None:
     code, _, _ = _obligations("init", "--demo", "--as-of", "2026-11-20", cwd=tmp_path)
     assert code == 0
     code, out, modules = _obligations("due", "--as-of", "2026-11-20", cwd=tmp_path)
     assert code == 0
-    assert "截至 2026-11-20" in out
-    assert "sqlmodel" in modules  # it did read the database
+    assert "截至 2026-11-20：共 16 项" in out
+    assert "obligations.tables" in modules and "sqlalchemy.dialects.sqlite" in modules  # it read the database
     assert _loaded(modules, _SENDING_AND_OFFICE) == []
+    assert _loaded(modules, ("sqlmodel", "pydantic")) == []
+    orm = {"sqlalchemy.orm", "obligations.models", "obligations.planner"}
+    assert orm.isdisjoint(modules)
+
+
+def test_due_on_a_stale_plan_plans_first_and_lists_the_same(tmp_path: Path) -> None:
+    code, _, _ = _obligations("init", "--demo", "--as-of", "2026-11-20", cwd=tmp_path)
+    assert code == 0
+    code, current, modules = _obligations(
+        "due", "--as-of", "2026-11-20", "--all", "--format", "json", cwd=tmp_path
+    )
+    assert code == 0 and "obligations.planner" not in modules
+    with sqlite3.connect(tmp_path / "obligations.db") as connection:
+        connection.execute(
+            "UPDATE plan_state SET registry_version = registry_version + 1"
+        )  # as an import does
+    code, replanned, modules = _obligations(
+        "due", "--as-of", "2026-11-20", "--all", "--format", "json", cwd=tmp_path
+    )
+    assert code == 0 and "obligations.planner" in modules
+    assert json.loads(replanned) == json.loads(current) and len(json.loads(current)) > 100
 
 
 def test_an_unknown_command_is_suggested_among_commands_not_yet_loaded(tmp_path: Path) -> None:

@@ -10,10 +10,10 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from calendars.profiles import load_profiles
-from obligations import importer, planner
+from obligations import importer, planner, planstate
 from obligations.db import session_scope
+from obligations.duelist import due_rows
 from obligations.models import Task
-from obligations.queries import due_rows
 from obligations.registry import PositionRecord, Registry, validate
 from tests.obligations.registry_fixtures import issue_registry, without_members
 
@@ -30,7 +30,7 @@ def _import(engine: Engine, registry: Registry, *, prune: bool = False, as_of: d
         importer.apply(
             session, registry, prune=prune, default_profile="national", as_of=as_of, track_from=TRACKED
         )
-        planner.ensure_planned(session, PROFILES, as_of, planner.default_horizon(as_of))
+        planner.ensure_planned(session, PROFILES, as_of, planstate.default_horizon(as_of))
 
 
 def _tasks(engine: Engine, **where: str) -> list[Task]:
@@ -81,8 +81,8 @@ def test_tasks_run_from_the_previous_period_to_the_end_of_next_year(planned: Eng
 def test_planning_is_idempotent(planned: Engine) -> None:
     before = len(_tasks(planned))
     with session_scope(planned) as session:
-        assert planner.ensure_planned(session, PROFILES, AS_OF, planner.default_horizon(AS_OF)) is None
-        summary = planner.plan(session, PROFILES, AS_OF, planner.default_horizon(AS_OF), everything=True)
+        assert planner.ensure_planned(session, PROFILES, AS_OF, planstate.default_horizon(AS_OF)) is None
+        summary = planner.plan(session, PROFILES, AS_OF, planstate.default_horizon(AS_OF), everything=True)
     assert (summary.inserted, summary.updated, summary.removed) == (0, 0, 0)
     assert len(_tasks(planned)) == before
 
@@ -166,7 +166,7 @@ def test_planning_an_earlier_date_keeps_events_triggered_after_its_window(planne
     before = {task.id: (task.rule, task.subject, task.period) for task in _tasks(planned)}
     assert ("vacancy-fill", "jg.b1", "vacancy:deputy_secretary:2026-06-01") in before.values()
     with session_scope(planned) as session:
-        summary = planner.plan(session, PROFILES, D(2020, 6, 30), planner.default_horizon(D(2020, 6, 30)))
+        summary = planner.plan(session, PROFILES, D(2020, 6, 30), planstate.default_horizon(D(2020, 6, 30)))
     assert summary.removed == 0
     after = {task.id: (task.rule, task.subject, task.period) for task in _tasks(planned)}
     assert {task_id: after.get(task_id) for task_id in before} == before

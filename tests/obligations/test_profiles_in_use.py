@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from obligations import queries
+from obligations import planstate
 from obligations.models import Organization, Task
 
 
@@ -38,4 +38,4 @@ def test_a_pruned_organization_needs_its_profile_only_while_it_owes_open_tasks(e
         session.add_all([_task("owing", "open"), _task("settled", "done")])
         session.commit()
 
-        assert queries.profiles_in_use(session) == {"national", "wujin-2016"}
+        assert planstate.profiles_in_use(session) == {"national", "wujin-2016"}

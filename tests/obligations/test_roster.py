@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from calendars.model import OrgKind
 from calendars.profiles import load_profiles
-from obligations import importer, ledger, planner, roster
+from obligations import importer, ledger, planner, planstate, roster
 from obligations.db import session_scope
 from obligations.errors import LedgerError
 from obligations.models import Task
@@ -60,7 +60,7 @@ def _import(engine: Engine, registry: Registry) -> None:
         existing = importer.existing_registry(session)
         assert validate(registry, file="test", existing=existing, as_of=AS_OF, profiles=PROFILES) == []
         importer.apply(session, registry, prune=False, default_profile="national", as_of=AS_OF)
-        planner.ensure_planned(session, PROFILES, AS_OF, planner.default_horizon(AS_OF))
+        planner.ensure_planned(session, PROFILES, AS_OF, planstate.default_horizon(AS_OF))
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from calendars.profiles import load_profiles
-from obligations import accounts, importer, planner
+from obligations import accounts, importer, planner, planstate
 from obligations.config import Config, parse_config
 from obligations.db import session_scope
 from obligations.models import Account, AuditEvent
@@ -107,7 +107,7 @@ def desk(engine: Engine, tmp_path: Path) -> Iterator[DeskFixture]:
         existing = importer.existing_registry(session)
         assert validate(registry, file="test", existing=existing, as_of=AS_OF, profiles=PROFILES) == []
         importer.apply(session, registry, prune=False, default_profile="national", as_of=AS_OF)
-        planner.ensure_planned(session, PROFILES, AS_OF, planner.default_horizon(AS_OF))
+        planner.ensure_planned(session, PROFILES, AS_OF, planstate.default_horizon(AS_OF))
         for member in ROLES:
             session.add(
                 Account(member=member, password_hash=PASSWORD_HASH, created_at=now, password_changed_at=now)

@@ -1,5 +1,5 @@
 """我的待办 reads one person's tasks by index (migration 0012): on a planned city the query behind the page
-(queries.Mine) probes the person's assignee, subject and organization indexes instead of reading every open task
+(duelist.Mine) probes the person's assignee, subject and organization indexes instead of reading every open task
 of the city due within the window through (status, due) — which cost a 1,000-branch city 250 ms a page on SQLite
 and would cost a 10,000-branch city seconds (benchmarks/bench_web.py)."""
 
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 
 from calendars.model import OrgKind
-from obligations import importer, planner, queries
+from obligations import duelist, importer, planner, planstate
 from obligations.db import session_scope
 from obligations.registry import OrgRecord, PositionRecord, Registry
 from obligations.web.todo import WITHIN_DAYS
@@ -34,7 +34,7 @@ def _city() -> Registry:
     return Registry(tuple(orgs), tuple(members), tuple(positions))
 
 
-def _todo_plan(engine: Engine, mine: queries.Mine) -> str:
+def _todo_plan(engine: Engine, mine: duelist.Mine) -> str:
     """The database's plan for 我的待办's task query, as the page sends it."""
     sent: list[tuple[str, Any]] = []
 
@@ -45,7 +45,7 @@ def _todo_plan(engine: Engine, mine: queries.Mine) -> str:
     event.listen(engine, "before_cursor_execute", capture)
     try:
         with session_scope(engine) as session:
-            rows = queries.due_rows(session, PROFILES, as_of=AS_OF, within=WITHIN_DAYS, mine=mine)
+            rows = duelist.due_rows(session, PROFILES, as_of=AS_OF, within=WITHIN_DAYS, mine=mine)
     finally:
         event.remove(engine, "before_cursor_execute", capture)
     assert rows, "the secretary has tasks on 我的待办"
@@ -60,9 +60,9 @@ def _todo_plan(engine: Engine, mine: queries.Mine) -> str:
 def test_my_todo_reads_the_persons_tasks_by_index_not_every_open_task(engine: Engine) -> None:
     with session_scope(engine) as session:
         importer.apply(session, _city(), prune=False, default_profile="national", as_of=AS_OF)
-        planned = planner.plan(session, PROFILES, AS_OF, planner.default_horizon(AS_OF))
+        planned = planner.plan(session, PROFILES, AS_OF, planstate.default_horizon(AS_OF))
     assert planned.inserted > 10_000  # enough for the planner to refresh the statistics
-    plan = _todo_plan(engine, queries.Mine("b7m0", frozenset({"c.b7"})))
+    plan = _todo_plan(engine, duelist.Mine("b7m0", frozenset({"c.b7"})))
     assert "ix_task_assignee_due" in plan and "ix_task_subject_due" in plan, plan
     assert "ix_task_org_due" in plan, plan
     assert "ix_task_status_due" not in plan, plan
