@@ -2,8 +2,8 @@
 
 The schema (columns, types, keys, indexes) is defined once, there; a class here gives each column its Python type
 and, where it has one, its default, for code that reads and writes rows as objects. `Row` binds each annotated
-field to the column of the same name and refuses at import a field without a column, a column without a field or
-a default that differs from the column's.
+field to the column of the same name and refuses at import a field without a column, a column without a field, a
+field that may be None on a column that may not (or the reverse) and a default that differs from the column's.
 """
 
 from __future__ import annotations
@@ -31,8 +31,14 @@ class _OnTable(SQLModelMetaclass):
                     f"{name}: fields and columns of {table.name} differ: "
                     f"{sorted(fields.symmetric_difference(table.c.keys()))}"
                 )
+            annotations = namespace["__annotations__"]
             for field in fields:
                 column = table.c[field]
+                optional = "None" in str(annotations[field]).split("|")[-1]
+                if not column.primary_key and optional != column.nullable:
+                    raise TypeError(
+                        f"{name}.{field}: {annotations[field]}, column nullable={column.nullable}"
+                    )
                 default = namespace.get(field, PydanticUndefined)
                 given = None if default is PydanticUndefined else default
                 stored = tables.scalar_default(column)

@@ -167,11 +167,12 @@ task = Table(
     Column("filed_on", Date),
     Column("remind_on", Date),
     UniqueConstraint("rule", "subject", "period"),
+    # One person's tasks (我的待办, duelist.Mine): by assignee and by subject.
     Index("ix_task_assignee_due", "assignee", "due"),
+    Index("ix_task_subject_due", "subject", "due"),
     Index("ix_task_org_due", "org", "due"),
     Index("ix_task_status_due", "status", "due"),
     Index("ix_task_status_remind_on", "status", "remind_on"),
-    Index("ix_task_subject_due", "subject", "due"),
 )
 
 plan_state = Table(
@@ -209,6 +210,8 @@ completion = Table(
     Column("undone_by", String(100)),
     Column("undone_via", String(10)),
     Column("undone_from", String(100)),
+    # One activity, one record: the duplicate rule is the database's, so that it holds for two
+    # processes recording the same activity at the same moment (a withdrawn record may be entered again).
     Index(
         "ux_completion_active_fingerprint",
         "fingerprint",
@@ -312,6 +315,7 @@ reminder = Table(
     Column("created_at", Instant(), nullable=False),
     Column("pending", Boolean, nullable=False, default=False),
     UniqueConstraint("task_id", "step", "recipient", "due"),
+    # Only the reminders of the sweep in progress, by recipient: empty between sweeps.
     Index(
         "ix_reminder_pending_recipient",
         "recipient",
@@ -344,6 +348,7 @@ outbox_message = Table(
     Column("last_error", String(500)),
     Column("failure_reported", Boolean, nullable=False, default=False),
     Column("created_at", Instant(), nullable=False),
+    # A channel's claim, in order (reminders/outbox.py: one lane per channel).
     Index("ix_outbox_state_channel_next", "state", "channel", "next_attempt_at", "id"),
 )
 
@@ -402,6 +407,7 @@ waiver_request = Table(
     Column("decided_from", String(100)),
     Column("decision_note", String(500)),
     Index("ix_waiver_request_state_task", "state", "task_id"),
+    # One pending request per task: two secretaries asking at the same moment make one request.
     Index(
         "ux_waiver_request_pending_task",
         "task_id",
