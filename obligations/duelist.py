@@ -18,11 +18,7 @@ from obligations import history, tables
 from obligations.errors import not_found
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-    from sqlalchemy.orm import Session
-
-TASK = tables.task
-ORGANIZATION = tables.organization
+    from obligations.tables import Reader
 
 # A task's status as a person reads it, everywhere (due, scores, confirmations). "waived" is an exemption
 # (免办: `waive --exempt`); an extension leaves the task open with its due date moved. "exempt" is the same
@@ -109,7 +105,7 @@ def _number(value: float) -> int | float:
 
 
 def due_rows(
-    reader: Session | Connection,
+    reader: Reader,
     profiles: Mapping[str, Profile],
     *,
     as_of: dt.date,
@@ -144,15 +140,15 @@ class Mine:
     orgs: frozenset[str] = frozenset()
 
     def condition(self) -> ColumnElement[bool]:
-        own = and_(TASK.c.subject == self.member, TASK.c.subject_kind != "org")
-        held = TASK.c.assignee == self.member
+        own = and_(tables.task.c.subject == self.member, tables.task.c.subject_kind != "org")
+        held = tables.task.c.assignee == self.member
         if not self.orgs:
             return or_(held, own)
-        return or_(held, own, TASK.c.org.in_(sorted(self.orgs)))
+        return or_(held, own, tables.task.c.org.in_(sorted(self.orgs)))
 
 
 def iter_due_rows(
-    reader: Session | Connection,
+    reader: Reader,
     profiles: Mapping[str, Profile],
     *,
     as_of: dt.date,
@@ -172,47 +168,52 @@ def iter_due_rows(
     changed = history.changed_calendars(reader, profiles)
     query = (
         select(
-            TASK.c.id,
-            TASK.c.org,
-            TASK.c.rule,
-            TASK.c.subject,
-            TASK.c.subject_kind,
-            TASK.c.period,
-            TASK.c.period_start,
-            TASK.c.due,
-            TASK.c.status,
-            TASK.c.done_count,
-            TASK.c.required_count,
-            TASK.c.unit,
-            TASK.c.assignee,
-            TASK.c.filed_on,
-            ORGANIZATION.c.name,
-            ORGANIZATION.c.effective_profile,
-            func.coalesce(TASK.c.original_due, TASK.c.due).label("owed_on"),
+            tables.task.c.id,
+            tables.task.c.org,
+            tables.task.c.rule,
+            tables.task.c.subject,
+            tables.task.c.subject_kind,
+            tables.task.c.period,
+            tables.task.c.period_start,
+            tables.task.c.due,
+            tables.task.c.status,
+            tables.task.c.done_count,
+            tables.task.c.required_count,
+            tables.task.c.unit,
+            tables.task.c.assignee,
+            tables.task.c.filed_on,
+            tables.organization.c.name,
+            tables.organization.c.effective_profile,
+            func.coalesce(tables.task.c.original_due, tables.task.c.due).label("owed_on"),
         )
-        .join(ORGANIZATION, ORGANIZATION.c.code == TASK.c.org)
-        .where(ORGANIZATION.c.active.is_(True))
+        .join(tables.organization, tables.organization.c.code == tables.task.c.org)
+        .where(tables.organization.c.active.is_(True))
     )
     if org is not None:
         query = query.where(_in_subtree(reader, org))
     if rule is not None:
-        query = query.where(TASK.c.rule == rule)
+        query = query.where(tables.task.c.rule == rule)
     if mine is not None:
         query = query.where(mine.condition())
     if overdue_only:
-        query = query.where(TASK.c.status == "open", TASK.c.due < as_of)
+        query = query.where(tables.task.c.status == "open", tables.task.c.due < as_of)
     elif not include_all:
         # A done task whose record is still to be filed with the parent stays on the list until it is filed.
         filed_rules = {
             rule_id for p in profiles.values() for rule_id, r in p.rules.items() if r.record.file_with_parent
         }
         still_to_file = and_(
-            TASK.c.status == "done", TASK.c.filed_on.is_(None), TASK.c.rule.in_(sorted(filed_rules))
+            tables.task.c.status == "done",
+            tables.task.c.filed_on.is_(None),
+            tables.task.c.rule.in_(sorted(filed_rules)),
         )
         query = query.where(
-            or_(TASK.c.status == "open", still_to_file), TASK.c.due <= as_of + dt.timedelta(days=within)
+            or_(tables.task.c.status == "open", still_to_file),
+            tables.task.c.due <= as_of + dt.timedelta(days=within),
         )
-    query = query.order_by(TASK.c.due, TASK.c.org, TASK.c.rule, TASK.c.subject, TASK.c.period)
+    query = query.order_by(
+        tables.task.c.due, tables.task.c.org, tables.task.c.rule, tables.task.c.subject, tables.task.c.period
+    )
     # (profile, rule) -> title, files with the parent, citation
     rules: dict[tuple[str, str], tuple[str, bool, str]] = {}
     result = reader.execute(query.execution_options(yield_per=2000))
@@ -260,7 +261,7 @@ def iter_due_rows(
             )
 
 
-def _names(reader: Session | Connection, ids: set[str]) -> dict[str, str]:
+def _names(reader: Reader, ids: set[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     wanted = sorted(ids)
     for index in range(0, len(wanted), 1000):
@@ -272,17 +273,23 @@ def _names(reader: Session | Connection, ids: set[str]) -> dict[str, str]:
     return found
 
 
-def _in_subtree(reader: Session | Connection, code: str) -> ColumnElement[bool]:
+def _in_subtree(reader: Reader, code: str) -> ColumnElement[bool]:
     """Tasks of the subtree of active organization `code`: by the codes when the subtree is small, so that the
     (org, due) index leads (SQLite would otherwise scan the open tasks of the whole city), by the path range
     when it is large."""
-    active = ORGANIZATION.c.active.is_(True)
-    path = reader.execute(select(ORGANIZATION.c.path).where(ORGANIZATION.c.code == code, active)).scalar()
+    active = tables.organization.c.active.is_(True)
+    path = reader.execute(
+        select(tables.organization.c.path).where(tables.organization.c.code == code, active)
+    ).scalar()
     if path is None:
-        raise not_found("组织", code, reader.execute(select(ORGANIZATION.c.code).where(active)).scalars())
-    codes = list(reader.execute(select(ORGANIZATION.c.code).where(tables.subtree(path), active)).scalars())
+        raise not_found(
+            "组织", code, reader.execute(select(tables.organization.c.code).where(active)).scalars()
+        )
+    codes = list(
+        reader.execute(select(tables.organization.c.code).where(tables.subtree(path), active)).scalars()
+    )
     if len(codes) <= 2000:
-        return TASK.c.org.in_(codes)
+        return tables.task.c.org.in_(codes)
     return tables.subtree(path)
 
 

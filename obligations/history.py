@@ -22,16 +22,14 @@ from obligations import tables
 from obligations.db import chunks
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-    from sqlalchemy.orm import Session
-
     from obligations.models import Task
+    from obligations.tables import Reader
 
 CHUNK = 500  # ids per IN (...) clause: under SQLite's and PostgreSQL's parameter limits
 
 
 def profile_history(
-    session: Session | Connection, codes: Sequence[str] | None = None
+    session: Reader, codes: Sequence[str] | None = None
 ) -> dict[str, list[tuple[dt.date | None, str]]]:
     """(since, profile) of the organizations (of `codes`, or all) whose profile changed, oldest first (since
     None: from the start). An organization that never changed follows its present profile throughout, so it
@@ -126,7 +124,7 @@ def task_rule(calendars: Calendars, task: Task) -> Rule | None:
 
 
 def calendars_of(
-    session: Session | Connection, profiles: Mapping[str, Profile], code: str, current: str
+    session: Reader, profiles: Mapping[str, Profile], code: str, current: str
 ) -> Calendars | None:
     """The profiles one organization followed (None when its present profile is not configured)."""
     if current not in profiles:
@@ -135,7 +133,7 @@ def calendars_of(
     return Calendars.of(profiles, current, history)
 
 
-def changed_calendars(session: Session | Connection, profiles: Mapping[str, Profile]) -> dict[str, Calendars]:
+def changed_calendars(session: Reader, profiles: Mapping[str, Profile]) -> dict[str, Calendars]:
     """The calendars of the organizations whose profile changed (few), by code: whoever reads many tasks
     looks their rule up here, and in the present profile for every other organization. An organization
     with a profile that is not configured is left out (it is reported where profiles are checked)."""

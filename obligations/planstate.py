@@ -16,8 +16,7 @@ from calendars.instants import FOUNDING
 from obligations import tables
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-    from sqlalchemy.orm import Session
+    from obligations.tables import Reader
 
 
 class State(Protocol):
@@ -55,7 +54,7 @@ def dues_current(state: State, as_of: dt.date) -> bool:
     return state.dues_checked == dues_month(as_of) and state.planned_version == state.registry_version
 
 
-def nothing_to_derive(reader: Session | Connection) -> bool:
+def nothing_to_derive(reader: Reader) -> bool:
     """No branch keeps dues records and no member stands lapsed: deriving dues lapses would change nothing."""
     # A range, not IS NOT NULL: SQLite scans the whole member table for the latter, and this probe runs before
     # every plan check (each `due`, each daemon tick). Every lapse is a real date, after the founding.
@@ -75,7 +74,7 @@ def window_current(state: State, as_of: dt.date, horizon: dt.date) -> bool:
     )
 
 
-def is_current(reader: Session | Connection, as_of: dt.date, horizon: dt.date) -> bool:
+def is_current(reader: Reader, as_of: dt.date, horizon: dt.date) -> bool:
     """Planning on `as_of` up to `horizon` would change nothing (no plan yet: it would)."""
     state = reader.execute(select(tables.plan_state).where(tables.plan_state.c.id == 1)).one_or_none()
     if state is None or not window_current(state, as_of, horizon):
@@ -83,7 +82,7 @@ def is_current(reader: Session | Connection, as_of: dt.date, horizon: dt.date) -
     return dues_current(state, as_of) or nothing_to_derive(reader)
 
 
-def profiles_in_use(reader: Session | Connection) -> set[str]:
+def profiles_in_use(reader: Reader) -> set[str]:
     """The effective profiles of active organizations and of every organization with open tasks: the
     profiles that planning and reminding need (a task whose profile is missing would lose its reminders)."""
     # Runs before every plan check and sweep: the open tasks are probed per inactive organization through the

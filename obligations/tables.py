@@ -11,7 +11,7 @@ Dates are dates (a deadline is a day in party time); instants are stored in UTC 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import (
     Boolean,
@@ -33,6 +33,13 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
+
+    # What reads the tables: an ORM session, or a bare connection where the ORM is not loaded (`due`).
+    Reader: TypeAlias = Session | Connection
 
 metadata = MetaData()
 

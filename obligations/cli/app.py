@@ -26,7 +26,7 @@ from obligations.errors import NotFound, UserError, not_found
 # What only some commands need is imported where it is used: `obligations --help` loads click and this module,
 # `due` no Alembic, no channel (tests/obligations/test_cli_startup.py).
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Engine
+    from sqlalchemy import Engine
     from sqlalchemy.exc import DBAPIError
     from sqlmodel import Session
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from calendars.workdays import WorkCalendar
     from obligations import audit
     from obligations.config import Config
+    from obligations.tables import Reader
 
 PARTY_TIME = instants.PARTY_TIME
 
@@ -91,7 +92,7 @@ class App:
 
         return configured_profiles(self.config)
 
-    def check_profiles(self, reader: Session | Connection) -> None:
+    def check_profiles(self, reader: Reader) -> None:
         """Every organization's profile is loaded (exit 3 otherwise); call before planning or sweeping."""
         from obligations import planstate
         from obligations.config import check_profiles_in_use
@@ -164,7 +165,7 @@ class App:
             )
 
     @contextmanager
-    def reading_tables(self, as_of: dt.date, *, live: bool = True) -> Iterator[Session | Connection]:
+    def reading_tables(self, as_of: dt.date, *, live: bool = True) -> Iterator[Reader]:
         """As `reading`, for a list read on the Core tables alone (obligations.tables): on a plan that is
         current, a bare connection, so that the command loads no ORM; otherwise `reading`'s session, after
         it planned."""
