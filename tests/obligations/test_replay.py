@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from obligations import db
+from obligations import db, planstate
 from tests.obligations.conftest import POSITIONS, REGISTRY, _members, daemon_until, run
 
 # Live event tasks on top of the shared registry: a vacancy (jg.b1's deputy secretary, 2026-06-01, in
@@ -167,3 +169,27 @@ def test_a_real_sweep_at_a_future_instant_is_refused_before_anything_is_sent(
     assert not (config.parent / "sent.txt").exists()
     preview = run(planned, "remind", "--dry-run", "--as-of", "2199-12-02 10:00")
     assert preview.exit_code == 0, preview.stderr
+
+
+def test_due_on_a_current_plan_reads_the_tables_as_planning_first_would(planned: tuple[Path, str]) -> None:
+    """On a current plan `due` reads the Core tables through a bare connection (no ORM, no planner); it lists
+    exactly what the planning path lists once the registry version says the plan is stale."""
+    config, url = planned
+    engine = db.make_engine(db.resolve_url(url, config.parent))
+    horizon = planstate.default_horizon(dt.date(2026, 11, 21))
+    with engine.connect() as connection:
+        assert planstate.is_current(connection, dt.date(2026, 11, 21), horizon)
+    args = ("due", "--as-of", "2026-11-21", "--all", "--format", "json")
+    fast = run(planned, *args)
+    assert fast.exit_code == 0, fast.stderr
+    narrowed = run(planned, *args, "--org", "jg.b2")
+    assert {row["org"] for row in json.loads(narrowed.stdout)} == {"jg.b2"}
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE plan_state SET registry_version = registry_version + 1"))
+        assert not planstate.is_current(connection, dt.date(2026, 11, 21), horizon)
+    engine.dispose()
+    planned_first = run(planned, *args)
+    assert planned_first.exit_code == 0, planned_first.stderr
+    rows = json.loads(fast.stdout)
+    assert rows == json.loads(planned_first.stdout)
+    assert {row["org"] for row in rows} >= {"jg.b1", "jg.b2"} and any(row["subject"] == "p1" for row in rows)
