@@ -349,40 +349,37 @@ def org_show(app: App, code: str) -> None:
         view = queries.org_view(session, app.profiles, code)
         history = planner.profile_history(session, [view.org.code]).get(view.org.code, [])
     found = view.org
-    click.echo(f"{shown(found.name)}（{found.code}，{ORG_KIND_LABELS[OrgKind(found.kind)]}）")
-    click.echo(f"上级组织：{found.parent or '—'}    职责日历：{found.effective_profile}")
+    page = render.Page()  # the prose wrapped to the terminal, the members' table fitting it
+    page.add(f"{shown(found.name)}（{found.code}，{ORG_KIND_LABELS[OrgKind(found.kind)]}）")
+    page.add(f"上级组织：{found.parent or '—'}    职责日历：{found.effective_profile}")
     if len(history) > 1:
         steps = [profile if since is None else f"{profile}（自 {since}）" for since, profile in history]
-        click.echo("职责日历沿革：" + " → ".join(steps))
+        page.add("职责日历沿革：" + " → ".join(steps))
     tracked = f"自 {found.tracked_from} 起（此前各期的例行职责不计）" if found.tracked_from else "全程"
-    click.echo(f"跟踪起始：{tracked}")
+    page.add(f"跟踪起始：{tracked}")
     if found.wecom_robot_env:
-        click.echo(f"企业微信群机器人：key 取自环境变量 {found.wecom_robot_env}（接收本组织待办汇总）")
+        page.add(f"企业微信群机器人：key 取自环境变量 {found.wecom_robot_env}（接收本组织待办汇总）")
     elected = found.elected_on.isoformat() if found.elected_on else "—"
-    click.echo(f"上次换届：{elected}    任期届满：{view.term_end.isoformat() if view.term_end else '—'}")
+    page.add(f"上次换届：{elected}    任期届满：{view.term_end.isoformat() if view.term_end else '—'}")
     if view.children:
-        click.echo(
-            "下级组织：" + "、".join(f"{shown(child.name)}（{child.code}）" for child in view.children)
-        )
-    click.echo("\n职务：")
+        page.add("下级组织：" + "、".join(f"{shown(child.name)}（{child.code}）" for child in view.children))
+    page.add("\n职务：")
     if not view.positions:
-        click.echo("  （未登记）")
+        page.add("  （未登记）")
     for position, holder in view.positions:
         label = ROLE_LABELS.get(Role(position.role), position.role)
         if holder is None:
             since = position.vacant_since.isoformat() if position.vacant_since else "?"
-            click.echo(f"  {label}：空缺（自 {since} 起）")
+            page.add(f"  {label}：空缺（自 {since} 起）")
         else:
-            click.echo(
-                f"  {label}：{shown(holder.name)}（{shown(holder.id)}，自 {position.since or '?'} 起）"
-            )
+            page.add(f"  {label}：{shown(holder.name)}（{shown(holder.id)}，自 {position.since or '?'} 起）")
     count = view.headcount
-    click.echo(
+    page.add(
         f"\n党员总数：{count.describe()}，其中正式党员 {count.full} 人、预备党员 {count.probationary} 人"
     )
     for warning in view.advice:
-        click.echo(f"组织设置提示：{warning}")
-    click.echo(f"\n本组织直属党员（{len(view.members)} 人）：")
+        page.add(f"组织设置提示：{warning}")
+    page.add(f"\n本组织直属党员（{len(view.members)} 人）：")
     rows = [
         [
             member.id,
@@ -395,11 +392,10 @@ def org_show(app: App, code: str) -> None:
         for member in view.members
     ]
     if rows:
-        click.echo(
-            render.table(
-                ("编号", FreeText("姓名"), "类别", "入党日期", FreeText("邮箱"), FreeText("企业微信")), rows
-            )
+        page.table(
+            ("编号", FreeText("姓名"), "类别", "入党日期", FreeText("邮箱"), FreeText("企业微信")), rows
         )
+    click.echo(page.text())
 
 
 @cli.command()

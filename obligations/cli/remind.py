@@ -157,7 +157,10 @@ def _print_plan(result: reminders.SweepResult) -> None:
         render.table((FreeText("收件人"), "渠道", FreeText("地址"), "事项", "分段", FreeText("标题")), rows)
     )
     first = max(result.planned, key=lambda p: p.items)
-    click.echo(f"\n其中发给{first.recipient_name}的一条：\n主题：{first.subject}\n\n{first.text}")
+    # the message as its recipient will read it, its lines wrapped on the terminal only
+    click.echo(
+        render.prose(f"\n其中发给{first.recipient_name}的一条：\n主题：{first.subject}\n\n{first.text}")
+    )
 
 
 @cli.command()

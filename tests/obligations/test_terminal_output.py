@@ -1,11 +1,13 @@
 """What a person sees on a terminal: tables that fit its width (free text cut with …, ids, statuses and dates
-never), whole rows through a pipe, and no colour code anywhere under NO_COLOR. Real processes on a
+never), prose wrapped to it (never inside a word), whole rows and lines through a pipe, and no colour code
+anywhere under NO_COLOR. Real processes on a
 pseudo-terminal whose size is set as a terminal emulator sets it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from sqlmodel import Session
 
 from obligations import db
 from obligations.models import OutboxMessage
-from tests.obligations.terminal import environ, on_terminal, piped, tables, width
+from tests.obligations.terminal import ESCAPE, environ, on_terminal, piped, tables, width
 
 AS_OF = "2026-11-23"
 # The free-text columns of every table (FreeText where the tables are defined): the only cells that may be cut.
@@ -166,3 +168,66 @@ def test_no_color_leaves_no_escape_byte_in_anything_shown(
 def test_due_is_coloured_on_a_terminal_without_no_color(demo: tuple[Path, str]) -> None:
     """The other side of the NO_COLOR test: the same terminal shows colour when it is allowed."""
     assert "\x1b[31m" in on_terminal(demo, "due", "--as-of", AS_OF).text
+
+
+# Prose a person reads on the demo that is wider than 80 columns when shown whole.
+PROSE = [
+    ("score", "--org", "jg.b1", "--checklist", "wujin-2016", "--as-of", AS_OF),
+    ("remind", "--dry-run", "--as-of", f"{AS_OF} 10:00"),
+    ("rules", "show", "committee-meeting"),
+    ("org", "show", "jg"),
+]
+ASCII_RUN = re.compile(r"[!-~]+")  # an ASCII word, identifier, number or URL: never cut by a line break
+
+
+def _prose(text: str) -> str:
+    """`text` without its tables (their cells are cut on a narrow terminal, by the rule above)."""
+    lines = [ESCAPE.sub("", line) for line in text.splitlines()]
+    in_table = {index for index, line in enumerate(lines) if line.startswith("─")}
+    for rule in sorted(in_table):
+        in_table.add(rule - 1)
+        below = rule + 1
+        while below < len(lines) and lines[below].strip():
+            in_table.add(below)
+            below += 1
+    return "\n".join(line for index, line in enumerate(lines) if index not in in_table)
+
+
+@pytest.mark.parametrize("command", PROSE, ids=" ".join)
+def test_prose_wraps_to_an_80_column_terminal_without_cutting_a_word(
+    demo: tuple[Path, str], command: tuple[str, ...]
+) -> None:
+    narrow = on_terminal(demo, *command, columns=80)
+    wide = on_terminal(demo, *command, columns=400)
+
+    assert narrow.status == 0 and wide.status == 0, narrow.text
+    assert max(width(line) for line in narrow.lines) <= 80, narrow.text
+    narrow_prose, wide_prose = _prose(narrow.text), _prose(wide.text)
+    assert max(width(line) for line in wide_prose.splitlines()) > 80  # there was something to wrap
+    # the same words in the same order, only the line breaks and indents differ
+    assert "".join(narrow_prose.split()) == "".join(wide_prose.split())
+    assert ASCII_RUN.findall(narrow_prose) == ASCII_RUN.findall(wide_prose)
+    assert len(narrow_prose.splitlines()) > len(wide_prose.splitlines())
+
+
+def test_wrapped_lines_continue_under_their_label(demo: tuple[Path, str]) -> None:
+    score = on_terminal(demo, "score", "--org", "jg.b1", "--checklist", "wujin-2016", "--as-of", AS_OF).lines
+    rule = on_terminal(demo, "rules", "show", "committee-meeting").lines
+
+    evidence = [index for index, line in enumerate(score) if line.startswith("    依据：")]
+    assert evidence
+    for index in evidence:  # under the text after 依据：, not under the label
+        assert re.match(" {10}[^ ]", score[index + 1]), score[index : index + 2]
+    ladder = next(index for index, line in enumerate(rule) if line.startswith("提醒"))
+    assert re.match(" {11}[^ ]", rule[ladder + 1]), rule  # under the values of the column of labels
+
+
+@pytest.mark.parametrize("command", PROSE, ids=" ".join)
+def test_a_pipe_gets_prose_lines_whole(demo: tuple[Path, str], command: tuple[str, ...]) -> None:
+    through_pipe = piped(demo, *command, env=environ(COLUMNS="80"))
+    wide = on_terminal(demo, *command, columns=400)
+
+    assert through_pipe.returncode == 0
+    text = through_pipe.stdout.decode()
+    assert max(width(line) for line in text.splitlines()) > 80
+    assert _prose(text).splitlines() == _prose(wide.text).splitlines()
