@@ -223,7 +223,7 @@ def wrap(line: str, width: int) -> list[str]:
     lines: list[str] = []
     current, used = line[:indent], indent
     fresh = True  # nothing but the indent on the current line yet
-    for gap, piece in _pieces(line[indent:]):
+    for gap, piece in line_pieces(line[indent:]):
         size = display_width(piece)
         if not fresh and used + len(gap) + size > width:
             lines.append(current)
@@ -235,8 +235,9 @@ def wrap(line: str, width: int) -> list[str]:
     return lines
 
 
-def _pieces(text: str) -> list[tuple[str, str]]:
-    """`text` cut where a line may break: (the spaces before, the piece) in order."""
+def line_pieces(text: str) -> list[tuple[str, str]]:
+    """`text` cut where a line may break: (the spaces before, the piece) in order. A piece is a wide character
+    or a run of narrow ones, with the punctuation that may not be parted from it."""
     units: list[tuple[str, str]] = []
     gap, word = "", ""
     for char in text:

@@ -134,7 +134,8 @@ def done(app: App, /, task_id: int, **values: Any) -> None:
 
     \b
     示例：
-      obligations done 128 --on 2026-11-20 --place 三楼会议室 --attendee m01 --attendee m02 --topic 学习全会精神
+      obligations done 128 --on 2026-11-20 --place 三楼会议室 \\
+        --attendee m01 --attendee m02 --topic 学习全会精神
       obligations done 130 --on 2026-11-25 --attendees 12 --minutes 会议记录.pdf
     """
     _record(app, [task_id], None, (), values)
@@ -152,8 +153,10 @@ def record(app: App, /, org_code: str, rules: tuple[str, ...], **values: Any) ->
 
     \b
     示例：
-      obligations record --org jg.b1 --rule committee-meeting --on 2026-11-20 --attendee m04 --attendee m05
-      obligations record --org jg.b1 --rule theme-party-day --rule party-lesson --on 2026-11-28 --attendees 15 --hours 4
+      obligations record --org jg.b1 --rule committee-meeting --on 2026-11-20 \\
+        --attendee m04 --attendee m05
+      obligations record --org jg.b1 --rule theme-party-day --rule party-lesson \\
+        --on 2026-11-28 --attendees 15 --hours 4
     """
     _record(app, None, org_code, rules, values)
 
@@ -222,7 +225,8 @@ def waive(
 
     \b
     示例：
-      obligations waive 73 --until 2027-06-30 --reason 机构改革 --approved-by 市直机关工委
+      obligations waive 73 --until 2027-06-30 --reason 机构改革 \\
+        --approved-by 市直机关工委
       obligations waive 88 --exempt --reason 该支部已撤销
     """
     if exempt and until is not None:

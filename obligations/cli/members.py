@@ -22,7 +22,8 @@ def probation_group() -> None:
 
     \b
     示例：
-      obligations probation decide m09 --on 2026-09-02 --outcome 转正 --attendees 12
+      obligations probation decide m09 --on 2026-09-02 --outcome 转正 \\
+        --attendees 12
     """
 
 
@@ -41,8 +42,10 @@ def decide(app: App, /, member_id: str, outcome: str, until: dt.date | None, **v
 
     \b
     示例：
-      obligations probation decide m09 --on 2026-09-02 --outcome 转正 --attendee m01 --attendee m02 --attendee m03
-      obligations probation decide m09 --on 2026-09-02 --outcome 延长 --until 2027-03-01 --attendees 12
+      obligations probation decide m09 --on 2026-09-02 --outcome 转正 \\
+        --attendee m01 --attendee m02 --attendee m03
+      obligations probation decide m09 --on 2026-09-02 --outcome 延长 \\
+        --until 2027-03-01 --attendees 12
     """
     activity = _activity(values)
     day = as_of_date(values["as_of"])
@@ -80,7 +83,8 @@ def appraisal_group() -> None:
 
     \b
     示例：
-      obligations appraisal record --org jg.b1 --year 2026 --grade m01:优秀 --grade m02:合格
+      obligations appraisal record --org jg.b1 --year 2026 \\
+        --grade m01:优秀 --grade m02:合格
       obligations appraisal show --org jg.b1 --year 2026
     """
 
@@ -120,8 +124,10 @@ def appraisal_record(
 
     \b
     示例：
-      obligations appraisal record --org jg.b1 --year 2026 --on 2026-12-20 --grade m01:优秀 --grade m02:合格
-      obligations appraisal record --org jg.b1 --year 2026 --on 2026-12-20 --csv 2026年民主评议.csv
+      obligations appraisal record --org jg.b1 --year 2026 --on 2026-12-20 \\
+        --grade m01:优秀 --grade m02:合格
+      obligations appraisal record --org jg.b1 --year 2026 --on 2026-12-20 \\
+        --csv 2026年民主评议.csv
     """
     day = as_of_date(as_of)
     pairs = [_grade(item) for item in grades]

@@ -71,7 +71,8 @@ def report(
     \b
     示例：
       obligations report --year 2026
-      obligations report --org jg --from 2026-07-01 --to 2026-12-31 --format csv > 下半年.csv
+      obligations report --org jg --from 2026-07-01 --to 2026-12-31 \\
+        --format csv > 下半年.csv
       obligations report --org jg --format html --output 机关党委2026年度报告.html
       obligations report --org jg.b1 --as-of 2026-12-31 --format json
     """

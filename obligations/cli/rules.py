@@ -180,7 +180,8 @@ def rules_preview(
 
     \b
     示例：
-      obligations rules preview --profile wujin-2016 --kind branch --full-members 5 --year 2027
+      obligations rules preview --profile wujin-2016 --kind branch \\
+        --full-members 5 --year 2027
       obligations rules preview --kind branch --elected-on 2023-11-20 --year 2026
     """
     profile = app.profile(profile_id)
