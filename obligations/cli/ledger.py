@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from obligations import audit, ledger
+from obligations import audit, ledger, render
 from obligations.cli.app import (
     App,
     Day,
@@ -118,11 +118,11 @@ def _record(
             for task in result.tasks
         )
     if result.duplicate:
-        click.echo(f"这条记录已登记过（台账记录 {completion_id}），未重复计数。")
+        click.echo(render.prose(f"这条记录已登记过（台账记录 {completion_id}），未重复计数。"))
         return
-    click.echo(f"已登记台账记录 {completion_id}：{summary}")
+    click.echo(render.prose(f"已登记台账记录 {completion_id}：{summary}"))
     if result.credited_hours:
-        click.echo(f"已为 {len(result.credited_hours)} 名党员各计入 {activity.hours:g} 学时。")
+        click.echo(render.prose(f"已为 {len(result.credited_hours)} 名党员各计入 {activity.hours:g} 学时。"))
 
 
 @cli.command()
@@ -185,7 +185,7 @@ def file_command(app: App, /, task_id: int, filed_on: dt.date, as_of: dt.datetim
     with app.session() as session:
         task = ledger.task_by_id(session, task_id)
         ledger.file_with_parent(session, app.profiles, task, on=filed_on, as_of=as_of_date(as_of))
-    click.echo(f"任务 {task_id} 已登记于 {filed_on} 报上级党组织备案。")
+    click.echo(render.prose(f"任务 {task_id} 已登记于 {filed_on} 报上级党组织备案。"))
 
 
 @cli.command()
@@ -206,7 +206,7 @@ def undo(app: App, completion_id: int, reason: str) -> None:
             f"（任务 {task.id}）"
             for task in tasks
         )
-    click.echo(f"已撤销台账记录 {completion_id}（理由：{reason}）。{states}")
+    click.echo(render.prose(f"已撤销台账记录 {completion_id}（理由：{reason}）。{states}"))
 
 
 @cli.command()
@@ -254,4 +254,4 @@ def waive(
             message = (
                 f"{name}期限由 {waiver.previous_due} 延至 {task.due}（任务 {task_id}，批准：{approved_by}）。"
             )
-    click.echo(message)
+    click.echo(render.prose(message))

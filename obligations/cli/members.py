@@ -9,7 +9,7 @@ from typing import Any
 import click
 from sqlmodel import Session
 
-from obligations import appraisal, audit, dues, probation
+from obligations import appraisal, audit, dues, probation, render
 from obligations.cli.app import App, Day, as_of_date, as_of_option, cli, cli_actor, now_utc, pass_app, today
 from obligations.cli.ledger import _activity, activity_options
 from obligations.members import read_table
@@ -74,7 +74,7 @@ def decide(app: App, /, member_id: str, outcome: str, until: dt.date | None, **v
             message += f"延长预备期至 {decision.extended_until}，届时再次讨论转正。"
         else:
             message += "被取消预备党员资格，已移出党员名册（历史记录保留）。"
-    click.echo(message)
+    click.echo(render.prose(message))
 
 
 @cli.group("appraisal")
@@ -151,11 +151,15 @@ def appraisal_record(
         )
         app.keep_planned(session, today())
     click.echo(
-        f"已登记 {result.year} 年度民主评议等次：新增 {result.recorded}，更正 {result.corrected}，未变 {result.unchanged}。"
+        render.prose(
+            f"已登记 {result.year} 年度民主评议等次：新增 {result.recorded}，更正 {result.corrected}，未变 {result.unchanged}。"
+        )
     )
     if result.flagged:
         click.echo(
-            f"连续两年评定不合格：{'、'.join(result.flagged)}，已提醒支部书记和上级组织委员报请审批处理。"
+            render.prose(
+                f"连续两年评定不合格：{'、'.join(result.flagged)}，已提醒支部书记和上级组织委员报请审批处理。"
+            )
         )
 
 
@@ -222,7 +226,7 @@ def _paid(paid: dues.Paid) -> None:
     if paid.already:
         shown = "、".join(paid.already[:20]) + ("等" if len(paid.already) > 20 else "")
         message += f"；已登记过 {len(paid.already)} 条（{shown}）"
-    click.echo(message + "。")
+    click.echo(render.prose(message + "。"))
 
 
 @dues_group.command("import")

@@ -96,7 +96,7 @@ def report(
         output.write_text(text, encoding="utf-8")
     except OSError as error:
         raise UserError(f"无法写入 {output}：{error.strerror or error}。") from error
-    click.echo(f"已生成报表：{output}")
+    click.echo(render.prose(f"已生成报表：{output}"))
 
 
 def _range(

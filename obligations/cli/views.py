@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from calendars.checklists import Checklist, load_checklists
-from obligations import ical, ledger_export, scoring
+from obligations import ical, ledger_export, render, scoring
 from obligations.cli.app import App, Day, as_of_date, as_of_option, cli, format_option, now_utc, pass_app
 from obligations.errors import UserError
 from obligations.queries import organization
@@ -122,7 +122,9 @@ def ledger_command(
     output.write_bytes(data)
     withdrawn = sum(1 for entry in book.entries if entry.undone)
     click.echo(
-        f"已导出{book.org_name}{wanted}年度台账 {len(book.entries)} 条（其中已撤销 {withdrawn} 条）到 {output}。",
+        render.prose(
+            f"已导出{book.org_name}{wanted}年度台账 {len(book.entries)} 条（其中已撤销 {withdrawn} 条）到 {output}。"
+        ),
         err=True,
     )
 

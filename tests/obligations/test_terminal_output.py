@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -231,3 +232,29 @@ def test_a_pipe_gets_prose_lines_whole(demo: tuple[Path, str], command: tuple[st
     text = through_pipe.stdout.decode()
     assert max(width(line) for line in text.splitlines()) > 80
     assert _prose(text).splitlines() == _prose(wide.text).splitlines()
+
+
+def test_what_a_command_reports_wraps_on_an_80_column_terminal(tmp_path: Path) -> None:
+    """`init --demo` and `undo` say what they did in a line wider than 80 columns when whole (the import's
+    counts; the tasks an undone record reopens): on a terminal it is wrapped, through a pipe it stays whole."""
+    first, second = tmp_path / "terminal", tmp_path / "pipe"
+    first.mkdir()
+    second.mkdir()
+    on_tty = (first / "config.toml", f"sqlite:///{first / 'obligations.db'}")
+    through_pipe = (second / "config.toml", f"sqlite:///{second / 'obligations.db'}")
+
+    created = on_terminal(on_tty, "init", "--demo", "--as-of", AS_OF)
+    assert created.status == 0, created.text
+    # the database's URL (a path deeper than 80 columns here) is one word: alone on its line, never cut
+    assert all(width(line) <= 80 or ASCII_RUN.fullmatch(line) for line in created.lines), created.text
+    imported = next(index for index, line in enumerate(created.lines) if line.startswith("已导入 演示数据："))
+    summary = "".join(created.lines[imported : imported + 2])  # one line when whole, two on the terminal
+    assert "党员：新增 40" in summary and summary.endswith("职务：新增 13，更新 0，移除 0"), created.text
+
+    shutil.copy(first / "obligations.db", second / "obligations.db")
+    shutil.copy(first / "config.toml", second / "config.toml")
+    undone = on_terminal(on_tty, "undo", "1", "--reason", "登记错误")
+    whole = piped(through_pipe, "undo", "1", "--reason", "登记错误")
+    assert undone.status == 0 and whole.returncode == 0, undone.text
+    assert max(width(line) for line in undone.lines) <= 80 < width(whole.stdout.decode().strip())
+    assert "".join(undone.text.split()) == "".join(whole.stdout.decode().split())
