@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from obligations import db
 from obligations.models import OutboxMessage
-from tests.obligations.terminal import ESCAPE, environ, on_terminal, piped, tables, width
+from tests.obligations.terminal import ESCAPE, Shown, environ, on_terminal, piped, tables, width
 
 AS_OF = "2026-11-23"
 # The free-text columns of every table (FreeText where the tables are defined): the only cells that may be cut.
@@ -76,15 +76,21 @@ FITTING = [
 ]
 
 
+def _at_80_and_400_columns(demo: tuple[Path, str], command: tuple[str, ...]) -> tuple[Shown, Shown]:
+    """`command` on a terminal 80 columns wide, where no line may be wider, and on one 400 wide."""
+    narrow = on_terminal(demo, *command, columns=80)
+    wide = on_terminal(demo, *command, columns=400)
+    assert narrow.status == 0 and wide.status == 0, narrow.text
+    assert max(width(line) for line in narrow.lines) <= 80, narrow.text
+    return narrow, wide
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_tables_fit_an_80_column_terminal_cutting_only_free_text(
     demo: tuple[Path, str], command: tuple[str, ...]
 ) -> None:
-    narrow = on_terminal(demo, *command, columns=80)
-    wide = on_terminal(demo, *command, columns=400)
+    narrow, wide = _at_80_and_400_columns(demo, command)
 
-    assert narrow.status == 0 and wide.status == 0, narrow.text
-    assert max(width(line) for line in narrow.lines) <= 80, narrow.text
     assert max(width(line) for line in wide.lines) > 80  # the table had to be narrowed
     narrow_tables, wide_tables = tables(narrow.text), tables(wide.text)
     assert narrow_tables and len(narrow_tables) == len(wide_tables)
@@ -198,11 +204,8 @@ def _prose(text: str) -> str:
 def test_prose_wraps_to_an_80_column_terminal_without_cutting_a_word(
     demo: tuple[Path, str], command: tuple[str, ...]
 ) -> None:
-    narrow = on_terminal(demo, *command, columns=80)
-    wide = on_terminal(demo, *command, columns=400)
+    narrow, wide = _at_80_and_400_columns(demo, command)
 
-    assert narrow.status == 0 and wide.status == 0, narrow.text
-    assert max(width(line) for line in narrow.lines) <= 80, narrow.text
     narrow_prose, wide_prose = _prose(narrow.text), _prose(wide.text)
     assert max(width(line) for line in wide_prose.splitlines()) > 80  # there was something to wrap
     # the same words in the same order, only the line breaks and indents differ
