@@ -13,6 +13,10 @@ and field.
 A member's addresses are checked here once, for every way they come in (a registry file, config.toml) and for
 every channel that uses them: `email_address` and `mobile_number` return the value as it is stored (or raise
 ValueError with a Chinese explanation), `wecom_userid_problem` says why a value is no WeCom userid.
+
+How such text takes room on a terminal is here too: `display_width` (a Chinese character takes two columns)
+and `wrap`, which breaks a line of prose where Chinese text may break (obligations/render.py decides the width;
+the command line's help breaks at the same places, obligations/cli/messages.py).
 """
 
 from __future__ import annotations
@@ -224,12 +228,12 @@ def wrap(line: str, width: int) -> list[str]:
     current, used = line[:indent], indent
     fresh = True  # nothing but the indent on the current line yet
     for gap, piece in line_pieces(line[indent:]):
-        size = display_width(piece)
-        if not fresh and used + len(gap) + size > width:
+        size, spacing = display_width(piece), display_width(gap)
+        if not fresh and used + spacing + size > width:
             lines.append(current)
             current, used, fresh = " " * hang, hang, True
         if not fresh:
-            current, used = current + gap, used + len(gap)
+            current, used = current + gap, used + spacing
         current, used, fresh = current + piece, used + size, False
     lines.append(current)
     return lines
