@@ -13,7 +13,7 @@ import pytest
 from obligations.cli import cli
 from obligations.cli.commands import COMMANDS
 from tests.obligations.conftest import OBLIGATIONS
-from tests.obligations.terminal import ESCAPE, environ, run_on_terminal, width
+from tests.obligations.terminal import ASCII_RUN, ESCAPE, environ, run_on_terminal, width
 
 
 def _paths() -> list[tuple[str, ...]]:
@@ -29,7 +29,6 @@ def _paths() -> list[tuple[str, ...]]:
 
 
 PATHS = _paths()
-ASCII_RUN = re.compile(r"[!-~]+")  # an ASCII word, option, identifier or number
 ENGLISH_METAVAR = re.compile(r"(?<![\w-])[A-Z][A-Z0-9_]+\b")  # FILE, TASK_ID, INTEGER
 
 

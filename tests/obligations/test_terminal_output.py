@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from obligations import db
 from obligations.models import OutboxMessage
-from tests.obligations.terminal import ESCAPE, Shown, environ, on_terminal, piped, tables, width
+from tests.obligations.terminal import ASCII_RUN, ESCAPE, Shown, environ, on_terminal, piped, tables, width
 
 AS_OF = "2026-11-23"
 # The free-text columns of every table (FreeText where the tables are defined): the only cells that may be cut.
@@ -184,7 +184,6 @@ PROSE = [
     ("rules", "show", "committee-meeting"),
     ("org", "show", "jg"),
 ]
-ASCII_RUN = re.compile(r"[!-~]+")  # an ASCII word, identifier, number or URL: never cut by a line break
 
 
 def _prose(text: str) -> str:
