@@ -13,6 +13,10 @@ and field.
 A member's addresses are checked here once, for every way they come in (a registry file, config.toml) and for
 every channel that uses them: `email_address` and `mobile_number` return the value as it is stored (or raise
 ValueError with a Chinese explanation), `wecom_userid_problem` says why a value is no WeCom userid.
+
+How such text takes room on a terminal is here too: `display_width` (a Chinese character takes two columns)
+and `wrap`, which breaks a line of prose where Chinese text may break (obligations/render.py decides the width;
+the command line's help breaks at the same places, obligations/cli/messages.py).
 """
 
 from __future__ import annotations
@@ -183,3 +187,81 @@ def display_width(text: str) -> int:
     """Columns `text` takes on a terminal: wide and fullwidth characters (Chinese) take two (Unicode's East
     Asian Width, from the standard library's unicodedata: no dependency for one table lookup)."""
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+# Line breaking for prose on a terminal (a small part of Unicode's line breaking, UAX #14, as Chinese text is
+# set): a line may break at a space or beside a wide character, never inside a run of narrow characters (an
+# ASCII word, an identifier, a number, a URL), never before closing punctuation and never after opening
+# punctuation (禁则).
+_NO_LINE_START = frozenset("，。、；：？！）》」』】〕〉〗”’…‥·％,.;:?!)]}%")
+_NO_LINE_END = frozenset("（《「『【〔〈〖“‘([{")
+# Where a line's continuation lines start: under the text after a list marker ("■ ", "- ", "3. ") or a short
+# label ("依据：", "提醒       " in a column of labels), else under the line's first character.
+_MARKER = re.compile(r"(?:[■□●○•·*-]|[0-9]{1,3}[.、]|[一二三四五六七八九十]{1,3}、) ")
+_LABEL = re.compile(r"[^\s：]{1,7}：|\S{1,10} {2,}")
+_LABEL_MAX = 16  # display columns: a longer label is a sentence, and its continuation starts under the line
+
+
+def hanging_indent(line: str) -> int:
+    """The display column where the continuation lines of `line` start when it is wrapped."""
+    indent = len(line) - len(line.lstrip(" "))
+    rest = line[indent:]
+    marker = _MARKER.match(rest)
+    if marker is not None:
+        return indent + display_width(marker.group())
+    label = _LABEL.match(rest)
+    if label is not None and display_width(label.group()) <= _LABEL_MAX:
+        return indent + display_width(label.group())
+    return indent
+
+
+def wrap(line: str, width: int) -> list[str]:
+    """`line` (one line of prose) as lines of at most `width` display columns, its continuation lines indented
+    by hanging_indent; a word wider than a whole line is never cut, it overflows on a line of its own."""
+    if display_width(line) <= width:
+        return [line]
+    indent = len(line) - len(line.lstrip(" "))
+    hang = hanging_indent(line)
+    if width - hang < width // 2:  # a hang that would leave a narrow column: continue under the line instead
+        hang = indent if width - indent >= width // 2 else 0
+    lines: list[str] = []
+    current, used = line[:indent], indent
+    fresh = True  # nothing but the indent on the current line yet
+    for gap, piece in line_pieces(line[indent:]):
+        size, spacing = display_width(piece), display_width(gap)
+        if not fresh and used + spacing + size > width:
+            lines.append(current)
+            current, used, fresh = " " * hang, hang, True
+        if not fresh:
+            current, used = current + gap, used + spacing
+        current, used, fresh = current + piece, used + size, False
+    lines.append(current)
+    return lines
+
+
+def line_pieces(text: str) -> list[tuple[str, str]]:
+    """`text` cut where a line may break: (the spaces before, the piece) in order. A piece is a wide character
+    or a run of narrow ones, with the punctuation that may not be parted from it."""
+    units: list[tuple[str, str]] = []
+    gap, word = "", ""
+    for char in text:
+        if char.isspace() or display_width(char) == 2:
+            if word:
+                units.append((gap, word))
+                gap, word = "", ""
+            if char.isspace():
+                gap += char
+            else:
+                units.append((gap, char))
+                gap = ""
+        else:
+            word += char
+    if word:
+        units.append((gap, word))
+    pieces: list[tuple[str, str]] = []
+    for gap, unit in units:
+        if pieces and not gap and (unit[0] in _NO_LINE_START or pieces[-1][1][-1] in _NO_LINE_END):
+            pieces[-1] = (pieces[-1][0], pieces[-1][1] + unit)
+        else:
+            pieces.append((gap, unit))
+    return pieces

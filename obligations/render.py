@@ -6,6 +6,9 @@ server: nothing written may act on the screen or the program that shows it.
 - Tables fit the terminal when standard output is one (`terminal_width`): the columns marked `FreeText` where
   a table's columns are defined are cut with … as needed, never an id, a status or a date; a pipe or a file
   gets whole rows.
+- Prose (`prose`, and the lines of a `Page`) is wrapped to the same width, by display width, where Chinese
+  text may break (calendars.text.wrap): never inside an ASCII word, an identifier, a number or a URL, with its
+  continuation lines under the text after a list marker or a label; a pipe or a file gets whole lines.
 - Tables replace control characters (ESC, BEL, NUL, line breaks…) and invisible direction marks with `�`
   (calendars.text.shown), so that a name stored with an escape sequence cannot drive the terminal or break
   the table's lines.
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal, TextIO
 
 from calendars import instants
-from calendars.text import display_width, shown
+from calendars.text import display_width, shown, wrap
 from obligations.db import aware
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -92,6 +95,39 @@ def terminal_width() -> int | None:
     return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
+def width_of(width: int | Literal["terminal"] | None) -> int | None:
+    """The limit a `width` argument stands for: TERMINAL is terminal_width(), a number or None itself."""
+    return terminal_width() if width == TERMINAL else width
+
+
+def prose(text: str, *, width: int | Literal["terminal"] | None = TERMINAL) -> str:
+    """`text` with each of its lines wrapped to `width` display columns (by default the terminal's, see
+    terminal_width; None leaves it whole), by calendars.text.wrap."""
+    limit = width_of(width)
+    if limit is None:
+        return text
+    return "\n".join(part for line in text.split("\n") for part in wrap(line, limit))
+
+
+class Page:
+    """Text for a person made of prose and tables, laid out for one width (by default the terminal's): its
+    prose lines are wrapped (prose), its tables fit (table)."""
+
+    def __init__(self, *, width: int | Literal["terminal"] | None = TERMINAL) -> None:
+        self.width = width_of(width)
+        self.lines: list[str] = []
+
+    def add(self, *lines: str) -> None:
+        """Lines of prose, each wrapped to the page's width."""
+        self.lines.extend(prose(line, width=self.width) for line in lines)
+
+    def table(self, headers: Sequence[str | FreeText], rows: Sequence[Sequence[str]]) -> None:
+        self.lines.append(table(headers, rows, width=self.width))
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
 def table(
     headers: Sequence[str | FreeText],
     rows: Sequence[Sequence[str]],
@@ -101,7 +137,7 @@ def table(
     """A plain-text table at most `width` display columns wide (by default the terminal's, see terminal_width):
     when the whole rows are wider, the widest free-text column is narrowed first, one column at a time, down
     to NARROWEST; the other columns are shown whole."""
-    limit = terminal_width() if width == TERMINAL else width
+    limit = width_of(width)
     titles = [header.header if isinstance(header, FreeText) else header for header in headers]
     free = [isinstance(header, FreeText) for header in headers]
     cells = [[shown(str(cell)) for cell in row] for row in rows]

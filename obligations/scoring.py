@@ -634,15 +634,17 @@ def _related_text(tally: Tally) -> str:
 
 
 def describe(card: Scorecard) -> str:
-    """The scorecard as text: verdict, the scored items with their evidence, the rest, the vetoes."""
+    """The scorecard as text for the terminal (render.Page): verdict, the scored items with their evidence,
+    the rest, the vetoes."""
     checklist = card.checklist
-    out = [
+    page = render.Page()
+    page.add(
         f"{checklist.title}（{checklist.id}）— {card.org_name}（{card.org}） {card.year}年度，截至 {card.as_of}",
         f"依据：{checklist.source}",
         "",
         *summary(card),
         "",
-    ]
+    )
     numbers = iter("一二三四五")
 
     def heading(text: str) -> str:
@@ -650,7 +652,7 @@ def describe(card: Scorecard) -> str:
 
     computed = [r for r in card.items if r.status in ("scored", "rate") and r.tally is not None]
     if computed:
-        out.append(heading("按台账计分的项目" if checklist.scored else "可由台账核验的职责（完成率）"))
+        page.add(heading("按台账计分的项目" if checklist.scored else "可由台账核验的职责（完成率）"))
         rows = []
         for result in computed:
             tally = result.tally
@@ -665,57 +667,55 @@ def describe(card: Scorecard) -> str:
             rows.append([*first, f"{tally.done}/{tally.expected}", _missing_text(tally) or "无"])
         headers: list[str | FreeText] = ["分值", "得分"] if checklist.scored else ["完成率"]
         headers = [FreeText("职责"), *headers]
-        out.append(render.table([*headers, "已开展/应开展", FreeText("缺少的周期")], rows))
-        out.append("")
-        out.append("证据")
+        page.table([*headers, "已开展/应开展", FreeText("缺少的周期")], rows)
+        page.add("", "证据")
         for result in computed:
             tally = result.tally
             assert tally is not None
             worth = f"（{points(result.item.points)}分）" if result.item.points is not None else ""
-            out.append(f"  ■ {tally.title}{worth}：{result.item.standard}")
-            out.append(f"    依据：{clause(card, result.item)}；职责规则 {tally.rule}：{tally.source}")
+            page.add(f"  ■ {tally.title}{worth}：{result.item.standard}")
+            page.add(f"    依据：{clause(card, result.item)}；职责规则 {tally.rule}：{tally.source}")
             if result.item.note:
-                out.append(f"    说明：{result.item.note}")
+                page.add(f"    说明：{result.item.note}")
             if result.score is not None and result.item.points is not None:
-                out.append(
+                page.add(
                     f"    得分 = {points(result.item.points)} × {tally.done}/{tally.expected} = {points(result.score)}"
                 )
-            out.extend(_period_lines(tally))
+            page.add(*_period_lines(tally))
             if tally.missing:
                 where = "党小组编码" if tally.groups is not None else card.org
-                out.append(
+                page.add(
                     f"    补登记已开展的活动：obligations record --org {where} --rule {tally.rule} --on YYYY-MM-DD"
                 )
-        out.append("")
+        page.add("")
     not_applicable = [r for r in card.items if r.status == "not_applicable"]
     if not_applicable:
-        out.append(heading("不适用的项目（不计入可计算满分）"))
+        page.add(heading("不适用的项目（不计入可计算满分）"))
         for result in not_applicable:
             assert result.tally is not None
             worth = f"（{points(result.item.points)}分）" if result.item.points is not None else ""
-            out.append(f"  {result.tally.title}{worth}：{result.tally.not_applicable}")
-        out.append("")
+            page.add(f"  {result.tally.title}{worth}：{result.tally.not_applicable}")
+        page.add("")
     manual = [r for r in card.items if r.status == "manual"]
     if manual:
-        out.append(heading(f"需人工评定的项目（共 {points(card.unscored_points)} 分）"))
+        page.add(heading(f"需人工评定的项目（共 {points(card.unscored_points)} 分）"))
         for result in manual:
             worth = f"  {points(result.item.points)}分" if result.item.points is not None else ""
-            out.append(f"  {result.item.label}：{result.item.standard}{worth}")
+            page.add(f"  {result.item.label}：{result.item.standard}{worth}")
             if result.item.note:
-                out.append(f"    说明：{result.item.note}")
+                page.add(f"    说明：{result.item.note}")
             for tally in result.related:
-                out.append(f"    参考记录：{_related_text(tally)}")
-        out.append("")
-    out.append(heading("一票否决"))
+                page.add(f"    参考记录：{_related_text(tally)}")
+        page.add("")
+    page.add(heading("一票否决"))
     if not card.vetoes:
-        out.append("  （评估表未收录，否决情形不详）")
+        page.add("  （评估表未收录，否决情形不详）")
     for veto in card.vetoes:
         verdict = {True: "存在", False: "未发现", None: "需人工核实"}[veto.triggered]
         detail = f"（{veto.detail}）" if veto.detail and veto.triggered is not None else ""
-        out.append(f"  {veto.veto.title}：{verdict}{detail}")
+        page.add(f"  {veto.veto.title}：{verdict}{detail}")
     found_notes = notes(card)
     if found_notes:
-        out.append("")
-        out.append("说明")
-        out.extend(f"  - {note}" for note in found_notes)
-    return "\n".join(out)
+        page.add("", "说明")
+        page.add(*(f"  - {note}" for note in found_notes))
+    return page.text()

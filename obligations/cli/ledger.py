@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from obligations import audit, ledger
+from obligations import audit, ledger, render
 from obligations.cli.app import (
     App,
     Day,
@@ -118,11 +118,11 @@ def _record(
             for task in result.tasks
         )
     if result.duplicate:
-        click.echo(f"这条记录已登记过（台账记录 {completion_id}），未重复计数。")
+        click.echo(render.prose(f"这条记录已登记过（台账记录 {completion_id}），未重复计数。"))
         return
-    click.echo(f"已登记台账记录 {completion_id}：{summary}")
+    click.echo(render.prose(f"已登记台账记录 {completion_id}：{summary}"))
     if result.credited_hours:
-        click.echo(f"已为 {len(result.credited_hours)} 名党员各计入 {activity.hours:g} 学时。")
+        click.echo(render.prose(f"已为 {len(result.credited_hours)} 名党员各计入 {activity.hours:g} 学时。"))
 
 
 @cli.command()
@@ -134,7 +134,8 @@ def done(app: App, /, task_id: int, **values: Any) -> None:
 
     \b
     示例：
-      obligations done 128 --on 2026-11-20 --place 三楼会议室 --attendee m01 --attendee m02 --topic 学习全会精神
+      obligations done 128 --on 2026-11-20 --place 三楼会议室 \\
+        --attendee m01 --attendee m02 --topic 学习全会精神
       obligations done 130 --on 2026-11-25 --attendees 12 --minutes 会议记录.pdf
     """
     _record(app, [task_id], None, (), values)
@@ -152,8 +153,10 @@ def record(app: App, /, org_code: str, rules: tuple[str, ...], **values: Any) ->
 
     \b
     示例：
-      obligations record --org jg.b1 --rule committee-meeting --on 2026-11-20 --attendee m04 --attendee m05
-      obligations record --org jg.b1 --rule theme-party-day --rule party-lesson --on 2026-11-28 --attendees 15 --hours 4
+      obligations record --org jg.b1 --rule committee-meeting --on 2026-11-20 \\
+        --attendee m04 --attendee m05
+      obligations record --org jg.b1 --rule theme-party-day --rule party-lesson \\
+        --on 2026-11-28 --attendees 15 --hours 4
     """
     _record(app, None, org_code, rules, values)
 
@@ -182,7 +185,7 @@ def file_command(app: App, /, task_id: int, filed_on: dt.date, as_of: dt.datetim
     with app.session() as session:
         task = ledger.task_by_id(session, task_id)
         ledger.file_with_parent(session, app.profiles, task, on=filed_on, as_of=as_of_date(as_of))
-    click.echo(f"任务 {task_id} 已登记于 {filed_on} 报上级党组织备案。")
+    click.echo(render.prose(f"任务 {task_id} 已登记于 {filed_on} 报上级党组织备案。"))
 
 
 @cli.command()
@@ -203,7 +206,7 @@ def undo(app: App, completion_id: int, reason: str) -> None:
             f"（任务 {task.id}）"
             for task in tasks
         )
-    click.echo(f"已撤销台账记录 {completion_id}（理由：{reason}）。{states}")
+    click.echo(render.prose(f"已撤销台账记录 {completion_id}（理由：{reason}）。{states}"))
 
 
 @cli.command()
@@ -222,7 +225,8 @@ def waive(
 
     \b
     示例：
-      obligations waive 73 --until 2027-06-30 --reason 机构改革 --approved-by 市直机关工委
+      obligations waive 73 --until 2027-06-30 --reason 机构改革 \\
+        --approved-by 市直机关工委
       obligations waive 88 --exempt --reason 该支部已撤销
     """
     if exempt and until is not None:
@@ -250,4 +254,4 @@ def waive(
             message = (
                 f"{name}期限由 {waiver.previous_due} 延至 {task.due}（任务 {task_id}，批准：{approved_by}）。"
             )
-    click.echo(message)
+    click.echo(render.prose(message))

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from sqlmodel import Session
 
-from obligations import appraisal, audit, dues, probation
+from obligations import appraisal, audit, dues, probation, render
 from obligations.cli.app import App, Day, as_of_date, as_of_option, cli, cli_actor, now_utc, pass_app, today
 from obligations.cli.ledger import _activity, activity_options
 from obligations.members import read_table
@@ -22,7 +22,8 @@ def probation_group() -> None:
 
     \b
     示例：
-      obligations probation decide m09 --on 2026-09-02 --outcome 转正 --attendees 12
+      obligations probation decide m09 --on 2026-09-02 --outcome 转正 \\
+        --attendees 12
     """
 
 
@@ -41,8 +42,10 @@ def decide(app: App, /, member_id: str, outcome: str, until: dt.date | None, **v
 
     \b
     示例：
-      obligations probation decide m09 --on 2026-09-02 --outcome 转正 --attendee m01 --attendee m02 --attendee m03
-      obligations probation decide m09 --on 2026-09-02 --outcome 延长 --until 2027-03-01 --attendees 12
+      obligations probation decide m09 --on 2026-09-02 --outcome 转正 \\
+        --attendee m01 --attendee m02 --attendee m03
+      obligations probation decide m09 --on 2026-09-02 --outcome 延长 \\
+        --until 2027-03-01 --attendees 12
     """
     activity = _activity(values)
     day = as_of_date(values["as_of"])
@@ -71,7 +74,7 @@ def decide(app: App, /, member_id: str, outcome: str, until: dt.date | None, **v
             message += f"延长预备期至 {decision.extended_until}，届时再次讨论转正。"
         else:
             message += "被取消预备党员资格，已移出党员名册（历史记录保留）。"
-    click.echo(message)
+    click.echo(render.prose(message))
 
 
 @cli.group("appraisal")
@@ -80,7 +83,8 @@ def appraisal_group() -> None:
 
     \b
     示例：
-      obligations appraisal record --org jg.b1 --year 2026 --grade m01:优秀 --grade m02:合格
+      obligations appraisal record --org jg.b1 --year 2026 \\
+        --grade m01:优秀 --grade m02:合格
       obligations appraisal show --org jg.b1 --year 2026
     """
 
@@ -120,8 +124,10 @@ def appraisal_record(
 
     \b
     示例：
-      obligations appraisal record --org jg.b1 --year 2026 --on 2026-12-20 --grade m01:优秀 --grade m02:合格
-      obligations appraisal record --org jg.b1 --year 2026 --on 2026-12-20 --csv 2026年民主评议.csv
+      obligations appraisal record --org jg.b1 --year 2026 --on 2026-12-20 \\
+        --grade m01:优秀 --grade m02:合格
+      obligations appraisal record --org jg.b1 --year 2026 --on 2026-12-20 \\
+        --csv 2026年民主评议.csv
     """
     day = as_of_date(as_of)
     pairs = [_grade(item) for item in grades]
@@ -145,11 +151,15 @@ def appraisal_record(
         )
         app.keep_planned(session, today())
     click.echo(
-        f"已登记 {result.year} 年度民主评议等次：新增 {result.recorded}，更正 {result.corrected}，未变 {result.unchanged}。"
+        render.prose(
+            f"已登记 {result.year} 年度民主评议等次：新增 {result.recorded}，更正 {result.corrected}，未变 {result.unchanged}。"
+        )
     )
     if result.flagged:
         click.echo(
-            f"连续两年评定不合格：{'、'.join(result.flagged)}，已提醒支部书记和上级组织委员报请审批处理。"
+            render.prose(
+                f"连续两年评定不合格：{'、'.join(result.flagged)}，已提醒支部书记和上级组织委员报请审批处理。"
+            )
         )
 
 
@@ -216,7 +226,7 @@ def _paid(paid: dues.Paid) -> None:
     if paid.already:
         shown = "、".join(paid.already[:20]) + ("等" if len(paid.already) > 20 else "")
         message += f"；已登记过 {len(paid.already)} 条（{shown}）"
-    click.echo(message + "。")
+    click.echo(render.prose(message + "。"))
 
 
 @dues_group.command("import")

@@ -19,7 +19,7 @@ import click._textwrap
 import click.formatting
 import click.types
 
-from calendars.text import display_width
+from calendars.text import display_width, line_pieces
 
 # Every msgid of the installed click (`_("…")` and both forms of `ngettext("…", "…", n)`), in its words.
 # Placeholders ({name}, %(prog)s…) are kept as they are: click fills them in after translating.
@@ -131,6 +131,19 @@ TYPE_NAMES: dict[type[click.ParamType[Any]], str] = {
     click.types.UUIDParameterType: "UUID",
 }
 
+# An argument is shown in usage lines and errors by its name, upper-cased by click (`obligations done TASK_ID`,
+# "缺少参数 'TASK_ID'"): the Chinese name of each argument the commands declare, by its parameter name.
+ARGUMENT_NAMES: dict[str, str] = {
+    "code": "组织编码",
+    "completion_id": "记录编号",
+    "file": "文件",
+    "member_id": "党员编号",
+    "path": "文件",
+    "request_id": "申请编号",
+    "rule_id": "规则编号",
+    "task_id": "任务编号",
+}
+
 OPTIONS_METAVAR = "[选项]"
 SUBCOMMAND_METAVAR = "命令 [参数]..."
 
@@ -175,6 +188,9 @@ def install() -> None:
     click.formatting.term_len = _term_width  # type: ignore[attr-defined]
     click._textwrap.term_len = _term_width  # type: ignore[attr-defined]
     click._textwrap._truncate_visible = _cut
+    # ... and a line of help breaks where Chinese text may (calendars.text.line_pieces): between characters, at
+    # a space, never inside an ASCII word such as xlsx or YYYY-MM-DD, which click would cut at the width.
+    click._textwrap.TextWrapper = _HelpWrapper  # type: ignore[misc]
 
 
 def _term_width(x: str) -> int:
@@ -192,12 +208,39 @@ def _cut(text: str, n: int) -> str:
     return text
 
 
+class _HelpWrapper(click._textwrap.TextWrapper):
+    """click's wrapper of help text, breaking lines where calendars.text.line_pieces allows and never inside a
+    piece (a word wider than the line overflows, as a URL must)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.break_long_words = False
+
+    def _split(self, text: str) -> list[str]:
+        return [chunk for gap, piece in line_pieces(text) for chunk in (gap, piece) if chunk]
+
+
 class Command(click.Command):
-    """A command whose usage line reads `用法：obligations due [选项]`."""
+    """A command whose usage line reads `用法：obligations done [选项] 任务编号`: its arguments are shown by their
+    Chinese names (ARGUMENT_NAMES) in usage lines and errors."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("options_metavar", OPTIONS_METAVAR)
         super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, click.Argument) and param.metavar is None:
+                param.metavar = _argument_metavar(param)
+
+
+def _argument_metavar(argument: click.Argument) -> str | None:
+    """The argument's Chinese name as click would show its English one: [optional], repeated...; None (click's
+    own) for an argument the table lacks."""
+    name = ARGUMENT_NAMES.get(argument.name or "")
+    if name is None:
+        return None
+    if not argument.required:
+        name = f"[{name}]"
+    return name if argument.nargs == 1 else f"{name}..."
 
 
 class Group(click.Group):

@@ -45,14 +45,14 @@ def init(app: App, demo: bool, as_of: dt.datetime | None) -> None:
     if not app.config_path.exists():
         app.config_path.parent.mkdir(parents=True, exist_ok=True)
         app.config_path.write_text(example(), encoding="utf-8")
-        click.echo(f"已创建配置文件 {app.config_path}")
+        click.echo(render.prose(f"已创建配置文件 {app.config_path}"))
     app.may_create_database = True
     before, after = db.upgrade(app.raw_engine)
     where = app.raw_engine.url.render_as_string(hide_password=True)
     if before == after:
-        click.echo(f"数据库已是最新版本（{after}）：{where}")
+        click.echo(render.prose(f"数据库已是最新版本（{after}）：{where}"))
     else:
-        click.echo(f"数据库已{'创建' if before is None else '升级'}到版本 {after}：{where}")
+        click.echo(render.prose(f"数据库已{'创建' if before is None else '升级'}到版本 {after}：{where}"))
     if demo:
         day = as_of_date(as_of)
         with app.session() as session:
@@ -71,7 +71,7 @@ def init(app: App, demo: bool, as_of: dt.datetime | None) -> None:
             # The records changed registry facts (转正, 党费): leave the plan current, so that the first `due`
             # and every replay need not plan again.
             planner.ensure_planned(session, app.profiles, day, app.horizon(day))
-        click.echo(f"演示数据：已为过去的任务登记 {settled} 条台账记录，留下几项逾期以便演示。")
+        click.echo(render.prose(f"演示数据：已为过去的任务登记 {settled} 条台账记录，留下几项逾期以便演示。"))
         _demo_accounts(app)
 
 
@@ -203,16 +203,18 @@ def _import(
             )
         if summary.removals and confirmed is None:
             # Shown before anything is committed; pruned organizations and members stay in the database, inactive.
-            click.echo(f"将移除以下 {len(summary.removals)} 项（组织和党员停用，职务删除或改为空缺）：")
+            click.echo(
+                render.prose(f"将移除以下 {len(summary.removals)} 项（组织和党员停用，职务删除或改为空缺）：")
+            )
             click.echo("\n".join(f"  {shown(line)}" for line in summary.removals))
         if dry_run:
             session.rollback()
-            click.echo(f"试运行（未写入）：{summary.describe()}")
+            click.echo(render.prose(f"试运行（未写入）：{summary.describe()}"))
             _echo_advice(advice)
             return
         # Planned in the same transaction: a failure while planning leaves the registry as it was.
         app.keep_planned(session, as_of)
-    click.echo(f"已导入 {file}：{summary.describe()}")
+    click.echo(render.prose(f"已导入 {file}：{summary.describe()}"))
     _echo_advice(advice)
 
 
@@ -273,7 +275,7 @@ def _shape_advice(session: Session, app: App, incoming: Registry) -> list[str]:
 def _echo_advice(advice: list[str]) -> None:
     if advice:
         click.echo("组织设置提示（仅为提示，不影响导入）：", err=True)
-        click.echo("\n".join(advice), err=True)
+        click.echo(render.prose("\n".join(advice)), err=True)
 
 
 @cli.group()
@@ -332,7 +334,7 @@ def org_list(app: App) -> None:
     click.echo(render.table(headers, rows))
     if advice:
         click.echo("\n组织设置提示（不影响导入和计划）：")
-        click.echo("\n".join(advice))
+        click.echo(render.prose("\n".join(advice)))
 
 
 @org.command("show")
@@ -349,40 +351,37 @@ def org_show(app: App, code: str) -> None:
         view = queries.org_view(session, app.profiles, code)
         history = planner.profile_history(session, [view.org.code]).get(view.org.code, [])
     found = view.org
-    click.echo(f"{shown(found.name)}（{found.code}，{ORG_KIND_LABELS[OrgKind(found.kind)]}）")
-    click.echo(f"上级组织：{found.parent or '—'}    职责日历：{found.effective_profile}")
+    page = render.Page()  # the prose wrapped to the terminal, the members' table fitting it
+    page.add(f"{shown(found.name)}（{found.code}，{ORG_KIND_LABELS[OrgKind(found.kind)]}）")
+    page.add(f"上级组织：{found.parent or '—'}    职责日历：{found.effective_profile}")
     if len(history) > 1:
         steps = [profile if since is None else f"{profile}（自 {since}）" for since, profile in history]
-        click.echo("职责日历沿革：" + " → ".join(steps))
+        page.add("职责日历沿革：" + " → ".join(steps))
     tracked = f"自 {found.tracked_from} 起（此前各期的例行职责不计）" if found.tracked_from else "全程"
-    click.echo(f"跟踪起始：{tracked}")
+    page.add(f"跟踪起始：{tracked}")
     if found.wecom_robot_env:
-        click.echo(f"企业微信群机器人：key 取自环境变量 {found.wecom_robot_env}（接收本组织待办汇总）")
+        page.add(f"企业微信群机器人：key 取自环境变量 {found.wecom_robot_env}（接收本组织待办汇总）")
     elected = found.elected_on.isoformat() if found.elected_on else "—"
-    click.echo(f"上次换届：{elected}    任期届满：{view.term_end.isoformat() if view.term_end else '—'}")
+    page.add(f"上次换届：{elected}    任期届满：{view.term_end.isoformat() if view.term_end else '—'}")
     if view.children:
-        click.echo(
-            "下级组织：" + "、".join(f"{shown(child.name)}（{child.code}）" for child in view.children)
-        )
-    click.echo("\n职务：")
+        page.add("下级组织：" + "、".join(f"{shown(child.name)}（{child.code}）" for child in view.children))
+    page.add("\n职务：")
     if not view.positions:
-        click.echo("  （未登记）")
+        page.add("  （未登记）")
     for position, holder in view.positions:
         label = ROLE_LABELS.get(Role(position.role), position.role)
         if holder is None:
             since = position.vacant_since.isoformat() if position.vacant_since else "?"
-            click.echo(f"  {label}：空缺（自 {since} 起）")
+            page.add(f"  {label}：空缺（自 {since} 起）")
         else:
-            click.echo(
-                f"  {label}：{shown(holder.name)}（{shown(holder.id)}，自 {position.since or '?'} 起）"
-            )
+            page.add(f"  {label}：{shown(holder.name)}（{shown(holder.id)}，自 {position.since or '?'} 起）")
     count = view.headcount
-    click.echo(
+    page.add(
         f"\n党员总数：{count.describe()}，其中正式党员 {count.full} 人、预备党员 {count.probationary} 人"
     )
     for warning in view.advice:
-        click.echo(f"组织设置提示：{warning}")
-    click.echo(f"\n本组织直属党员（{len(view.members)} 人）：")
+        page.add(f"组织设置提示：{warning}")
+    page.add(f"\n本组织直属党员（{len(view.members)} 人）：")
     rows = [
         [
             member.id,
@@ -395,11 +394,10 @@ def org_show(app: App, code: str) -> None:
         for member in view.members
     ]
     if rows:
-        click.echo(
-            render.table(
-                ("编号", FreeText("姓名"), "类别", "入党日期", FreeText("邮箱"), FreeText("企业微信")), rows
-            )
+        page.table(
+            ("编号", FreeText("姓名"), "类别", "入党日期", FreeText("邮箱"), FreeText("企业微信")), rows
         )
+    click.echo(page.text())
 
 
 @cli.command()
@@ -425,6 +423,8 @@ def plan(app: App, as_of: dt.datetime | None, everything: bool) -> None:
         summary = planner.plan(session, app.profiles, day, app.horizon(day), everything=everything)
     start, end = summary.window
     click.echo(
-        f"已计划 {summary.organizations} 个组织（{start} 至 {end}）：新增 {summary.inserted}，"
-        f"更新 {summary.updated}，移除 {summary.removed}。"
+        render.prose(
+            f"已计划 {summary.organizations} 个组织（{start} 至 {end}）：新增 {summary.inserted}，"
+            f"更新 {summary.updated}，移除 {summary.removed}。"
+        )
     )

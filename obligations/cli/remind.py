@@ -81,7 +81,9 @@ def remind(app: App, as_of: dt.datetime | None, dry_run: bool) -> None:
             result = reminders.plan_messages(session, app.profiles, opening, config, preview=True)
         if opening != now:  # said once the preview stands: a failure leaves standard output empty
             click.echo(
-                f"当前为非办公时间，按下一个办公时间 {opening.astimezone(PARTY_TIME):%Y-%m-%d %H:%M} 预览："
+                render.prose(
+                    f"当前为非办公时间，按下一个办公时间 {opening.astimezone(PARTY_TIME):%Y-%m-%d %H:%M} 预览："
+                )
             )
         _print_plan(result)
         return
@@ -106,11 +108,13 @@ def remind(app: App, as_of: dt.datetime | None, dry_run: bool) -> None:
 
     result = asyncio.run(run())
     if result.skipped:
-        click.echo(result.skipped)
+        click.echo(render.prose(result.skipped))
         return
     click.echo(
-        f"{now:%Y-%m-%d %H:%M}：新增提醒 {result.reminders} 条，合并为 {result.messages} 条消息；"
-        f"发送成功 {result.sent}，待重试 {result.retried}，失败 {result.failed}{_paused(result)}。"
+        render.prose(
+            f"{now:%Y-%m-%d %H:%M}：新增提醒 {result.reminders} 条，合并为 {result.messages} 条消息；"
+            f"发送成功 {result.sent}，待重试 {result.retried}，失败 {result.failed}{_paused(result)}。"
+        )
     )
     if result.sent == 0 and result.retried + result.failed > 0:
         raise UserError(
@@ -134,13 +138,15 @@ ALL_DELIVERIES_FAILED = 7  # remind: deliveries were attempted and not one succe
 
 def _print_plan(result: reminders.SweepResult) -> None:
     if result.skipped:
-        click.echo(result.skipped)
+        click.echo(render.prose(result.skipped))
         return
     if not result.planned:
         click.echo("没有需要发送的提醒。")
         return
     click.echo(
-        f"试运行：将发送 {len(result.planned)} 条消息（共 {result.reminders} 条提醒），未发送、未写入。"
+        render.prose(
+            f"试运行：将发送 {len(result.planned)} 条消息（共 {result.reminders} 条提醒），未发送、未写入。"
+        )
     )
     rows = [
         [
@@ -157,7 +163,10 @@ def _print_plan(result: reminders.SweepResult) -> None:
         render.table((FreeText("收件人"), "渠道", FreeText("地址"), "事项", "分段", FreeText("标题")), rows)
     )
     first = max(result.planned, key=lambda p: p.items)
-    click.echo(f"\n其中发给{first.recipient_name}的一条：\n主题：{first.subject}\n\n{first.text}")
+    # the message as its recipient will read it, its lines wrapped on the terminal only
+    click.echo(
+        render.prose(f"\n其中发给{first.recipient_name}的一条：\n主题：{first.subject}\n\n{first.text}")
+    )
 
 
 @cli.command()
@@ -183,7 +192,9 @@ def outbox(app: App, failed_only: bool, retry_id: int | None, retry_all: bool, l
                 raise NotFound(
                     f"发件箱中没有编号为 {retry_id} 的失败消息（无联系方式的消息需先补充邮箱或企业微信）。"
                 )
-            click.echo(f"已将 {count} 条失败的消息放回发件箱，下次执行 remind 或后台服务检查时发送。")
+            click.echo(
+                render.prose(f"已将 {count} 条失败的消息放回发件箱，下次执行 remind 或后台服务检查时发送。")
+            )
             return
         query = select(OutboxMessage).order_by(col(OutboxMessage.id).desc()).limit(limit)
         if failed_only:
@@ -261,13 +272,15 @@ def status(app: App) -> None:
         next_sweep = now
     else:
         when = last.as_of.astimezone(PARTY_TIME)
-        click.echo(f"最近一次检查：{when:%Y-%m-%d %H:%M}（{_sweep_outcome(last)}）")
+        click.echo(render.prose(f"最近一次检查：{when:%Y-%m-%d %H:%M}（{_sweep_outcome(last)}）"))
         next_sweep = max(now, when + dt.timedelta(minutes=minutes))
     next_replan = dt.datetime.combine(now.date(), replan, tzinfo=PARTY_TIME)
     if next_replan <= now:
         next_replan += dt.timedelta(days=1)
     click.echo(
-        "发件箱：" + ("，".join(f"{_STATES.get(s, s)} {c}" for s, c in sorted(counts.items())) or "空")
+        render.prose(
+            "发件箱：" + ("，".join(f"{_STATES.get(s, s)} {c}" for s, c in sorted(counts.items())) or "空")
+        )
     )
     click.echo(f"下一次检查：{next_sweep:%Y-%m-%d %H:%M}（每 {minutes} 分钟，后台服务运行时）")
     click.echo(f"下一次重新计划：{next_replan:%Y-%m-%d %H:%M}")

@@ -71,7 +71,8 @@ def report(
     \b
     示例：
       obligations report --year 2026
-      obligations report --org jg --from 2026-07-01 --to 2026-12-31 --format csv > 下半年.csv
+      obligations report --org jg --from 2026-07-01 --to 2026-12-31 \\
+        --format csv > 下半年.csv
       obligations report --org jg --format html --output 机关党委2026年度报告.html
       obligations report --org jg.b1 --as-of 2026-12-31 --format json
     """
@@ -95,7 +96,7 @@ def report(
         output.write_text(text, encoding="utf-8")
     except OSError as error:
         raise UserError(f"无法写入 {output}：{error.strerror or error}。") from error
-    click.echo(f"已生成报表：{output}")
+    click.echo(render.prose(f"已生成报表：{output}"))
 
 
 def _range(

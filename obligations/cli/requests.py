@@ -32,7 +32,7 @@ def request_group() -> None:
 )
 @pass_app
 def request_list(app: App, state: str) -> None:
-    """列出申请：编号、任务、组织、申请内容、申请人和时间。
+    """列出申请：编号、任务（【组织】事项）、申请内容、理由、申请人和时间。
 
     \b
     示例：
@@ -43,8 +43,7 @@ def request_list(app: App, state: str) -> None:
             [
                 str(item.request.id),
                 str(item.task.id),
-                item.org.name,
-                item.title,
+                f"【{item.org.name}】{item.title}",
                 requests.KIND_LABELS.get(item.request.kind, item.request.kind)
                 + (f" 至 {item.request.until}" if item.request.until else ""),
                 item.request.reason,
@@ -62,11 +61,10 @@ def request_list(app: App, state: str) -> None:
             [
                 "申请",
                 "任务",
-                FreeText("组织"),
-                FreeText("事项"),
-                FreeText("申请内容"),
+                FreeText("事项"),  # 【组织】 and the task, as reminders name it: one column to cut, not two
+                "申请内容",  # 延期 至 a date, or 免办: never cut
                 FreeText("理由"),
-                FreeText("申请人"),
+                "申请人",  # a member id
                 "申请时间",
                 "状态",
             ],

@@ -121,12 +121,13 @@ def rules_show(app: App, rule_id: str, profile_id: str | None) -> None:
     if rule.note:
         lines.append(("说明", rule.note))
     width = max(display_width(label) for label, _ in lines)
-    for label, value in lines:
-        click.echo(f"{label}{' ' * (width - display_width(label))}  {value}")
-    click.echo(f"\n职责日历 {profile.id} 的继承链：{' → '.join(profile.chain)}")
+    page = render.Page()  # a long value continues under the values, not under the labels
+    page.add(*(f"{label}{' ' * (width - display_width(label))}  {value}" for label, value in lines))
+    page.add("", f"职责日历 {profile.id} 的继承链：{' → '.join(profile.chain)}")
     for step in rule.provenance:
         action = "定义" if step.action == "defined" else f"修改 {', '.join(step.fields)}"
-        click.echo(f"  - {step.profile}：{action}（依据：{step.source}）")
+        page.add(f"  - {step.profile}：{action}（依据：{step.source}）")
+    click.echo(page.text())
 
 
 _RECIPIENT_NAMES = {
@@ -179,7 +180,8 @@ def rules_preview(
 
     \b
     示例：
-      obligations rules preview --profile wujin-2016 --kind branch --full-members 5 --year 2027
+      obligations rules preview --profile wujin-2016 --kind branch \\
+        --full-members 5 --year 2027
       obligations rules preview --kind branch --elected-on 2023-11-20 --year 2026
     """
     profile = app.profile(profile_id)

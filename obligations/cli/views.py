@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from calendars.checklists import Checklist, load_checklists
-from obligations import ical, ledger_export, scoring
+from obligations import ical, ledger_export, render, scoring
 from obligations.cli.app import App, Day, as_of_date, as_of_option, cli, format_option, now_utc, pass_app
 from obligations.errors import UserError
 from obligations.queries import organization
@@ -96,8 +96,8 @@ def ledger_command(
     示例：
       obligations ledger --org jg.b1 --year 2026 --output 第一党支部台账2026.csv
       obligations ledger --org jg.b1 --year 2026 --format html --output 台账.html
-      obligations ledger --org jg.b1 --year 2026 --format xlsx --output 台账2026.xlsx
-      obligations ledger --org jg.b1 --year 2026 --format docx --output 记录本2026.docx
+      obligations ledger --org jg.b1 --year 2026 --format xlsx --output 台账.xlsx
+      obligations ledger --org jg.b1 --year 2026 --format docx --output 台账.docx
     """
     binary = output_format in ("xlsx", "docx")
     if binary and output is None and sys.stdout.isatty():
@@ -122,7 +122,9 @@ def ledger_command(
     output.write_bytes(data)
     withdrawn = sum(1 for entry in book.entries if entry.undone)
     click.echo(
-        f"已导出{book.org_name}{wanted}年度台账 {len(book.entries)} 条（其中已撤销 {withdrawn} 条）到 {output}。",
+        render.prose(
+            f"已导出{book.org_name}{wanted}年度台账 {len(book.entries)} 条（其中已撤销 {withdrawn} 条）到 {output}。"
+        ),
         err=True,
     )
 
@@ -156,7 +158,8 @@ def calendar_command(
     \b
     示例：
       obligations calendar --org jg.b1 > 第一党支部.ics
-      obligations calendar --member m001 --from 2026-01-01 --to 2026-12-31 > 我的职责.ics
+      obligations calendar --member m001 --from 2026-01-01 --to 2026-12-31 \\
+        > 我的职责.ics
       obligations calendar --org jg.b1 --todo > 第一党支部待办.ics
     """
     if org_code is not None and member_id is not None:

@@ -25,6 +25,8 @@ from tests.obligations.conftest import OBLIGATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+# An ASCII word, option, identifier, number or URL: a line of prose or help never breaks inside one.
+ASCII_RUN = re.compile(r"[!-~]+")
 
 
 def environ(**changes: str | None) -> dict[str, str]:

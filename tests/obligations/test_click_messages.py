@@ -108,7 +108,7 @@ def test_every_named_click_type_has_a_chinese_name() -> None:
 USAGE_ERRORS = [
     (("due", "--nope"), "obligations due", "错误：没有选项 '--nope'。"),
     (("dueue",), "obligations", "错误：没有命令 'dueue'。"),
-    (("import",), "obligations import", "错误：缺少参数 'FILE'."),
+    (("import",), "obligations import", "错误：缺少参数 '文件'."),
     (("request", "approve", "3"), "obligations request approve", "错误：缺少选项 '--approved-by'."),
     (("due", "--format", "xml"), "obligations due", "错误：'--format' 的值无效：'xml' 不在可选值 'table', 'json', 'csv' 之中。"),
     (("due", "--within", "x"), "obligations due", "错误：'--within' 的值无效：'x' 不是有效的整数。"),
@@ -133,8 +133,9 @@ def test_a_usage_error_is_chinese_with_the_usage_and_exit_status_2(
         assert shown.startswith(f"用法: {program} [选项]")
         assert shown.splitlines()[1] == f"运行 '{program} --help' 查看帮助。"
     assert message in shown
-    # No English left besides what the person typed and the names in the usage line ('--org', FILE…).
-    words = re.sub(r"'[^']*'|--?[a-z-]+|\bobligations\b|\b[A-Z_]+\b|\bx\b", "", shown)
+    # No English left besides what the person typed and the names of the options ('--org'): arguments are named
+    # in Chinese (文件, not FILE).
+    words = re.sub(r"'[^']*'|--?[a-z-]+|\bobligations\b|\bx\b", "", shown)
     for typed in args:
         words = words.replace(typed, "")
     assert not re.search("[A-Za-z]", words), shown

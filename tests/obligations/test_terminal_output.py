@@ -1,11 +1,14 @@
 """What a person sees on a terminal: tables that fit its width (free text cut with …, ids, statuses and dates
-never), whole rows through a pipe, and no colour code anywhere under NO_COLOR. Real processes on a
+never), prose wrapped to it (never inside a word), whole rows and lines through a pipe, and no colour code
+anywhere under NO_COLOR. Real processes on a
 pseudo-terminal whose size is set as a terminal emulator sets it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,14 +16,14 @@ from sqlmodel import Session
 
 from obligations import db
 from obligations.models import OutboxMessage
-from tests.obligations.terminal import environ, on_terminal, piped, tables, width
+from tests.obligations.terminal import ASCII_RUN, ESCAPE, Shown, environ, on_terminal, piped, tables, width
 
 AS_OF = "2026-11-23"
 # The free-text columns of every table (FreeText where the tables are defined): the only cells that may be cut.
 FREE = {
     "组织", "职责", "对象", "周期", "责任人", "名称", "党员（含党小组）", "收件人", "地址", "错误",
     "周期/期限", "适用对象", "依据", "台账要求", "事项", "企业微信", "姓名", "已交月份", "所在组织", "提示",
-    "操作人", "标题", "理由", "申请人", "申请内容", "缺少的周期", "说明", "邮箱",
+    "操作人", "标题", "理由", "申请人", "缺少的周期", "说明", "邮箱",
 }  # fmt: skip
 
 
@@ -73,15 +76,21 @@ FITTING = [
 ]
 
 
+def _at_80_and_400_columns(demo: tuple[Path, str], command: tuple[str, ...]) -> tuple[Shown, Shown]:
+    """`command` on a terminal 80 columns wide, where no line may be wider, and on one 400 wide."""
+    narrow = on_terminal(demo, *command, columns=80)
+    wide = on_terminal(demo, *command, columns=400)
+    assert narrow.status == 0 and wide.status == 0, narrow.text
+    assert max(width(line) for line in narrow.lines) <= 80, narrow.text
+    return narrow, wide
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_tables_fit_an_80_column_terminal_cutting_only_free_text(
     demo: tuple[Path, str], command: tuple[str, ...]
 ) -> None:
-    narrow = on_terminal(demo, *command, columns=80)
-    wide = on_terminal(demo, *command, columns=400)
+    narrow, wide = _at_80_and_400_columns(demo, command)
 
-    assert narrow.status == 0 and wide.status == 0, narrow.text
-    assert max(width(line) for line in narrow.lines) <= 80, narrow.text
     assert max(width(line) for line in wide.lines) > 80  # the table had to be narrowed
     narrow_tables, wide_tables = tables(narrow.text), tables(wide.text)
     assert narrow_tables and len(narrow_tables) == len(wide_tables)
@@ -166,3 +175,88 @@ def test_no_color_leaves_no_escape_byte_in_anything_shown(
 def test_due_is_coloured_on_a_terminal_without_no_color(demo: tuple[Path, str]) -> None:
     """The other side of the NO_COLOR test: the same terminal shows colour when it is allowed."""
     assert "\x1b[31m" in on_terminal(demo, "due", "--as-of", AS_OF).text
+
+
+# Prose a person reads on the demo that is wider than 80 columns when shown whole.
+PROSE = [
+    ("score", "--org", "jg.b1", "--checklist", "wujin-2016", "--as-of", AS_OF),
+    ("remind", "--dry-run", "--as-of", f"{AS_OF} 10:00"),
+    ("rules", "show", "committee-meeting"),
+    ("org", "show", "jg"),
+]
+
+
+def _prose(text: str) -> str:
+    """`text` without its tables (their cells are cut on a narrow terminal, by the rule above)."""
+    lines = [ESCAPE.sub("", line) for line in text.splitlines()]
+    in_table = {index for index, line in enumerate(lines) if line.startswith("─")}
+    for rule in sorted(in_table):
+        in_table.add(rule - 1)
+        below = rule + 1
+        while below < len(lines) and lines[below].strip():
+            in_table.add(below)
+            below += 1
+    return "\n".join(line for index, line in enumerate(lines) if index not in in_table)
+
+
+@pytest.mark.parametrize("command", PROSE, ids=" ".join)
+def test_prose_wraps_to_an_80_column_terminal_without_cutting_a_word(
+    demo: tuple[Path, str], command: tuple[str, ...]
+) -> None:
+    narrow, wide = _at_80_and_400_columns(demo, command)
+
+    narrow_prose, wide_prose = _prose(narrow.text), _prose(wide.text)
+    assert max(width(line) for line in wide_prose.splitlines()) > 80  # there was something to wrap
+    # the same words in the same order, only the line breaks and indents differ
+    assert "".join(narrow_prose.split()) == "".join(wide_prose.split())
+    assert ASCII_RUN.findall(narrow_prose) == ASCII_RUN.findall(wide_prose)
+    assert len(narrow_prose.splitlines()) > len(wide_prose.splitlines())
+
+
+def test_wrapped_lines_continue_under_their_label(demo: tuple[Path, str]) -> None:
+    score = on_terminal(demo, "score", "--org", "jg.b1", "--checklist", "wujin-2016", "--as-of", AS_OF).lines
+    rule = on_terminal(demo, "rules", "show", "committee-meeting").lines
+
+    evidence = [index for index, line in enumerate(score) if line.startswith("    依据：")]
+    assert evidence
+    for index in evidence:  # under the text after 依据：, not under the label
+        assert re.match(" {10}[^ ]", score[index + 1]), score[index : index + 2]
+    ladder = next(index for index, line in enumerate(rule) if line.startswith("提醒"))
+    assert re.match(" {11}[^ ]", rule[ladder + 1]), rule  # under the values of the column of labels
+
+
+@pytest.mark.parametrize("command", PROSE, ids=" ".join)
+def test_a_pipe_gets_prose_lines_whole(demo: tuple[Path, str], command: tuple[str, ...]) -> None:
+    through_pipe = piped(demo, *command, env=environ(COLUMNS="80"))
+    wide = on_terminal(demo, *command, columns=400)
+
+    assert through_pipe.returncode == 0
+    text = through_pipe.stdout.decode()
+    assert max(width(line) for line in text.splitlines()) > 80
+    assert _prose(text).splitlines() == _prose(wide.text).splitlines()
+
+
+def test_what_a_command_reports_wraps_on_an_80_column_terminal(tmp_path: Path) -> None:
+    """`init --demo` and `undo` say what they did in a line wider than 80 columns when whole (the import's
+    counts; the tasks an undone record reopens): on a terminal it is wrapped, through a pipe it stays whole."""
+    first, second = tmp_path / "terminal", tmp_path / "pipe"
+    first.mkdir()
+    second.mkdir()
+    on_tty = (first / "config.toml", f"sqlite:///{first / 'obligations.db'}")
+    through_pipe = (second / "config.toml", f"sqlite:///{second / 'obligations.db'}")
+
+    created = on_terminal(on_tty, "init", "--demo", "--as-of", AS_OF)
+    assert created.status == 0, created.text
+    # the database's URL (a path deeper than 80 columns here) is one word: alone on its line, never cut
+    assert all(width(line) <= 80 or ASCII_RUN.fullmatch(line) for line in created.lines), created.text
+    imported = next(index for index, line in enumerate(created.lines) if line.startswith("已导入 演示数据："))
+    summary = "".join(created.lines[imported : imported + 2])  # one line when whole, two on the terminal
+    assert "党员：新增 40" in summary and summary.endswith("职务：新增 13，更新 0，移除 0"), created.text
+
+    shutil.copy(first / "obligations.db", second / "obligations.db")
+    shutil.copy(first / "config.toml", second / "config.toml")
+    undone = on_terminal(on_tty, "undo", "1", "--reason", "登记错误")
+    whole = piped(through_pipe, "undo", "1", "--reason", "登记错误")
+    assert undone.status == 0 and whole.returncode == 0, undone.text
+    assert max(width(line) for line in undone.lines) <= 80 < width(whole.stdout.decode().strip())
+    assert "".join(undone.text.split()) == "".join(whole.stdout.decode().split())
