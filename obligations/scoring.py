@@ -329,12 +329,10 @@ def _tally(
     known = rule or profiles[checklist.profile].rules[rule_id]  # the loader checked it is there
     title, source = known.title, known.source
     if rule is None:
-        followed = "、".join(basis.profile for basis in bases)
-        reason = (
-            f"{org.name}{year}年执行的职责日历 {followed} 均没有此项职责"
-            if len(bases) > 1
-            else f"{org.name}执行的职责日历 {followed} 没有此项职责"
-        )
+        followed = [basis.profile for basis in bases]
+        whose = org.name if followed == [org.effective_profile] else f"{org.name}{year}年"
+        every = "均" if len(followed) > 1 else ""
+        reason = f"{whose}执行的职责日历 {'、'.join(followed)} {every}没有此项职责"
         return Tally(rule_id, title, source, (), reason, bases=bases)
     groups: list[Organization] | None = None
     targets = [org]
@@ -565,15 +563,17 @@ def summary(card: Scorecard) -> list[str]:
 def notes(card: Scorecard) -> list[str]:
     found = [card.checklist.note] if card.checklist.note else []
     found.extend(section.discrepancy for section in card.checklist.sections if section.discrepancy)
-    if card.checklist.profile != card.org_profile:
+    followed = [profile for profile, _, _ in card.profiles] or [card.org_profile]
+    if len(followed) == 1 and card.checklist.profile != followed[0]:
+        whose = card.org_name if followed[0] == card.org_profile else f"{card.org_name}{card.year}年"
         found.append(
-            f"{card.org_name}执行的职责日历是 {card.org_profile}，而《{card.checklist.title}》依据 "
+            f"{whose}执行的职责日历是 {followed[0]}，而《{card.checklist.title}》依据 "
             f"{card.checklist.profile}：应开展的周期按组织自己的职责日历计算。"
         )
-    if len(card.profiles) > 1:
-        followed = "、".join(f"{profile}（{start}至{end}）" for profile, start, end in card.profiles)
+    if len(followed) > 1:
+        spans = "、".join(f"{profile}（{start}至{end}）" for profile, start, end in card.profiles)
         found.append(
-            f"{card.org_name}{card.year}年更换了职责日历：{followed}。每个周期按其期限（事件按触发日）"
+            f"{card.org_name}{card.year}年更换了职责日历：{spans}。每个周期按其期限（事件按触发日）"
             "所在时段的职责日历计算是否应开展，新的职责日历不追溯此前的周期。"
         )
     return found

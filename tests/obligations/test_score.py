@@ -357,7 +357,7 @@ def test_suzhou_reports_completion_rates_and_no_invented_points(wujin: tuple[Pat
 def _branches(changing: str, changed_to: str | None) -> str:
     """Branch "a" follows `changing` (and `changed_to` from 2026-07-01), branch "s" Wujin throughout; each has
     7 full members and a secretary, no 党小组."""
-    since = f"profile_since = 2026-07-01\n" if changed_to else ""
+    since = "profile_since = 2026-07-01\n" if changed_to else ""
     text = ""
     for code, name, profile in (
         ("a", "第一党支部", changed_to or changing),
@@ -452,7 +452,10 @@ def test_a_change_to_wujin_mid_year_scores_each_half_under_its_own_rule(workspac
         ("wujin-2016", "2026-07-01", "2026-12-31", "每半年"),
     ]
     lesson = _item(card, "party-lesson")["rule"]["profiles"]
-    assert [(p["profile"], p["source"]) for p in lesson][0] == ("national", None)
+    assert [(p["profile"], p["source"] is None) for p in lesson] == [
+        ("national", True),
+        ("wujin-2016", False),
+    ]
     assert card["profiles"] == [
         {"profile": "national", "from": "2026-01-01", "until": "2026-06-30"},
         {"profile": "wujin-2016", "from": "2026-07-01", "until": "2026-12-31"},
@@ -523,3 +526,37 @@ def test_a_branch_that_never_changed_scores_under_its_one_profile(workspace: tup
     table = run(workspace, "score", "--org", "s", "--year", "2026", "--as-of", "2027-01-15").stdout
     assert "职责规则 party-lesson：武组发〔2016〕113号 二(三)1；考核细则 活动开展有序（党课）\n" in table
     assert "    2026年第二季度  逾期未开展" in table and "2026年第二季度（wujin-2016）" not in table
+
+
+def test_a_year_before_the_change_is_scored_under_the_profile_of_that_year(
+    workspace: tuple[Path, str],
+) -> None:
+    """Wujin from 2026-01-01 (`profile_since`): 2025 was national's throughout, and Wujin never reaches back."""
+    path = workspace[0].parent / "branches.toml"
+    assert run(workspace, "init").exit_code == 0
+    path.write_text(_branches("national", None), encoding="utf-8")
+    result = run(workspace, "import", str(path), "--as-of", "2025-11-20", "--track-from", "2025-01-01")
+    assert result.exit_code == 0, result.stderr
+    path.write_text(_branches("national", "wujin-2016").replace("2026-07-01", "2026-01-01"), encoding="utf-8")
+    result = run(workspace, "import", str(path), "--as-of", "2026-03-15")
+    assert result.exit_code == 0, result.stderr
+    for rule, day in (("organizational-life-meeting", "2025-12-10"), ("general-meeting", "2025-11-12")):
+        _record(workspace, "a", [rule], day, "--attendees", "6")
+    result = run(
+        workspace, "score", "--org", "a", "--year", "2025", "--as-of", "2026-03-15", "--format", "json"
+    )
+    assert result.exit_code == 0, result.stderr
+    card = json.loads(result.stdout)
+    assert card["checklist"] == "wujin-2016"  # today's calendar chooses the checklist
+    # By hand, all under national: 组织生活会 yearly, held: 8 × 1/1 = 8; 党员大会 quarterly, Q4 held: 2 × 1/4
+    # = 0.5; national has no 党课 (not 4 quarters of Wujin's owed and missed).
+    scored = _scored(card)
+    assert scored["organizational-life-meeting"] == ("scored", 8, 1, 1)
+    assert scored["general-meeting"] == ("scored", 0.5, 1, 4)
+    lesson = _item(card, "party-lesson")
+    assert (lesson["status"], lesson["rule"]["not_applicable"]) == (
+        "not_applicable",
+        "第一党支部2025年执行的职责日历 national 没有此项职责",
+    )
+    assert card["profiles"] == [{"profile": "national", "from": "2025-01-01", "until": "2025-12-31"}]
+    assert any("第一党支部2025年执行的职责日历是 national" in note for note in card["notes"])
