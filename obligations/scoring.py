@@ -7,6 +7,10 @@ was exempted (免于执行) is not expected. A period counts as done when its ta
 that gives the organization no period in the year (a branch of 5 full members has no 支委会) makes the item
 不适用: its points leave the computable maximum. A rule of 党小组 is counted over the branch's groups.
 
+History is not rewritten: each period is owed under the profile in force for it (`history.owed_profile`, the
+periods `history.Calendars.expand` gives), so a year split by a change of profile is the sum of its parts,
+each under its own rule, and a rule only the earlier profile had is still owed for its periods before the change.
+
 Everything else on the checklist is for a person to judge, and the pass line can only be decided with those
 points: the result says how much of it is computable, how much is left to judgment, and what that implies.
 """
