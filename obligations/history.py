@@ -103,17 +103,11 @@ class Calendars:
     def only(self, rule_id: str) -> Calendars:
         """The same history with each profile reduced to `rule_id` (to nothing where it lacks the rule): what
         `expand` owes of that one rule."""
-        return Calendars(
-            tuple(
-                (
-                    since,
-                    dataclasses.replace(
-                        profile, rules={k: v for k, v in profile.rules.items() if k == rule_id}
-                    ),
-                )
-                for since, profile in self.segments
-            )
-        )
+        segments = []
+        for since, profile in self.segments:
+            kept = {rule_id: profile.rules[rule_id]} if rule_id in profile.rules else {}
+            segments.append((since, dataclasses.replace(profile, rules=kept)))
+        return Calendars(tuple(segments))
 
     def expand(self, facts: OrgFacts, window: Window) -> Iterator[tuple[Rule, Occurrence]]:
         if len(self.segments) == 1:

@@ -267,25 +267,24 @@ def score(
     if kind not in checklist.applies_to:
         kinds = "、".join(k.label for k in sorted(checklist.applies_to, key=list(OrgKind).index))
         raise UserError(f"《{checklist.title}》适用于{kinds}，{org.name}（{org.code}）是{kind.label}。")
+    calendars = _calendars(session, profiles, org)
     results: list[ItemResult] = []
     for item in checklist.items:
         related = tuple(
-            _tally(session, profiles, checklist, org, rule_id, year, as_of) for rule_id in item.related
+            _tally(session, profiles, calendars, checklist, org, rule_id, year, as_of)
+            for rule_id in item.related
         )
         if item.rule is None:
             results.append(ItemResult(item, "manual", related=related))
             continue
-        tally = _tally(session, profiles, checklist, org, item.rule, year, as_of)
+        tally = _tally(session, profiles, calendars, checklist, org, item.rule, year, as_of)
         if tally.not_applicable is not None:
             status = "not_applicable"
         else:
             status = "scored" if item.points is not None else "rate"
         results.append(ItemResult(item, status, tally))
     vetoes = tuple(_veto(session, org, veto) for veto in checklist.vetoes)
-    followed = tuple(
-        (profile.id, start, end)
-        for start, end, profile in _calendars(session, profiles, org).within(*_year(year))
-    )
+    followed = tuple((profile.id, start, end) for start, end, profile in calendars.within(*_year(year)))
     return Scorecard(
         checklist, org.code, org.name, org.effective_profile, year, as_of, tuple(results), vetoes, followed
     )
@@ -316,6 +315,7 @@ def _basis(rule_id: str, profile: Profile, start: dt.date, end: dt.date) -> Basi
 def _tally(
     session: Session,
     profiles: Mapping[str, Profile],
+    calendars: history.Calendars,
     checklist: Checklist,
     org: Organization,
     rule_id: str,
@@ -323,9 +323,9 @@ def _tally(
     as_of: dt.date,
 ) -> Tally:
     """The rule's periods in the year, each owed under the profile in force for it (`history.owed_profile`):
-    a year split by a change of profile is the sum of its parts, each under its own rule."""
+    a year split by a change of profile is the sum of its parts, each under its own rule. `calendars` are
+    the organization's."""
     window = Window(*_year(year))
-    calendars = _calendars(session, profiles, org)
     spans = calendars.within(window.start, window.end)
     bases = tuple(_basis(rule_id, profile, start, end) for start, end, profile in spans)
     defining = [profile.rules[rule_id] for _, _, profile in spans if rule_id in profile.rules]
