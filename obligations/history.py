@@ -8,6 +8,7 @@ reminders and the lists use it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -87,6 +88,26 @@ class Calendars:
         if rule_id in profile.rules:
             return profile
         return next((p for _, p in reversed(self.segments) if rule_id in p.rules), None)
+
+    def within(self, start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date, Profile]]:
+        """The profiles in force from `start` to `end`, each with the first and last day it is in force there."""
+        found: list[tuple[dt.date, dt.date, Profile]] = []
+        for index, (since, profile) in enumerate(self.segments):
+            until = self.segments[index + 1][0] if index + 1 < len(self.segments) else None
+            first = start if since is None else max(start, since)
+            last = end if until is None else min(end, until - dt.timedelta(days=1))
+            if first <= last:
+                found.append((first, last, profile))
+        return found
+
+    def only(self, rule_id: str) -> Calendars:
+        """The same history with each profile reduced to `rule_id` (to nothing where it lacks the rule): what
+        `expand` owes of that one rule."""
+        segments = []
+        for since, profile in self.segments:
+            kept = {rule_id: profile.rules[rule_id]} if rule_id in profile.rules else {}
+            segments.append((since, dataclasses.replace(profile, rules=kept)))
+        return Calendars(tuple(segments))
 
     def expand(self, facts: OrgFacts, window: Window) -> Iterator[tuple[Rule, Occurrence]]:
         if len(self.segments) == 1:

@@ -7,13 +7,16 @@ was exempted (免于执行) is not expected. A period counts as done when its ta
 that gives the organization no period in the year (a branch of 5 full members has no 支委会) makes the item
 不适用: its points leave the computable maximum. A rule of 党小组 is counted over the branch's groups.
 
+History is not rewritten: each period is owed under the profile in force for it (`history.owed_profile`, the
+periods `history.Calendars.expand` gives), so a year split by a change of profile is the sum of its parts,
+each under its own rule, and a rule only the earlier profile had is still owed for its periods before the change.
+
 Everything else on the checklist is for a person to judge, and the pass line can only be decided with those
 points: the result says how much of it is computable, how much is left to judgment, and what that implies.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -24,9 +27,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from calendars.checklists import VETO_CHECKS, Checklist, Item, Veto
-from calendars.expand import OrgFacts, Window, applies, expand, period_label
+from calendars.expand import OrgFacts, Window, applies, period_label
 from calendars.model import OrgKind, Profile, Role
-from obligations import planner, render, roster
+from obligations import history, planner, render, roster
 from obligations.duelist import TASK_STATUS_LABELS
 from obligations.errors import NotFound, UserError
 from obligations.models import (
@@ -74,10 +77,24 @@ class PeriodCheck:
     status: str  # done | overdue | pending | waived
     task_id: int | None  # None: the model expects the period but no task was ever planned for it
     completions: tuple[Evidence, ...] = ()
+    profile: str = ""  # the profile the period is owed under (history.owed_profile)
 
     @property
     def label(self) -> str:
         return period_label(self.period)
+
+
+@dataclass(frozen=True)
+class Basis:
+    """A profile the organization followed during the year, from `start` to `end`, and the rule as it defines
+    it (title and source None: the profile has no such rule, so nothing of it falls due then)."""
+
+    profile: str
+    start: dt.date
+    end: dt.date
+    title: str | None
+    source: str | None
+    cadence: str | None
 
 
 @dataclass(frozen=True)
@@ -90,6 +107,12 @@ class Tally:
     periods: tuple[PeriodCheck, ...]
     not_applicable: str | None = None  # why the organization has no period of this rule in the year
     groups: int | None = None  # counted over this many 党小组
+    bases: tuple[Basis, ...] = ()  # the profiles in force during the year, oldest first
+
+    @property
+    def split(self) -> bool:
+        """The year falls under more than one profile: each period is owed under its own."""
+        return len(self.bases) > 1
 
     @property
     def done(self) -> int:
@@ -150,6 +173,7 @@ class Scorecard:
     as_of: dt.date
     items: tuple[ItemResult, ...]
     vetoes: tuple[VetoResult, ...]
+    profiles: tuple[tuple[str, dt.date, dt.date], ...] = ()  # the profiles followed in the year, oldest first
 
     def _points(self, status: str) -> Fraction:
         return sum((r.item.points or Fraction(0) for r in self.items if r.status == status), Fraction(0))
@@ -243,59 +267,93 @@ def score(
     if kind not in checklist.applies_to:
         kinds = "、".join(k.label for k in sorted(checklist.applies_to, key=list(OrgKind).index))
         raise UserError(f"《{checklist.title}》适用于{kinds}，{org.name}（{org.code}）是{kind.label}。")
+    calendars = _calendars(session, profiles, org)
     results: list[ItemResult] = []
     for item in checklist.items:
         related = tuple(
-            _tally(session, profiles, checklist, org, rule_id, year, as_of) for rule_id in item.related
+            _tally(session, profiles, calendars, checklist, org, rule_id, year, as_of)
+            for rule_id in item.related
         )
         if item.rule is None:
             results.append(ItemResult(item, "manual", related=related))
             continue
-        tally = _tally(session, profiles, checklist, org, item.rule, year, as_of)
+        tally = _tally(session, profiles, calendars, checklist, org, item.rule, year, as_of)
         if tally.not_applicable is not None:
             status = "not_applicable"
         else:
             status = "scored" if item.points is not None else "rate"
         results.append(ItemResult(item, status, tally))
     vetoes = tuple(_veto(session, org, veto) for veto in checklist.vetoes)
+    followed = tuple((profile.id, start, end) for start, end, profile in calendars.within(*_year(year)))
     return Scorecard(
-        checklist, org.code, org.name, org.effective_profile, year, as_of, tuple(results), vetoes
+        checklist, org.code, org.name, org.effective_profile, year, as_of, tuple(results), vetoes, followed
     )
+
+
+def _year(year: int) -> tuple[dt.date, dt.date]:
+    return dt.date(year, 1, 1), dt.date(year, 12, 31)
+
+
+def _calendars(session: Session, profiles: Mapping[str, Profile], org: Organization) -> history.Calendars:
+    """The profiles the organization followed, each from its date (history is not rewritten)."""
+    found = history.calendars_of(session, profiles, org.code, org.effective_profile)
+    if found is None:  # the plan brought up to date before scoring refuses this first
+        raise UserError(
+            f"{org.name}（{org.code}）的职责日历 {org.effective_profile} 不存在，请检查职责日历目录或组织的 profile。",
+            exit_code=3,
+        )
+    return found
+
+
+def _basis(rule_id: str, profile: Profile, start: dt.date, end: dt.date) -> Basis:
+    rule = profile.rules.get(rule_id)
+    if rule is None:
+        return Basis(profile.id, start, end, None, None, None)
+    return Basis(profile.id, start, end, rule.title, rule.source, rule.describe_cadence())
 
 
 def _tally(
     session: Session,
     profiles: Mapping[str, Profile],
+    calendars: history.Calendars,
     checklist: Checklist,
     org: Organization,
     rule_id: str,
     year: int,
     as_of: dt.date,
 ) -> Tally:
-    profile = profiles[org.effective_profile]
-    rule = profile.rules.get(rule_id)
+    """The rule's periods in the year, each owed under the profile in force for it (`history.owed_profile`):
+    a year split by a change of profile is the sum of its parts, each under its own rule. `calendars` are
+    the organization's."""
+    window = Window(*_year(year))
+    spans = calendars.within(window.start, window.end)
+    bases = tuple(_basis(rule_id, profile, start, end) for start, end, profile in spans)
+    defining = [profile.rules[rule_id] for _, _, profile in spans if rule_id in profile.rules]
+    rule = defining[-1] if defining else None  # as the last profile of the year to hold it defines it
     known = rule or profiles[checklist.profile].rules[rule_id]  # the loader checked it is there
     title, source = known.title, known.source
     if rule is None:
-        return Tally(rule_id, title, source, (), f"{org.name}执行的职责日历 {profile.id} 没有此项职责")
+        followed = [basis.profile for basis in bases]
+        whose = org.name if followed == [org.effective_profile] else f"{org.name}{year}年"
+        every = "均" if len(followed) > 1 else ""
+        reason = f"{whose}执行的职责日历 {'、'.join(followed)} {every}没有此项职责"
+        return Tally(rule_id, title, source, (), reason, bases=bases)
     groups: list[Organization] | None = None
     targets = [org]
     if OrgKind(org.kind) not in rule.applies_to.kinds and OrgKind.GROUP in rule.applies_to.kinds:
         groups = _groups(session, org.code)
         targets = groups
         if not groups:
-            return Tally(rule_id, title, source, (), f"{org.name}未设党小组，没有党小组会", groups=0)
-    window = Window(dt.date(year, 1, 1), dt.date(year, 12, 31))
-    periods: list[tuple[Organization, str, dt.date, Task | None]] = []
+            return Tally(
+                rule_id, title, source, (), f"{org.name}未设党小组，没有党小组会", groups=0, bases=bases
+            )
+    periods: list[tuple[Organization, str, dt.date, Task | None, str]] = []
     for target in targets:
-        target_profile = profiles[target.effective_profile]
-        target_rule = target_profile.rules.get(rule_id)
-        expected: dict[str, tuple[dt.date, Task | None]] = {}
-        if target_rule is not None:
-            single = dataclasses.replace(target_profile, rules={rule_id: target_rule})
-            for occurrence in expand(single, _facts(session, target), window):
-                if occurrence.subject == target.code:
-                    expected[occurrence.period] = (occurrence.due, None)
+        owned = calendars if target is org else _calendars(session, profiles, target)
+        expected: dict[str, tuple[dt.date, dt.date, Task | None]] = {}
+        for _, occurrence in owned.only(rule_id).expand(_facts(session, target), window):
+            if occurrence.subject == target.code:
+                expected[occurrence.period] = (occurrence.start, occurrence.due, None)
         tasks = session.exec(
             select(Task).where(
                 col(Task.org) == target.code, col(Task.rule) == rule_id, col(Task.subject) == target.code
@@ -304,27 +362,30 @@ def _tally(
         for task in tasks:
             # An approved extension moves the due date, not the period into another year.
             if (task.original_due or task.due).year == year:
-                expected[task.period] = (task.due, task)
-        periods.extend((target, key, due, task) for key, (due, task) in expected.items())
+                expected[task.period] = (task.period_start, task.due, task)
+        for key, (start, due, planned) in expected.items():
+            owed_on = (planned.original_due or due) if planned else due
+            owed = history.owed_profile(owned, rule_id, start, owed_on)
+            periods.append((target, key, due, planned, owed.id if owed else target.effective_profile))
     if not periods:
         facts = _facts(session, org)
-        if not applies(rule, facts):
+        if not any(applies(each, facts) for each in defining):
             reason = (
                 f"该职责适用于{rule.applies_to.describe()}；{org.name}正式党员 {facts.full_count} 人"
                 f"{'，设党小组' if facts.has_groups else ''}"
             )
         else:
             reason = f"{year}年没有该职责的周期"
-        return Tally(rule_id, title, source, (), reason, groups=len(groups) if groups is not None else None)
-    evidence = _evidence(session, [task.id for _, _, _, task in periods if task and task.id], as_of)
+        counted = len(groups) if groups is not None else None
+        return Tally(rule_id, title, source, (), reason, groups=counted, bases=bases)
+    evidence = _evidence(session, [task.id for _, _, _, task, _ in periods if task and task.id], as_of)
     checks = [
-        _check(target, key, due, task, evidence, as_of)
-        for target, key, due, task in sorted(periods, key=lambda p: (p[0].path, p[2], p[1]))
+        _check(target, key, due, task, owed, evidence, as_of)
+        for target, key, due, task, owed in sorted(periods, key=lambda p: (p[0].path, p[2], p[1]))
     ]
     exempted = None if any(check.status != "waived" for check in checks) else f"{year}年的各周期均免办"
-    return Tally(
-        rule_id, title, source, tuple(checks), exempted, groups=len(groups) if groups is not None else None
-    )
+    counted = len(groups) if groups is not None else None
+    return Tally(rule_id, title, source, tuple(checks), exempted, groups=counted, bases=bases)
 
 
 def _check(
@@ -332,6 +393,7 @@ def _check(
     period: str,
     due: dt.date,
     task: Task | None,
+    owed: str,
     evidence: Mapping[int, list[Evidence]],
     as_of: dt.date,
 ) -> PeriodCheck:
@@ -350,6 +412,7 @@ def _check(
         status,
         task.id if task else None,
         proof if status != "waived" else (),
+        owed,
     )
 
 
@@ -504,10 +567,18 @@ def summary(card: Scorecard) -> list[str]:
 def notes(card: Scorecard) -> list[str]:
     found = [card.checklist.note] if card.checklist.note else []
     found.extend(section.discrepancy for section in card.checklist.sections if section.discrepancy)
-    if card.checklist.profile != card.org_profile:
+    followed = [profile for profile, _, _ in card.profiles] or [card.org_profile]
+    if len(followed) == 1 and card.checklist.profile != followed[0]:
+        whose = card.org_name if followed[0] == card.org_profile else f"{card.org_name}{card.year}年"
         found.append(
-            f"{card.org_name}执行的职责日历是 {card.org_profile}，而《{card.checklist.title}》依据 "
+            f"{whose}执行的职责日历是 {followed[0]}，而《{card.checklist.title}》依据 "
             f"{card.checklist.profile}：应开展的周期按组织自己的职责日历计算。"
+        )
+    if len(followed) > 1:
+        spans = "、".join(f"{profile}（{start}至{end}）" for profile, start, end in card.profiles)
+        found.append(
+            f"{card.org_name}{card.year}年更换了职责日历：{spans}。每个周期按其期限（事件按触发日）"
+            "所在时段的职责日历计算是否应开展，新的职责日历不追溯此前的周期。"
         )
     return found
 
@@ -524,6 +595,7 @@ def _period_record(period: PeriodCheck) -> dict[str, Any]:
         "completions": [
             {"id": e.id, "held_on": e.held_on.isoformat(), "topic": e.topic} for e in period.completions
         ],
+        "profile": period.profile,
     }
 
 
@@ -539,6 +611,17 @@ def _tally_record(tally: Tally) -> dict[str, Any]:
         "not_applicable": tally.not_applicable,
         "groups": tally.groups,
         "periods": [_period_record(period) for period in tally.periods],
+        "profiles": [
+            {
+                "profile": basis.profile,
+                "from": basis.start.isoformat(),
+                "until": basis.end.isoformat(),
+                "title": basis.title,
+                "cadence": basis.cadence,
+                "source": basis.source,
+            }
+            for basis in tally.bases
+        ],
     }
 
 
@@ -569,6 +652,10 @@ def record(card: Scorecard) -> dict[str, Any]:
         "pass_status": card.pass_status,
         "needed_from_unscored": number(card.needed_from_unscored),
         "vetoed": card.vetoed,
+        "profiles": [
+            {"profile": profile, "from": start.isoformat(), "until": end.isoformat()}
+            for profile, start, end in card.profiles
+        ],
         "summary": summary(card),
         "notes": notes(card),
         "vetoes": [
@@ -611,7 +698,8 @@ def _missing_text(tally: Tally) -> str:
 def _period_lines(tally: Tally) -> Iterable[str]:
     for period in tally.periods:
         where = f"{period.org_name} " if tally.groups is not None else ""
-        head = f"    {where}{period.label}  {STATUS_LABELS[period.status]}"
+        under = f"（{period.profile}）" if tally.split else ""
+        head = f"    {where}{period.label}{under}  {STATUS_LABELS[period.status]}"
         if period.completions:
             proof = "；".join(
                 f"台账记录 {e.id}（{e.held_on}" + (f"，{e.topic}" if e.topic else "") + "）"
@@ -623,6 +711,17 @@ def _period_lines(tally: Tally) -> Iterable[str]:
             yield f"{head}（期限 {period.due}{task}）"
         else:
             yield head
+
+
+def _rule_text(tally: Tally) -> str:
+    """The rule's source; for a year split by a change of profile, the rule as each profile defined it."""
+    if not tally.split:
+        return tally.source
+    return "；".join(
+        f"{basis.profile}（{basis.start}至{basis.end}）"
+        + (f"{basis.cadence}，{basis.source}" if basis.source is not None else "没有此项职责")
+        for basis in tally.bases
+    )
 
 
 def _related_text(tally: Tally) -> str:
@@ -674,7 +773,7 @@ def describe(card: Scorecard) -> str:
             assert tally is not None
             worth = f"（{points(result.item.points)}分）" if result.item.points is not None else ""
             page.add(f"  ■ {tally.title}{worth}：{result.item.standard}")
-            page.add(f"    依据：{clause(card, result.item)}；职责规则 {tally.rule}：{tally.source}")
+            page.add(f"    依据：{clause(card, result.item)}；职责规则 {tally.rule}：{_rule_text(tally)}")
             if result.item.note:
                 page.add(f"    说明：{result.item.note}")
             if result.score is not None and result.item.points is not None:

@@ -343,3 +343,220 @@ def test_suzhou_reports_completion_rates_and_no_invented_points(wujin: tuple[Pat
     assert any("未随文件收录" in note for note in card["notes"])
     table = run(wujin, "score", "--org", "sz.b1", "--year", "2026", "--as-of", "2027-01-15").stdout
     assert "可由台账核验的职责（完成率）" in table and "25%" in table
+
+
+# ---------------------------------------------------------------------------------------------------
+# A year split by a change of profile (history is not rewritten): each period is owed under the profile in
+# force on its due date, so the year scores as the sum of its two halves, each under its own rule.
+#
+# The rules that differ, from calendars/profiles: 组织生活会 is yearly (due 12-31) under national and
+# half-yearly (due 06-30, 12-31) under wujin-2016; the quarterly 党课 is Wujin's rule only. 党员大会 is
+# quarterly and 支委会 monthly under both.
+
+
+def _branches(changing: str, changed_to: str | None) -> str:
+    """Branch "a" follows `changing` (and `changed_to` from 2026-07-01), branch "s" Wujin throughout; each has
+    7 full members and a secretary, no 党小组."""
+    since = "profile_since = 2026-07-01\n" if changed_to else ""
+    text = ""
+    for code, name, profile in (
+        ("a", "第一党支部", changed_to or changing),
+        ("s", "第二党支部", "wujin-2016"),
+    ):
+        text += (
+            f'[[org]]\ncode = "{code}"\nname = "{name}"\nkind = "branch"\nprofile = "{profile}"\n'
+            f"{since if code == 'a' else ''}elected_on = 2024-06-20\n\n"
+            f'[[position]]\norg = "{code}"\nrole = "secretary"\nmember = "{code}1"\nsince = 2024-06-20\n\n'
+        )
+        for n in range(1, 8):
+            text += (
+                f'[[member]]\nid = "{code}{n}"\nname = "党员{code}{n}"\norg = "{code}"\nstatus = "full"\n'
+                "joined_on = 2010-07-01\n\n"
+            )
+    return text
+
+
+def _change_profile(workspace: tuple[Path, str], before: str, after: str) -> None:
+    """Branch "a" imported under `before` in January 2026, then re-imported under `after` from 2026-07-01."""
+    path = workspace[0].parent / "branches.toml"
+    assert run(workspace, "init").exit_code == 0
+    path.write_text(_branches(before, None), encoding="utf-8")
+    result = run(workspace, "import", str(path), "--as-of", "2026-01-05", "--track-from", "2026-01-01")
+    assert result.exit_code == 0, result.stderr
+    path.write_text(_branches(before, after), encoding="utf-8")
+    result = run(workspace, "import", str(path), "--as-of", "2026-07-10")
+    assert result.exit_code == 0, result.stderr
+
+
+def _hold(workspace: tuple[Path, str], org: str, held: dict[str, list[str]]) -> None:
+    for rule, days in held.items():
+        for day in days:
+            _record(workspace, org, [rule], day, "--attendees", "6")
+
+
+def _scored(card: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    return {
+        item["id"]: (item["status"], item["score"], item["rule"]["done"], item["rule"]["expected"])
+        for item in card["items"]
+        if item["rule"] is not None
+    }
+
+
+def _owed_under(item: dict[str, Any]) -> dict[str, str]:
+    return {p["period"]: p["profile"] for p in item["rule"]["periods"]}
+
+
+# 党员大会 in Q1 and Q3, 支委会 in 9 of the 12 months.
+MEETINGS = {
+    "general-meeting": ["2026-03-12", "2026-09-12"],
+    "committee-meeting": [f"2026-{month:02d}-08" for month in (1, 2, 3, 4, 5, 7, 8, 9, 10)],
+}
+
+
+def test_a_change_to_wujin_mid_year_scores_each_half_under_its_own_rule(workspace: tuple[Path, str]) -> None:
+    _change_profile(workspace, "national", "wujin-2016")
+    # A 党课 or a 组织生活会 in the first half is refused: nothing of them is owed then (no task to record).
+    refused = run(workspace, "record", "--org", "a", "--rule", "party-lesson", "--on", "2026-02-20",
+                  "--attendees", "6", *RECORDED)  # fmt: skip
+    assert refused.exit_code == 1 and "没有包含 2026-02-20 的“党课”任务" in refused.stderr
+    held = {"party-lesson": ["2026-08-20"], "organizational-life-meeting": ["2026-12-20"]}
+    _hold(workspace, "a", MEETINGS | held)
+    card = _score(workspace, "a", "--as-of", "2027-01-15")
+    assert card["checklist"] == "wujin-2016"
+    # By hand, January–June under national, July–December under wujin-2016:
+    # 党员大会 quarterly under both, Q1 and Q3 held: 2 × 2/4 = 1. 支委会 monthly under both, 9 of 12: 6 × 9/12
+    # = 4.5. 党课: national has none, so only Wujin's Q3 and Q4 are owed (the February lesson proves no owed
+    # period), Q3 held: 2 × 1/2 = 1. 组织生活会: national's yearly meeting falls due on 12-31, under Wujin, and
+    # Wujin's first half fell due on 06-30, under national: only Wujin's second half is owed, held: 8 × 1/1 = 8.
+    # 党小组会: no 党小组, not applicable.
+    assert _scored(card) == {
+        "general-meeting": ("scored", 1, 2, 4),
+        "committee-meeting": ("scored", 4.5, 9, 12),
+        "group-meeting": ("not_applicable", None, 0, 0),
+        "party-lesson": ("scored", 1, 1, 2),
+        "organizational-life-meeting": ("scored", 8, 1, 1),
+    }
+    # 1 + 4.5 + 1 + 8 = 14.5 of 2 + 6 + 2 + 8 = 18.
+    assert (card["score"], card["computable_max"], card["not_applicable_points"]) == (14.5, 18, 6)
+    assert _owed_under(_item(card, "general-meeting")) == {
+        "2026-Q1": "national",
+        "2026-Q2": "national",
+        "2026-Q3": "wujin-2016",
+        "2026-Q4": "wujin-2016",
+    }
+    assert _owed_under(_item(card, "party-lesson")) == {"2026-Q3": "wujin-2016", "2026-Q4": "wujin-2016"}
+    life = _item(card, "organizational-life-meeting")
+    assert _owed_under(life) == {"2026-H2": "wujin-2016"}
+    assert [(p["profile"], p["from"], p["until"], p["cadence"]) for p in life["rule"]["profiles"]] == [
+        ("national", "2026-01-01", "2026-06-30", "每年"),
+        ("wujin-2016", "2026-07-01", "2026-12-31", "每半年"),
+    ]
+    lesson = _item(card, "party-lesson")["rule"]["profiles"]
+    assert [(p["profile"], p["source"] is None) for p in lesson] == [
+        ("national", True),
+        ("wujin-2016", False),
+    ]
+    assert card["profiles"] == [
+        {"profile": "national", "from": "2026-01-01", "until": "2026-06-30"},
+        {"profile": "wujin-2016", "from": "2026-07-01", "until": "2026-12-31"},
+    ]
+    assert any("2026年更换了职责日历：national（2026-01-01至2026-06-30）" in note for note in card["notes"])
+
+    table = run(workspace, "score", "--org", "a", "--year", "2026", "--as-of", "2027-01-15").stdout
+    assert "职责规则 party-lesson：national（2026-01-01至2026-06-30）没有此项职责；wujin-2016" in table
+    assert "职责规则 organizational-life-meeting：national（2026-01-01至2026-06-30）每年，" in table
+    assert "得分 = 8 × 1/1 = 8" in table and "得分 = 2 × 1/2 = 1" in table
+    assert "2026年第二季度（national）  逾期未开展" in table
+    assert "2026年下半年（wujin-2016）  已开展" in table
+
+
+def test_a_change_away_from_wujin_still_owes_the_first_half_under_wujin(workspace: tuple[Path, str]) -> None:
+    _change_profile(workspace, "wujin-2016", "national")
+    held = {"party-lesson": ["2026-02-20"], "organizational-life-meeting": ["2026-12-20"]}
+    _hold(workspace, "a", MEETINGS | held)
+    # Its calendar today is national, which has no checklist of its own: Wujin's is named.
+    card = _score(workspace, "a", "--as-of", "2027-01-15", "--checklist", "wujin-2016")
+    # By hand, January–June under wujin-2016, July–December under national: 党课 is owed for Q1 and Q2 only
+    # (Wujin's rule; national has none), Q1 held: 2 × 1/2 = 1 — not 不适用 because today's calendar lacks it.
+    # 组织生活会: Wujin's first half (due 06-30, not held) and national's year (due 12-31, held in December):
+    # 8 × 1/2 = 4. 党员大会 2 × 2/4 = 1; 支委会 6 × 9/12 = 4.5.
+    assert _scored(card) == {
+        "general-meeting": ("scored", 1, 2, 4),
+        "committee-meeting": ("scored", 4.5, 9, 12),
+        "group-meeting": ("not_applicable", None, 0, 0),
+        "party-lesson": ("scored", 1, 1, 2),
+        "organizational-life-meeting": ("scored", 4, 1, 2),
+    }
+    assert (card["score"], card["computable_max"]) == (10.5, 18)
+    assert _owed_under(_item(card, "party-lesson")) == {"2026-Q1": "wujin-2016", "2026-Q2": "wujin-2016"}
+    assert _owed_under(_item(card, "organizational-life-meeting")) == {
+        "2026-H1": "wujin-2016",
+        "2026": "national",
+    }
+    table = run(workspace, "score", "--org", "a", "--year", "2026", "--checklist", "wujin-2016",
+                "--as-of", "2027-01-15").stdout  # fmt: skip
+    assert "职责规则 party-lesson：wujin-2016（2026-01-01至2026-06-30）每季度，" in table
+    assert "national（2026-07-01至2026-12-31）没有此项职责" in table
+
+
+def test_a_branch_that_never_changed_scores_under_its_one_profile(workspace: tuple[Path, str]) -> None:
+    _change_profile(
+        workspace, "national", "wujin-2016"
+    )  # its neighbour changes; "s" follows Wujin throughout
+    held = {
+        "party-lesson": ["2026-02-20", "2026-08-20"],
+        "organizational-life-meeting": ["2026-05-20", "2026-12-20"],
+    }
+    _hold(workspace, "s", MEETINGS | held)
+    card = _score(workspace, "s", "--as-of", "2027-01-15")
+    # By hand, all under wujin-2016: 党员大会 2 × 2/4 = 1; 支委会 6 × 9/12 = 4.5; 党课 quarterly, Q1 and Q3
+    # held: 2 × 2/4 = 1; 组织生活会 half-yearly, both held: 8 × 2/2 = 8.
+    assert _scored(card) == {
+        "general-meeting": ("scored", 1, 2, 4),
+        "committee-meeting": ("scored", 4.5, 9, 12),
+        "group-meeting": ("not_applicable", None, 0, 0),
+        "party-lesson": ("scored", 1, 2, 4),
+        "organizational-life-meeting": ("scored", 8, 2, 2),
+    }
+    assert card["profiles"] == [{"profile": "wujin-2016", "from": "2026-01-01", "until": "2026-12-31"}]
+    for item_id in ("general-meeting", "committee-meeting", "party-lesson", "organizational-life-meeting"):
+        assert set(_owed_under(_item(card, item_id)).values()) == {"wujin-2016"}, item_id
+    assert not any("更换了职责日历" in note for note in card["notes"])
+    # The text reads as it always did: the rule's own source, no profile beside each period.
+    table = run(workspace, "score", "--org", "s", "--year", "2026", "--as-of", "2027-01-15").stdout
+    assert "职责规则 party-lesson：武组发〔2016〕113号 二(三)1；考核细则 活动开展有序（党课）\n" in table
+    assert "    2026年第二季度  逾期未开展" in table and "2026年第二季度（wujin-2016）" not in table
+
+
+def test_a_year_before_the_change_is_scored_under_the_profile_of_that_year(
+    workspace: tuple[Path, str],
+) -> None:
+    """Wujin from 2026-01-01 (`profile_since`): 2025 was national's throughout, and Wujin never reaches back."""
+    path = workspace[0].parent / "branches.toml"
+    assert run(workspace, "init").exit_code == 0
+    path.write_text(_branches("national", None), encoding="utf-8")
+    result = run(workspace, "import", str(path), "--as-of", "2025-11-20", "--track-from", "2025-01-01")
+    assert result.exit_code == 0, result.stderr
+    path.write_text(_branches("national", "wujin-2016").replace("2026-07-01", "2026-01-01"), encoding="utf-8")
+    result = run(workspace, "import", str(path), "--as-of", "2026-03-15")
+    assert result.exit_code == 0, result.stderr
+    for rule, day in (("organizational-life-meeting", "2025-12-10"), ("general-meeting", "2025-11-12")):
+        _record(workspace, "a", [rule], day, "--attendees", "6")
+    result = run(
+        workspace, "score", "--org", "a", "--year", "2025", "--as-of", "2026-03-15", "--format", "json"
+    )
+    assert result.exit_code == 0, result.stderr
+    card = json.loads(result.stdout)
+    assert card["checklist"] == "wujin-2016"  # today's calendar chooses the checklist
+    # By hand, all under national: 组织生活会 yearly, held: 8 × 1/1 = 8; 党员大会 quarterly, Q4 held: 2 × 1/4
+    # = 0.5; national has no 党课 (not 4 quarters of Wujin's owed and missed).
+    scored = _scored(card)
+    assert scored["organizational-life-meeting"] == ("scored", 8, 1, 1)
+    assert scored["general-meeting"] == ("scored", 0.5, 1, 4)
+    lesson = _item(card, "party-lesson")
+    assert (lesson["status"], lesson["rule"]["not_applicable"]) == (
+        "not_applicable",
+        "第一党支部2025年执行的职责日历 national 没有此项职责",
+    )
+    assert card["profiles"] == [{"profile": "national", "from": "2025-01-01", "until": "2025-12-31"}]
+    assert any("第一党支部2025年执行的职责日历是 national" in note for note in card["notes"])
