@@ -401,9 +401,10 @@ def test_a_digest_failed_in_some_parts_names_those_parts_once(
     monkeypatch.setenv("OBLIGATIONS_WECOM_SECRET", SECRET)
     base, app = _mid_june(tmp_path, database_url, wecom, smtp)
     # WeCom refuses parts 2 and 3 of 陈静's digest (their markdown), and takes part 1.
-    wecom.refuses = lambda body: body["touser"] == "m05" and body.get("markdown", {}).get(
-        "content", ""
-    ).startswith(("## 党建工作提醒（2/3）", "## 党建工作提醒（3/3）"))
+    later_parts = ("## 党建工作提醒（2/3）", "## 党建工作提醒（3/3）")
+    wecom.refuses = lambda body: (
+        body["touser"] == "m05" and str(body.get("markdown", {}).get("content", "")).startswith(later_parts)
+    )
     _told(base, "2026-06-15 09:00", wecom, smtp, "m04")
     assert [part.state for part in _parts_of(app, "m05", "wecom")] == ["sent", "failed", "failed"]
     wecom.refuses = lambda body: False
