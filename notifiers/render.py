@@ -24,7 +24,8 @@ line, its control characters shown as �, before any template sees it):
     desk_url:  optional, the desk's 我的待办 (`{public_url}/`) when the desk has a public address
     reachable: optional, {email, wecom}: whether this person is reached on that channel too (a message
                mentions another channel only when the person has it; `reachable.desk` is `desk_url` given)
-    failures:  [{recipient_name, channel, reason, title, org_name}]
+    failures:  [{recipient_name, channel, reason, title, org_name, parts (optional: how many parts the failed
+                 message was sent in; 1), failed_parts (optional: the numbers of those that failed; all)}]
     omitted:   optional, for a digest capped at a number of items: {own, own_overdue, supervised,
                supervised_overdue, command} — what is owed but not listed, and the command that lists it all
 
@@ -37,7 +38,8 @@ Templates also see what is derived here: each item's `due_text`, `days_text`, `s
 ("overdue" | "today" | "soon" | "later") and `overdue`; `own_items` (to do) and `supervised_items` (to see
 done), each ordered by urgency (overdue, due today, soon, later), then kind (terms and vacancies first),
 then due date; `own_count` and `supervised_count` (listed and omitted); `omitted` with its
-`count`, `overdue_count` and `command` (zero and "obligations due" when nothing is omitted); `overdue_count`, `own_overdue_count`, `supervised_overdue_count`,
+`count`, `overdue_count` and `command` (zero and "obligations due" when nothing is omitted); each failure's
+`channel_label` and `parts_text` (`共 3 部分`, `第 2 部分，共 3 部分`; empty for a message sent whole); `overdue_count`, `own_overdue_count`, `supervised_overdue_count`,
 `as_of_text`; and filters `cn_date`, `days_text`, `step_label`, `channel_label`, and `md`, which every
 value from the store passes through in WeCom markdown so that a name like `<font color="warning">`,
 `[点我](http://evil)` or `**` shows as written (the HTML is autoescaped; text and subject are plain).
@@ -135,8 +137,23 @@ def numbered(subject: str, number: int, count: int) -> str:
     return subject + _number(number, count)
 
 
+def unnumbered(subject: str, number: int, count: int) -> str:
+    """The subject of part `number` of `count` without its number (the subject whole as `numbered` had it)."""
+    return subject.removesuffix(_number(number, count)) if count > 1 else subject
+
+
 def _number(number: int, count: int) -> str:
     return f"（{number}/{count}）"
+
+
+def parts_text(failed: Sequence[int], count: int) -> str:
+    """Which parts of a message sent in `count` parts failed: `共 3 部分` (all of them), `第 2、3 部分，共 3 部分`;
+    empty for a message sent whole."""
+    if count <= 1:
+        return ""
+    if len(failed) == count:
+        return f"共 {count} 部分"
+    return f"第 {'、'.join(str(number) for number in failed)} 部分，共 {count} 部分"
 
 
 def _parts(
@@ -404,14 +421,7 @@ def digest_view(context: Mapping[str, Any]) -> dict[str, Any]:
         _item_view(_one_line_values(item), index, as_of, recipient["name"])
         for index, item in enumerate(context.get("items") or ())
     ]
-    failures = [
-        {
-            **_FAILURE_DEFAULTS,
-            **_one_line_values(failure),
-            "channel_label": channel_label(str(failure.get("channel", ""))),
-        }
-        for failure in context.get("failures") or ()
-    ]
+    failures = [_failure_view(_one_line_values(failure)) for failure in context.get("failures") or ()]
     own = sorted((item for item in items if item["role"] == "responsible"), key=_by_due)
     supervised = sorted((item for item in items if item["role"] == "supervisor"), key=_by_due)
     omitted = _omitted_view(context.get("omitted") or {})
@@ -439,6 +449,19 @@ def digest_view(context: Mapping[str, Any]) -> dict[str, Any]:
         "own_overdue_count": sum(item["overdue"] for item in own) + omitted["own_overdue"],
         "supervised_overdue_count": sum(item["overdue"] for item in supervised)
         + omitted["supervised_overdue"],
+    }
+
+
+def _failure_view(failure: Mapping[str, Any]) -> dict[str, Any]:
+    count = int(failure.get("parts") or 1)
+    failed = [int(number) for number in failure.get("failed_parts") or range(1, count + 1)]
+    return {
+        **_FAILURE_DEFAULTS,
+        **failure,
+        "channel_label": channel_label(str(failure.get("channel", ""))),
+        "parts": count,
+        "failed_parts": failed,
+        "parts_text": parts_text(failed, count),
     }
 
 

@@ -21,8 +21,9 @@ A sweep asked to stop (SIGTERM) stops between chunks of planning (rolling the pl
 it again) and between sends (the message in flight is sent and recorded; the rest stay queued).
 
 The package: `settings` (what a sweep is told and answers), `registry` (what planning reads of the registry),
-`plan` (steps 1–2), `digests` (a person's digest per channel), `outbox` (step 3), `breaker` (a channel's circuit
-breaker), `sweep` (the whole, logged).
+`plan` (steps 1–2), `digests` (a person's digest per channel), `failures` (what a secretary is told of failed
+messages: a digest in parts once), `outbox` (step 3), `breaker` (a channel's circuit breaker), `sweep` (the
+whole, logged).
 """
 
 from notifiers.table import NO_ADDRESS

@@ -77,7 +77,7 @@ class DigestWriter:
             if person is None:
                 continue
             told = failures.pop(member_id, [])
-            self.reported.extend(failure["message_id"] for failure in told)
+            self.reported.extend(message_id for failure in told for message_id in failure["message_ids"])
             reached = addresses(person, self.settings.channels)
             context = self._context(person, listed.get(member_id, []), totals.get(member_id), told, people)
             context["reachable"] = {kind.name: True for kind, _ in reached if kind is not NO_ADDRESS_KIND}

@@ -24,6 +24,7 @@ from obligations.models import (
 )
 from obligations.reminders import bulk
 from obligations.reminders.digests import DigestWriter, pending
+from obligations.reminders.failures import has_unreported_failures, unreported_failures
 from obligations.reminders.registry import PlanningRegistry
 from obligations.reminders.settings import Settings, SweepResult, check
 from obligations.reminders.summaries import write_summaries
@@ -55,11 +56,11 @@ def plan_messages(
         return result
     _serialize(session)
     today = now.astimezone(instants.PARTY_TIME).date()
-    if not _has_due_tasks(session, today) and not _has_unreported_failures(session):
+    if not _has_due_tasks(session, today) and not has_unreported_failures(session):
         return result  # the common case: one indexed probe, whatever the number of tasks
     registry = PlanningRegistry.load(session, profiles)
     result.reminders = _record_reminders(session, registry, today, now, stop)
-    failures, untold = _unreported_failures(session, registry)
+    failures, untold = unreported_failures(session, registry)
     desk_links = linker(session, settings.public_url, now)
     writer = DigestWriter(session, registry, today, now, settings, command, preview, result, desk_links)
     writer.reported.extend(untold)
@@ -172,61 +173,3 @@ def _serialize(session: Session) -> None:
     session.execute(
         update(PlanState).where(col(PlanState.id) == 1).values(registry_version=PlanState.registry_version)
     )
-
-
-def _has_unreported_failures(session: Session) -> bool:
-    probe = select(col(OutboxMessage.id)).where(
-        col(OutboxMessage.state) == "failed", col(OutboxMessage.failure_reported).is_(False)
-    )
-    return session.exec(probe.limit(1)).first() is not None
-
-
-def _unreported_failures(
-    session: Session, registry: PlanningRegistry
-) -> tuple[dict[str, list[dict[str, Any]]], list[int]]:
-    """Permanent failures not yet told, keyed by the secretary who should hear of them; and those with nobody
-    to tell (no active secretary), which are marked as reported all the same — `outbox --failed` still shows
-    them — or every sweep after would load the registry to look for a secretary again."""
-    rows = session.execute(
-        sa_select(
-            col(OutboxMessage.id),
-            col(OutboxMessage.recipient),
-            col(OutboxMessage.org),
-            col(OutboxMessage.channel),
-            col(OutboxMessage.last_error),
-            col(OutboxMessage.subject),
-        ).where(col(OutboxMessage.state) == "failed", col(OutboxMessage.failure_reported).is_(False))
-    ).all()
-    people = registry.people(session, [row.recipient for row in rows if row.recipient])
-    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    untold: list[int] = []
-    for message_id, recipient, org, channel, last_error, subject in rows:
-        person = people.get(recipient) if recipient else None
-        if person is not None:
-            secretary = registry.seats.holder(person.org, "secretary")
-            if secretary is not None and secretary.member == person.id:
-                # The secretary's own message failed: telling them on the same address would fail again, sweep
-                # after sweep. The parent's secretary hears of it; up the tree, the chain ends at the root.
-                parent = registry.seats.ancestor(person.org, 1)
-                secretary = registry.seats.holder(parent, "secretary") if parent else None
-            addressee, where = person.name, person.org
-        elif recipient is None and org is not None:  # an organization's summary to its group robot
-            secretary = registry.seats.holder(org, "secretary")
-            addressee, where = f"{registry.org_name(org)}群", org
-        else:
-            untold.append(message_id)
-            continue
-        if secretary is None or secretary.member not in registry.active:
-            untold.append(message_id)
-            continue
-        found[secretary.member].append(
-            {
-                "message_id": message_id,
-                "recipient_name": addressee,
-                "channel": channel,  # named in Chinese by the renderer (channel_label)
-                "reason": last_error or "",
-                "title": subject,
-                "org_name": registry.org_name(where),
-            }
-        )
-    return found, untold

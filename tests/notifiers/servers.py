@@ -302,6 +302,8 @@ class FakeWeCom:
         self.tokens: dict[str, str] = {}  # token -> "valid" | "expired"
         self.delay = 0.0  # real seconds before answering
         self.on_request: Callable[[], None] | None = None  # e.g. to move a fake clock as requests arrive
+        # Which application messages WeCom refuses as to no valid userid (errcode 81013), by their body.
+        self.refuses: Callable[[dict[str, Any]], bool] = lambda body: False
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
@@ -361,6 +363,9 @@ class FakeWeCom:
                 if userid is None:  # unknown, or already used
                     return {"errcode": 40029, "errmsg": "invalid code"}
                 return {"errcode": 0, "errmsg": "ok", "userid": userid, "user_ticket": "", "expires_in": 1800}
+            if self.refuses(request.body):
+                touser = str(request.body.get("touser", ""))
+                return {"errcode": 81013, "errmsg": "user & party & tag all invalid", "invaliduser": touser}
             problem = textcard_problem(request.body)
             if problem:
                 return {"errcode": 40058, "errmsg": f"invalid parameter: {problem}"}

@@ -142,6 +142,38 @@ def test_failed_deliveries_are_reported_in_every_part() -> None:
         assert "王五" in part and "党员大会" in part and "邮件" in part and "SMTP 550" in part
 
 
+def test_a_failed_message_sent_in_parts_says_how_many_and_which_failed_in_every_part() -> None:
+    refused = {
+        "recipient_name": "陈静",
+        "channel": "wecom",
+        "reason": "userid 全部无效",
+        "title": "<b>党费</b>",
+    }
+    failures = [
+        {**refused, "parts": 3, "failed_parts": [1, 2, 3]},
+        {**refused, "recipient_name": "林娜", "parts": 3, "failed_parts": [2, 3]},
+        {**refused, "recipient_name": "郑凯"},  # sent whole
+    ]
+    digest = render_digest(context(failures=failures))
+
+    assert digest.subject == "【党建提醒】3 条提醒未能送达"
+    assert [line for line in digest.text.splitlines() if "党费" in line] == [
+        "- 陈静，「<b>党费</b>」（共 3 部分），企业微信：userid 全部无效",
+        "- 林娜，「<b>党费</b>」（第 2、3 部分，共 3 部分），企业微信：userid 全部无效",
+        "- 郑凯，「<b>党费</b>」，企业微信：userid 全部无效",
+    ]
+    assert [line for line in digest.markdown.splitlines() if "党费" in line] == [
+        "> 陈静「＜b＞党费＜/b＞」（共 3 部分）",
+        "> 林娜「＜b＞党费＜/b＞」（第 2、3 部分，共 3 部分）",
+        "> 郑凯「＜b＞党费＜/b＞」",
+    ]
+    assert re.findall(r">([^<]*党费[^<]*)<", digest.html) == [
+        "&lt;b&gt;党费&lt;/b&gt;（共 3 部分）",
+        "&lt;b&gt;党费&lt;/b&gt;（第 2、3 部分，共 3 部分）",
+        "&lt;b&gt;党费&lt;/b&gt;",
+    ]
+
+
 def test_html_escapes_user_text_and_text_keeps_it() -> None:
     digest = render_digest(context(item(title="<script>alert(1)</script> & 学习", org_name='"引号"支部')))
 

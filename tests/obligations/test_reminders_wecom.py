@@ -310,3 +310,107 @@ def test_wecom_mentions_email_only_to_a_person_who_has_it(
     for person, contents in by_person.items():
         if f"{person}@example.org" not in emailed:
             assert not any("邮箱" in content for content in contents), person
+
+
+# --- failure reports: a digest in parts that failed is told to the secretary once ---
+
+REFUSED = "userid 全部无效或无权限"  # what WeCom's errcode 81013 is reported as
+
+
+def _told(base: list[str], at: str, wecom: FakeWeCom, smtp: SmtpServer, secretary: str) -> list[str]:
+    """Sweep at `at`; the lines of the failure sections that reached `secretary` in that sweep, by email (the
+    text) and by WeCom (the markdown, each failure's two lines joined), with the channel they came by."""
+    mails, messages = len(smtp.mailbox.received), len(wecom.delivered)
+    result = CliRunner().invoke(cli, [*base, "remind", "--as-of", at])
+    assert result.exit_code == 0, result.output
+    lines = []
+    for received in smtp.mailbox.received[mails:]:
+        if f"{secretary}@example.org" in received.rcpt_tos:
+            body = received.message.get_body(("plain",))
+            assert body is not None
+            section = str(body.get_content()).partition("以下提醒未能送达")[2].splitlines()
+            lines += [f"email {line}" for line in section if line.startswith("- ")]
+    for item in wecom.delivered[messages:]:
+        if item.to == secretary:
+            section = item.content.partition("以下提醒未能送达")[2].splitlines()
+            quoted = [line for line in section if line.startswith("> ")]
+            lines += [f"wecom {who} {why}" for who, why in zip(quoted[::2], quoted[1::2], strict=True)]
+    return lines
+
+
+def _parts_of(app: App, member: str, channel: str) -> list[OutboxMessage]:
+    with session_scope(app.engine) as session:
+        return list(
+            session.exec(
+                select(OutboxMessage)
+                .where(col(OutboxMessage.recipient) == member, col(OutboxMessage.channel) == channel)
+                .order_by(col(OutboxMessage.id))
+            ).all()
+        )
+
+
+def test_a_digest_refused_in_every_part_is_told_to_the_secretary_once_with_its_part_count(
+    tmp_path: Path, database_url: str, wecom: FakeWeCom, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OBLIGATIONS_WECOM_SECRET", SECRET)
+    base, app = _mid_june(tmp_path, database_url, wecom, smtp)
+    # 陈静 (m05, 综合处室党支部's organization member) has a digest of 3 WeCom parts; WeCom knows no such userid.
+    wecom.refuses = lambda body: body["touser"] == "m05"
+    assert _told(base, "2026-06-15 09:00", wecom, smtp, "m04") == []
+    parts = _parts_of(app, "m05", "wecom")
+    assert [(part.state, part.subject[-5:]) for part in parts] == [
+        ("failed", "（1/3）"), ("failed", "（2/3）"), ("failed", "（3/3）")
+    ]  # fmt: skip
+    wecom.refuses = lambda body: False
+    # The secretary (刘洋, m04) hears of it in the next sweep, once on each of their channels.
+    told = _told(base, "2026-06-16 09:00", wecom, smtp, "m04")
+    assert [line.split()[0] for line in told] == ["email", "wecom"]
+    title = parts[0].subject.removesuffix("（1/3）")
+    for line in told:
+        assert "陈静" in line and REFUSED in line and "企业微信" in line
+        assert f"{title}」（共 3 部分）" in line and "/3）" not in line
+    assert all(part.failure_reported for part in _parts_of(app, "m05", "wecom"))
+    # Told once: the next sweep says nothing of it again.
+    assert _told(base, "2026-06-17 09:00", wecom, smtp, "m04") == []
+
+
+def test_each_failed_digest_is_told_on_a_line_of_its_own(
+    tmp_path: Path, database_url: str, wecom: FakeWeCom, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OBLIGATIONS_WECOM_SECRET", SECRET)
+    base, app = _mid_june(tmp_path, database_url, wecom, smtp)
+    # Two people of 综合处室党支部 refused by WeCom (陈静's digest in 3 parts, 林娜's of its 党小组 in 2), and
+    # 陈静's mailbox refused by the mail server: three failed digests, told to the branch's secretary (m04).
+    wecom.refuses = lambda body: body["touser"] in ("m05", "m16")
+    smtp.mailbox.rcpt_replies["m05@example.org"] = "550 5.1.1 mailbox unavailable"
+    _told(base, "2026-06-15 09:00", wecom, smtp, "m04")
+    assert [len(_parts_of(app, member, "wecom")) for member in ("m05", "m16")] == [3, 2]
+    told = [line for line in _told(base, "2026-06-16 09:00", wecom, smtp, "m04") if line.startswith("email")]
+    assert len(told) == 3
+    refused_wecom = sorted(line for line in told if REFUSED in line)
+    assert len(refused_wecom) == 2
+    assert "林娜" in refused_wecom[0] and "（共 2 部分）" in refused_wecom[0]
+    assert "陈静" in refused_wecom[1] and "（共 3 部分）" in refused_wecom[1]
+    (bounced,) = (line for line in told if "550" in line)
+    assert "陈静" in bounced and "邮件" in bounced and "部分" not in bounced  # an email is never split
+
+
+def test_a_digest_failed_in_some_parts_names_those_parts_once(
+    tmp_path: Path, database_url: str, wecom: FakeWeCom, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OBLIGATIONS_WECOM_SECRET", SECRET)
+    base, app = _mid_june(tmp_path, database_url, wecom, smtp)
+    # WeCom refuses parts 2 and 3 of 陈静's digest (their markdown), and takes part 1.
+    later_parts = ("## 党建工作提醒（2/3）", "## 党建工作提醒（3/3）")
+    wecom.refuses = lambda body: (
+        body["touser"] == "m05" and str(body.get("markdown", {}).get("content", "")).startswith(later_parts)
+    )
+    _told(base, "2026-06-15 09:00", wecom, smtp, "m04")
+    assert [part.state for part in _parts_of(app, "m05", "wecom")] == ["sent", "failed", "failed"]
+    wecom.refuses = lambda body: False
+    told = _told(base, "2026-06-16 09:00", wecom, smtp, "m04")
+    assert len(told) == 2  # once by email, once by WeCom
+    for line in told:
+        assert "陈静" in line and REFUSED in line and "（第 2、3 部分，共 3 部分）" in line
+    assert [part.failure_reported for part in _parts_of(app, "m05", "wecom")] == [False, True, True]
+    assert _told(base, "2026-06-17 09:00", wecom, smtp, "m04") == []
