@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -217,10 +218,10 @@ class _Cli(LazyGroup):
         try:
             return super().invoke(ctx)
         except UserError as error:
-            click.echo(f"错误：{error}", err=True)
+            _tell(error)
             ctx.exit(error.exit_code)
         except _loaded("obligations.config.ConfigError", "calendars.problems.ProblemsError") as error:
-            click.echo(f"错误：{error}", err=True)  # a broken config, profile or checklist file
+            _tell(error)  # a broken config, profile or checklist file
             ctx.exit(3)
         except _loaded("sqlalchemy.exc.DBAPIError") as error:
             from obligations import db
@@ -228,7 +229,7 @@ class _Cli(LazyGroup):
             app = ctx.find_object(App)
             url = app.__dict__.get("database_url") if app is not None else None  # only if already resolved
             problem = db.problem(cast("DBAPIError", error), url)
-            click.echo(f"错误：{problem}", err=True)
+            _tell(problem)
             ctx.exit(problem.exit_code)
         except BrokenPipeError:
             # The reader went away (`obligations due | head`): stop quietly, as a Unix tool does on SIGPIPE, with
@@ -237,11 +238,23 @@ class _Cli(LazyGroup):
             os.dup2(null, sys.stdout.fileno())
             ctx.exit(BROKEN_PIPE)
         except OSError as error:
-            click.echo(f"错误：{os_problem(error)}", err=True)
+            _tell(os_problem(error))
             ctx.exit(1)
 
 
 BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
+
+
+def _tell(problem: object) -> None:
+    """The one line of a failure on standard error, wrapped to the terminal when standard error is one (the
+    rule of render.prose, kept here so that a failure loads nothing more); whole into a pipe or a log."""
+    message = f"错误：{problem}"
+    if sys.stderr.isatty():
+        from calendars.text import wrap
+
+        width = shutil.get_terminal_size().columns
+        message = "\n".join(part for line in message.split("\n") for part in wrap(line, width))
+    click.echo(message, err=True)
 
 
 def _loaded(*names: str) -> tuple[type[BaseException], ...]:

@@ -260,3 +260,17 @@ def test_what_a_command_reports_wraps_on_an_80_column_terminal(tmp_path: Path) -
     assert undone.status == 0 and whole.returncode == 0, undone.text
     assert max(width(line) for line in undone.lines) <= 80 < width(whole.stdout.decode().strip())
     assert "".join(undone.text.split()) == "".join(whole.stdout.decode().split())
+
+
+def test_a_failure_wraps_on_a_terminal_and_stays_one_line_in_a_pipe(demo: tuple[Path, str]) -> None:
+    """A failure is one message on standard error: wrapped to the terminal's width there, whole into a pipe or
+    a log (the message names the checklists to choose from; whole it is wider than 80 columns)."""
+    command = ("score", "--org", "jg.b1", "--as-of", AS_OF)
+    shown = on_terminal(demo, *command)
+    through_pipe = piped(demo, *command, env=environ(COLUMNS="80"))
+    assert shown.status == through_pipe.returncode != 0
+    whole = through_pipe.stderr.decode().strip()
+    assert whole.startswith("错误：") and "\n" not in whole and width(whole) > 80
+    assert len(shown.lines) > 1 and all(width(line) <= 80 for line in shown.lines), shown.text
+    # nothing lost or cut: the same words, only the line breaks (and their indents) added
+    assert "".join(line.strip() for line in shown.lines).replace(" ", "") == whole.replace(" ", "")
