@@ -213,9 +213,25 @@ def task_for(
             col(Task.org) == org_code, col(Task.rule) == rule_id, col(Task.subject) == org_code
         )
     ).all()
-    for task in candidates:
-        if _period_contains(task, history.task_rule(calendars, task) if calendars else None, day):
-            return task
+    matching = [
+        task
+        for task in candidates
+        if _period_contains(task, history.task_rule(calendars, task) if calendars else None, day)
+    ]
+    if len(matching) > 1 and calendars is not None:
+        # Two periods of one rule hold the day only across a change of profile (wujin-2016's first half and
+        # national's year): the activity counts where the profile in force on its day owes it, then toward an
+        # open task, the earliest due first, so that the choice never depends on the order rows come back in.
+        known_calendars, in_force = calendars, calendars.at(day).id
+
+        def preference(task: Task) -> tuple[bool, bool, dt.date, int]:
+            due = task.original_due or task.due
+            owed = history.owed_profile(known_calendars, task.rule, task.period_start, due)
+            return (owed is None or owed.id != in_force, task.status != "open", task.due, task.id or 0)
+
+        matching.sort(key=preference)
+    if matching:
+        return matching[0]
     planned = planner.materialize(session, profiles, org_code, rule_id, day)
     if planned is not None:
         return planned

@@ -560,3 +560,19 @@ def test_a_year_before_the_change_is_scored_under_the_profile_of_that_year(
     )
     assert card["profiles"] == [{"profile": "national", "from": "2025-01-01", "until": "2025-12-31"}]
     assert any("第一党支部2025年执行的职责日历是 national" in note for note in card["notes"])
+
+
+def test_an_activity_on_a_day_two_periods_hold_counts_where_its_days_profile_owes_it(
+    workspace: tuple[Path, str],
+) -> None:
+    """Across a change from wujin-2016 to national, 2026-05-20 lies in Wujin's first half and in national's
+    year of 组织生活会: the record joins the first half, owed under the calendar in force that day — whatever
+    order the database returns the two tasks in."""
+    _change_profile(workspace, "wujin-2016", "national")
+    _hold(workspace, "a", {"organizational-life-meeting": ["2026-05-20"]})
+    card = _score(workspace, "a", "--as-of", "2027-01-15", "--checklist", "wujin-2016")
+    periods = {p["period"]: p for p in _item(card, "organizational-life-meeting")["rule"]["periods"]}
+    assert set(periods) == {"2026-H1", "2026"}
+    assert (periods["2026-H1"]["profile"], periods["2026"]["profile"]) == ("wujin-2016", "national")
+    assert _item(card, "organizational-life-meeting")["rule"]["done"] == 1
+    assert {period: p["status"] for period, p in periods.items()} == {"2026-H1": "done", "2026": "overdue"}
