@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from calendars.model import Profile
 from obligations import history, tables
-from obligations.errors import not_found
+from obligations.errors import NotFound, not_found
 
 if TYPE_CHECKING:
     from obligations.tables import Reader
@@ -282,9 +282,7 @@ def _in_subtree(reader: Reader, code: str) -> ColumnElement[bool]:
         select(tables.organization.c.path).where(tables.organization.c.code == code, active)
     ).scalar()
     if path is None:
-        raise not_found(
-            "组织", code, reader.execute(select(tables.organization.c.code).where(active)).scalars()
-        )
+        raise no_such_organization(reader, code)
     codes = list(
         reader.execute(select(tables.organization.c.code).where(tables.subtree(path), active)).scalars()
     )
@@ -297,3 +295,9 @@ def _owed_profile(changed: Mapping[str, history.Calendars], row: Any) -> str:
     """The id of the profile a listed task of an organization whose profile changed was owed under."""
     owed = history.owed_profile(changed[row.org], row.rule, row.period_start, row.owed_on)
     return owed.id if owed else row.effective_profile
+
+
+def no_such_organization(reader: Reader, code: str) -> NotFound:
+    """The error for `code`, which names no active organization, with the closest active codes."""
+    active = tables.organization.c.active.is_(True)
+    return not_found("组织", code, reader.execute(select(tables.organization.c.code).where(active)).scalars())

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from calendars.model import OrgKind, Profile
 from calendars.periods import term
 from obligations import roster
-from obligations.errors import not_found
+from obligations.duelist import no_such_organization
 from obligations.models import Member, Organization, Position
 from obligations.roster import Headcount
 
@@ -19,8 +19,7 @@ from obligations.roster import Headcount
 def organization(session: Session, code: str) -> Organization:
     org = session.get(Organization, code)
     if org is None or not org.active:
-        codes = session.exec(select(col(Organization.code)).where(col(Organization.active).is_(True))).all()
-        raise not_found("组织", code, codes)
+        raise no_such_organization(session, code)
     return org
 
 

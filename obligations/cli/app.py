@@ -166,7 +166,7 @@ class App:
             )
 
     @contextmanager
-    def reading_tables(self, as_of: dt.date, *, live: bool = True) -> Iterator[Reader]:
+    def reading_tables(self, as_of: dt.date) -> Iterator[Reader]:
         """As `reading`, for a list read on the Core tables alone (obligations.tables): on a plan that is
         current, a bare connection, so that the command loads no ORM; otherwise `reading`'s session, after
         it planned."""
@@ -174,11 +174,11 @@ class App:
 
         with self.engine.connect() as connection:
             if planstate.is_current(connection, as_of, self.horizon(as_of)):
-                if live and as_of == today():
+                if as_of == today():  # as `reading` checks them before it plans today's plan
                     self.check_profiles(connection)
                 yield connection
                 return
-        with self.reading(as_of, live=live) as session:
+        with self.reading(as_of) as session:
             yield session
 
     @contextmanager

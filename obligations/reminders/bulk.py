@@ -42,11 +42,8 @@ def insert_returning_ids(session: Session, table: Table, rows: Sequence[Mapping[
     columns = list(rows[0])
     assert all(list(row) == columns for row in rows), "rows of one shape"
     # What the ORM's insert would add: the columns' Python-side defaults (a server default applies by itself).
-    defaults = {
-        column.name: tables.scalar_default(column)
-        for column in table.c
-        if column.name not in columns and tables.scalar_default(column) is not None
-    }
+    omitted = {column.name: tables.scalar_default(column) for column in table.c if column.name not in columns}
+    defaults = {name: value for name, value in omitted.items() if value is not None}
     ids = sorted(
         connection.execute(
             text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
