@@ -60,6 +60,8 @@ def long_digest() -> dict[str, Any]:
                 "reason": "收件人被拒绝（SMTP 550 5.1.1 <wangwu.a.very.long.mailbox.name@branch.example.gov.cn>）",
                 "title": "党员大会",
                 "org_name": "第三党支部",
+                "parts": 3,  # a digest sent in parts, two of them refused: （第 2、3 部分，共 3 部分）
+                "failed_parts": [2, 3],
             }
         ],
     }
