@@ -206,32 +206,29 @@ def task_for(
     # A day before a change of profile looks for the rule of the profile then in force (history is not
     # rewritten): a 2025 duty of `national` is recorded after the branch moved to `wujin-2016`.
     known = calendars.rule(rule_id, day) if calendars else None
-    if known is None:
+    if calendars is None or known is None:
         raise not_found(f"职责日历 {profile.id} 中的规则", rule_id, profile.rules)
     candidates = session.exec(
         select(Task).where(
             col(Task.org) == org_code, col(Task.rule) == rule_id, col(Task.subject) == org_code
         )
     ).all()
-    matching = [
-        task
+    # Each task under the profile it was owed under. Two periods of one rule hold a day only across a change
+    # of profile (wujin-2016's first half and national's year): the activity counts where the profile in force
+    # on its day owes it, then toward an open task, the earliest due first, so that the choice never depends
+    # on the order rows come back in.
+    in_force = calendars.at(day).id
+    owed = [
+        (task, history.owed_profile(calendars, task.rule, task.period_start, task.original_due or task.due))
         for task in candidates
-        if _period_contains(task, history.task_rule(calendars, task) if calendars else None, day)
     ]
-    if len(matching) > 1 and calendars is not None:
-        # Two periods of one rule hold the day only across a change of profile (wujin-2016's first half and
-        # national's year): the activity counts where the profile in force on its day owes it, then toward an
-        # open task, the earliest due first, so that the choice never depends on the order rows come back in.
-        known_calendars, in_force = calendars, calendars.at(day).id
-
-        def preference(task: Task) -> tuple[bool, bool, dt.date, int]:
-            due = task.original_due or task.due
-            owed = history.owed_profile(known_calendars, task.rule, task.period_start, due)
-            return (owed is None or owed.id != in_force, task.status != "open", task.due, task.id or 0)
-
-        matching.sort(key=preference)
+    matching = [
+        (profile is None or profile.id != in_force, task.status != "open", task.due, task.id or 0, task)
+        for task, profile in owed
+        if _period_contains(task, profile.rules[rule_id] if profile else None, day)
+    ]
     if matching:
-        return matching[0]
+        return min(matching, key=lambda found: found[:4])[4]
     planned = planner.materialize(session, profiles, org_code, rule_id, day)
     if planned is not None:
         return planned

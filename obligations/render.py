@@ -33,7 +33,6 @@ from typing import Any, Final, Literal, TextIO
 
 from calendars import instants
 from calendars.text import display_width, shown, wrap
-from obligations.db import aware
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -89,21 +88,24 @@ NARROWEST = (
 TERMINAL: Final = "terminal"
 
 
-def terminal_width() -> int | None:
-    """The columns a table may take: the terminal's when standard output is one (COLUMNS first, as shutil reads
-    it); None, no limit, when it is a pipe or a file, so that scripts and spreadsheets get whole rows."""
-    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+def terminal_width(stream: TextIO | None = None) -> int | None:
+    """The columns text for `stream` (standard output by default) may take: the terminal's when the stream is
+    one (COLUMNS first, as shutil reads it); None, no limit, when it is a pipe or a file, so that scripts,
+    logs and spreadsheets get whole rows."""
+    return shutil.get_terminal_size().columns if (stream or sys.stdout).isatty() else None
 
 
-def width_of(width: int | Literal["terminal"] | None) -> int | None:
-    """The limit a `width` argument stands for: TERMINAL is terminal_width(), a number or None itself."""
-    return terminal_width() if width == TERMINAL else width
+def width_of(width: int | Literal["terminal"] | None, stream: TextIO | None = None) -> int | None:
+    """The limit a `width` argument stands for: TERMINAL is terminal_width(stream), a number or None itself."""
+    return terminal_width(stream) if width == TERMINAL else width
 
 
-def prose(text: str, *, width: int | Literal["terminal"] | None = TERMINAL) -> str:
-    """`text` with each of its lines wrapped to `width` display columns (by default the terminal's, see
-    terminal_width; None leaves it whole), by calendars.text.wrap."""
-    limit = width_of(width)
+def prose(
+    text: str, *, width: int | Literal["terminal"] | None = TERMINAL, stream: TextIO | None = None
+) -> str:
+    """`text` with each of its lines wrapped to `width` display columns (by default the terminal's of `stream`,
+    standard output unless named: see terminal_width; None leaves it whole), by calendars.text.wrap."""
+    limit = width_of(width, stream)
     if limit is None:
         return text
     return "\n".join(part for line in text.split("\n") for part in wrap(line, limit))
@@ -217,4 +219,6 @@ def _by_headers(headers: Sequence[str], records: Iterable[Mapping[str, Any]]) ->
 
 def minute_text(value: dt.datetime | None) -> str:
     """A stored instant as a person reads it: Beijing time to the minute (2026-11-23 09:00); "" for none."""
+    from obligations.db import aware  # here: the terminal helpers above load nothing of the database
+
     return "" if value is None else aware(value).astimezone(instants.PARTY_TIME).strftime("%Y-%m-%d %H:%M")

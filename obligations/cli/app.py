@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import os
-import shutil
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -246,15 +245,11 @@ BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
 
 def _tell(problem: object) -> None:
-    """The one line of a failure on standard error, wrapped to the terminal when standard error is one (the
-    rule of render.prose, kept here so that a failure loads nothing more); whole into a pipe or a log."""
-    message = f"错误：{problem}"
-    if sys.stderr.isatty():
-        from calendars.text import wrap
+    """The one message of a failure on standard error: wrapped when standard error is a terminal, whole into
+    a pipe or a log (render.prose)."""
+    from obligations import render
 
-        width = shutil.get_terminal_size().columns
-        message = "\n".join(part for line in message.split("\n") for part in wrap(line, width))
-    click.echo(message, err=True)
+    click.echo(render.prose(f"错误：{problem}", stream=sys.stderr), err=True)
 
 
 def _loaded(*names: str) -> tuple[type[BaseException], ...]:

@@ -275,7 +275,7 @@ def _shape_advice(session: Session, app: App, incoming: Registry) -> list[str]:
 def _echo_advice(advice: list[str]) -> None:
     if advice:
         click.echo("组织设置提示（仅为提示，不影响导入）：", err=True)
-        click.echo(render.prose("\n".join(advice)), err=True)
+        click.echo(render.prose("\n".join(advice), stream=sys.stderr), err=True)
 
 
 @cli.group()

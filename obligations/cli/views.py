@@ -123,7 +123,8 @@ def ledger_command(
     withdrawn = sum(1 for entry in book.entries if entry.undone)
     click.echo(
         render.prose(
-            f"已导出{book.org_name}{wanted}年度台账 {len(book.entries)} 条（其中已撤销 {withdrawn} 条）到 {output}。"
+            f"已导出{book.org_name}{wanted}年度台账 {len(book.entries)} 条（其中已撤销 {withdrawn} 条）到 {output}。",
+            stream=sys.stderr,
         ),
         err=True,
     )

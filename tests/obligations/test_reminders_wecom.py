@@ -383,7 +383,7 @@ def test_each_failed_digest_is_told_on_a_line_of_its_own(
     # 陈静's mailbox refused by the mail server: three failed digests, told to the branch's secretary (m04).
     wecom.refuses = lambda body: body["touser"] in ("m05", "m16")
     smtp.mailbox.rcpt_replies["m05@example.org"] = "550 5.1.1 mailbox unavailable"
-    _told(base, "2026-06-15 09:00", wecom, smtp, "m04")
+    assert _told(base, "2026-06-15 09:00", wecom, smtp, "m04") == []  # told in the sweep after the failure
     assert [len(_parts_of(app, member, "wecom")) for member in ("m05", "m16")] == [3, 2]
     told = [line for line in _told(base, "2026-06-16 09:00", wecom, smtp, "m04") if line.startswith("email")]
     assert len(told) == 3
@@ -405,7 +405,7 @@ def test_a_digest_failed_in_some_parts_names_those_parts_once(
     wecom.refuses = lambda body: (
         body["touser"] == "m05" and str(body.get("markdown", {}).get("content", "")).startswith(later_parts)
     )
-    _told(base, "2026-06-15 09:00", wecom, smtp, "m04")
+    assert _told(base, "2026-06-15 09:00", wecom, smtp, "m04") == []  # told in the sweep after the failure
     assert [part.state for part in _parts_of(app, "m05", "wecom")] == ["sent", "failed", "failed"]
     wecom.refuses = lambda body: False
     told = _told(base, "2026-06-16 09:00", wecom, smtp, "m04")
