@@ -74,7 +74,7 @@ class App:
     # True when the operator named the file (--config, OBLIGATIONS_CONFIG): then it must exist. Only the
     # default ./config.toml may be absent (the built-in defaults apply, and nothing is delivered).
     config_required: bool = False
-    warn: Callable[[str], None] = field(default=lambda message: click.echo(message, err=True))
+    warn: Callable[[str], None] = field(default=lambda message: _say(message))
     may_create_database: bool = False  # set by `init` only
 
     @cached_property
@@ -244,12 +244,17 @@ class _Cli(LazyGroup):
 BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
 
-def _tell(problem: object) -> None:
-    """The one message of a failure on standard error: wrapped when standard error is a terminal, whole into
-    a pipe or a log (render.prose)."""
+def _say(message: str) -> None:
+    """A line for the person on standard error (a warning, a failure): wrapped when standard error is a
+    terminal, whole into a pipe or a log (render.prose)."""
     from obligations import render
 
-    click.echo(render.prose(f"错误：{problem}", stream=sys.stderr), err=True)
+    click.echo(render.prose(message, stream=sys.stderr), err=True)
+
+
+def _tell(problem: object) -> None:
+    """The one message of a failure."""
+    _say(f"错误：{problem}")
 
 
 def _loaded(*names: str) -> tuple[type[BaseException], ...]:
